@@ -1,0 +1,5 @@
+import sys
+
+from raekit.cli import main
+
+sys.exit(main())

@@ -1,0 +1,159 @@
+"""Run configuration: one frozen dataclass, size presets, and the official loss weights.
+
+`make_config(dataset, model, preset, **overrides)` is the only way configs are built, so every
+run's config.yaml records the complete, resolved set of values.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, fields
+from typing import Any
+
+from raekit.errors import RaekitError, unknown
+
+# (channels, height, width) and latent size of every dataset (Appendix C; MNIST-like padded to 32).
+IMAGE_SHAPES = {"mnist": (1, 32, 32), "fashion-mnist": (1, 32, 32), "digits": (1, 32, 32),
+                "cifar10": (3, 32, 32), "celeba": (3, 64, 64)}
+LATENT_DIMS = {"mnist": 16, "fashion-mnist": 16, "digits": 16, "cifar10": 128, "celeba": 64}
+
+# Official weights (official code's configurations, its units: per-pixel mean MSE, beta * mean_d z^2).
+# model -> dataset family -> (latent weight, decoder weight).
+OFFICIAL_WEIGHTS = {
+    "vae": {"mnist": (0.312, 0), "cifar10": (0.024, 0), "celeba": (0.09024, 0)},
+    "2svae": {"mnist": (0.312, 0), "cifar10": (0.024, 0), "celeba": (0.09024, 0)},
+    "cv-vae": {"mnist": (0.039, 0), "cifar10": (9e-4, 0), "celeba": (0.01, 0)},
+    "wae": {"mnist": (3e-2, 0), "cifar10": (6e-3, 0), "celeba": (100, 0)},
+    "rae-gp": {"mnist": (1e-4, 0.5e-7), "cifar10": (9e-4, 0), "celeba": (1e-4, 1e-7)},
+    "rae-l2": {"mnist": (1e-4, 1e-7), "cifar10": (1e-3, 1e-6), "celeba": (1e-4, 1e-7)},
+    "rae-sn": {"mnist": (9e-3, 0), "cifar10": (0.03, 0), "celeba": (2.4e-3, 0)},
+    "rae": {"mnist": (5e-4, 0), "cifar10": (1e-2, 0), "celeba": (1e-4, 0)},
+    "ae": {"mnist": (0, 0), "cifar10": (0, 0), "celeba": (0, 0)},
+}
+_FAMILY = {"mnist": "mnist", "fashion-mnist": "mnist", "digits": "mnist", "cifar10": "cifar10",
+           "celeba": "celeba"}
+
+
+def converted_weights(model: str, dataset: str) -> tuple[float, float]:
+    """Official (beta, lambda) in raekit's units (per-sample sums, Eq. 8 and 11).
+
+    The official loss divides the reconstruction by H*W*C and the latent term by d, so multiplying
+    through by H*W*C gives beta_ours = 2 * beta * HWC / d (the 1/2 of Eq. 11) and
+    lambda_ours = lambda * HWC. MMD has no per-dimension mean: its weight scales by HWC. The
+    official VAE already sums pixels and halves the KL: its weight is used as is.
+    """
+    beta, lam = OFFICIAL_WEIGHTS[model][_FAMILY[dataset]]
+    c, h, w = IMAGE_SHAPES[dataset]
+    pixels, d = c * h * w, LATENT_DIMS[dataset]
+    if model in ("vae", "2svae"):
+        return float(beta), 0.0
+    if model == "wae":
+        return float(beta * pixels), 0.0
+    return float(2.0 * beta * pixels / d), float(lam * pixels)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    dataset: str = "digits"          # dataset name (see raekit.data.DATASETS)
+    model: str = "rae-l2"            # variant name (see raekit.models.VARIANTS)
+    preset: str = "tiny"             # size preset the defaults came from: paper, cpu or tiny
+    data_root: str | None = None     # folder of the dataset's files; None: raekit's cache / system paths
+    latent_dim: int = 16             # size of z (paper: 16 MNIST, 128 CIFAR-10, 64 CelebA)
+    width: float = 1.0               # channel multiplier of the Appendix C nets (1.0 = the paper)
+    beta: float = 0.0                # weight of the latent term: KL, MMD or 1/2 ||z||^2
+    lam: float = 0.0                 # weight of the decoder regulariser: L2 or gradient penalty
+    cv_sigma: float = 0.7            # CV-VAE's fixed encoder noise (standard deviation)
+    gp_estimator: str = "projection"  # "projection": unbiased ||J||_F^2; "official": grad of sum D(z)^2
+    gp_projections: int = 1          # random projections per step for the "projection" estimator
+    sn_all_layers: bool = False      # RAE-SN: also normalise the encoder (official code does)
+    epochs: int = 100                # maximum epochs (paper: 100; CelebA 70)
+    batch_size: int = 100            # mini-batch size (paper: 100)
+    lr: float = 1e-3                 # Adam's starting learning rate
+    lr_factor: float = 0.5           # learning rate multiplier on a validation plateau
+    lr_patience: int = 5             # epochs without validation improvement before that cut
+    train_limit: int | None = None   # use only the first N training images (None: all)
+    valid_limit: int | None = None   # use only the first N validation images (None: all)
+    seed: int = 0                    # seeds weights, shuffling and noise
+    keep_checkpoints: int = 3        # how many recent checkpoints to keep
+    skip_nonfinite: int = 0          # bad (NaN/Inf) batches that may be skipped before stopping
+    device: str = "cpu"              # torch device, e.g. "cuda"
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return IMAGE_SHAPES[self.dataset]
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # The paper's Appendix C network and schedule.
+    "paper": {"width": 1.0, "epochs": 100},
+    # 1/8 width: about a minute per 50k-image MNIST epoch on 2 CPU cores.
+    "cpu": {"width": 0.125, "epochs": 12},
+    # Seconds per model: for tests and the demo.
+    "tiny": {"width": 0.0625, "epochs": 3, "train_limit": 3000, "valid_limit": 500},
+}
+_PRESET_BY_DATASET = {("paper", "celeba"): {"epochs": 70}, ("cpu", "digits"): {"epochs": 60},
+                      ("tiny", "digits"): {"epochs": 12}}
+
+
+def make_config(dataset: str = "digits", model: str = "rae-l2", preset: str = "tiny",
+                **overrides: Any) -> RunConfig:
+    """Resolve a preset for a dataset and model, then apply `overrides` (field name -> value)."""
+    if dataset not in IMAGE_SHAPES:
+        raise unknown("dataset", dataset, IMAGE_SHAPES)
+    if preset not in PRESETS:
+        raise unknown("preset", preset, PRESETS)
+    from raekit.models.variants import get_variant  # models import this module
+
+    model = get_variant(model).name
+    beta, lam = converted_weights(model, dataset)
+    values = {"dataset": dataset, "model": model, "preset": preset, "beta": beta, "lam": lam,
+              "latent_dim": LATENT_DIMS[dataset], **PRESETS[preset],
+              **_PRESET_BY_DATASET.get((preset, dataset), {})}
+    config = RunConfig(**values)
+    return replace(config, **overrides) if overrides else config
+
+
+def replace(config: RunConfig, **overrides: Any) -> RunConfig:
+    """dataclasses.replace with type checking and a 'did you mean' for unknown keys."""
+    names = {f.name: f for f in fields(RunConfig)}
+    clean = {}
+    for key, value in overrides.items():
+        key = {"lambda": "lam"}.get(key, key)
+        if key not in names:
+            raise unknown("config key", key, names)
+        clean[key] = _coerce(key, value, names[key].type)
+    if "model" in clean:
+        from raekit.models.variants import get_variant
+
+        clean["model"] = get_variant(clean["model"]).name
+    return dataclasses.replace(config, **clean)
+
+
+def parse_assignments(pairs: list[str]) -> dict[str, str]:
+    """'key=value' strings (the CLI's --set) into a dict."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise RaekitError(f"--set expects key=value, got {pair!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _coerce(key: str, value: Any, type_name: Any) -> Any:
+    text = str(type_name)
+    if not isinstance(value, str):
+        return value
+    if "None" in text and value.lower() in ("none", "null", ""):
+        return None
+    try:
+        if text.startswith("bool"):
+            if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(value)
+            return value.lower() in ("true", "1", "yes")
+        if text.startswith("int"):
+            return int(value)
+        if text.startswith("float"):
+            return float(value)
+    except ValueError:
+        raise RaekitError(f"config key {key!r} expects {text}, got {value!r}") from None
+    return value

@@ -1,0 +1,98 @@
+"""One autoencoder for every variant: the variant picks the encoder noise and the loss terms."""
+from __future__ import annotations
+
+import contextlib
+from typing import Callable
+
+import torch
+from torch import nn
+
+from raekit.models import losses
+from raekit.models.variants import Variant
+
+Reconstruction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+class Autoencoder(nn.Module):
+    """Wraps any encoder/decoder pair.
+
+    The encoder maps x to `latent_dim` features (2 * latent_dim for a Gaussian encoder: mean and
+    log-scale); the decoder maps codes back to the data's space. `beta` weighs the latent term,
+    `lam` the decoder regulariser, as in Eq. 11.
+    """
+
+    def __init__(self, encoder: nn.Module, decoder: nn.Module, variant: Variant, latent_dim: int,
+                 beta: float = 0.0, lam: float = 0.0, cv_sigma: float = 0.7,
+                 gp_estimator: str = "projection", gp_projections: int = 1,
+                 reconstruction: Reconstruction = losses.sum_squared_error):
+        super().__init__()
+        self.encoder, self.decoder, self.variant = encoder, decoder, variant
+        self.latent_dim, self.beta, self.lam = latent_dim, beta, lam
+        self.cv_sigma, self.gp_estimator, self.gp_projections = cv_sigma, gp_estimator, gp_projections
+        self.reconstruction = reconstruction
+
+    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(mean, log-variance) of q(z|x); log-variance is None for deterministic encoders."""
+        h = self.encoder(x)
+        if self.variant.encoder != "gaussian":
+            return h, None
+        mu, raw = h.chunk(2, dim=1)
+        # Bounded log-sigma (official code: 5 tanh) keeps exp() finite early in training.
+        return mu, 2.0 * 5.0 * torch.tanh(raw / 5.0)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The code of x: the posterior mean for VAEs."""
+        return self.posterior(x)[0]
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+    def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Named loss terms (unweighted) and their weighted sum under "loss"."""
+        mu, logvar = self.posterior(x)
+        z = self._sample(mu, logvar)
+        # The gradient penalty needs a graph from z even during no-grad validation.
+        needs_graph = self.variant.decoder_term == "gp" and not z.requires_grad
+        with torch.enable_grad() if needs_graph else contextlib.nullcontext():
+            if needs_graph:
+                z = z.detach().requires_grad_(True)
+            x_hat = self.decoder(z)
+            terms = {"rec": self.reconstruction(x_hat, x)}
+            if self.variant.decoder_term:
+                terms[self.variant.decoder_term] = self._decoder_term(x_hat, z)
+        if needs_graph:
+            terms = {name: value.detach() for name, value in terms.items()}
+        if self.variant.latent_term:
+            terms[self.variant.latent_term] = self._latent_term(mu, z, logvar)
+        total = terms["rec"]
+        if self.variant.latent_term:
+            total = total + self.beta * terms[self.variant.latent_term]
+        if self.variant.decoder_term:
+            total = total + self.lam * terms[self.variant.decoder_term]
+        terms["loss"] = total
+        return terms
+
+    def _sample(self, mu: torch.Tensor, logvar: torch.Tensor | None) -> torch.Tensor:
+        if self.variant.encoder == "gaussian":
+            return mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        if self.variant.encoder == "constant":
+            return mu + self.cv_sigma * torch.randn_like(mu)
+        return mu
+
+    def _latent_term(self, mu, z, logvar) -> torch.Tensor:
+        kind = self.variant.latent_term
+        if kind == "kl":
+            return losses.gaussian_kl(mu, logvar)
+        if kind == "mmd":
+            return losses.mmd_imq(z, torch.randn_like(z))
+        return losses.latent_l2(mu)
+
+    def _decoder_term(self, x_hat, z) -> torch.Tensor:
+        if self.variant.decoder_term == "dec_l2":
+            return losses.decoder_weight_l2(self.decoder)
+        if self.gp_estimator == "official":
+            return losses.output_gradient_penalty(x_hat, z)
+        return losses.decoder_jacobian_penalty(x_hat, z, self.gp_projections)

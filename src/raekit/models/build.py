@@ -1,0 +1,55 @@
+"""Build an autoencoder from a RunConfig (or from a name, a dataset and a preset)."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+from raekit.config import RunConfig, make_config
+from raekit.errors import RaekitError
+from raekit.models.autoencoder import Autoencoder
+from raekit.models.variants import get_variant
+from raekit.nets.image import image_nets
+
+_SN_LAYERS = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d, nn.Conv1d)
+
+
+def apply_spectral_norm(module: nn.Module) -> nn.Module:
+    """Normalise every conv/linear weight by its largest singular value (power iteration)."""
+    for layer in list(module.modules()):
+        if isinstance(layer, _SN_LAYERS):
+            spectral_norm(layer)
+    return module
+
+
+def build_from_config(config: RunConfig, encoder: nn.Module | None = None,
+                      decoder: nn.Module | None = None) -> Autoencoder:
+    """The config's autoencoder, on the Appendix C nets unless encoder/decoder modules are given."""
+    variant = get_variant(config.model)
+    if config.gp_estimator not in ("projection", "official"):
+        raise RaekitError(f"gp_estimator must be 'projection' or 'official', got {config.gp_estimator!r}")
+    outputs = 2 * config.latent_dim if variant.encoder == "gaussian" else config.latent_dim
+    if (encoder is None) != (decoder is None):
+        raise RaekitError("pass both an encoder and a decoder, or neither")
+    if encoder is None:
+        torch.manual_seed(config.seed)
+        encoder, decoder = image_nets(config.image_shape, config.latent_dim, outputs, config.width)
+    if variant.spectral_norm:
+        apply_spectral_norm(decoder)
+        if config.sn_all_layers:
+            apply_spectral_norm(encoder)
+    return Autoencoder(encoder, decoder, variant, config.latent_dim, beta=config.beta, lam=config.lam,
+                       cv_sigma=config.cv_sigma, gp_estimator=config.gp_estimator,
+                       gp_projections=config.gp_projections)
+
+
+def build_model(name: str, dataset: str = "digits", preset: str = "tiny", *,
+                encoder: nn.Module | None = None, decoder: nn.Module | None = None,
+                **overrides: Any) -> Autoencoder:
+    """`raekit.build_model("rae-l2", dataset="mnist", preset="paper", beta=...)`."""
+    config = make_config(dataset, name, preset, **overrides)
+    model = build_from_config(config, encoder, decoder)
+    model.config = config
+    return model

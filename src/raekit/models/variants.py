@@ -1,0 +1,39 @@
+"""The paper's models as a table: each is one encoder type plus a choice of loss terms."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from raekit.errors import unknown
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    encoder: str              # "deterministic", "gaussian" (learned variance) or "constant" (fixed sigma)
+    latent_term: str | None   # "z_l2" (1/2 ||z||^2), "kl" (closed form), "mmd" (WAE) or None
+    decoder_term: str | None  # "dec_l2" (weight decay), "gp" (Jacobian penalty) or None
+    spectral_norm: bool = False
+    prior_is_normal: bool = False  # samples for the "N" column come from N(0, I), not a fitted Gaussian
+    summary: str = ""
+
+
+VARIANTS: dict[str, Variant] = {v.name: v for v in (
+    Variant("ae", "deterministic", None, None, summary="plain autoencoder, reconstruction only"),
+    Variant("rae", "deterministic", "z_l2", None, summary="RAE with the latent L2 term only"),
+    Variant("rae-l2", "deterministic", "z_l2", "dec_l2", summary="RAE + L2 on decoder weights"),
+    Variant("rae-gp", "deterministic", "z_l2", "gp", summary="RAE + decoder gradient penalty"),
+    Variant("rae-sn", "deterministic", "z_l2", None, spectral_norm=True,
+            summary="RAE + spectrally normalised decoder"),
+    Variant("vae", "gaussian", "kl", None, prior_is_normal=True, summary="Gaussian VAE"),
+    Variant("cv-vae", "constant", "z_l2", None, summary="constant-variance VAE (KL = 1/2 ||mu||^2)"),
+    Variant("wae", "deterministic", "mmd", None, prior_is_normal=True, summary="WAE with IMQ-kernel MMD"),
+    Variant("2svae", "gaussian", "kl", None, prior_is_normal=True,
+            summary="2-stage VAE: this VAE, then a second-stage VAE density on its codes"),
+)}
+
+
+def get_variant(name: str) -> Variant:
+    key = name.lower()
+    if key not in VARIANTS:
+        raise unknown("model", name, VARIANTS)
+    return VARIANTS[key]
