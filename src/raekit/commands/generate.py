@@ -1,0 +1,143 @@
+"""raekit fit-density / sample / reconstruct / interpolate / neighbours."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from raekit.errors import RaekitError
+
+
+def _run_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help="a trained run directory")
+
+
+def _density_args(p: argparse.ArgumentParser, default: str = "gmm") -> None:
+    p.add_argument("--density", default=default, help=f"prior, gaussian, gmm or two-stage (default: {default})")
+    p.add_argument("--components", type=int, help="GMM components (default 10)")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("fit-density", help="fit an ex-post density on a run's training codes")
+    _run_arg(p)
+    _density_args(p)
+    p.set_defaults(handler=run_fit)
+
+    p = sub.add_parser("sample", help="decode samples of a density into a grid (.png) or arrays (.npz)")
+    _run_arg(p)
+    _density_args(p)
+    p.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="grid.png or samples.npz")
+    p.set_defaults(handler=run_sample)
+
+    p = sub.add_parser("reconstruct", help="validation images (top rows) and their reconstructions")
+    _run_arg(p)
+    p.add_argument("--n", type=int, default=16, help="images to reconstruct (default 16)")
+    p.add_argument("--split", default="valid", choices=("train", "valid", "test"))
+    p.add_argument("--out", required=True, help="recon.png or recon.npz")
+    p.set_defaults(handler=run_reconstruct)
+
+    p = sub.add_parser("interpolate", help="interpolation strips between random validation pairs")
+    _run_arg(p)
+    p.add_argument("--pairs", type=int, default=6)
+    p.add_argument("--steps", type=int, default=8)
+    p.add_argument("--method", default="slerp", choices=("slerp", "linear"))
+    p.add_argument("--split", default="valid", choices=("train", "valid", "test"))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="strip.png or strip.npz")
+    p.set_defaults(handler=run_interpolate)
+
+    p = sub.add_parser("neighbours", help="samples next to their nearest training images (pixel space)")
+    _run_arg(p)
+    _density_args(p)
+    p.add_argument("--n", type=int, default=8, help="samples (default 8)")
+    p.add_argument("--k", type=int, default=5, help="neighbours per sample (default 5)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="nn.png")
+    p.set_defaults(handler=run_neighbours)
+
+
+def _positive(name: str, value: int) -> int:
+    if value < 1:
+        raise RaekitError(f"--{name} must be at least 1, got {value}")
+    return value
+
+
+def run_fit(args) -> int:
+    from raekit.generate import fit_density
+    options = {"components": args.components} if args.components else {}
+    _, report = fit_density(args.run, kind=args.density, **options)
+    print(json.dumps(report, indent=2, default=str))
+    return 0
+
+
+def _split(args):
+    from raekit.data import load_images
+    from raekit.runs import read_config
+    config = read_config(args.run)
+    return getattr(load_images(config.dataset, config.data_root), args.split)
+
+
+def _write_images(images: np.ndarray, out: str, figure) -> None:
+    path = Path(out)
+    if path.suffix == ".npz":
+        from raekit.atomic import atomic_path
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as handle:
+                np.savez_compressed(handle, images=images)
+    elif path.suffix == ".png":
+        figure(path)
+    else:
+        raise RaekitError(f"--out must end in .png or .npz, got {out!r}")
+    print(path)
+
+
+def run_sample(args) -> int:
+    from raekit.generate import as_model, load_run_density, sample_images
+    from raekit.plots import samples_figure
+    model, _, _ = as_model(args.run)
+    density = load_run_density(args.run, args.density, args.components)
+    images = sample_images(model, density, _positive("n", args.n), args.seed)
+    _write_images(images, args.out, lambda path: samples_figure(images, path))
+    return 0
+
+
+def run_reconstruct(args) -> int:
+    from raekit.generate import as_model, reconstruct
+    from raekit.plots import reconstruction_figure
+    model, _, _ = as_model(args.run)
+    originals = _split(args)[:_positive("n", args.n)]
+    recons = reconstruct(model, originals)
+    _write_images(recons, args.out, lambda path: reconstruction_figure(originals / 255.0, recons, path))
+    return 0
+
+
+def run_interpolate(args) -> int:
+    from raekit.generate import as_model, interpolate_images
+    from raekit.plots import interpolation_figure
+    model, _, _ = as_model(args.run)
+    images = _split(args)
+    pick = np.random.default_rng(args.seed).choice(len(images), size=(_positive("pairs", args.pairs), 2))
+    strips = interpolate_images(model, images[pick[:, 0]], images[pick[:, 1]],
+                                _positive("steps", args.steps), args.method)
+    _write_images(strips, args.out, lambda path: interpolation_figure(strips, path))
+    return 0
+
+
+def run_neighbours(args) -> int:
+    from raekit.data import load_images
+    from raekit.generate import as_model, load_run_density, sample_images
+    from raekit.neighbours import nearest_neighbours
+    from raekit.plots import neighbours_figure
+    model, config, _ = as_model(args.run)
+    density = load_run_density(args.run, args.density, args.components)
+    samples = sample_images(model, density, _positive("n", args.n), args.seed)
+    train = load_images(config.dataset, config.data_root).train[:config.train_limit]
+    reference = train.astype(np.float32) / 255.0
+    index, _ = nearest_neighbours(samples, reference, k=_positive("k", args.k))
+    neighbours = reference[index]
+    _write_images(neighbours, args.out, lambda path: neighbours_figure(samples, neighbours, path))
+    return 0

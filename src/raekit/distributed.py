@@ -1,0 +1,135 @@
+"""Data-parallel training on torch.distributed, launched by torchrun (gloo on CPU, nccl on GPU).
+
+A single process is the world-size-1 case of the same code path, so a script runs unchanged on a
+laptop and under `torchrun --nproc_per_node=N -m raekit train ...`.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.distributed.nn.functional import all_reduce as differentiable_all_reduce
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from raekit.errors import RaekitError
+
+
+@dataclass(frozen=True)
+class Context:
+    rank: int = 0
+    world_size: int = 1
+    device: torch.device = torch.device("cpu")
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+
+def setup(device: str = "cpu") -> Context:
+    """Join the process group torchrun describes in the environment (if any)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    want = torch.device(device)
+    if world <= 1:
+        return Context(device=want)
+    rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    if want.type == "cuda":
+        torch.cuda.set_device(local_rank)
+        want = torch.device("cuda", local_rank)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if want.type == "cuda" else "gloo")
+    return Context(rank, world, want)
+
+
+def teardown(ctx: Context) -> None:
+    if ctx.distributed and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def barrier(ctx: Context) -> None:
+    if ctx.distributed:
+        dist.barrier()
+
+
+def any_rank(ctx: Context, flag: bool) -> bool:
+    """True on every rank if `flag` is true on any (stop signals, errors)."""
+    if not ctx.distributed:
+        return flag
+    value = torch.tensor([int(flag)], device=ctx.device if ctx.device.type == "cuda" else "cpu")
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
+
+
+def all_reduce_sum(ctx: Context, tensor: torch.Tensor) -> torch.Tensor:
+    if ctx.distributed:
+        dist.all_reduce(tensor)
+    return tensor
+
+
+def wrap_for_training(module: nn.Module, ctx: Context) -> nn.Module:
+    """Batch norm over the global batch, then DistributedDataParallel (identity for one process)."""
+    if not ctx.distributed:
+        return module
+    if ctx.device.type == "cuda":
+        module = nn.SyncBatchNorm.convert_sync_batchnorm(module)
+        return nn.parallel.DistributedDataParallel(module, device_ids=[ctx.device.index])
+    _use_global_batchnorm(module)
+    return nn.parallel.DistributedDataParallel(module)
+
+
+def shard(batch_indices: torch.Tensor, ctx: Context) -> torch.Tensor:
+    """This rank's share of a global batch (interleaved, as DistributedSampler splits)."""
+    if len(batch_indices) % ctx.world_size:
+        raise RaekitError(f"batch of {len(batch_indices)} does not split over {ctx.world_size} processes")
+    return batch_indices[ctx.rank::ctx.world_size]
+
+
+class GlobalBatchNorm(_BatchNorm):
+    """Batch norm whose training statistics span all ranks (nn.SyncBatchNorm is GPU-only).
+
+    Same parameters and buffers as nn.BatchNorm*, so checkpoints move freely between one and
+    many processes. Gradients flow through the all-reduce (torch.distributed.nn).
+    """
+
+    def _check_input_dim(self, input):
+        if input.dim() < 2:
+            raise ValueError(f"expected at least 2-D input, got {input.dim()}-D")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return super().forward(x)
+        dims = [0, *range(2, x.dim())]
+        count = torch.tensor(float(x.numel() // x.shape[1]), dtype=x.dtype, device=x.device)
+        stats = torch.cat([x.sum(dims), x.pow(2).sum(dims), count.view(1)])
+        stats = differentiable_all_reduce(stats)
+        c = x.shape[1]
+        n = stats[-1]
+        mean, var = stats[:c] / n, stats[c:2 * c] / n - (stats[:c] / n).pow(2)
+        if self.track_running_stats:
+            with torch.no_grad():
+                self.num_batches_tracked += 1
+                m = self.momentum
+                self.running_mean.mul_(1 - m).add_(mean.detach(), alpha=m)
+                self.running_var.mul_(1 - m).add_(var.detach() * n / (n - 1), alpha=m)
+        shape = [1, c] + [1] * (x.dim() - 2)
+        y = (x - mean.view(shape)) * torch.rsqrt(var.view(shape) + self.eps)
+        if self.affine:
+            y = y * self.weight.view(shape) + self.bias.view(shape)
+        return y
+
+
+def _use_global_batchnorm(module: nn.Module) -> None:
+    for name, child in module.named_children():
+        if isinstance(child, _BatchNorm) and not isinstance(child, GlobalBatchNorm):
+            replacement = GlobalBatchNorm(child.num_features, child.eps, child.momentum, child.affine,
+                                          child.track_running_stats)
+            replacement.load_state_dict(child.state_dict())
+            setattr(module, name, replacement.to(next(child.buffers(), torch.empty(0)).device))
+        else:
+            _use_global_batchnorm(child)

@@ -1,0 +1,87 @@
+"""Small pieces of the training loop: signals, ordering, seeds, run-directory checks."""
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+
+import torch
+
+from raekit import runs
+from raekit.config import RunConfig
+from raekit.errors import RaekitError
+
+EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+class TrainingInterrupted(Exception):
+    """Raised after the final checkpoint when a signal stopped training; carries the exit code."""
+
+    def __init__(self, signum: int, run_dir: Path):
+        self.exit_code = EXIT_CODES.get(signum, 128 + int(signum))
+        super().__init__(f"interrupted by {signal.Signals(signum).name}; resume with "
+                         f"`raekit train --out {run_dir} --resume`")
+
+
+class SignalCatcher:
+    """Turn SIGINT/SIGTERM into a flag the loop checks after each step (main thread only)."""
+
+    def __enter__(self):
+        self.signum, self._old = None, {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in EXIT_CODES:
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        self.signum = signum
+
+    def __exit__(self, *exc):
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+        return False
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
+    """The shuffled order of an epoch: DistributedSampler's permutation (generator seeded with
+    seed + epoch), a pure function of (seed, epoch), so resume is exact."""
+    generator = torch.Generator().manual_seed(seed + epoch)
+    return torch.randperm(n, generator=generator)
+
+
+def step_seed(seed: int, epoch: int, batch: int, rank: int) -> int:
+    """The noise seed of one step (VAE sampling, GP projections, WAE prior draws)."""
+    return (seed * 1_000_003 + epoch * 100_003 + batch * 101 + rank * 7919 + 1) % (2 ** 63)
+
+
+def to_float(images: torch.Tensor, device: torch.device) -> torch.Tensor:
+    return images.to(device, non_blocking=True).float().div_(255.0)
+
+
+def check_config(config: RunConfig) -> None:
+    for key in ("epochs", "batch_size", "latent_dim", "gp_projections", "keep_checkpoints"):
+        if getattr(config, key) < 1:
+            raise RaekitError(f"config {key} must be at least 1, got {getattr(config, key)}")
+    for key in ("width", "lr"):
+        if not getattr(config, key) > 0:
+            raise RaekitError(f"config {key} must be positive, got {getattr(config, key)}")
+    if not 0 < config.lr_factor < 1:
+        raise RaekitError(f"config lr_factor must be in (0, 1), got {config.lr_factor}")
+
+
+def prepare_run_dir(run_dir: Path, resume: bool) -> None:
+    """Refuse to overwrite a run, or to resume one that does not exist."""
+    has_run = (run_dir / runs.CONFIG_FILE).exists()
+    if resume and not has_run:
+        raise RaekitError(f"nothing to resume: {run_dir} has no {runs.CONFIG_FILE}")
+    if not resume and has_run:
+        raise RaekitError(f"{run_dir} already holds a run; resume it with --resume or choose another --out")
+    if not resume and run_dir.exists() and any(run_dir.iterdir()):
+        raise RaekitError(f"{run_dir} exists and is not empty; choose a new --out")
+
+
+def progress_bar(iterable, enabled: bool, epoch: int, epochs: int):
+    if not enabled:
+        return iterable
+    from tqdm import tqdm
+    return tqdm(iterable, desc=f"epoch {epoch + 1}/{epochs}", leave=False, unit="batch")
