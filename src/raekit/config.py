@@ -65,6 +65,7 @@ class RunConfig:
     gp_estimator: str = "projection"  # "projection": unbiased ||J||_F^2; "official": grad of sum D(z)^2
     gp_projections: int = 1          # random projections per step for the "projection" estimator
     sn_all_layers: bool = False      # RAE-SN: also normalise the encoder (official code does)
+    mc_samples: int = 1              # VAE / CV-VAE: posterior draws per input for the reconstruction
     epochs: int = 100                # maximum epochs (paper: 100; CelebA 70)
     batch_size: int = 100            # mini-batch size (paper: 100)
     lr: float = 1e-3                 # Adam's starting learning rate

@@ -59,7 +59,7 @@ def to_float(images: torch.Tensor, device: torch.device) -> torch.Tensor:
 
 
 def check_config(config: RunConfig) -> None:
-    for key in ("epochs", "batch_size", "latent_dim", "gp_projections", "keep_checkpoints"):
+    for key in ("epochs", "batch_size", "latent_dim", "gp_projections", "keep_checkpoints", "mc_samples"):
         if getattr(config, key) < 1:
             raise RaekitError(f"config {key} must be at least 1, got {getattr(config, key)}")
     for key in ("width", "lr"):

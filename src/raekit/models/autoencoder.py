@@ -23,12 +23,13 @@ class Autoencoder(nn.Module):
 
     def __init__(self, encoder: nn.Module, decoder: nn.Module, variant: Variant, latent_dim: int,
                  beta: float = 0.0, lam: float = 0.0, cv_sigma: float = 0.7,
-                 gp_estimator: str = "projection", gp_projections: int = 1,
+                 gp_estimator: str = "projection", gp_projections: int = 1, mc_samples: int = 1,
                  reconstruction: Reconstruction = losses.sum_squared_error):
         super().__init__()
         self.encoder, self.decoder, self.variant = encoder, decoder, variant
         self.latent_dim, self.beta, self.lam = latent_dim, beta, lam
         self.cv_sigma, self.gp_estimator, self.gp_projections = cv_sigma, gp_estimator, gp_projections
+        self.mc_samples = mc_samples if variant.encoder != "deterministic" else 1
         self.reconstruction = reconstruction
 
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -60,7 +61,7 @@ class Autoencoder(nn.Module):
             if needs_graph:
                 z = z.detach().requires_grad_(True)
             x_hat = self.decoder(z)
-            terms = {"rec": self.reconstruction(x_hat, x)}
+            terms = {"rec": self._reconstruction(x_hat, x)}
             if self.variant.decoder_term:
                 terms[self.variant.decoder_term] = self._decoder_term(x_hat, z)
         if needs_graph:
@@ -76,11 +77,20 @@ class Autoencoder(nn.Module):
         return terms
 
     def _sample(self, mu: torch.Tensor, logvar: torch.Tensor | None) -> torch.Tensor:
-        if self.variant.encoder == "gaussian":
-            return mu + torch.randn_like(mu) * (0.5 * logvar).exp()
-        if self.variant.encoder == "constant":
-            return mu + self.cv_sigma * torch.randn_like(mu)
-        return mu
+        """Codes fed to the decoder: k posterior draws per input, stacked draw-major (k * N, d)."""
+        if self.variant.encoder == "deterministic":
+            return mu
+        k = self.mc_samples
+        scale = (0.5 * logvar).exp() if self.variant.encoder == "gaussian" else self.cv_sigma
+        noise = torch.randn((k, *mu.shape), dtype=mu.dtype, device=mu.device)
+        return (mu + noise * scale).reshape(k * mu.shape[0], -1)
+
+    def _reconstruction(self, x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        # With k Monte-Carlo draws the term is the mean of the k single-draw terms (Appendix A).
+        if self.mc_samples == 1:
+            return self.reconstruction(x_hat, x)
+        draws = x_hat.reshape(self.mc_samples, *x.shape)
+        return torch.stack([self.reconstruction(d, x) for d in draws]).mean()
 
     def _latent_term(self, mu, z, logvar) -> torch.Tensor:
         kind = self.variant.latent_term
@@ -88,7 +98,7 @@ class Autoencoder(nn.Module):
             return losses.gaussian_kl(mu, logvar)
         if kind == "mmd":
             return losses.mmd_imq(z, torch.randn_like(z))
-        return losses.latent_l2(mu)
+        return losses.latent_l2(mu)  # RAE's 1/2 ||z||^2; the CV-VAE's KL up to a constant
 
     def _decoder_term(self, x_hat, z) -> torch.Tensor:
         if self.variant.decoder_term == "dec_l2":

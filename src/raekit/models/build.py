@@ -30,6 +30,8 @@ def build_from_config(config: RunConfig, encoder: nn.Module | None = None,
     variant = get_variant(config.model)
     if config.gp_estimator not in ("projection", "official"):
         raise RaekitError(f"gp_estimator must be 'projection' or 'official', got {config.gp_estimator!r}")
+    if config.mc_samples < 1:
+        raise RaekitError(f"mc_samples must be at least 1, got {config.mc_samples}")
     outputs = 2 * config.latent_dim if variant.encoder == "gaussian" else config.latent_dim
     if (encoder is None) != (decoder is None):
         raise RaekitError("pass both an encoder and a decoder, or neither")
@@ -42,7 +44,7 @@ def build_from_config(config: RunConfig, encoder: nn.Module | None = None,
             apply_spectral_norm(encoder)
     return Autoencoder(encoder, decoder, variant, config.latent_dim, beta=config.beta, lam=config.lam,
                        cv_sigma=config.cv_sigma, gp_estimator=config.gp_estimator,
-                       gp_projections=config.gp_projections)
+                       gp_projections=config.gp_projections, mc_samples=config.mc_samples)
 
 
 def build_model(name: str, dataset: str = "digits", preset: str = "tiny", *,
