@@ -4,8 +4,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from raekit import runs
 from raekit.config import make_config
+from raekit.reproduce import train_or_reuse
 from raekit.errors import RaekitError
 
 DEMO_MODELS = ("rae-l2", "ae", "vae")
@@ -28,18 +28,6 @@ def ensure_dataset(name: str) -> str:
         print(f"raekit: could not obtain {name} ({exc}); using scikit-learn's digits instead",
               file=sys.stderr)
         return "digits"
-
-
-def train_or_reuse(config, run_dir: Path) -> Path:
-    """Train into run_dir; a finished run is reused and an unfinished one resumed."""
-    from raekit.train import train
-    if (run_dir / runs.CONFIG_FILE).exists():
-        done = runs.read_metrics(run_dir)
-        if done and int(done[-1]["epoch"]) >= config.epochs and (run_dir / runs.WEIGHTS_FILE).exists():
-            print(f"reusing {run_dir}")
-            return run_dir
-        return train(runs.read_config(run_dir), run_dir, resume=True)
-    return train(config, run_dir)
 
 
 def run_demo(out: str | Path = "raekit-demo", dataset: str = "mnist", models=DEMO_MODELS,

@@ -1,4 +1,4 @@
 """Subcommands of the `raekit` CLI; each module has register(subparsers)."""
-from raekit.commands import demo, fetch, generate, train
+from raekit.commands import demo, evaluate, fetch, generate, train
 
-COMMAND_MODULES = (train, fetch, generate, demo)
+COMMAND_MODULES = (train, fetch, generate, evaluate, demo)

@@ -1,0 +1,59 @@
+"""raekit evaluate / reproduce."""
+from __future__ import annotations
+
+import argparse
+import json
+
+from raekit.paper_results import TABLE1_MODELS
+
+
+def _densities(text: str | None) -> list[str] | None:
+    return [d.strip() for d in text.split(",") if d.strip()] if text else None
+
+
+def _eval_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--features", default="classifier", choices=("inception", "classifier"),
+                   help="feature extractor (default: classifier; inception needs `raekit fetch inception`)")
+    p.add_argument("--n", type=int, default=10_000, help="samples per FID / PRD (paper: 10000)")
+    p.add_argument("--densities", help="comma-separated densities to sample from (default: the model's N "
+                                       "density and gmm), e.g. gaussian,gmm,two-stage")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="FID and PRD of a run (Table 1 and 2 row) into RUN/eval.json")
+    p.add_argument("run", help="a trained run directory")
+    _eval_args(p)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(handler=run_evaluate)
+
+    p = sub.add_parser("reproduce", help="train and evaluate every Table 1 model; tables and report.html",
+                       description="Train (or reuse) every model of Table 1, fit densities, evaluate and write "
+                                   "table1.md, table2.md, results.json and a self-contained report.html. "
+                                   "Re-running picks up where it stopped.")
+    p.add_argument("--dataset", default="mnist")
+    p.add_argument("--preset", default="cpu")
+    p.add_argument("--out", required=True)
+    p.add_argument("--models", default=",".join(TABLE1_MODELS), help="comma-separated models")
+    _eval_args(p)
+    p.set_defaults(handler=run_reproduce)
+
+
+def run_evaluate(args) -> int:
+    from raekit.evaluate import evaluate_run
+    result = evaluate_run(args.run, features=args.features, n=args.n, densities=_densities(args.densities),
+                          seed=args.seed)
+    summary = {k: result[k] for k in ("model", "dataset", "extractor", "n", "fid")}
+    summary["prd"] = {k: {"f8": v["f8"], "f1_8": v["f1_8"]} for k, v in result["prd"].items()}
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def run_reproduce(args) -> int:
+    from raekit.models import get_variant
+    from raekit.reproduce import reproduce
+    models = [get_variant(m.strip()).name for m in args.models.split(",") if m.strip()]
+    reproduce(args.dataset, args.preset, args.out, models, features=args.features, n=args.n,
+              densities=_densities(args.densities))
+    for name in ("table1.md", "table2.md"):
+        print(open(f"{args.out}/{name}").read())
+    return 0
