@@ -1,0 +1,320 @@
+"""Resumable training checkpoints and the best-weights slot, in safetensors + JSON, never pickle.
+
+A checkpoint is a pair `epoch-000012.safetensors` (every tensor) + `epoch-000012.json` (all other
+state, and the SHA-256 of the safetensors file). The safetensors file is written atomically first
+and the JSON last: the JSON is the commit marker, so a checkpoint counts only if its JSON parses
+and the hash matches. Loading takes the newest valid one and warns about any newer broken one.
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import random
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import safetensors.torch
+import torch
+from torch import nn
+
+from raekit.atomic import atomic_write_bytes, atomic_write_text
+from raekit.errors import RaekitError
+
+__all__ = ["save_checkpoint", "load_checkpoint", "latest_checkpoint", "list_checkpoints",
+           "save_weights", "load_weights"]
+
+FORMAT = 1
+_NAME = re.compile(r"epoch-(\d+)\.json")
+_TAGS = ("__tensor__", "__ndarray__", "__tuple__", "__dict__", "__float__", "__np_generator__")
+_BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+
+
+class _Invalid(Exception):
+    """A checkpoint file that is missing, damaged or not ours; the message says why."""
+
+
+def _encode(obj: Any, name: str, tensors: dict[str, torch.Tensor]) -> Any:
+    """JSON-able form of `obj`; tensors and arrays move into `tensors` under a name built from `name`."""
+    if isinstance(obj, (torch.Tensor, np.ndarray)):
+        tag = "__tensor__" if isinstance(obj, torch.Tensor) else "__ndarray__"
+        tensor = obj.detach() if tag == "__tensor__" else torch.from_numpy(np.ascontiguousarray(obj))
+        key, n = name, 1
+        while key in tensors:  # dict keys containing dots could collide with a nested path
+            key, n = f"{name}#{n}", n + 1
+        tensors[key] = tensor.to("cpu", copy=True).contiguous()  # a copy: shared storage can't be saved
+        return {tag: key}
+    if isinstance(obj, (bool, np.bool_)) or obj is None or isinstance(obj, str):
+        return bool(obj) if isinstance(obj, np.bool_) else obj
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else {"__float__": repr(float(obj))}
+    if isinstance(obj, (list, tuple)):
+        items = [_encode(v, f"{name}.{i}", tensors) for i, v in enumerate(obj)]
+        return {"__tuple__": items} if isinstance(obj, tuple) else items
+    if isinstance(obj, dict):
+        plain = all(isinstance(k, str) for k in obj) and not (len(obj) == 1 and next(iter(obj)) in _TAGS)
+        if plain:
+            return {k: _encode(v, f"{name}.{k}", tensors) for k, v in obj.items()}
+        return {"__dict__": [[_encode(k, f"{name}.key", {}), _encode(v, f"{name}.{k}", tensors)]
+                             for k, v in obj.items()]}
+    if isinstance(obj, np.random.Generator):
+        return {"__np_generator__": _encode(obj.bit_generator.state, name, tensors)}
+    raise RaekitError(f"cannot save {name}: a {type(obj).__name__} is not a tensor, array or JSON value")
+
+
+def _decode(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    """Inverse of `_encode`."""
+    if isinstance(obj, list):
+        return [_decode(v, tensors) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    if len(obj) == 1 and next(iter(obj)) in _TAGS:
+        (tag, value), = obj.items()
+        if tag in ("__tensor__", "__ndarray__"):
+            if value not in tensors:
+                raise _Invalid(f"tensor {value!r} is missing from the safetensors file")
+            return tensors[value] if tag == "__tensor__" else tensors[value].numpy()
+        if tag == "__float__":
+            return float(value)
+        if tag == "__tuple__":
+            return tuple(_decode(v, tensors) for v in value)
+        if tag == "__dict__":
+            return {_decode(k, tensors): _decode(v, tensors) for k, v in value}
+        return _generator(_decode(value, tensors))
+    return {k: _decode(v, tensors) for k, v in obj.items()}
+
+
+def _generator(state: dict) -> np.random.Generator:
+    name = state.get("bit_generator")
+    if name not in _BIT_GENERATORS:  # only known classes: never look up an arbitrary name
+        raise _Invalid(f"unknown numpy bit generator {name!r}")
+    bit_generator = getattr(np.random, name)()
+    bit_generator.state = state
+    return np.random.Generator(bit_generator)
+
+
+def _write_pair(tensor_path: Path, json_path: Path, tensors: dict, record: dict, header: dict) -> None:
+    """Safetensors atomically first, then the JSON carrying its hash (the commit marker)."""
+    data = safetensors.torch.save(tensors, metadata=header)
+    atomic_write_bytes(tensor_path, data)
+    record = {"format": FORMAT, "sha256": hashlib.sha256(data).hexdigest(), **record}
+    atomic_write_text(json_path, json.dumps(record, allow_nan=False, indent=1))
+
+
+def _read_tensors(path: Path) -> tuple[bytes, dict[str, torch.Tensor]]:
+    """Bytes and tensors of a safetensors file; anything else (a pickle, a zip, garbage) is refused."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise _Invalid(f"cannot read {path}: {exc.strerror}") from None
+    if data[:2] in (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05") or data[:4] == b"PK\x03\x04":
+        raise _Invalid(f"{path} is a pickle / torch.save file, which raekit never loads (it can run code)")
+    try:
+        return data, safetensors.torch.load(data)
+    except Exception as exc:  # safetensors raises its own error type for every malformed file
+        raise _Invalid(f"{path} is not a complete safetensors file ({exc})") from None
+
+
+def _read_pair(json_path: Path, tensor_path: Path) -> tuple[dict, dict[str, torch.Tensor]]:
+    """The JSON record and tensors of a committed pair, after checking the hash."""
+    try:
+        record = json.loads(json_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise _Invalid(f"{json_path} is not readable JSON ({exc})") from None
+    if not isinstance(record, dict) or record.get("format") != FORMAT:
+        raise _Invalid(f"{json_path} is not a raekit format-{FORMAT} record")
+    data, tensors = _read_tensors(tensor_path)
+    if hashlib.sha256(data).hexdigest() != record.get("sha256"):
+        raise _Invalid(f"{tensor_path} does not match the SHA-256 in {json_path.name}")
+    return record, tensors
+
+
+def list_checkpoints(directory: str | Path) -> list[Path]:
+    """Committed checkpoints (their JSON files), oldest first; validity is checked when loading."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in directory.iterdir() if (m := _NAME.fullmatch(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def _valid(json_path: Path) -> dict:
+    """The decoded state of a committed checkpoint, or _Invalid saying what is wrong with it."""
+    record, tensors = _read_pair(json_path, json_path.with_suffix(".safetensors"))
+    missing = {"epoch", "model", "optimizer", "scheduler", "rng", "extra"} - set(record)
+    if missing:
+        raise _Invalid(f"{json_path} lacks {', '.join(sorted(missing))}")
+    return _decode(record, tensors)
+
+
+def _is_valid(json_path: Path) -> bool:
+    try:
+        _valid(json_path)
+        return True
+    except _Invalid:
+        return False
+
+
+def _epoch(json_path: Path) -> int:
+    return int(json_path.name[len("epoch-"):-len(".json")])
+
+
+def latest_checkpoint(directory: str | Path) -> Path | None:
+    """The newest checkpoint whose JSON parses and whose hash matches, or None."""
+    return next((p for p in reversed(list_checkpoints(directory)) if _is_valid(p)), None)
+
+
+def save_checkpoint(directory: str | Path, epoch: int, model: nn.Module, optimizer: torch.optim.Optimizer,
+                    scheduler: Any | None, extra: dict, keep: int = 3) -> Path:
+    """Write checkpoint `epoch` (its JSON path is returned), then keep only the newest `keep` valid ones.
+
+    Saves model, optimizer and scheduler state, the torch / numpy / python RNG states and `extra`
+    (JSON values, tensors, arrays and numpy Generators are all restored as they were).
+    """
+    if not isinstance(epoch, int) or epoch < 0:
+        raise RaekitError(f"checkpoint epoch must be a non-negative integer, got {epoch!r}")
+    if not isinstance(keep, int) or keep < 1:
+        raise RaekitError(f"keep must be at least 1 (how many checkpoints to keep), got {keep!r}")
+    tensors: dict[str, torch.Tensor] = {}
+    record = {
+        "epoch": epoch,
+        "model": _encode(model.state_dict(), "model", tensors),
+        "optimizer": _encode(optimizer.state_dict(), "optim", tensors),
+        "scheduler": None if scheduler is None else _encode(scheduler.state_dict(), "sched", tensors),
+        "rng": _encode(_rng_state(), "rng", tensors),
+        "extra": _encode(dict(extra), "extra", tensors),
+    }
+    stem = Path(directory) / f"epoch-{epoch:06d}"
+    _write_pair(stem.with_suffix(".safetensors"), stem.with_suffix(".json"), tensors, record, {})
+    _prune(Path(directory), epoch, keep)
+    return stem.with_suffix(".json")
+
+
+def _prune(directory: Path, newest: int, keep: int) -> None:
+    """Delete all but the new checkpoint and the `keep - 1` newest valid older ones.
+
+    Runs only after the new checkpoint is committed. Higher-numbered leftovers belong to an
+    abandoned run (the new checkpoint is the run's latest state) and would shadow it, so they go too.
+    """
+    older = (p for p in reversed(list_checkpoints(directory)) if _epoch(p) < newest and _is_valid(p))
+    kept = {newest} | {_epoch(p) for p in itertools.islice(older, keep - 1)}
+    for path in directory.iterdir():
+        match = re.fullmatch(r"epoch-(\d+)\.(json|safetensors)", path.name)
+        stale_tmp = path.name.startswith(".epoch-") and path.name.endswith(".tmp")
+        if stale_tmp or (match and int(match.group(1)) not in kept):
+            path.unlink(missing_ok=True)
+
+
+def load_checkpoint(directory: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
+                    scheduler: Any | None = None) -> dict:
+    """Restore the newest valid checkpoint into the given objects and the RNGs; return extra + "epoch"."""
+    directory = Path(directory)
+    paths = list_checkpoints(directory)
+    if not paths:
+        raise RaekitError(f"no checkpoint in {directory} to resume from")
+    reasons = []
+    for path in reversed(paths):
+        try:
+            state = _valid(path)
+            break
+        except _Invalid as exc:
+            reasons.append(str(exc))
+            warnings.warn(f"skipping damaged checkpoint: {exc}", stacklevel=2)
+    else:
+        raise RaekitError(f"no valid checkpoint in {directory} to resume from ({len(paths)} damaged; "
+                          f"newest: {reasons[0]})")
+    _check_model(model, state["model"], path)
+    model.load_state_dict(state["model"])
+    if optimizer is not None:
+        try:
+            optimizer.load_state_dict(state["optimizer"])
+        except (ValueError, KeyError) as exc:
+            raise RaekitError(f"{path.name}: optimizer state does not fit this optimizer ({exc})") from None
+    if scheduler is not None and state["scheduler"] is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    _set_rng_state(state["rng"])
+    return {**state["extra"], "epoch": state["epoch"]}
+
+
+def _check_model(model: nn.Module, saved: dict, path: Path) -> None:
+    """Refuse a checkpoint of another architecture before anything is changed."""
+    own = model.state_dict()
+    problems = [f"missing {k}" for k in own if k not in saved]
+    problems += [f"unexpected {k}" for k in saved if k not in own]
+    problems += [f"{k} has shape {tuple(saved[k].shape)}, model {tuple(v.shape)}"
+                 for k, v in own.items() if k in saved and tuple(saved[k].shape) != tuple(v.shape)]
+    if problems:
+        more = f" and {len(problems) - 5} more" if len(problems) > 5 else ""
+        raise RaekitError(f"{path.name} is for a different model: {'; '.join(problems[:5])}{more}")
+
+
+def _rng_state() -> dict:
+    legacy = np.random.get_state()
+    state = {"torch": torch.get_rng_state(), "python": random.getstate(),
+             "numpy": {"keys": legacy[1].tolist(), "pos": legacy[2], "has_gauss": legacy[3],
+                       "gauss": legacy[4]}}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    legacy = state["numpy"]
+    np.random.set_state(("MT19937", np.asarray(legacy["keys"], dtype=np.uint32), legacy["pos"],
+                         legacy["has_gauss"], legacy["gauss"]))
+    cuda = state.get("cuda")
+    if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda)
+
+
+def save_weights(path: str | Path, module: nn.Module, meta: dict) -> None:
+    """Write `module`'s weights to `path` (safetensors) and `meta` + hash to its .json sibling.
+
+    The metadata also goes into the safetensors header, so the weights file alone is complete
+    even if a kill lands between the two renames.
+    """
+    path, tensors = Path(path), {}
+    record = {"model": _encode(module.state_dict(), "model", tensors)}
+    meta_json = json.dumps(_encode(dict(meta), "meta", tensors), allow_nan=False)
+    record["meta"] = json.loads(meta_json)
+    _write_pair(path, path.with_suffix(".json"), tensors, record,
+                {"raekit_format": str(FORMAT), "raekit_meta": meta_json})
+
+
+def load_weights(path: str | Path, module: nn.Module) -> dict:
+    """Load weights saved by `save_weights` into `module` (strictly) and return their metadata."""
+    path = Path(path)
+    if not path.is_file():
+        raise RaekitError(f"no weights file {path}")
+    try:
+        record, tensors = _read_pair(path.with_suffix(".json"), path)
+        weights, meta = _decode(record["model"], tensors), _decode(record["meta"], tensors)
+    except (_Invalid, KeyError) as exc:
+        meta, weights = _weights_alone(path, exc)
+    _check_model(module, weights, path)
+    module.load_state_dict(weights)
+    return meta
+
+
+def _weights_alone(path: Path, problem: Exception) -> tuple[dict, dict[str, torch.Tensor]]:
+    """Fallback when the JSON is stale or missing: the atomically written weights file stands alone."""
+    try:
+        data, tensors = _read_tensors(path)
+        header = json.loads(data[8:8 + int.from_bytes(data[:8], "little")])  # safetensors layout
+        meta = _decode(json.loads(header["__metadata__"]["raekit_meta"]), tensors)
+    except _Invalid as exc:
+        raise RaekitError(f"cannot load weights: {exc}") from None
+    except (KeyError, TypeError, ValueError):
+        raise RaekitError(f"cannot load weights {path}: {problem}") from None
+    warnings.warn(f"{path.with_suffix('.json').name} does not match {path.name} ({problem}); "
+                  f"using the weights file's own metadata", stacklevel=3)
+    return meta, {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
