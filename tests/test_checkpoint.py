@@ -85,7 +85,7 @@ def test_round_trip_is_exact(tmp_path):
     assert torch.equal(torch.rand(3), expected[0])
     assert np.array_equal(np.random.rand(3), expected[1]) and random.random() == expected[2]
     assert loaded["gen"].random() == expected[3]
-    assert loaded["epoch"] == 5 and loaded["history"] == extra["history"] and loaded["pair"] == (1, "a")
+    assert loaded["step"] == 5 and loaded["history"] == extra["history"] and loaded["pair"] == (1, "a")
     assert loaded["best"] == float("inf") and np.isnan(loaded["nan"]) and loaded["ints"] == {3: "x"}
     assert loaded["tagged"] == {"__tensor__": "not a tensor"}
     assert loaded["array"].dtype == np.int16 and np.array_equal(loaded["array"], extra["array"])
@@ -123,7 +123,7 @@ def test_pruning_keeps_exactly_the_last_k(tmp_path):
         save(tmp_path, epoch, training, keep=3)
     assert epochs(tmp_path) == [4, 5, 6]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        f"epoch-{e:06d}.{s}" for e in (4, 5, 6) for s in ("json", "safetensors"))
+        f"step-{e:06d}.{s}" for e in (4, 5, 6) for s in ("json", "safetensors"))
     with pytest.raises(RaekitError, match="keep must be at least 1"):
         save(tmp_path, 7, training, keep=0)
 
@@ -132,7 +132,7 @@ def test_pruning_skips_damaged_and_large_epoch_numbers_sort_numerically(tmp_path
     training = make_training()
     for epoch in (999_999, 1_000_000):
         save(tmp_path, epoch, training, keep=2)
-    (tmp_path / "epoch-1000000.json").write_text("{")  # damaged: must not count as one of the kept
+    (tmp_path / "step-1000000.json").write_text("{")  # damaged: must not count as one of the kept
     save(tmp_path, 2_000_001, training, keep=2)
     assert epochs(tmp_path) == [999_999, 2_000_001]
 
@@ -157,19 +157,19 @@ def test_damaged_newest_falls_back_with_a_warning(tmp_path, damage, suffix):
     good = {k: v.clone() for k, v in model.state_dict().items()}
     train_step(model, optimizer)
     save(tmp_path, 2, (model, optimizer, scheduler))
-    damage(tmp_path / f"epoch-000002.{suffix}")
+    damage(tmp_path / f"step-000002.{suffix}")
     fresh = make_training(1)
-    with pytest.warns(UserWarning, match=f"epoch-000002.{suffix}"):
-        assert ck.load_checkpoint(tmp_path, *fresh)["epoch"] == 1
+    with pytest.warns(UserWarning, match=f"step-000002.{suffix}"):
+        assert ck.load_checkpoint(tmp_path, *fresh)["step"] == 1
     assert all(torch.equal(fresh[0].state_dict()[k], v) for k, v in good.items())
-    assert ck.latest_checkpoint(tmp_path).name == "epoch-000001.json"
+    assert ck.latest_checkpoint(tmp_path).name == "step-000001.json"
 
 
 def test_all_damaged_or_none_is_a_clear_error(tmp_path):
     with pytest.raises(RaekitError, match="no checkpoint in .* to resume from"):
         ck.load_checkpoint(tmp_path / "missing", make_model())
     save(tmp_path, 1, make_training())
-    _truncate(tmp_path / "epoch-000001.safetensors")
+    _truncate(tmp_path / "step-000001.safetensors")
     with pytest.warns(UserWarning), pytest.raises(RaekitError, match=r"no valid checkpoint .* \(1 damaged"):
         ck.load_checkpoint(tmp_path, make_model())
     assert ck.latest_checkpoint(tmp_path) is None
@@ -178,12 +178,12 @@ def test_all_damaged_or_none_is_a_clear_error(tmp_path):
 def test_leftovers_of_a_killed_write_are_ignored_and_cleaned(tmp_path):
     training = make_training()
     save(tmp_path, 2, training)
-    (tmp_path / ".epoch-000003.safetensors.x1y2.tmp").write_bytes(b"half a file")
-    (tmp_path / "epoch-000003.safetensors").write_bytes((tmp_path / "epoch-000002.safetensors").read_bytes())
+    (tmp_path / ".step-000003.safetensors.x1y2.tmp").write_bytes(b"half a file")
+    (tmp_path / "step-000003.safetensors").write_bytes((tmp_path / "step-000002.safetensors").read_bytes())
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # an uncommitted write is not damage: no warning either
-        assert ck.load_checkpoint(tmp_path, make_model(1))["epoch"] == 2
-    assert epochs(tmp_path) == [2] and ck.latest_checkpoint(tmp_path).name == "epoch-000002.json"
+        assert ck.load_checkpoint(tmp_path, make_model(1))["step"] == 2
+    assert epochs(tmp_path) == [2] and ck.latest_checkpoint(tmp_path).name == "step-000002.json"
     save(tmp_path, 3, training)
     assert not list(tmp_path.glob(".*.tmp"))
 
@@ -206,7 +206,7 @@ def test_failure_midway_keeps_the_previous_checkpoint(tmp_path, monkeypatch, fai
         save(tmp_path, 2, (model, optimizer, scheduler), keep=1)
     monkeypatch.undo()
     fresh = make_model(1)
-    assert ck.load_checkpoint(tmp_path, fresh)["epoch"] == 1
+    assert ck.load_checkpoint(tmp_path, fresh)["step"] == 1
     assert all(torch.equal(fresh.state_dict()[k], v) for k, v in good.items())
 
 
@@ -236,7 +236,7 @@ def test_sigkill_during_a_write_leaves_the_previous_checkpoint(tmp_path):
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
     assert any(p.name.endswith(".tmp") for p in (tmp_path / "ck").iterdir())  # killed mid-write
-    assert ck.load_checkpoint(tmp_path / "ck", nn.Linear(64, 64)) == {"n": 1, "epoch": 1}
+    assert ck.load_checkpoint(tmp_path / "ck", nn.Linear(64, 64)) == {"n": 1, "step": 1}
 
 
 class _Payload:
@@ -252,7 +252,7 @@ class _Payload:
 @pytest.mark.parametrize("kind", ["payload", "torch.save"])
 def test_pickles_are_refused_and_never_run(tmp_path, kind):
     marker = tmp_path / "pwned"
-    stem = tmp_path / "ck" / "epoch-000001"
+    stem = tmp_path / "ck" / "step-000001"
     stem.parent.mkdir()
     if kind == "payload":
         stem.with_suffix(".safetensors").write_bytes(pickle.dumps(_Payload(marker), protocol=4))

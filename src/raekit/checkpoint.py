@@ -1,6 +1,6 @@
 """Resumable training checkpoints and the best-weights slot, in safetensors + JSON, never pickle.
 
-A checkpoint is a pair `epoch-000012.safetensors` (every tensor) + `epoch-000012.json` (all other
+A checkpoint is a pair `step-000012.safetensors` (every tensor) + `step-000012.json` (all other
 state, and the SHA-256 of the safetensors file). The safetensors file is written atomically first
 and the JSON last: the JSON is the commit marker, so a checkpoint counts only if its JSON parses
 and the hash matches. Loading takes the newest valid one and warns about any newer broken one.
@@ -29,7 +29,7 @@ __all__ = ["save_checkpoint", "load_checkpoint", "latest_checkpoint", "list_chec
            "save_weights", "load_weights"]
 
 FORMAT = 1
-_NAME = re.compile(r"epoch-(\d+)\.json")
+_NAME = re.compile(r"step-(\d+)\.json")
 _TAGS = ("__tensor__", "__ndarray__", "__tuple__", "__dict__", "__float__", "__np_generator__")
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 
@@ -147,7 +147,7 @@ def list_checkpoints(directory: str | Path) -> list[Path]:
 def _valid(json_path: Path) -> dict:
     """The decoded state of a committed checkpoint, or _Invalid saying what is wrong with it."""
     record, tensors = _read_pair(json_path, json_path.with_suffix(".safetensors"))
-    missing = {"epoch", "model", "optimizer", "scheduler", "rng", "extra"} - set(record)
+    missing = {"step", "model", "optimizer", "scheduler", "rng", "extra"} - set(record)
     if missing:
         raise _Invalid(f"{json_path} lacks {', '.join(sorted(missing))}")
     return _decode(record, tensors)
@@ -161,8 +161,8 @@ def _is_valid(json_path: Path) -> bool:
         return False
 
 
-def _epoch(json_path: Path) -> int:
-    return int(json_path.name[len("epoch-"):-len(".json")])
+def _step(json_path: Path) -> int:
+    return int(json_path.name[len("step-"):-len(".json")])
 
 
 def latest_checkpoint(directory: str | Path) -> Path | None:
@@ -170,29 +170,29 @@ def latest_checkpoint(directory: str | Path) -> Path | None:
     return next((p for p in reversed(list_checkpoints(directory)) if _is_valid(p)), None)
 
 
-def save_checkpoint(directory: str | Path, epoch: int, model: nn.Module, optimizer: torch.optim.Optimizer,
+def save_checkpoint(directory: str | Path, step: int, model: nn.Module, optimizer: torch.optim.Optimizer,
                     scheduler: Any | None, extra: dict, keep: int = 3) -> Path:
-    """Write checkpoint `epoch` (its JSON path is returned), then keep only the newest `keep` valid ones.
+    """Write checkpoint `step` (its JSON path is returned), then keep only the newest `keep` valid ones.
 
     Saves model, optimizer and scheduler state, the torch / numpy / python RNG states and `extra`
     (JSON values, tensors, arrays and numpy Generators are all restored as they were).
     """
-    if not isinstance(epoch, int) or epoch < 0:
-        raise RaekitError(f"checkpoint epoch must be a non-negative integer, got {epoch!r}")
+    if not isinstance(step, int) or step < 0:
+        raise RaekitError(f"checkpoint step must be a non-negative integer, got {step!r}")
     if not isinstance(keep, int) or keep < 1:
         raise RaekitError(f"keep must be at least 1 (how many checkpoints to keep), got {keep!r}")
     tensors: dict[str, torch.Tensor] = {}
     record = {
-        "epoch": epoch,
+        "step": step,
         "model": _encode(model.state_dict(), "model", tensors),
         "optimizer": _encode(optimizer.state_dict(), "optim", tensors),
         "scheduler": None if scheduler is None else _encode(scheduler.state_dict(), "sched", tensors),
         "rng": _encode(_rng_state(), "rng", tensors),
         "extra": _encode(dict(extra), "extra", tensors),
     }
-    stem = Path(directory) / f"epoch-{epoch:06d}"
+    stem = Path(directory) / f"step-{step:06d}"
     _write_pair(stem.with_suffix(".safetensors"), stem.with_suffix(".json"), tensors, record, {})
-    _prune(Path(directory), epoch, keep)
+    _prune(Path(directory), step, keep)
     return stem.with_suffix(".json")
 
 
@@ -202,18 +202,18 @@ def _prune(directory: Path, newest: int, keep: int) -> None:
     Runs only after the new checkpoint is committed. Higher-numbered leftovers belong to an
     abandoned run (the new checkpoint is the run's latest state) and would shadow it, so they go too.
     """
-    older = (p for p in reversed(list_checkpoints(directory)) if _epoch(p) < newest and _is_valid(p))
-    kept = {newest} | {_epoch(p) for p in itertools.islice(older, keep - 1)}
+    older = (p for p in reversed(list_checkpoints(directory)) if _step(p) < newest and _is_valid(p))
+    kept = {newest} | {_step(p) for p in itertools.islice(older, keep - 1)}
     for path in directory.iterdir():
-        match = re.fullmatch(r"epoch-(\d+)\.(json|safetensors)", path.name)
-        stale_tmp = path.name.startswith(".epoch-") and path.name.endswith(".tmp")
+        match = re.fullmatch(r"step-(\d+)\.(json|safetensors)", path.name)
+        stale_tmp = path.name.startswith(".step-") and path.name.endswith(".tmp")
         if stale_tmp or (match and int(match.group(1)) not in kept):
             path.unlink(missing_ok=True)
 
 
 def load_checkpoint(directory: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
                     scheduler: Any | None = None) -> dict:
-    """Restore the newest valid checkpoint into the given objects and the RNGs; return extra + "epoch"."""
+    """Restore the newest valid checkpoint into the given objects and the RNGs; return extra + "step"."""
     directory = Path(directory)
     paths = list_checkpoints(directory)
     if not paths:
@@ -239,7 +239,7 @@ def load_checkpoint(directory: str | Path, model: nn.Module, optimizer: torch.op
     if scheduler is not None and state["scheduler"] is not None:
         scheduler.load_state_dict(state["scheduler"])
     _set_rng_state(state["rng"])
-    return {**state["extra"], "epoch": state["epoch"]}
+    return {**state["extra"], "step": state["step"]}
 
 
 def _check_model(model: nn.Module, saved: dict, path: Path) -> None:
