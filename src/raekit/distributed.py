@@ -11,7 +11,6 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 from torch import nn
-from torch.distributed.nn.functional import all_reduce as differentiable_all_reduce
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from raekit.errors import RaekitError
@@ -73,7 +72,8 @@ def all_reduce_sum(ctx: Context, tensor: torch.Tensor) -> torch.Tensor:
 
 
 def wrap_for_training(module: nn.Module, ctx: Context) -> nn.Module:
-    """Batch norm over the global batch, then DistributedDataParallel (identity for one process)."""
+    """Batch norm over the global batch, then DistributedDataParallel (identity for one process).
+    Call it before creating the optimiser: GPU SyncBatchNorm replaces modules."""
     if not ctx.distributed:
         return module
     if ctx.device.type == "cuda":
@@ -94,7 +94,7 @@ class GlobalBatchNorm(_BatchNorm):
     """Batch norm whose training statistics span all ranks (nn.SyncBatchNorm is GPU-only).
 
     Same parameters and buffers as nn.BatchNorm*, so checkpoints move freely between one and
-    many processes. Gradients flow through the all-reduce (torch.distributed.nn).
+    many processes. Gradients flow through the all-reduce.
     """
 
     def _check_input_dim(self, input):
@@ -107,7 +107,7 @@ class GlobalBatchNorm(_BatchNorm):
         dims = [0, *range(2, x.dim())]
         count = torch.tensor(float(x.numel() // x.shape[1]), dtype=x.dtype, device=x.device)
         stats = torch.cat([x.sum(dims), x.pow(2).sum(dims), count.view(1)])
-        stats = differentiable_all_reduce(stats)
+        stats = _AllReduceSum.apply(stats)
         c = x.shape[1]
         n = stats[-1]
         mean, var = stats[:c] / n, stats[c:2 * c] / n - (stats[:c] / n).pow(2)
@@ -124,12 +124,24 @@ class GlobalBatchNorm(_BatchNorm):
         return y
 
 
+class _AllReduceSum(torch.autograd.Function):
+    """Sum over ranks; each rank's input feeds every rank's output, so gradients are summed too."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        y = x.clone()
+        dist.all_reduce(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        grad = grad.clone()
+        dist.all_reduce(grad)
+        return grad
+
+
 def _use_global_batchnorm(module: nn.Module) -> None:
-    for name, child in module.named_children():
+    # Swap the class in place: the parameters stay the very objects the optimiser holds.
+    for child in module.modules():
         if isinstance(child, _BatchNorm) and not isinstance(child, GlobalBatchNorm):
-            replacement = GlobalBatchNorm(child.num_features, child.eps, child.momentum, child.affine,
-                                          child.track_running_stats)
-            replacement.load_state_dict(child.state_dict())
-            setattr(module, name, replacement.to(next(child.buffers(), torch.empty(0)).device))
-        else:
-            _use_global_batchnorm(child)
+            child.__class__ = GlobalBatchNorm

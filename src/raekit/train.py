@@ -68,6 +68,7 @@ def train(config: RunConfig, out: str | Path, *, resume: bool = False, data=None
             raise RaekitError(f"batch_size {config.batch_size} is larger than the training set ({len(train_x)} images)")
         torch.manual_seed(config.seed)
         model = build_from_config(config, encoder, decoder).to(ctx.device)
+        net = distributed.wrap_for_training(_LossModule(model), ctx)
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer, mode="min", factor=config.lr_factor, patience=config.lr_patience)
@@ -79,7 +80,6 @@ def train(config: RunConfig, out: str | Path, *, resume: bool = False, data=None
             run_dir.mkdir(parents=True, exist_ok=True)
             runs.write_config(run_dir, config)
         distributed.barrier(ctx)
-        net = distributed.wrap_for_training(_LossModule(model), ctx)
         show = (sys.stderr.isatty() if progress is None else progress) and ctx.is_main
         with SignalCatcher() as stop:
             _Loop(config, run_dir, model, net, optimizer, scheduler, state, ctx, stop, show).run(train_x, valid_x)

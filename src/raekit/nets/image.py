@@ -1,5 +1,8 @@
 """The paper's Appendix C convolutional encoder and decoder, with a width multiplier.
 
+Layers followed by batch norm have no bias: BN removes it, so it would only collect gradient
+noise that Adam turns into full-size steps.
+
 Encoder: 4 x (Conv stride 2 -> BN -> ReLU) with 128, 256, 512, 1024 filters -> flatten -> FC.
 Decoder: FC to 8x8x1024 -> BN -> ReLU -> ConvT 512 -> ConvT 256 (-> ConvT 128 for 64x64 images),
 each stride 2 with BN and ReLU, then a stride-1 layer to the image channels and a sigmoid.
@@ -40,7 +43,8 @@ class ImageEncoder(nn.Module):
         for base in (128, 256, 512, 1024):
             out_ch = _channels(base, width)
             lo, hi = _same_padding(kernel)
-            layers += [*_padded_conv(in_ch, out_ch, kernel, 2, lo, hi), nn.BatchNorm2d(out_ch), nn.ReLU()]
+            layers += [*_padded_conv(in_ch, out_ch, kernel, 2, lo, hi, bias=False), nn.BatchNorm2d(out_ch),
+                       nn.ReLU()]
             in_ch = out_ch
         self.features = nn.Sequential(*layers)
         self.fc = nn.Linear(in_ch * (height // 16) * (width_px // 16), out_features)
@@ -60,7 +64,7 @@ class ImageDecoder(nn.Module):
             raise RaekitError(f"decoder needs square images of side 8 * 2^k, got {height}x{width_px}")
         upsamplings = int(math.log2(height // 8))
         first = _channels(1024, width)
-        self.fc = nn.Linear(latent_dim, first * 8 * 8)
+        self.fc = nn.Linear(latent_dim, first * 8 * 8, bias=False)
         self.fc_norm = nn.Sequential(nn.BatchNorm2d(first), nn.ReLU())
         layers: list[nn.Module] = []
         in_ch = first
@@ -79,18 +83,20 @@ class ImageDecoder(nn.Module):
         return self.blocks(self.fc_norm(h))
 
 
-def _padded_conv(in_ch: int, out_ch: int, kernel: int, stride: int, lo: int, hi: int) -> list[nn.Module]:
+def _padded_conv(in_ch: int, out_ch: int, kernel: int, stride: int, lo: int, hi: int,
+                 bias: bool = True) -> list[nn.Module]:
     # Symmetric padding goes into the convolution itself (no extra copy); asymmetric needs a pad layer.
     if lo == hi:
-        return [nn.Conv2d(in_ch, out_ch, kernel, stride=stride, padding=lo)]
-    return [nn.ZeroPad2d((lo, hi, lo, hi)), nn.Conv2d(in_ch, out_ch, kernel, stride=stride)]
+        return [nn.Conv2d(in_ch, out_ch, kernel, stride=stride, padding=lo, bias=bias)]
+    return [nn.ZeroPad2d((lo, hi, lo, hi)), nn.Conv2d(in_ch, out_ch, kernel, stride=stride, bias=bias)]
 
 
 def _upsample(in_ch: int, out_ch: int, kernel: int) -> nn.ConvTranspose2d:
     # Doubling the size with 'same' semantics: out = 2 * in.
     padding = (kernel - 1) // 2
     output_padding = 2 - kernel + 2 * padding
-    return nn.ConvTranspose2d(in_ch, out_ch, kernel, stride=2, padding=padding, output_padding=output_padding)
+    return nn.ConvTranspose2d(in_ch, out_ch, kernel, stride=2, padding=padding, output_padding=output_padding,
+                              bias=False)
 
 
 def _is_power_of_two(n: int) -> bool:
