@@ -1,0 +1,182 @@
+"""Objectives of the paper's Section 6.2 (from GrammarVAE): expression fit and penalised logP.
+
+Expressions are evaluated by walking their derivation with numpy (never `eval`). The grammar
+puts '+', '*' and '/' at one level, so each list `T op T op ...` is evaluated with the usual
+precedence ('*' and '/' before '+', left to right), which is how the printed string reads.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from raekit.errors import RaekitError
+from raekit.grammar.cfg import EXPRESSION_GRAMMAR
+from raekit.grammar.parsers import ExpressionParser, ParseError
+from raekit.grammar.tokens import TokenError, tokenize
+
+EXPRESSION_X = np.linspace(-10, 10, 1000)
+INVALID_EXPRESSION_SCORE = float(np.log(1 + 1000))
+
+
+def expression_target(x: np.ndarray = EXPRESSION_X) -> np.ndarray:
+    """The target function of the symbolic-regression task: 1/3 + x + sin(x * x)."""
+    return 1 / 3 + x + np.sin(x * x)
+
+
+class _Evaluator:
+    """Values of a derivation (pre-order production indices) at the points x."""
+
+    def __init__(self, x: np.ndarray):
+        g = EXPRESSION_GRAMMAR
+        self.x = x
+        self.op = {g.rule("S", "S", op, "T"): op for op in "+*/"}
+        self.wrap = {g.rule("T", w, "S", ")"): w for w in ("(", "sin(", "exp(")}
+        self.leaf = {g.rule("T", c): (x if c == "x" else np.full_like(x, float(c)))
+                     for c in ("x", "1", "2", "3")}
+
+    def evaluate(self, prods: list[int]) -> np.ndarray:
+        self.prods, self.pos = prods, 0
+        return self._s()
+
+    def _s(self) -> np.ndarray:
+        ops = []
+        while self.prods[self.pos] in self.op:  # the list rules come first, last op first
+            ops.append(self.op[self.prods[self.pos]])
+            self.pos += 1
+        self.pos += 1  # S -> T
+        terms = [self._t() for _ in range(len(ops) + 1)]
+        return _with_precedence(terms, ops[::-1])
+
+    def _t(self) -> np.ndarray:
+        rule = self.prods[self.pos]
+        self.pos += 1
+        if rule in self.leaf:
+            return self.leaf[rule]
+        inner = self._s()
+        return {"(": inner, "sin(": np.sin(inner), "exp(": np.exp(inner)}[self.wrap[rule]]
+
+
+def _with_precedence(terms: list[np.ndarray], ops: list[str]) -> np.ndarray:
+    """terms[0] ops[0] terms[1] ... with '*' and '/' binding tighter than '+'."""
+    total, product = None, terms[0]
+    for op, term in zip(ops, terms[1:]):
+        if op == "+":
+            total = product if total is None else total + product
+            product = term
+        else:
+            product = product * term if op == "*" else product / term
+    return product if total is None else total + product
+
+
+@lru_cache(maxsize=1)
+def _expression_parser() -> ExpressionParser:
+    return ExpressionParser(EXPRESSION_GRAMMAR)
+
+
+def evaluate_expression(expression: str, x: np.ndarray = EXPRESSION_X) -> np.ndarray | None:
+    """Values of `expression` at x, or None when it is not a valid, finite expression."""
+    try:
+        prods = _expression_parser()(tokenize(expression, EXPRESSION_GRAMMAR))
+    except (TokenError, ParseError):
+        return None
+    # Any overflow, division by zero or NaN on the way makes the expression invalid.
+    try:
+        with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
+            values = _Evaluator(np.asarray(x, dtype=np.float64)).evaluate(prods)
+    except FloatingPointError:
+        return None
+    return values if np.all(np.isfinite(values)) else None
+
+
+def expression_score(expression: str) -> float:
+    """log(1 + mean(min((f(x) - y)^2, 1000))) on 1000 points of [-10, 10]; lower is better.
+
+    Invalid expressions, and those that overflow, divide by zero or are not finite anywhere on
+    the grid, score log(1 + 1000).
+    """
+    values = evaluate_expression(expression)
+    if values is None:
+        return INVALID_EXPRESSION_SCORE
+    with np.errstate(over="ignore"):
+        error = np.minimum((values - expression_target()) ** 2, 1000.0)
+    return float(np.log1p(np.mean(error)))
+
+
+@dataclass(frozen=True)
+class ScoreStats:
+    """Means and standard deviations of logP, -SA and -ring penalty over a data set."""
+
+    logp_mean: float
+    logp_std: float
+    sa_mean: float  # of -SA
+    sa_std: float
+    cycle_mean: float  # of -max(0, largest ring - 6)
+    cycle_std: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# GrammarVAE's standardisation constants, computed on ZINC250k.
+ZINC250K_STATS = ScoreStats(2.4570953396190123, 1.434324401111988, -3.0525811293166134,
+                            0.8335207024513095, -0.0485696876403053, 0.2860212110245455)
+
+
+@lru_cache(maxsize=1)
+def _sascorer():
+    from rdkit import RDConfig
+    path = os.path.join(RDConfig.RDContribDir, "SA_Score", "sascorer.py")
+    if not os.path.isfile(path):
+        raise RaekitError(f"rdkit's SA scorer is missing ({path}); reinstall rdkit from PyPI")
+    spec = importlib.util.spec_from_file_location("sascorer", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _molecule(smiles: str):
+    from rdkit import Chem, RDLogger
+    RDLogger.DisableLog("rdApp.*")  # invalid decodings are expected; rdkit would print each
+    mol = Chem.MolFromSmiles(smiles) if smiles else None
+    return mol if mol is not None and mol.GetNumAtoms() >= 1 else None
+
+
+def is_valid_molecule(smiles: str) -> bool:
+    """rdkit parses `smiles` into a molecule with at least one atom."""
+    return _molecule(smiles) is not None
+
+
+def molecule_terms(smiles: str) -> tuple[float, float, float] | None:
+    """(logP, -SA, -ring penalty) of a valid molecule, None otherwise."""
+    mol = _molecule(smiles)
+    if mol is None:
+        return None
+    from rdkit.Chem import Descriptors
+    rings = [len(r) for r in mol.GetRingInfo().AtomRings()]
+    penalty = max(0, max(rings, default=0) - 6)
+    return Descriptors.MolLogP(mol), -_sascorer().calculateScore(mol), -float(penalty)
+
+
+def score_statistics(smiles) -> ScoreStats:
+    """Standardisation statistics (population std) over the valid molecules of `smiles`."""
+    terms = np.array([t for t in map(molecule_terms, smiles) if t is not None], dtype=float)
+    if len(terms) < 2:
+        raise RaekitError("score statistics need at least two valid molecules")
+    mean, std = terms.mean(0), terms.std(0)
+    std = np.where(std > 0, std, 1.0)  # a constant term (e.g. no large rings) stays unscaled
+    return ScoreStats(mean[0], std[0], mean[1], std[1], mean[2], std[2])
+
+
+def penalized_logp(smiles: str, stats: ScoreStats = ZINC250K_STATS) -> float | None:
+    """Standardised logP - SA - ring penalty (GrammarVAE's target); None if invalid."""
+    terms = molecule_terms(smiles)
+    if terms is None:
+        return None
+    logp, neg_sa, neg_cycle = terms
+    return float((logp - stats.logp_mean) / stats.logp_std
+                 + (neg_sa - stats.sa_mean) / stats.sa_std
+                 + (neg_cycle - stats.cycle_mean) / stats.cycle_std)
