@@ -14,7 +14,12 @@ from raekit.errors import RaekitError, unknown
 # (channels, height, width) and latent size of every dataset (Appendix C; MNIST-like padded to 32).
 IMAGE_SHAPES = {"mnist": (1, 32, 32), "fashion-mnist": (1, 32, 32), "digits": (1, 32, 32),
                 "cifar10": (3, 32, 32), "celeba": (3, 64, 64)}
-LATENT_DIMS = {"mnist": 16, "fashion-mnist": 16, "digits": 16, "cifar10": 128, "celeba": 64}
+LATENT_DIMS = {"mnist": 16, "fashion-mnist": 16, "digits": 16, "cifar10": 128, "celeba": 64,
+               "expressions": 25, "molecules": 56}
+SEQUENCE_TASKS = ("expressions", "molecules")
+# Sequence models: VAEs use the ELBO's unit KL weight; GRAE uses MNIST RAE-L2's weights in raekit's
+# units (1.28e-2, 1.024e-4), rounded: both reconstructions are per-sample sums of similar size.
+SEQUENCE_WEIGHTS = {"cvae": (1.0, 0.0), "gvae": (1.0, 0.0), "grae": (1e-2, 1e-4)}
 
 # Official weights (official code's configurations, its units: per-pixel mean MSE, beta * mean_d z^2).
 # model -> dataset family -> (latent weight, decoder weight).
@@ -41,6 +46,8 @@ def converted_weights(model: str, dataset: str) -> tuple[float, float]:
     lambda_ours = lambda * HWC. MMD has no per-dimension mean: its weight scales by HWC. The
     official VAE already sums pixels and halves the KL: its weight is used as is.
     """
+    if model in SEQUENCE_WEIGHTS:
+        return SEQUENCE_WEIGHTS[model]
     beta, lam = OFFICIAL_WEIGHTS[model][_FAMILY[dataset]]
     c, h, w = IMAGE_SHAPES[dataset]
     pixels, d = c * h * w, LATENT_DIMS[dataset]
@@ -73,14 +80,16 @@ class RunConfig:
     lr_patience: int = 5             # epochs without validation improvement before that cut
     train_limit: int | None = None   # use only the first N training images (None: all)
     valid_limit: int | None = None   # use only the first N validation images (None: all)
+    max_rows: int | None = None      # sequence tasks: strings read or generated (None: all / 100k)
     seed: int = 0                    # seeds weights, shuffling and noise
     keep_checkpoints: int = 3        # how many recent checkpoints to keep
     skip_nonfinite: int = 0          # bad (NaN/Inf) batches that may be skipped before stopping
     device: str = "cpu"              # torch device, e.g. "cuda"
 
     @property
-    def image_shape(self) -> tuple[int, int, int]:
-        return IMAGE_SHAPES[self.dataset]
+    def image_shape(self) -> tuple[int, int, int] | None:
+        """(C, H, W) of an image dataset; None for sequence tasks."""
+        return IMAGE_SHAPES.get(self.dataset)
 
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -91,20 +100,35 @@ PRESETS: dict[str, dict[str, Any]] = {
     # Seconds per model: for tests and the demo.
     "tiny": {"width": 0.0625, "epochs": 3, "train_limit": 3000, "valid_limit": 500},
 }
-_PRESET_BY_DATASET = {("paper", "celeba"): {"epochs": 70}, ("cpu", "digits"): {"epochs": 60},
-                      ("tiny", "digits"): {"epochs": 12}}
+_PRESET_BY_DATASET = {
+    ("paper", "celeba"): {"epochs": 70}, ("cpu", "digits"): {"epochs": 60}, ("tiny", "digits"): {"epochs": 12},
+    # GrammarVAE's networks; the CPU presets use fewer strings, and for molecules a GRU of 128.
+    ("paper", "expressions"): {"epochs": 100, "batch_size": 600, "width": 1.0, "max_rows": 100_000},
+    ("cpu", "expressions"): {"epochs": 30, "batch_size": 600, "width": 1.0, "max_rows": 100_000},
+    ("tiny", "expressions"): {"epochs": 3, "batch_size": 100, "width": 1.0, "max_rows": 2_000,
+                              "train_limit": None, "valid_limit": None},
+    ("paper", "molecules"): {"epochs": 100, "batch_size": 600, "width": 1.0},
+    ("cpu", "molecules"): {"epochs": 20, "batch_size": 500, "width": 1.0, "max_rows": 20_000},
+    ("tiny", "molecules"): {"epochs": 2, "batch_size": 100, "width": 1.0, "max_rows": 500,
+                            "train_limit": None, "valid_limit": None},
+}
 
 
 def make_config(dataset: str = "digits", model: str = "rae-l2", preset: str = "tiny",
                 **overrides: Any) -> RunConfig:
     """Resolve a preset for a dataset and model, then apply `overrides` (field name -> value)."""
-    if dataset not in IMAGE_SHAPES:
-        raise unknown("dataset", dataset, IMAGE_SHAPES)
+    if dataset not in LATENT_DIMS:
+        raise unknown("dataset", dataset, LATENT_DIMS)
     if preset not in PRESETS:
         raise unknown("preset", preset, PRESETS)
     from raekit.models.variants import get_variant  # models import this module
 
-    model = get_variant(model).name
+    variant = get_variant(model)
+    model = variant.name
+    if (dataset in SEQUENCE_TASKS) != (variant.data != "image"):
+        kind = "a sequence task" if dataset in SEQUENCE_TASKS else "an image dataset"
+        raise RaekitError(f"model {model!r} does not apply to {kind} ({dataset!r}); sequence tasks take "
+                          f"cvae, gvae or grae, image datasets the image models")
     beta, lam = converted_weights(model, dataset)
     values = {"dataset": dataset, "model": model, "preset": preset, "beta": beta, "lam": lam,
               "latent_dim": LATENT_DIMS[dataset], **PRESETS[preset],

@@ -61,6 +61,8 @@ def _to_float(images: np.ndarray, device: torch.device) -> torch.Tensor:
     tensor = torch.as_tensor(np.asarray(images))
     if tensor.dtype == torch.uint8:
         return tensor.to(device).float().div_(255.0)
+    if not tensor.is_floating_point():  # sequence indices
+        return tensor.to(device)
     return tensor.to(device).float()
 
 
@@ -81,8 +83,8 @@ def density_stem(run_dir: Path, kind: str, components: int | None = None) -> Pat
 def training_codes(model, config, data=None) -> tuple[np.ndarray, np.ndarray]:
     """(train codes, validation codes) over the config's dataset (limits applied)."""
     if data is None:
-        from raekit.data import load_images
-        data = load_images(config.dataset, config.data_root)
+        from raekit.train import load_data
+        data = load_data(config)
     return (encode_images(model, data.train[:config.train_limit]),
             encode_images(model, data.valid[:config.valid_limit]))
 

@@ -23,7 +23,7 @@ from raekit.config import RunConfig
 from raekit.errors import RaekitError
 from raekit.models.build import build_from_config
 from raekit.train_utils import (SignalCatcher, TrainingInterrupted, check_config, epoch_order, prepare_run_dir,
-                                progress_bar, step_seed, to_float)
+                                progress_bar, step_seed, to_input)
 
 __all__ = ["TrainingInterrupted", "evaluate_loss", "train"]
 
@@ -109,7 +109,7 @@ class _Loop:
                 if ctx.distributed:
                     idx = distributed.shard(idx[:len(idx) - len(idx) % ctx.world_size], ctx)
                 torch.manual_seed(step_seed(config.seed, state.epoch, b, ctx.rank))
-                stop = self._step(to_float(train_x[idx], ctx.device), b)
+                stop = self._step(to_input(train_x[idx], ctx.device), b)
                 state.batch = b + 1
                 if stop:
                     self._save()
@@ -193,7 +193,7 @@ def evaluate_loss(model: nn.Module, images: torch.Tensor, batch_size: int, seed:
     with torch.random.fork_rng(devices=[]), torch.no_grad():
         for start in range(ctx.rank * batch_size, len(images), batch_size * ctx.world_size):
             torch.manual_seed(seed + start)
-            x = to_float(images[start:start + batch_size], ctx.device)
+            x = to_input(images[start:start + batch_size], ctx.device)
             for name, value in model.loss(x).items():
                 sums[name] = sums.get(name, 0.0) + value.double() * len(x)
     model.train(was_training)
@@ -205,14 +205,22 @@ def evaluate_loss(model: nn.Module, images: torch.Tensor, batch_size: int, seed:
 
 def _training_arrays(config: RunConfig, data) -> tuple[torch.Tensor, torch.Tensor]:
     if data is None:
-        from raekit.data import load_images
-        data = load_images(config.dataset, config.data_root)
+        data = load_data(config)
     train_x, valid_x = data.train[:config.train_limit], data.valid[:config.valid_limit]
     if len(train_x) == 0 or len(valid_x) == 0:
         raise RaekitError(f"dataset {config.dataset!r} has an empty training or validation split")
-    if tuple(train_x.shape[1:]) != config.image_shape:
+    if config.image_shape and tuple(train_x.shape[1:]) != config.image_shape:
         raise RaekitError(f"images have shape {tuple(train_x.shape[1:])}, the model expects {config.image_shape}")
     return torch.from_numpy(np.ascontiguousarray(train_x)), torch.from_numpy(np.ascontiguousarray(valid_x))
+
+
+def load_data(config: RunConfig):
+    """The splits a config trains on: images, or a sequence task's encoded strings."""
+    if config.image_shape is None:
+        from raekit.grammar.task import load_sequences
+        return load_sequences(config)
+    from raekit.data import load_images
+    return load_images(config.dataset, config.data_root)
 
 
 def _restore(run_dir, model, optimizer, scheduler, state: _State) -> None:

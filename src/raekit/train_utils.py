@@ -54,8 +54,10 @@ def step_seed(seed: int, epoch: int, batch: int, rank: int) -> int:
     return (seed * 1_000_003 + epoch * 100_003 + batch * 101 + rank * 7919 + 1) % (2 ** 63)
 
 
-def to_float(images: torch.Tensor, device: torch.device) -> torch.Tensor:
-    return images.to(device, non_blocking=True).float().div_(255.0)
+def to_input(batch: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """uint8 images -> float in [0, 1]; integer sequences stay integers."""
+    batch = batch.to(device, non_blocking=True)
+    return batch.float().div_(255.0) if batch.dtype == torch.uint8 else batch
 
 
 def check_config(config: RunConfig) -> None:

@@ -14,6 +14,7 @@ class Variant:
     decoder_term: str | None  # "dec_l2" (weight decay), "gp" (Jacobian penalty) or None
     spectral_norm: bool = False
     prior_is_normal: bool = False  # samples for the "N" column come from N(0, I), not a fitted Gaussian
+    data: str = "image"       # "image", or a sequence task's "grammar" / "chars" representation
     summary: str = ""
 
 
@@ -29,7 +30,15 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("wae", "deterministic", "mmd", None, prior_is_normal=True, summary="WAE with IMQ-kernel MMD"),
     Variant("2svae", "gaussian", "kl", None, prior_is_normal=True,
             summary="2-stage VAE: this VAE, then a second-stage VAE density on its codes"),
+    # Section 6.2's sequence models on GrammarVAE's networks.
+    Variant("cvae", "gaussian", "kl", None, prior_is_normal=True, data="chars",
+            summary="character VAE (Gomez-Bombarelli et al.)"),
+    Variant("gvae", "gaussian", "kl", None, prior_is_normal=True, data="grammar",
+            summary="grammar VAE (Kusner et al.)"),
+    Variant("grae", "deterministic", "z_l2", "dec_l2", data="grammar",
+            summary="grammar RAE: the RAE-L2 objective on grammar sequences"),
 )}
+SEQUENCE_MODELS = tuple(name for name, v in VARIANTS.items() if v.data != "image")
 
 
 def get_variant(name: str) -> Variant:

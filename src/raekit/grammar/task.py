@@ -1,0 +1,132 @@
+"""Sequence tasks of the paper's Section 6.2: expressions and molecules as model-ready data.
+
+Grammar models (GVAE, GRAE) see production-index sequences; the character model (CVAE) sees
+character indices. Both are int arrays (N, max_length) split 80/10/10 with a seeded permutation.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from raekit.errors import RaekitError
+from raekit.grammar.cfg import Grammar, get_grammar
+from raekit.grammar.tokens import CHAR_MAX_LENGTH, CharVocab
+
+TASKS = ("expressions", "molecules")
+
+
+@dataclass(frozen=True)
+class SequenceSplits:
+    """Integer sequences per split and the strings they encode (train / valid / test)."""
+    name: str
+    train: np.ndarray
+    valid: np.ndarray
+    test: np.ndarray
+    strings: dict[str, list[str]]
+
+
+def char_vocab(task: str) -> CharVocab:
+    """A fixed vocabulary: every character of the task grammar's terminals (plus padding)."""
+    grammar = get_grammar(task)
+    chars = sorted({c for p in grammar.productions for s in p.rhs() if isinstance(s, str) for c in s})
+    return CharVocab("".join(chars), CHAR_MAX_LENGTH[task])
+
+
+def uses_grammar(model: str) -> bool:
+    return model != "cvae"
+
+
+def num_symbols(task: str, model: str) -> int:
+    return len(get_grammar(task).productions) if uses_grammar(model) else len(char_vocab(task))
+
+
+def max_length(task: str, model: str) -> int:
+    return get_grammar(task).max_length if uses_grammar(model) else CHAR_MAX_LENGTH[task]
+
+
+def task_strings(config) -> list[str]:
+    """The raw strings of a task: the generated expression corpus, or a SMILES file's molecules."""
+    from raekit.grammar.data import expression_corpus, fetch_moses, read_smiles_file
+    if config.dataset == "expressions":
+        return expression_corpus(n=config.max_rows or 100_000, seed=config.seed)
+    path = Path(config.data_root) if config.data_root else fetch_moses()
+    return read_smiles_file(path, max_rows=config.max_rows).values
+
+
+def encode_strings(strings: list[str], task: str, model: str) -> tuple[np.ndarray, list[str]]:
+    """(indices, strings kept): out-of-grammar or too-long strings are dropped and reported."""
+    if uses_grammar(model):
+        from raekit.grammar.encode import encode_productions
+        encoded = encode_productions(strings, get_grammar(task))
+        if encoded.failures:
+            print(f"raekit: {encoded.report()}")
+        return encoded.indices.astype(np.int64), [strings[i] for i in encoded.rows]
+    vocab = char_vocab(task)
+    keep = [s for s in strings if len(s) <= vocab.max_length and all(c in vocab.index for c in s)]
+    if len(keep) < len(strings):
+        print(f"raekit: kept {len(keep)} of {len(strings)} strings (others too long or with other characters)")
+    return vocab.encode(keep), keep
+
+
+def load_sequences(config) -> SequenceSplits:
+    indices, strings = encode_strings(task_strings(config), config.dataset, config.model)
+    if len(indices) < 10:
+        raise RaekitError(f"only {len(indices)} usable strings for {config.dataset}; need at least 10")
+    order = np.random.default_rng(config.seed).permutation(len(indices))
+    n_valid = n_test = max(1, len(order) // 10)
+    parts = {"valid": order[:n_valid], "test": order[n_valid:n_valid + n_test], "train": order[n_valid + n_test:]}
+    return SequenceSplits(config.dataset, indices[parts["train"]], indices[parts["valid"]], indices[parts["test"]],
+                          {k: [strings[i] for i in v] for k, v in parts.items()})
+
+
+class OneHot(nn.Module):
+    """Integer sequences (N, L) -> one-hot (N, L, S) in front of the sequence encoder."""
+
+    def __init__(self, num_symbols: int, encoder: nn.Module):
+        super().__init__()
+        self.num_symbols, self.encoder = num_symbols, encoder
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(F.one_hot(x.long(), self.num_symbols).float())
+
+
+class SequenceNLL:
+    """Reconstruction term: per-sequence categorical NLL (grammar models: masked to the target's
+    left-hand side, as GrammarVAE trains), batch mean."""
+
+    def __init__(self, grammar: Grammar | None):
+        self.masks = None if grammar is None else torch.as_tensor(grammar.production_masks)
+
+    def __call__(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        from raekit.grammar.loss import masked_sequence_nll
+        onehot = F.one_hot(target.long(), logits.shape[-1]).to(logits.dtype)
+        return masked_sequence_nll(logits, onehot, self.masks).mean()
+
+
+def sequence_parts(config, encoder_outputs: int):
+    """(encoder, decoder, reconstruction) of a sequence model for its task and preset."""
+    from raekit.nets.sequence import sequence_nets
+    task, model = config.dataset, config.model
+    net = task + ("-cpu" if task == "molecules" and config.preset != "paper" else "")
+    encoder, decoder = sequence_nets(net, num_symbols(task, model), max_length(task, model), encoder_outputs)
+    grammar = get_grammar(task) if uses_grammar(model) else None
+    return OneHot(num_symbols(task, model), encoder), decoder, SequenceNLL(grammar)
+
+
+@torch.no_grad()
+def decode_strings(model, codes, sample: bool = False, seed: int = 0) -> list[str]:
+    """Strings decoded from codes (masked grammar decoding, or characters for the CVAE)."""
+    from raekit.grammar.decode import decode_chars, decode_grammar
+    model.eval()
+    device = next(model.parameters()).device
+    logits = model.decode(torch.as_tensor(np.asarray(codes), dtype=torch.float32, device=device))
+    generator = torch.Generator(device=device).manual_seed(seed) if sample else None
+    task = model.config.dataset
+    if uses_grammar(model.config.model):
+        return decode_grammar(logits, get_grammar(task), sample=sample, generator=generator).strings
+    return decode_chars(logits, char_vocab(task), sample=sample, generator=generator)
