@@ -6,10 +6,10 @@ from torch import nn
 import raekit
 from raekit.config import OFFICIAL_WEIGHTS, converted_weights, make_config
 from raekit.errors import RaekitError
-from raekit.models import VARIANTS, build_model
+from raekit.models import IMAGE_MODELS, build_model
 
 
-@pytest.mark.parametrize("name", sorted(VARIANTS))
+@pytest.mark.parametrize("name", sorted(IMAGE_MODELS))
 def test_every_variant_encodes_decodes_and_returns_named_terms(name):
     model = build_model(name, dataset="digits", preset="tiny")
     x = torch.rand(4, 1, 32, 32)

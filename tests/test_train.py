@@ -9,7 +9,7 @@ from safetensors.torch import load_file
 from raekit import runs
 from raekit.config import make_config
 from raekit.errors import RaekitError
-from raekit.models import VARIANTS
+from raekit.models import IMAGE_MODELS
 from raekit.train import TrainingInterrupted, _Loop, evaluate_loss, train
 
 from helpers import tiny_digits
@@ -21,7 +21,7 @@ def _config(model="rae-l2", **kw):
     return make_config("digits", model, "tiny", **base)
 
 
-@pytest.mark.parametrize("model", sorted(VARIANTS))
+@pytest.mark.parametrize("model", sorted(IMAGE_MODELS))
 def test_short_training_lowers_validation_loss(model, tmp_path):
     data = tiny_digits(300, 100)
     config = _config(model, epochs=4)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from raekit import runs
-from raekit.config import PRESETS, make_config, parse_assignments, replace
+from raekit.config import PRESETS, SEQUENCE_TASKS, make_config, parse_assignments, replace
 from raekit.data import DATASETS
 from raekit.errors import RaekitError
 from raekit.models import VARIANTS
@@ -17,8 +17,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train one model into a run directory",
                        description="Train a model. With --resume, continue the run in --out from its last "
                                    "checkpoint (its config.yaml is used; --epochs may extend it).")
-    p.add_argument("--dataset", default="mnist", help=f"one of {', '.join(DATASETS)} (default: mnist)")
-    p.add_argument("--model", default="rae-l2", help=f"one of {', '.join(VARIANTS)} (default: rae-l2)")
+    p.add_argument("--dataset", default="mnist",
+                   help=f"one of {', '.join(DATASETS + SEQUENCE_TASKS)} (default: mnist)")
+    p.add_argument("--model", default="rae-l2", help=f"one of {', '.join(VARIANTS)} (default: rae-l2; "
+                                                     "cvae, gvae and grae are for expressions and molecules)")
     p.add_argument("--out", required=True, help="run directory to create (or to resume)")
     p.add_argument("--preset", default="cpu", help=f"one of {', '.join(PRESETS)} (default: cpu)")
     p.add_argument("--epochs", type=int, help="maximum epochs (overrides the preset)")

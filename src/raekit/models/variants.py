@@ -39,6 +39,7 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             summary="grammar RAE: the RAE-L2 objective on grammar sequences"),
 )}
 SEQUENCE_MODELS = tuple(name for name, v in VARIANTS.items() if v.data != "image")
+IMAGE_MODELS = tuple(name for name, v in VARIANTS.items() if v.data == "image")
 
 
 def get_variant(name: str) -> Variant:
