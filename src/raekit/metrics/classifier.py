@@ -1,0 +1,156 @@
+"""A small CNN trained on a dataset's labels; its penultimate layer is a fast FID feature space.
+
+Cached under cache_dir()/classifiers/<dataset>-<hash>/ as model.safetensors + classifier.json, the
+hash covering the training data and options, so a changed dataset or option trains a new one.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from raekit.atomic import atomic_path, atomic_write_text
+from raekit.cache import cache_dir
+from raekit.errors import RaekitError, unknown
+from raekit.metrics.features import as_image_tensor, batches
+
+
+@dataclass(frozen=True)
+class ClassifierConfig:
+    widths: tuple[int, int, int] = (16, 32, 64)  # conv channels; narrow keeps MNIST training near a minute
+    feature_dim: int = 128       # penultimate width = feature dimension
+    epochs: int | None = None    # None: enough epochs for ~300 steps, at least 2
+    batch_size: int = 64
+    lr: float = 3e-3             # Adam
+    seed: int = 0
+
+
+class Classifier(nn.Module):
+    """conv-pool, conv-pool, conv, 4x4 average pool, FC (features), FC (logits)."""
+
+    def __init__(self, in_channels: int, n_classes: int, config: ClassifierConfig = ClassifierConfig()):
+        super().__init__()
+        w1, w2, w3 = config.widths
+        self.conv1 = nn.Conv2d(in_channels, w1, 3, padding=1)
+        self.conv2 = nn.Conv2d(w1, w2, 3, padding=1)
+        self.conv3 = nn.Conv2d(w2, w3, 3, padding=1)
+        self.fc = nn.Linear(w3 * 16, config.feature_dim)
+        self.head = nn.Linear(config.feature_dim, n_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = F.adaptive_avg_pool2d(F.relu(self.conv3(x)), 4)  # any input size >= 4 gives 4x4
+        return F.relu(self.fc(x.flatten(1)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+def feature_dim(model: Classifier) -> int:
+    return model.fc.out_features
+
+
+def _labels(y, n: int, what: str) -> torch.Tensor:
+    y = torch.as_tensor(np.asarray(y), dtype=torch.int64)
+    if y.ndim != 1 or len(y) != n:
+        raise RaekitError(f"{what} labels must be a 1-D array of {n} entries, got shape {tuple(y.shape)}")
+    if n and y.min() < 0:
+        raise RaekitError(f"{what} labels must be non-negative class indices")
+    return y
+
+
+@torch.inference_mode()
+def accuracy(model: Classifier, x: torch.Tensor, y: torch.Tensor, batch_size: int = 512) -> float:
+    model.eval()
+    correct = sum(int((model(xb).argmax(1) == yb).sum())
+                  for xb, yb in zip(batches(x, batch_size), batches(y, batch_size)))
+    return correct / len(y)
+
+
+def train_classifier(train_x, train_y, valid_x, valid_y,
+                     config: ClassifierConfig = ClassifierConfig()) -> Classifier:
+    """Train with Adam, keep the best-validation weights; `.valid_accuracy` holds their accuracy."""
+    tx, vx = as_image_tensor(train_x), as_image_tensor(valid_x)
+    ty, vy = _labels(train_y, len(tx), "training"), _labels(valid_y, len(vx), "validation")
+    if tx.shape[1:] != vx.shape[1:]:
+        raise RaekitError(f"training and validation images differ in shape: {tuple(tx.shape[1:])} vs {tuple(vx.shape[1:])}")
+    if min(tx.shape[-2:]) < 4:
+        raise RaekitError(f"images must be at least 4x4 for the classifier, got {tuple(tx.shape[-2:])}")
+    torch.manual_seed(config.seed)
+    model = Classifier(tx.shape[1], int(max(ty.max(), vy.max())) + 1, config)
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+    steps_per_epoch = math.ceil(len(tx) / config.batch_size)
+    epochs = config.epochs or max(2, math.ceil(300 / steps_per_epoch))
+    gen = torch.Generator().manual_seed(config.seed)
+    best, best_state = -1.0, None
+    for _ in range(epochs):
+        model.train()
+        order = torch.randperm(len(tx), generator=gen)
+        for idx in batches(order, config.batch_size):
+            loss = F.cross_entropy(model(tx[idx]), ty[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        acc = accuracy(model, vx, vy)
+        if acc > best:
+            best, best_state = acc, {k: v.clone() for k, v in model.state_dict().items()}
+    model.load_state_dict(best_state)
+    model.valid_accuracy = best
+    return model.eval()
+
+
+def _digest(arrays, config: ClassifierConfig) -> str:
+    h = hashlib.sha256(json.dumps(asdict(config), sort_keys=True).encode())
+    for arr in arrays:
+        arr = np.ascontiguousarray(arr.numpy() if isinstance(arr, torch.Tensor) else np.asarray(arr))
+        h.update(f"{arr.dtype}{arr.shape}".encode())
+        h.update(arr.tobytes())
+    return h.hexdigest()[:16]
+
+
+def save_classifier(model: Classifier, folder: Path, meta: dict) -> None:
+    """Weights first, JSON last: the JSON marks a complete entry."""
+    from safetensors.torch import save_file
+    with atomic_path(folder / "model.safetensors") as tmp:
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, tmp)
+    atomic_write_text(folder / "classifier.json", json.dumps(meta, indent=2))
+
+
+def load_classifier(folder: Path) -> Classifier:
+    from safetensors.torch import load_file
+    meta = json.loads((folder / "classifier.json").read_text())
+    config = ClassifierConfig(**{**meta["config"], "widths": tuple(meta["config"]["widths"])})
+    model = Classifier(meta["in_channels"], meta["n_classes"], config)
+    model.load_state_dict(load_file(folder / "model.safetensors"))
+    model.valid_accuracy, model.cache_key = meta["valid_accuracy"], folder.name
+    return model.eval()
+
+
+def classifier_for(dataset: str, data, **options) -> Classifier:
+    """The cached classifier for `data` (an ImageSplits with labels), training it on first use."""
+    if data.train_labels is None or data.valid_labels is None:
+        raise RaekitError(f"dataset {dataset!r} has no labels, so no classifier can be trained; "
+                          "use --features inception")
+    for option in options:
+        if option not in ClassifierConfig.__dataclass_fields__:
+            raise unknown("classifier option", option, ClassifierConfig.__dataclass_fields__)
+    config = ClassifierConfig(**options)
+    key = f"{dataset}-{_digest([data.train, data.train_labels, data.valid, data.valid_labels], config)}"
+    folder = cache_dir() / "classifiers" / key
+    if (folder / "classifier.json").is_file():
+        return load_classifier(folder)
+    model = train_classifier(data.train, data.train_labels, data.valid, data.valid_labels, config)
+    model.cache_key = key
+    save_classifier(model, folder, {"dataset": dataset, "config": asdict(config),
+                                    "in_channels": model.conv1.in_channels,
+                                    "n_classes": model.head.out_features,
+                                    "valid_accuracy": model.valid_accuracy})
+    return model

@@ -1,0 +1,118 @@
+"""Feature extractors: images (N, C, H, W) in [0, 1] (numpy or torch; uint8 means 0..255) ->
+features (N, dim) float64, computed in batches under inference mode."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import torch
+
+from raekit.errors import RaekitError, unknown
+
+_RANGE_SLACK = 1e-4  # float images may overshoot [0, 1] by rounding; more than this is a mistake
+
+
+@runtime_checkable
+class FeatureExtractor(Protocol):
+    name: str
+    dim: int
+    fingerprint: str  # names the weights too, for cache keys
+
+    def __call__(self, images) -> np.ndarray: ...
+
+
+def as_image_tensor(images) -> torch.Tensor:
+    """Check images and return them as float32 (N, C, H, W) in [0, 1]."""
+    x = images if isinstance(images, torch.Tensor) else torch.from_numpy(np.asarray(images))
+    if x.ndim != 4 or x.shape[1] not in (1, 3) or x.shape[0] == 0:
+        raise RaekitError(f"images must be (N, 1 or 3, H, W) with N > 0, got shape {tuple(x.shape)}")
+    if x.dtype == torch.uint8:
+        return x.float() / 255.0
+    if not x.is_floating_point():
+        raise RaekitError(f"images must be uint8 or float in [0, 1], got dtype {x.dtype}")
+    x = x.float()
+    if not torch.isfinite(x).all():
+        raise RaekitError("images contain NaN or Inf values")
+    low, high = float(x.min()), float(x.max())
+    if low < -_RANGE_SLACK or high > 1 + _RANGE_SLACK:
+        raise RaekitError(f"float images must lie in [0, 1], got values in [{low:.4g}, {high:.4g}]")
+    return x.clamp(0.0, 1.0)
+
+
+def batches(images: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:
+    for start in range(0, len(images), batch_size):
+        yield images[start:start + batch_size]
+
+
+class TorchExtractor:
+    """Runs `embed` (a torch function of a [0, 1] batch) over images in batches."""
+
+    name = "torch"
+
+    def __init__(self, embed, dim: int, batch_size: int = 50, fingerprint: str | None = None):
+        if batch_size < 1:
+            raise RaekitError(f"batch_size must be at least 1, got {batch_size}")
+        self.embed, self.dim, self.batch_size = embed, dim, batch_size
+        self.fingerprint = fingerprint or self.name
+
+    def __call__(self, images) -> np.ndarray:
+        x = as_image_tensor(images)
+        out = []
+        with torch.inference_mode():
+            for batch in batches(x, self.batch_size):
+                out.append(self.embed(batch).double().cpu().numpy())
+        return np.concatenate(out)
+
+
+class InceptionExtractor(TorchExtractor):
+    """TF-FID Inception-v3 pool_3 features (2048-d); channels_last fp32 for CPU speed."""
+
+    name = "inception"
+
+    def __init__(self, weights=None, batch_size: int = 50):
+        from raekit.metrics.inception import FEATURE_DIM, preprocess
+        from raekit.metrics.inception_weights import WEIGHTS_SHA256, load_inception
+        net = load_inception(weights).to(memory_format=torch.channels_last)
+
+        def embed(batch):
+            return net(preprocess(batch).contiguous(memory_format=torch.channels_last))
+        super().__init__(embed, FEATURE_DIM, batch_size, f"inception-{WEIGHTS_SHA256[:12]}")
+
+
+class ClassifierExtractor(TorchExtractor):
+    """Penultimate-layer features of a classifier trained by raekit on the dataset's labels."""
+
+    name = "classifier"
+
+    def __init__(self, classifier, batch_size: int = 256):
+        from raekit.metrics.classifier import feature_dim
+        classifier = classifier.eval()
+        self.valid_accuracy = getattr(classifier, "valid_accuracy", None)
+        super().__init__(classifier.features, feature_dim(classifier), batch_size,
+                         f"classifier-{getattr(classifier, 'cache_key', 'untracked')}")
+
+
+def _classifier_extractor(dataset: str | None, data=None, batch_size: int = 256, **train_kw):
+    from raekit.metrics.classifier import classifier_for
+    if dataset is None and data is None:
+        raise RaekitError("the classifier extractor needs a dataset (its classifier is trained on its labels)")
+    if data is None:
+        from raekit.data import load_images
+        data = load_images(dataset)
+    return ClassifierExtractor(classifier_for(dataset or data.name, data, **train_kw), batch_size)
+
+
+def _inception_extractor(dataset: str | None = None, data=None, weights=None, batch_size: int = 50):
+    return InceptionExtractor(weights=weights, batch_size=batch_size)
+
+
+EXTRACTORS = {"inception": _inception_extractor, "classifier": _classifier_extractor}
+
+
+def get_extractor(name: str, dataset: str | None = None, **kw) -> TorchExtractor:
+    """An extractor by name: "inception" (kw: weights, batch_size) or "classifier" (kw: data,
+    batch_size and train_classifier options; trained once per dataset and cached)."""
+    if name not in EXTRACTORS:
+        raise unknown("feature extractor", name, EXTRACTORS)
+    return EXTRACTORS[name](dataset=dataset, **kw)
