@@ -1,4 +1,4 @@
 """Subcommands of the `raekit` CLI; each module has register(subparsers)."""
-from raekit.commands import demo, evaluate, fetch, generate, train
+from raekit.commands import demo, evaluate, fetch, generate, grammar, train
 
-COMMAND_MODULES = (train, fetch, generate, evaluate, demo)
+COMMAND_MODULES = (train, fetch, generate, evaluate, grammar, demo)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import sys
 import warnings
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -20,11 +21,18 @@ from scipy.stats import norm
 from raekit.errors import RaekitError, unknown
 
 GP_KINDS = ("exact", "sparse")
+# gpytorch swaps Cholesky for iterative CG/Lanczos solves above 800 points: slower here and noisy.
+_CHOLESKY_UP_TO = 20_000
 INVALID_POLICIES = ("skip", "worst")
 
 
 def _as_tensor(a: Any) -> torch.Tensor:
-    return torch.as_tensor(np.asarray(a, dtype=np.float64), dtype=torch.float64)
+    return torch.as_tensor(np.ascontiguousarray(a, dtype=np.float64), dtype=torch.float64)
+
+
+def _exact_solves():
+    import gpytorch
+    return gpytorch.settings.max_cholesky_size(_CHOLESKY_UP_TO)
 
 
 def _check_xy(x: np.ndarray, y: np.ndarray) -> None:
@@ -46,17 +54,20 @@ def _subsample(n: int, max_train: int | None, keep_last: int, seed: int) -> np.n
 
 
 def fit_gp(train_x, train_y, kind: str = "exact", inducing: int = 500,
-           max_train: int | None = None, seed: int = 0, keep_last: int = 0):
+           max_train: int | None = None, seed: int = 0, keep_last: int = 0,
+           maxiter: int = 200):
     """Fit a GP surrogate mapping latent codes (n, d) to scores (n,); returns a BoTorch model.
 
     ``kind="exact"`` (default): ``SingleTaskGP`` on a random subsample of at most ``max_train``
-    points (default 2000), hyperparameters by maximising the exact marginal likelihood. On CPU a
-    2000-point Cholesky costs well under a second, the fit is deterministic (L-BFGS) and there is
-    no variational approximation, so with latent-code data sets of a few thousand points it is
-    both faster and at least as accurate as the sparse model.
+    points (default 1000), hyperparameters by maximising the exact marginal likelihood.
     ``kind="sparse"``: ``SingleTaskVariationalGP`` with ``inducing`` learned inducing points on
     all points (``max_train`` default: no limit), trained by maximising the ELBO with full-batch
-    L-BFGS -- GrammarVAE's choice, preferable when many more points must be used.
+    L-BFGS -- GrammarVAE's model (500 inducing points).
+    Why exact by default: on a 2-core CPU with 4500 codes in 56-d, exact-on-1000 fits in ~25 s,
+    the sparse GP in ~130 s (about 170k variational parameters for L-BFGS), for a similar
+    held-out RMSE (within ~5%); an exact 2000-point fit costs ~8x more per likelihood step.
+    Use "sparse" when the extra accuracy of using every point is worth the time.
+    Hyperparameters (and variational parameters) get at most ``maxiter`` L-BFGS steps per try.
     Inputs are min/max normalised and scores standardised inside the model (Normalize /
     Standardize transforms); predictions come back in score units.
     """
@@ -70,11 +81,12 @@ def fit_gp(train_x, train_y, kind: str = "exact", inducing: int = 500,
     if len(x) < 3:
         raise RaekitError(f"need at least 3 training points for the GP, got {len(x)}")
     if max_train is None and kind == "exact":
-        max_train = 2000
+        max_train = 1000
     rows = _subsample(len(x), max_train, keep_last, seed)
     X, Y = _as_tensor(x[rows]), _as_tensor(y[rows]).unsqueeze(-1)
-    transforms = dict(input_transform=Normalize(d=X.shape[-1]), outcome_transform=Standardize(m=1))
-    with torch.random.fork_rng(), warnings.catch_warnings():
+    transforms = {"input_transform": Normalize(d=X.shape[-1]),
+                  "outcome_transform": Standardize(m=1)}
+    with torch.random.fork_rng(), warnings.catch_warnings(), _exact_solves():
         torch.manual_seed(seed)
         warnings.simplefilter("ignore")  # transform/optimiser chatter; fits are full batch
         if kind == "exact":
@@ -82,7 +94,7 @@ def fit_gp(train_x, train_y, kind: str = "exact", inducing: int = 500,
             from gpytorch.mlls import ExactMarginalLogLikelihood
             model = SingleTaskGP(X, Y, **transforms)
             mll = ExactMarginalLogLikelihood(model.likelihood, model)
-            fit_gpytorch_mll(mll)
+            fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": maxiter}})
         else:
             from botorch.models.approximate_gp import SingleTaskVariationalGP
             from botorch.optim.fit import fit_gpytorch_mll_scipy
@@ -90,13 +102,14 @@ def fit_gp(train_x, train_y, kind: str = "exact", inducing: int = 500,
             model = SingleTaskVariationalGP(X, Y, inducing_points=min(inducing, len(X)),
                                             **transforms)
             mll = VariationalELBO(model.likelihood, model.model, num_data=len(X))
-            fit_gpytorch_mll(mll, optimizer=fit_gpytorch_mll_scipy)
+            fit_gpytorch_mll(mll, optimizer=fit_gpytorch_mll_scipy,
+                             optimizer_kwargs={"options": {"maxiter": maxiter}})
     return model.eval()
 
 
 def predict(model, x) -> tuple[np.ndarray, np.ndarray]:
     """Posterior predictive mean and variance (including observation noise) in score units."""
-    with torch.no_grad(), warnings.catch_warnings():
+    with torch.no_grad(), warnings.catch_warnings(), _exact_solves():
         warnings.simplefilter("ignore")
         post = model.posterior(_as_tensor(x), observation_noise=True)
         return post.mean.squeeze(-1).numpy(), post.variance.squeeze(-1).numpy()
@@ -125,14 +138,15 @@ def propose_batch(model, best_y: float, bounds, q: int = 50, seed: int = 0,
 
     b = _as_tensor(bounds)
     if b.ndim != 2 or b.shape[0] != 2 or not bool((b[0] <= b[1]).all()):
-        raise RaekitError(f"bounds must have shape (2, d) with lower <= upper, got {tuple(b.shape)}")
+        raise RaekitError(f"bounds must have shape (2, d) with lower <= upper, "
+                          f"got {tuple(b.shape)}")
     if q < 1:
         raise RaekitError(f"batch size q must be at least 1, got {q}")
     sampler = SobolQMCNormalSampler(sample_shape=torch.Size([mc_samples]), seed=seed)
     acq = qLogExpectedImprovement(model, best_f=-float(best_y), sampler=sampler,
                                   objective=LinearMCObjective(torch.tensor([-1.0],
                                                                            dtype=torch.float64)))
-    with torch.random.fork_rng(), warnings.catch_warnings():
+    with torch.random.fork_rng(), warnings.catch_warnings(), _exact_solves():
         torch.manual_seed(seed)
         warnings.simplefilter("ignore")  # optimiser convergence warnings are expected
         points, _ = optimize_acqf(acq, bounds=b, q=q, num_restarts=num_restarts,

@@ -1,0 +1,188 @@
+"""Bayesian optimisation in latent space: GP fit, predictive density, qEI proposals, BO loop."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import norm
+
+from raekit.errors import RaekitError
+from raekit.grammar import bo
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny GP matrices gain nothing from threads; on a loaded CPU they lose a lot."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def smooth(x: np.ndarray) -> np.ndarray:
+    return np.sin(3 * x[:, 0]) + np.cos(2 * x[:, 1])
+
+
+def test_exact_gp_recovers_smooth_function(rng):
+    x = rng.uniform(-1, 1, size=(160, 2))
+    y = smooth(x) + 0.01 * rng.normal(size=160)
+    model = bo.fit_gp(x[:120], y[:120], kind="exact")
+    metrics = bo.evaluate_gp(model, x[120:], y[120:])
+    assert metrics["rmse"] < 0.1 * y[120:].std()
+    assert metrics["loglik"] > 0.0  # sharp and well calibrated on an almost noiseless function
+
+
+def test_sparse_gp_recovers_smooth_function(rng):
+    x = rng.uniform(-1, 1, size=(160, 2))
+    y = smooth(x) + 0.01 * rng.normal(size=160)
+    model = bo.fit_gp(x[:120], y[:120], kind="sparse", inducing=40)
+    assert bo.evaluate_gp(model, x[120:], y[120:])["rmse"] < 0.3 * y[120:].std()
+
+
+def _kernel_by_hand(model, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The fitted RBF kernel (optionally scaled) written out in numpy."""
+    from gpytorch.kernels import RBFKernel, ScaleKernel
+    kernel, scale = model.covar_module, 1.0
+    if isinstance(kernel, ScaleKernel):
+        kernel, scale = kernel.base_kernel, float(kernel.outputscale.detach())
+    assert isinstance(kernel, RBFKernel)
+    ls = kernel.lengthscale.detach().numpy().reshape(-1)
+    sq = (((a[:, None, :] - b[None, :, :]) / ls) ** 2).sum(-1)
+    return scale * np.exp(-0.5 * sq)
+
+
+def test_evaluate_gp_matches_hand_posterior(rng):
+    x, xt = rng.uniform(-2, 3, size=(14, 2)), rng.uniform(-2, 3, size=(6, 2))
+    y, yt = 5 + 3 * smooth(x) + 0.2 * rng.normal(size=14), 5 + 3 * smooth(xt)
+    model = bo.fit_gp(x, y, kind="exact")
+    # Normalize / Standardize by hand from the training data.
+    lo, hi = x.min(0), x.max(0)
+    xn, xtn = (x - lo) / (hi - lo), (xt - lo) / (hi - lo)
+    mu, sd = y.mean(), y.std(ddof=1)
+    ys = (y - mu) / sd
+    c = float(model.mean_module.constant.detach())
+    noise = float(model.likelihood.noise.detach())
+    k = _kernel_by_hand(model, xn, xn) + noise * np.eye(len(x))
+    ks = _kernel_by_hand(model, xtn, xn)
+    mean_s = c + ks @ np.linalg.solve(k, ys - c)
+    var_s = np.diag(_kernel_by_hand(model, xtn, xtn)) - np.einsum(
+        "ij,ji->i", ks, np.linalg.solve(k, ks.T)) + noise
+    mean, var = mu + sd * mean_s, sd ** 2 * var_s
+    got = bo.evaluate_gp(model, xt, yt)
+    assert got["loglik"] == pytest.approx(norm.logpdf(yt, mean, np.sqrt(var)).mean(), rel=1e-6)
+    assert got["rmse"] == pytest.approx(np.sqrt(((mean - yt) ** 2).mean()), rel=1e-6)
+
+
+def test_propose_batch_within_bounds_and_towards_minimum(rng):
+    x = rng.uniform(-1, 1, size=(40, 3))
+    y = ((x - 0.5) ** 2).sum(1)
+    model = bo.fit_gp(x, y)
+    bounds = np.stack([x.min(0), x.max(0)])
+    points = bo.propose_batch(model, y.min(), bounds, q=4, seed=1).numpy()
+    assert points.shape == (4, 3)
+    assert (points >= bounds[0] - 1e-9).all() and (points <= bounds[1] + 1e-9).all()
+    assert len(np.unique(points.round(6), axis=0)) == 4  # greedy batch, no repeats
+    # EI below the incumbent favours the low-score region, not the far corner (-1, -1, -1).
+    assert ((points - 0.5) ** 2).sum(1).min() < np.quantile(y, 0.25)
+    with pytest.raises(RaekitError, match="bounds"):
+        bo.propose_batch(model, y.min(), bounds[::-1], q=2)
+
+
+def quadratic_problem(seed: int):
+    """Shifted quadratic on [-2, 2]^3 (lower is better) with 30 random scored codes."""
+    centre = np.array([0.9, -0.7, 0.4])
+    f = (lambda z: ((z - centre) ** 2).sum(1))
+    codes = np.random.default_rng(seed).uniform(-2, 2, size=(30, 3))
+    return f, codes, f(codes)
+
+
+def test_bo_beats_random_search_on_quadratic():
+    bo_best, random_best = [], []
+    for seed in range(3):
+        f, codes, scores = quadratic_problem(seed)
+        decode = (lambda p, f=f: ([str(r) for r in p.round(3)], f(p), np.ones(len(p), bool)))
+        result = bo.bayesian_optimisation(codes, scores, decode, iterations=3, batch=4,
+                                          seed=seed, progress=False)
+        assert len(result.rounds) == 3 and result.fraction_valid == 1.0
+        bo_best.append(result.top(1)[0][1])
+        lo, hi = codes.min(0), codes.max(0)  # same box and 12 evaluations, drawn at random
+        random_pts = np.random.default_rng(100 + seed).uniform(lo, hi, size=(12, 3))
+        random_best.append(f(random_pts).min())
+    assert np.median(bo_best) < np.median(random_best)
+    assert np.median(bo_best) < 0.1  # near the true minimum 0
+
+
+def _recording_fit(monkeypatch):
+    calls = []
+    real = bo.fit_gp
+
+    def fit(train_x, train_y, **kw):
+        calls.append((np.array(train_x), np.array(train_y)))
+        return real(train_x, train_y, **kw)
+    monkeypatch.setattr(bo, "fit_gp", fit)
+    return calls
+
+
+def _half_invalid(points):
+    valid = points[:, 0] > np.median(points[:, 0])  # about half decode to nothing useful
+    return [str(p) for p in points], (points ** 2).sum(1), valid
+
+
+@pytest.mark.parametrize("policy", ["skip", "worst"])
+def test_invalid_points_policy(monkeypatch, rng, policy):
+    calls = _recording_fit(monkeypatch)
+    codes = rng.uniform(-1, 1, size=(30, 2))
+    scores = (codes ** 2).sum(1)
+    result = bo.bayesian_optimisation(codes, scores, _half_invalid, iterations=2, batch=4,
+                                      invalid=policy, progress=False)
+    valid = result.rounds[0]["valid"]
+    assert 0 < valid.sum() < 4 and np.isnan(result.rounds[0]["scores"][~valid]).all()
+    (_, y0), (_, y1) = calls  # initial fit, refit after iteration 1 (none after the last)
+    added = y1[len(y0):]
+    if policy == "skip":
+        assert len(added) == valid.sum()
+        np.testing.assert_allclose(added, (result.rounds[0]["points"][valid] ** 2).sum(1))
+    else:
+        assert len(added) == 4
+        np.testing.assert_allclose(added[~valid], y0.max())
+    everything = [v for r in result.rounds for v in r["valid"]]
+    assert result.fraction_valid == pytest.approx(np.mean(everything))
+    as_json = json.loads(json.dumps(result.to_dict()))
+    assert as_json["rounds"][0]["scores"][int(np.argmin(valid))] is None
+
+
+def test_decoder_length_mismatch_is_a_user_error(rng):
+    codes = rng.uniform(-1, 1, size=(20, 2))
+    bad = (lambda p: (["a"], np.zeros(1), np.ones(1, bool)))
+    with pytest.raises(RaekitError, match="decode_and_score returned 1 items"):
+        bo.bayesian_optimisation(codes, codes.sum(1), bad, iterations=1, batch=2, progress=False)
+    with pytest.raises(RaekitError, match="did you mean 'exact'"):
+        bo.fit_gp(codes, codes.sum(1), kind="exakt")
+
+
+def test_most_frequent_valid_by_hand():
+    checked = []
+
+    def is_valid(s):
+        checked.append(s)
+        return s != "x"
+    decodings = [["a", "b", "b", "x", "x", "x"], ["x", "x"], ["c", "d", "d", "c"], [None, "e"]]
+    assert bo.most_frequent_valid(decodings, is_valid) == ["b", None, "c", "e"]
+    assert sorted(checked) == ["a", "b", "c", "d", "e", "x"]  # one check per distinct string
+
+
+def test_summarise_runs_by_hand():
+    def run(items, scores, valid):
+        return bo.BOResult(rounds=[{"points": np.zeros((len(items), 2)), "items": items,
+                                    "scores": np.array(scores), "valid": np.array(valid)}])
+    r1 = run(["a", "b", "c"], [1.0, np.nan, 3.0], [True, False, True])
+    r2 = run(["a", "d", "a"], [2.0, 0.5, 1.5], [True, True, True])
+    got = bo.summarise_runs([r1, r2], top=3)
+    # fraction valid: (2/3 + 3/3) / 2; run means: 2.0 and 4/3; sample std of those two.
+    assert got["fraction_valid"] == pytest.approx((2 / 3 + 1) / 2)
+    assert got["mean_score"] == pytest.approx((2.0 + 4 / 3) / 2)
+    assert got["std_score"] == pytest.approx(abs(2.0 - 4 / 3) / np.sqrt(2))
+    assert got["top"] == [["d", 0.5], ["a", 1.0], ["c", 3.0]]
+    assert r2.top(5) == [("d", 0.5), ("a", 1.5)]
