@@ -39,9 +39,10 @@ def test_run_directory_layout_and_best_weights(tmp_path):
     assert {p.name for p in run_dir.iterdir()} >= {"config.yaml", "model.safetensors", "metrics.csv", "checkpoints"}
     rows = runs.read_metrics(run_dir)
     best_epoch = min(rows, key=lambda r: r["valid_loss"])["epoch"]
-    import json
-    meta = json.loads((run_dir / "model.json").read_text())
-    assert meta["meta"]["epoch"] == best_epoch if "meta" in meta else meta["epoch"] == best_epoch
+    from raekit.checkpoint import load_weights
+    from raekit.models.build import build_from_config
+    meta = load_weights(run_dir / "model.safetensors", build_from_config(runs.read_config(run_dir)))
+    assert meta["epoch"] == best_epoch
     model, config = runs.load_run(run_dir)
     assert config.epochs == 3 and not model.training
 
@@ -51,10 +52,10 @@ def _interrupt_after(monkeypatch, steps, signum=signal.SIGTERM):
     count = {"n": 0}
 
     def step(self, x, batch):
-        original(self, x, batch)
         count["n"] += 1
-        if count["n"] == steps:
+        if count["n"] == steps:  # as if the signal arrived during this step
             self.stop.signum = signum
+        return original(self, x, batch)
     monkeypatch.setattr(_Loop, "_step", step)
 
 

@@ -1,0 +1,51 @@
+"""The command line: bad input gives one clear line and exit code 2, runs are never lost."""
+import subprocess
+import sys
+
+import pytest
+
+from raekit.cli import main
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["train", "--dataset", "digits", "--model", "rea-l2", "--out", "X"], "did you mean 'rae-l2'"),
+    (["train", "--dataset", "mnsit", "--out", "X"], "did you mean 'mnist'"),
+    (["train", "--dataset", "digits", "--preset", "fast", "--out", "X"], "unknown preset 'fast'"),
+    (["train", "--dataset", "digits", "--out", "X", "--set", "wdth=2"], "did you mean 'width'"),
+    (["train", "--dataset", "digits", "--out", "X", "--set", "epochs=many"], "expects int"),
+    (["train", "--dataset", "digits", "--out", "X", "--set", "novalue"], "--set expects key=value"),
+    (["train", "--out", "nowhere", "--resume"], "is not a raekit run"),
+])
+def test_bad_train_input_is_one_line_and_exit_2(capsys, tmp_path, argv, message):
+    argv = [a if a not in ("X", "nowhere") else str(tmp_path / a) for a in argv]
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("raekit: error: ") and message in err
+
+
+def test_train_then_resume_refuses_architecture_changes(capsys, tmp_path):
+    out = str(tmp_path / "run")
+    code, stdout, _ = run_cli(capsys, "train", "--dataset", "digits", "--model", "ae", "--preset", "tiny",
+                              "--epochs", "1", "--out", out)
+    assert code == 0 and "trained ae on digits" in stdout
+    config_before = (tmp_path / "run" / "config.yaml").read_text()
+    code, _, err = run_cli(capsys, "train", "--out", out, "--resume", "--set", "width=0.5")
+    assert code == 2 and "width cannot change" in err
+    assert (tmp_path / "run" / "config.yaml").read_text() == config_before
+    code, _, err = run_cli(capsys, "train", "--dataset", "digits", "--model", "ae", "--out", out)
+    assert code == 2 and "already holds a run" in err
+    code, stdout, _ = run_cli(capsys, "train", "--out", out, "--resume", "--epochs", "2")
+    assert code == 0 and "epoch 2/2" in stdout
+
+
+def test_python_dash_m_raekit_help_lists_the_commands():
+    result = subprocess.run([sys.executable, "-m", "raekit", "--help"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0
+    for command in ("train", "fetch", "fit-density", "sample", "evaluate", "reproduce", "demo"):
+        assert command in result.stdout
