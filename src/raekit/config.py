@@ -97,8 +97,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "paper": {"width": 1.0, "epochs": 100},
     # 1/8 width: about a minute per 50k-image MNIST epoch on 2 CPU cores.
     "cpu": {"width": 0.125, "epochs": 12},
-    # Seconds per model: for tests and the demo.
-    "tiny": {"width": 0.0625, "epochs": 3, "train_limit": 3000, "valid_limit": 500},
+    # Well under a minute per MNIST model: for tests and the demo.
+    "tiny": {"width": 0.0625, "epochs": 6, "train_limit": 10000, "valid_limit": 1000},
 }
 _PRESET_BY_DATASET = {
     ("paper", "celeba"): {"epochs": 70}, ("cpu", "digits"): {"epochs": 60}, ("tiny", "digits"): {"epochs": 12},

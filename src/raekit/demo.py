@@ -4,8 +4,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from raekit.config import make_config
-from raekit.reproduce import train_or_reuse
 from raekit.errors import RaekitError
 
 DEMO_MODELS = ("rae-l2", "ae", "vae")
@@ -31,15 +29,16 @@ def ensure_dataset(name: str) -> str:
 
 
 def run_demo(out: str | Path = "raekit-demo", dataset: str = "mnist", models=DEMO_MODELS,
-             preset: str = "tiny") -> dict[str, Path]:
+             preset: str = "tiny", n: int = 1000) -> dict:
+    """Train the demo models, fit their Gaussian and GMM densities, evaluate them (classifier
+    features, n samples) and write the figures and report.html; print where everything is."""
+    from raekit.reproduce import reproduce
     out = Path(out)
     dataset = ensure_dataset(dataset)
-    run_dirs = {}
+    results = reproduce(dataset, preset, out, models, features="classifier", n=n)
+    print("\n" + (out / "table1.md").read_text())
+    print("runs:")
     for model in models:
-        config = make_config(dataset, model, preset)
-        print(f"== {model} on {dataset} ({preset} preset) ==", flush=True)
-        run_dirs[model] = train_or_reuse(config, out / model)
-    print("\nruns:")
-    for model, path in run_dirs.items():
-        print(f"  {model:8s} {path}  (config.yaml, model.safetensors, metrics.csv, checkpoints/)")
-    return run_dirs
+        print(f"  {model:8s} {out / model}  (config.yaml, model.safetensors, metrics.csv, densities/, figures/)")
+    print(f"report: {out / 'report.html'}")
+    return results

@@ -32,7 +32,7 @@ def model_figures(run_dir: Path, result: dict[str, Any], data, seed: int = 0) ->
     for column in ("N", "GMM"):
         kind = result["columns"].get(column)
         if kind:
-            samples[column] = sample_images(model, load_run_density(run_dir, kind, data=data), 50, seed)
+            samples[column] = sample_images(model, load_run_density(run_dir, kind, data=data), 64, seed)
             plots.samples_figure(samples[column], paths[f"samples-{column}"])
     pairs = rng.choice(len(valid), (5, 2), replace=len(valid) < 10)
     plots.interpolation_figure(interpolate_images(model, valid[pairs[:, 0]], valid[pairs[:, 1]], 10),
