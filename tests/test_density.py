@@ -29,7 +29,7 @@ def test_gmm_matches_sklearn_held_out_loglik(rng):
     assert np.allclose(ours.score_samples(x[2500:]), ref.score_samples(x[2500:]), rtol=1e-6)
 
 
-@pytest.mark.parametrize("kind", ["prior", "gaussian", "gmm", "two-stage"])
+@pytest.mark.parametrize("kind", ["prior", "gaussian", "gmm", "two-stage", "bayes-gmm"])
 def test_samples_reproduce_the_density_moments(kind, rng):
     x = _mixture(rng) if kind != "prior" else rng.normal(size=(3000, 3))
     options = {"epochs": 30, "hidden": 64} if kind == "two-stage" else {}
@@ -68,7 +68,7 @@ def test_two_stage_beats_the_prior_on_non_gaussian_codes(rng):
     assert two["valid_loglik"] > prior["valid_loglik"] and two["valid_loglik"] > gauss["valid_loglik"] - 0.05
 
 
-@pytest.mark.parametrize("kind", ["prior", "gaussian", "gmm", "two-stage"])
+@pytest.mark.parametrize("kind", ["prior", "gaussian", "gmm", "two-stage", "kde", "bayes-gmm"])
 def test_save_load_round_trip_is_exact(kind, rng, tmp_path):
     x = _mixture(rng, n=400)
     density = make_density(kind, **({"epochs": 2} if kind == "two-stage" else {})).fit(x)
@@ -98,3 +98,15 @@ def test_sklearn_estimators_plug_in(rng):
 def test_bad_input_gives_a_clear_error(call, message):
     with pytest.raises(RaekitError, match=message):
         call()
+
+
+@pytest.mark.parametrize("kind", ["kde", "bayes-gmm", "gmm"])
+def test_held_out_loglik_is_close_to_the_true_density(kind, rng):
+    centres, scales = np.array([[0, 0], [4, 4], [-3, 4]]), np.array([1.0, 0.5, 0.8])
+    labels = rng.integers(0, 3, 4000)
+    x = centres[labels] + rng.normal(size=(4000, 2)) * scales[labels, None]
+    true = np.log(np.mean([stats.multivariate_normal(c, s ** 2 * np.eye(2)).pdf(x[3000:])
+                           for c, s in zip(centres, scales)], axis=0)).mean()
+    options = {"bayes-gmm": {"components": 6}, "gmm": {"components": 3}}.get(kind, {})
+    density = fit_density(x[:2500], kind, valid_codes=x[2500:3000], **options)[0]
+    assert density.score(x[3000:]) == pytest.approx(true, abs=0.05 if kind != "kde" else 0.15)

@@ -8,11 +8,13 @@ import numpy as np
 from raekit.density.base import Density, as_codes
 from raekit.density.gmm import GMMDensity
 from raekit.density.io import load_density, save_density
+from raekit.density.kernel import BayesGMMDensity, KDEDensity
 from raekit.density.simple import GaussianDensity, PriorDensity
 from raekit.density.two_stage import TwoStageDensity
 from raekit.errors import RaekitError, unknown
 
-DENSITIES = {"prior": PriorDensity, "gaussian": GaussianDensity, "gmm": GMMDensity, "two-stage": TwoStageDensity}
+DENSITIES = {"prior": PriorDensity, "gaussian": GaussianDensity, "gmm": GMMDensity, "two-stage": TwoStageDensity,
+             "kde": KDEDensity, "bayes-gmm": BayesGMMDensity}
 
 __all__ = ["DENSITIES", "Density", "EstimatorDensity", "fit_density", "load_density", "make_density",
            "save_density"]
@@ -56,7 +58,9 @@ def make_density(kind, **options: Any) -> Density:
 def fit_density(codes, kind="gmm", valid_codes=None, **options: Any) -> tuple[Density, dict]:
     """Fit on training codes; report mean log-likelihood on them and on validation codes."""
     codes = as_codes(codes)
-    density = make_density(kind, **options).fit(codes)
+    density = make_density(kind, **options)
+    # The KDE chooses its bandwidth on the validation codes.
+    density = density.fit(codes, valid_codes) if density.kind == "kde" else density.fit(codes)
     report = {"kind": density.kind, "options": density.options, "n_train": len(codes),
               "train_loglik": density.score(codes)}
     if valid_codes is not None:
