@@ -37,6 +37,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     _eval_args(p)
     p.set_defaults(handler=run_reproduce)
 
+    p = sub.add_parser("reproduce-fig3", help="Appendix A: VAE FID against k samples and KL weight")
+    p.add_argument("--dataset", default="mnist")
+    p.add_argument("--preset", default="cpu")
+    p.add_argument("--out", required=True)
+    p.add_argument("--ks", default="1,2,5", help="posterior samples per input (left panel)")
+    p.add_argument("--kl-weights", default="1e-3,1e-2,1e-1,1,10,100", help="KL weights (right panel)")
+    p.add_argument("--epochs", type=int, help="epochs per run (default: the preset's)")
+    p.add_argument("--features", default="classifier", choices=("inception", "classifier"))
+    p.add_argument("--n", type=int, default=2000, help="test images per FID")
+    p.set_defaults(handler=run_fig3)
+
 
 def run_evaluate(args) -> int:
     from raekit.evaluate import evaluate_run
@@ -56,4 +67,18 @@ def run_reproduce(args) -> int:
               densities=_densities(args.densities))
     for name in ("table1.md", "table2.md"):
         print(open(f"{args.out}/{name}").read())
+    return 0
+
+
+def run_fig3(args) -> int:
+    from raekit.errors import RaekitError
+    from raekit.figure3 import reproduce_fig3
+    try:
+        ks = [int(k) for k in args.ks.split(",")]
+        weights = [float(w) for w in args.kl_weights.split(",")]
+    except ValueError:
+        raise RaekitError("--ks takes integers and --kl-weights numbers, comma-separated") from None
+    path = reproduce_fig3(args.dataset, args.preset, args.out, ks, weights, args.features, args.n, args.epochs)
+    print(open(f"{args.out}/fig3.md").read())
+    print(path)
     return 0
