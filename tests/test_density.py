@@ -68,10 +68,10 @@ def test_two_stage_beats_the_prior_on_non_gaussian_codes(rng):
     assert two["valid_loglik"] > prior["valid_loglik"] and two["valid_loglik"] > gauss["valid_loglik"] - 0.05
 
 
-@pytest.mark.parametrize("kind", ["prior", "gaussian", "gmm", "two-stage", "kde", "bayes-gmm"])
+@pytest.mark.parametrize("kind", ["prior", "gaussian", "gmm", "two-stage", "kde", "bayes-gmm", "flow"])
 def test_save_load_round_trip_is_exact(kind, rng, tmp_path):
     x = _mixture(rng, n=400)
-    density = make_density(kind, **({"epochs": 2} if kind == "two-stage" else {})).fit(x)
+    density = make_density(kind, **({"epochs": 2} if kind in ("two-stage", "flow") else {})).fit(x)
     save_density(density, tmp_path / kind, meta={"model_fingerprint": "abc", "latent_dim": 3})
     loaded = load_density(tmp_path / kind, expect_meta={"model_fingerprint": "abc"})
     assert np.array_equal(density.sample(7, seed=2), loaded.sample(7, seed=2))
@@ -110,3 +110,13 @@ def test_held_out_loglik_is_close_to_the_true_density(kind, rng):
     options = {"bayes-gmm": {"components": 6}, "gmm": {"components": 3}}.get(kind, {})
     density = fit_density(x[:2500], kind, valid_codes=x[2500:3000], **options)[0]
     assert density.score(x[3000:]) == pytest.approx(true, abs=0.05 if kind != "kde" else 0.15)
+
+
+def test_flow_beats_the_gaussian_on_a_banana(rng):
+    u = rng.normal(size=(5000, 2))
+    banana = np.stack([u[:, 0], u[:, 1] * 0.3 + u[:, 0] ** 2], 1)
+    flow, _ = fit_density(banana[:3500], "flow", valid_codes=banana[3500:4000], epochs=20, hidden=32)
+    gauss, _ = fit_density(banana[:3500], "gaussian")
+    assert flow.score(banana[4000:]) > gauss.score(banana[4000:]) + 0.3
+    samples = flow.sample(4000, seed=0)
+    assert np.allclose(samples.mean(0), banana.mean(0), atol=0.15)

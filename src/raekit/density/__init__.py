@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 
 from raekit.density.base import Density, as_codes
+from raekit.density.flow import FlowDensity
 from raekit.density.gmm import GMMDensity
 from raekit.density.io import load_density, save_density
 from raekit.density.kernel import BayesGMMDensity, KDEDensity
@@ -14,7 +15,7 @@ from raekit.density.two_stage import TwoStageDensity
 from raekit.errors import RaekitError, unknown
 
 DENSITIES = {"prior": PriorDensity, "gaussian": GaussianDensity, "gmm": GMMDensity, "two-stage": TwoStageDensity,
-             "kde": KDEDensity, "bayes-gmm": BayesGMMDensity}
+             "kde": KDEDensity, "bayes-gmm": BayesGMMDensity, "flow": FlowDensity}
 
 __all__ = ["DENSITIES", "Density", "EstimatorDensity", "fit_density", "load_density", "make_density",
            "save_density"]
@@ -59,8 +60,9 @@ def fit_density(codes, kind="gmm", valid_codes=None, **options: Any) -> tuple[De
     """Fit on training codes; report mean log-likelihood on them and on validation codes."""
     codes = as_codes(codes)
     density = make_density(kind, **options)
-    # The KDE chooses its bandwidth on the validation codes.
-    density = density.fit(codes, valid_codes) if density.kind == "kde" else density.fit(codes)
+    # The KDE chooses its bandwidth, the flow its stopping epoch, on the validation codes.
+    uses_valid = density.kind in ("kde", "flow")
+    density = density.fit(codes, valid_codes) if uses_valid else density.fit(codes)
     report = {"kind": density.kind, "options": density.options, "n_train": len(codes),
               "train_loglik": density.score(codes)}
     if valid_codes is not None:
