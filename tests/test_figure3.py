@@ -13,7 +13,7 @@ def test_fig3_writes_one_row_per_weight_and_a_curve_per_k(tmp_path):
     assert path.is_file() and set(result["k_curves"]) == {"1", "2"}
     assert all(len(c) == 2 for c in result["k_curves"].values())
     assert set(result["kl_sweep"]) == {"0.1", "1.0"}
-    assert (tmp_path / "fig3.md").read_text().count("\n| ") == 3  # header + one row per weight
+    assert (tmp_path / "fig3.md").read_text().count("\n| ") == 4  # header, rule, one row per weight
 
 
 @pytest.mark.parametrize("kw,message", [(dict(ks=(0,)), "at least 1"), (dict(weights=(0.0,)), "must be positive")])

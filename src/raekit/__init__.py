@@ -4,20 +4,11 @@
     run_dir = raekit.train(raekit.make_config("mnist", "rae-l2", "cpu"), "runs/rae-l2")
     model, config = raekit.load_run(run_dir)
 """
-import importlib
-
 from raekit.config import RunConfig, make_config
 from raekit.errors import RaekitError
+from raekit.models import VARIANTS, build_model
+from raekit.runs import load_run
+from raekit.train import train  # binds the function over the submodule of the same name
 
 __version__ = "0.1.0"
-
-# Public name -> module; imported on first use so `import raekit` stays light.
-_LAZY = {"build_model": "raekit.models", "VARIANTS": "raekit.models", "train": "raekit.train",
-         "load_run": "raekit.runs"}
-__all__ = ["RaekitError", "RunConfig", "make_config", *_LAZY]
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'raekit' has no attribute {name!r}")
+__all__ = ["RaekitError", "RunConfig", "VARIANTS", "build_model", "load_run", "make_config", "train"]

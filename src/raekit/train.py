@@ -75,7 +75,7 @@ def train(config: RunConfig, out: str | Path, *, resume: bool = False, data=None
         state = _State()
         distributed.barrier(ctx)
         if resume:
-            _restore(run_dir, model, optimizer, scheduler, state)
+            _restore(run_dir, model, optimizer, scheduler, state, ctx.is_main)
         elif ctx.is_main:
             run_dir.mkdir(parents=True, exist_ok=True)
             runs.write_config(run_dir, config)
@@ -223,7 +223,13 @@ def load_data(config: RunConfig):
     return load_images(config.dataset, config.data_root)
 
 
-def _restore(run_dir, model, optimizer, scheduler, state: _State) -> None:
+def _restore(run_dir, model, optimizer, scheduler, state: _State, announce: bool) -> None:
+    if not checkpoint.list_checkpoints(run_dir / runs.CHECKPOINTS):
+        # Stopped before its first checkpoint: nothing was trained that counts, so start over
+        # (same seed, same result) instead of leaving a run that can neither resume nor restart.
+        if announce:
+            print(f"raekit: {run_dir} has no checkpoint yet; training from the start", file=sys.stderr)
+        return
     extra = checkpoint.load_checkpoint(run_dir / runs.CHECKPOINTS, model, optimizer, scheduler)
     for key in vars(state):
         if key in extra:

@@ -20,11 +20,8 @@ from raekit.grammar.encode import Encoded, encode_productions
 
 
 def _file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    from raekit.fetch import digest
+    return digest(Path(path))
 
 
 def cache_key(path, grammar: Grammar, max_rows: int | None) -> str:

@@ -7,7 +7,6 @@ one safetensors file in the FIDInceptionV3 layout whose SHA-256 is fixed below.
 """
 from __future__ import annotations
 
-import hashlib
 import pickle  # only for its exception type; files are read with weights_only=True
 import shutil
 import tempfile
@@ -42,11 +41,8 @@ def default_weights_path() -> Path:
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    from raekit.fetch import digest
+    return digest(Path(path))
 
 
 def load_inception(path: str | Path | None = None) -> FIDInceptionV3:
