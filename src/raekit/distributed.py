@@ -42,8 +42,22 @@ def setup(device: str = "cpu") -> Context:
         torch.cuda.set_device(local_rank)
         want = torch.device("cuda", local_rank)
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if want.type == "cuda" else "gloo")
+        _init_group("nccl" if want.type == "cuda" else "gloo", rank, world)
     return Context(rank, world, want)
+
+
+def _init_group(backend: str, rank: int, world: int) -> None:
+    attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
+    if attempt == "0":
+        dist.init_process_group(backend)
+        return
+    # torchrun keeps one store across restarts and the group's keys carry no attempt number, so a
+    # restarted group would read the dead workers' addresses (connection refused, or a hang).
+    agent_store = os.environ.get("TORCHELASTIC_USE_AGENT_STORE") == str(True)
+    store = dist.TCPStore(os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), world,
+                          is_master=rank == 0 and not agent_store)
+    dist.init_process_group(backend, store=dist.PrefixStore(f"raekit/attempt-{attempt}", store),
+                            rank=rank, world_size=world)
 
 
 def teardown(ctx: Context) -> None:

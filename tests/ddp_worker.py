@@ -1,0 +1,167 @@
+"""A process the distributed and fault tests launch (alone or under torchrun).
+
+    python ddp_worker.py train OUT [key=value ...]   train() on sklearn digits into run dir OUT
+    python ddp_worker.py grad OUT [key=value ...]    one forward/backward on a fixed batch
+    python ddp_worker.py cli ARGS...                 `raekit ARGS...`, with the fault hooks below
+
+Fault hooks, chosen by environment variables:
+    RAEKIT_WORKER_STATE_DIR=DIR      each rank saves its final model to DIR/rank-R.safetensors
+    RAEKIT_WORKER_KILL=E:B:R         rank R SIGKILLs itself just before batch B of epoch E (0-based) ...
+    RAEKIT_WORKER_MARKER=FILE        ... unless FILE exists (it is created first: kill once only)
+    RAEKIT_WORKER_KILL_IN_SAVE=N     SIGKILL inside the fsync of the N-th checkpoint tensor file
+    RAEKIT_WORKER_FLOAT64=1          build the model and feed the images in float64
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+
+from raekit import atomic, distributed
+from raekit.config import make_config, parse_assignments
+from raekit.data import load_images
+from raekit.models.build import build_from_config
+from raekit.train import _Loop, _LossModule, train
+from raekit.train_utils import to_input
+
+GRAD_BATCH = 20  # images in the one global batch of `grad` mode
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def launch(args: list[str], nproc: int = 1, max_restarts: int = 0, timeout: float = 150,
+           **env: str) -> subprocess.CompletedProcess:
+    """Run this script (under torchrun when nproc > 1) with one thread per process; env adds variables."""
+    full_env = {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1", **env}
+    command = [sys.executable, __file__, *args]
+    if nproc > 1:
+        command[1:1] = ["-m", "torch.distributed.run", f"--nproc_per_node={nproc}",
+                        f"--max-restarts={max_restarts}", f"--master_port={free_port()}"]
+    return subprocess.run(command, env=full_env, capture_output=True, text=True, timeout=timeout,
+                          check=False)
+
+
+def _rank() -> int:
+    return int(os.environ.get("RANK", "0"))
+
+
+def _config(assignments: list[str]):
+    values = {"epochs": 2, "batch_size": 50, "train_limit": 200, "valid_limit": 60}
+    values.update(parse_assignments(assignments))
+    return make_config("digits", values.pop("model", "rae-l2"), "tiny", **values)
+
+
+def _install_state_dump(directory: str) -> None:
+    """After the loop ends, write this rank's weights and buffers (rank 0 alone writes run files)."""
+    original = _Loop.run
+
+    def run(self, train_x, valid_x):
+        original(self, train_x, valid_x)
+        state = {k: v.detach().clone().contiguous() for k, v in self.model.state_dict().items()}
+        save_file(state, str(Path(directory) / f"rank-{_rank()}.safetensors"))
+    _Loop.run = run
+
+
+def _install_kill(where: str, marker: str | None) -> None:
+    """SIGKILL (nothing runs after it: no handler, no checkpoint) at one exact step, once."""
+    epoch, batch, rank = (int(v) for v in where.split(":"))
+    original = _Loop._step
+
+    def step(self, x, b):
+        if (self.state.epoch, b, _rank()) == (epoch, batch, rank) and not (marker and os.path.exists(marker)):
+            if marker:
+                Path(marker).touch()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return original(self, x, b)
+    _Loop._step = step
+
+
+def _install_kill_in_save(n: int) -> None:
+    """Die with the n-th checkpoint's tensor file written to its temporary name but not renamed."""
+    original = atomic.atomic_path
+    count = {"n": 0}
+
+    def atomic_path(path):
+        path = Path(path)
+        if path.parent.name == "checkpoints" and path.suffix == ".safetensors":
+            count["n"] += 1
+            if count["n"] == n:
+                os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)
+        return original(path)
+    atomic.atomic_path = atomic_path
+
+
+def _use_float64() -> None:
+    """Train in float64: rounding then sits ~1e-16 down, far below any real discrepancy."""
+    trainer = importlib.import_module("raekit.train")  # the module: the package re-exports train()
+    torch.set_default_dtype(torch.float64)
+    to_input = trainer.to_input
+    trainer.to_input = lambda batch, device: to_input(batch, device).double()
+
+
+def _install_hooks() -> None:
+    env = os.environ
+    if env.get("RAEKIT_WORKER_FLOAT64"):
+        _use_float64()
+    if env.get("RAEKIT_WORKER_STATE_DIR"):
+        _install_state_dump(env["RAEKIT_WORKER_STATE_DIR"])
+    if env.get("RAEKIT_WORKER_KILL"):
+        _install_kill(env["RAEKIT_WORKER_KILL"], env.get("RAEKIT_WORKER_MARKER"))
+    if env.get("RAEKIT_WORKER_KILL_IN_SAVE"):
+        _install_kill_in_save(int(env["RAEKIT_WORKER_KILL_IN_SAVE"]))
+
+
+def one_gradient(out: Path, assignments: list[str]) -> None:
+    """Gradients and batch-norm buffers after one forward/backward of a fixed global batch, in
+    float32 and in float64 (where rounding no longer hides a wrong formula).
+
+    Under torchrun each rank takes its interleaved share, exactly as the training loop does.
+    """
+    config = _config(assignments)
+    ctx = distributed.setup(config.device)
+    try:
+        images = torch.from_numpy(load_images("digits").train[:GRAD_BATCH])
+        index = torch.arange(GRAD_BATCH)
+        if ctx.distributed:
+            index = distributed.shard(index, ctx)
+        out.mkdir(parents=True, exist_ok=True)
+        for dtype in (torch.float32, torch.float64):
+            torch.manual_seed(config.seed)
+            model = build_from_config(config).to(dtype)
+            net = distributed.wrap_for_training(_LossModule(model), ctx)
+            net(to_input(images[index], ctx.device).to(dtype))["loss"].backward()
+            tensors = {f"grad.{k}": p.grad.clone() for k, p in model.named_parameters()}
+            tensors.update({f"buffer.{k}": b.clone() for k, b in model.named_buffers()})
+            save_file(tensors, str(out / f"grad-rank-{ctx.rank}-{str(dtype)[6:]}.safetensors"))
+    finally:
+        distributed.teardown(ctx)
+
+
+def main(argv: list[str]) -> int:
+    mode, rest = argv[0], argv[1:]
+    _install_hooks()
+    if mode == "cli":
+        from raekit.cli import main as cli_main
+        return cli_main(rest)
+    if mode == "grad":
+        one_gradient(Path(rest[0]), rest[1:])
+        return 0
+    config = _config(rest[1:])
+    train(config, rest[0], data=load_images("digits"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
