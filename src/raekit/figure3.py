@@ -39,7 +39,6 @@ def _train_to(config, run_dir: Path, epochs: int, data):
     from raekit.train import train
     if (run_dir / runs.CONFIG_FILE).exists():
         saved = replace(runs.read_config(run_dir), epochs=epochs)
-        runs.write_config(run_dir, saved)
         return train(saved, run_dir, resume=True, data=data)
     return train(replace(config, epochs=epochs), run_dir, data=data)
 

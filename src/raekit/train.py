@@ -76,6 +76,8 @@ def train(config: RunConfig, out: str | Path, *, resume: bool = False, data=None
         distributed.barrier(ctx)
         if resume:
             _restore(run_dir, model, optimizer, scheduler, state, ctx.is_main)
+            if ctx.is_main:  # e.g. more epochs; written only once the checkpoint has loaded
+                runs.write_config(run_dir, config)
         elif ctx.is_main:
             run_dir.mkdir(parents=True, exist_ok=True)
             runs.write_config(run_dir, config)

@@ -47,8 +47,6 @@ def run(args: argparse.Namespace) -> int:
             raise RaekitError(f"--resume keeps the run's config; {', '.join(changed)} cannot change "
                               f"(allowed: {', '.join(sorted(RESUMABLE))})")
         config = replace(runs.read_config(args.out), **overrides)
-        if overrides:
-            runs.write_config(args.out, config)
     else:
         config = make_config(args.dataset, args.model, args.preset, **overrides)
     run_dir = train(config, args.out, resume=args.resume)
