@@ -36,6 +36,7 @@ def test_evaluate_writes_the_table_rows(run_dir):
     assert result["extractor"].startswith("classifier") and result["n"] == 200
     assert all(0 <= v["f8"] <= 1 and 0 <= v["f1_8"] <= 1 for v in result["prd"].values())
     assert result["fid"]["rec"] < result["fid"]["gaussian"]  # reconstructions beat samples
+    assert set(result["valid_loglik"]) == {"gaussian", "gmm"} and all(np.isfinite(list(result["valid_loglik"].values())))
 
 
 def test_normal_column_is_the_prior_for_vae_and_wae():

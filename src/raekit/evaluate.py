@@ -60,20 +60,21 @@ def evaluate_run(run_dir: str | Path, features: str = "classifier", n: int = 10_
         return frechet_distance_from_stats(*feature_statistics(feats), *ref_stats), feats
 
     valid = data.valid[:config.valid_limit]
-    fid, prd = {}, {}
+    codes = encode_images(model, valid)
+    fid, prd, loglik = {}, {}, {}
     fid["rec"], _ = score(reconstruct(model, valid[_pick(len(valid), n, rng)]))
     for kind in densities:
         density = load_run_density(run_dir, kind, data=data)
         fid[kind], feats = score(decode_codes(model, density.sample(n, seed=seed)))
         prd[kind] = _prd(feats, ref_features)
+        loglik[kind] = density.score(codes)  # validation codes: which density generalises
     pairs = _pick(len(valid), n, rng, size=(n, 2))
-    codes = encode_images(model, valid)
     mid = slerp(codes[pairs[:, 0]], codes[pairs[:, 1]], np.array([0.5]))[:, 0]
     fid["interp"], _ = score(decode_codes(model, mid))
     result = {"run": str(run_dir), "dataset": config.dataset, "model": config.model,
               "preset": config.preset, "features": features, "extractor": extractor.name, "n": n, "n_reference": len(test),
               "seed": seed, "columns": {"N": densities[0], "GMM": "gmm" if "gmm" in densities else None},
-              "fid": fid, "prd": prd}
+              "fid": fid, "prd": prd, "valid_loglik": loglik}
     if write:
         atomic_write_text(run_dir / EVAL_FILE, json.dumps(result, indent=2))
     return result

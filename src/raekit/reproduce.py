@@ -36,7 +36,7 @@ def evaluate_or_reuse(run_dir: Path, features: str, n: int, densities: list[str]
     previous = read_eval(run_dir)
     wanted = densities or [previous["columns"]["N"], "gmm"] if previous else []
     if previous and previous.get("features") == features and previous["n"] == n \
-            and all(d in previous["fid"] for d in wanted):
+            and all(d in previous["fid"] for d in wanted) and "valid_loglik" in previous:
         print(f"reusing {run_dir / 'eval.json'}", flush=True)
         return previous
     return evaluate_run(run_dir, features=features, n=n, densities=densities, data=data)

@@ -54,8 +54,10 @@ def table1(results: dict[str, Any], paper_dataset: str | None = None) -> Table:
 def density_table(results: dict[str, Any]) -> Table:
     """FID of samples from every density evaluated (one column per density)."""
     kinds = sorted({k for r in results.values() for k in r["fid"]} - {"rec", "interp"})
-    rows = [[model] + [_fmt(r["fid"].get(k)) for k in kinds] for model, r in results.items()]
-    return Table("FID of samples per ex-post density", ["model", *kinds], rows)
+    rows = [[model] + [_fmt(r["fid"].get(k)) for k in kinds] + [_fmt(r.get("valid_loglik", {}).get(k)) for k in kinds]
+            for model, r in results.items()]
+    header = ["model", *(f"FID {k}" for k in kinds), *(f"valid log-lik {k}" for k in kinds)]
+    return Table("Ex-post densities: FID of samples and validation-code log-likelihood", header, rows)
 
 
 def table2(results: dict[str, Any], paper_dataset: str | None = None) -> Table:
