@@ -12,15 +12,13 @@ DEMO_MODELS = ("rae-l2", "ae", "vae")
 def ensure_dataset(name: str) -> str:
     """Make `name` loadable (fetching it if needed); fall back to the bundled digits if that fails."""
     from raekit.data import load_images
+    from raekit.fetch import fetch
     try:
-        load_images(name)
-        return name
-    except RaekitError:
-        pass
-    try:
-        from raekit.fetch import fetch
-        fetch(name)
-        load_images(name)
+        try:
+            load_images(name)
+        except RaekitError:  # not cached yet
+            fetch(name)
+            load_images(name)
         return name
     except RaekitError as exc:
         print(f"raekit: could not obtain {name} ({exc}); using scikit-learn's digits instead",
