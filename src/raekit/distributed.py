@@ -118,21 +118,22 @@ class GlobalBatchNorm(_BatchNorm):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training:
             return super().forward(x)
-        dims = [0, *range(2, x.dim())]
-        count = torch.tensor(float(x.numel() // x.shape[1]), dtype=x.dtype, device=x.device)
-        stats = torch.cat([x.sum(dims), x.pow(2).sum(dims), count.view(1)])
-        stats = _AllReduceSum.apply(stats)
-        c = x.shape[1]
-        n = stats[-1]
-        mean, var = stats[:c] / n, stats[c:2 * c] / n - (stats[:c] / n).pow(2)
+        dims, c = [0, *range(2, x.dim())], x.shape[1]
+        shape = [1, c] + [1] * (x.dim() - 2)
+        count = torch.tensor([float(x.numel() // c)], dtype=x.dtype, device=x.device)
+        sums = _AllReduceSum.apply(torch.cat([x.sum(dims), count]))
+        n = sums[-1]
+        mean = sums[:c] / n
+        # Two passes (mean, then squared deviations): E[x^2] - E[x]^2 cancels badly in float32.
+        centred = x - mean.view(shape)
+        var = _AllReduceSum.apply(centred.pow(2).sum(dims)) / n
         if self.track_running_stats:
             with torch.no_grad():
                 self.num_batches_tracked += 1
                 m = self.momentum
                 self.running_mean.mul_(1 - m).add_(mean.detach(), alpha=m)
                 self.running_var.mul_(1 - m).add_(var.detach() * n / (n - 1), alpha=m)
-        shape = [1, c] + [1] * (x.dim() - 2)
-        y = (x - mean.view(shape)) * torch.rsqrt(var.view(shape) + self.eps)
+        y = centred * torch.rsqrt(var.view(shape) + self.eps)
         if self.affine:
             y = y * self.weight.view(shape) + self.bias.view(shape)
         return y
