@@ -29,6 +29,13 @@ def test_fit_density_saves_a_model_checked_density(run_dir):
     assert meta["model_fingerprint"] == model_fingerprint(load_run(run_dir)[0])
 
 
+def test_two_stage_density_takes_the_runs_dataset_kl_weight(run_dir):
+    from raekit.density.two_stage import OFFICIAL_KL_WEIGHTS
+    density, _ = fit_density(run_dir, kind="two-stage", save=False, epochs=1)
+    assert density.options["dataset"] == "digits"
+    assert density.options["kl_weight"] == OFFICIAL_KL_WEIGHTS["digits"]
+
+
 def test_evaluate_writes_the_table_rows(run_dir):
     result = evaluate_run(run_dir, features="classifier", n=200)
     saved = json.loads((run_dir / "eval.json").read_text())

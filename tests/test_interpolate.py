@@ -1,55 +1,84 @@
+"""slerp / lerp against the scalar textbook formula and geometric facts."""
+import math
+
 import numpy as np
 import pytest
 
+from raekit.errors import RaekitError
 from raekit.interpolate import lerp, midpoints, slerp
-from raekit.neighbours import nearest_neighbours
-from raekit.plots import image_grid, samples_figure
 
 
-def test_slerp_endpoints_are_exact(rng):
+def _scalar_slerp(a, b, t):
+    """Shoemake's formula, one pair and one t at a time, with plain Python floats."""
+    dot = sum(x * y for x, y in zip(a, b))
+    na, nb = math.sqrt(sum(x * x for x in a)), math.sqrt(sum(y * y for y in b))
+    w = math.acos(max(-1.0, min(1.0, dot / (na * nb))))
+    return [(math.sin((1 - t) * w) * x + math.sin(t * w) * y) / math.sin(w) for x, y in zip(a, b)]
+
+
+def test_slerp_equals_the_scalar_formula_and_has_the_batched_shape(rng):
+    z0, z1, t = rng.normal(size=(4, 5)), 2 * rng.normal(size=(4, 5)), np.linspace(0, 1, 6)
+    path = slerp(z0, z1, t)
+    assert path.shape == (4, 6, 5) and lerp(z0, z1, t).shape == (4, 6, 5)
+    expected = np.array([[_scalar_slerp(a, b, s) for s in t] for a, b in zip(z0.tolist(), z1.tolist())])
+    assert np.allclose(path, expected, atol=1e-12)
+
+
+def test_endpoints_are_exact(rng):
     z0, z1 = rng.normal(size=(5, 4)), rng.normal(size=(5, 4))
-    path = slerp(z0, z1, np.linspace(0, 1, 7))
-    assert np.allclose(path[:, 0], z0) and np.allclose(path[:, -1], z1)
+    for f in (slerp, lerp):
+        path = f(z0, z1, np.array([0.0, 0.3, 1.0]))
+        assert np.allclose(path[:, 0], z0, rtol=0, atol=1e-14) and np.allclose(path[:, -1], z1, rtol=0, atol=1e-14)
 
 
-def test_slerp_midpoint_of_orthogonal_unit_vectors():
-    mid = midpoints(np.array([[1.0, 0.0]]), np.array([[0.0, 1.0]]))[0]
-    assert np.allclose(mid, [np.sqrt(0.5), np.sqrt(0.5)])  # on the circle, 45 degrees from each
+def test_midpoint_of_orthogonal_vectors_is_on_the_circle_at_45_degrees():
+    mid = midpoints(np.array([[3.0, 0.0]]), np.array([[0.0, 3.0]]))[0]
+    assert np.allclose(mid, [3 / math.sqrt(2), 3 / math.sqrt(2)])
+    assert np.allclose(midpoints(np.array([[3.0, 0.0]]), np.array([[0.0, 3.0]]), "linear")[0], [1.5, 1.5])
 
 
-def test_slerp_keeps_constant_angular_speed_and_blends_norms(rng):
-    z0, z1 = rng.normal(size=(1, 6)), 3 * rng.normal(size=(1, 6))
-    t = np.linspace(0, 1, 5)
-    path = slerp(z0, z1, t)[0]
-    unit = path / np.linalg.norm(path, axis=1, keepdims=True)
+def test_midpoint_of_general_equal_norm_vectors_keeps_the_norm_and_halves_the_angle(rng):
+    z0 = rng.normal(size=(6, 8))
+    z1 = rng.normal(size=(6, 8))
+    z1 *= (np.linalg.norm(z0, axis=1) / np.linalg.norm(z1, axis=1))[:, None]
+    mid = midpoints(z0, z1)
+    norms = np.linalg.norm(z0, axis=1)
+    assert np.allclose(np.linalg.norm(mid, axis=1), norms)
+
+    def angle(a, b):
+        return np.arccos(np.clip((a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1), -1, 1))
+
+    assert np.allclose(angle(z0, mid), angle(z0, z1) / 2) and np.allclose(angle(mid, z1), angle(z0, z1) / 2)
+
+
+def test_constant_angular_speed(rng):
+    z0, z1 = rng.normal(size=(1, 6)), rng.normal(size=(1, 6))
+    z1 *= np.linalg.norm(z0) / np.linalg.norm(z1)
+    t = np.linspace(0, 1, 7)
+    unit = slerp(z0, z1, t)[0]
+    unit /= np.linalg.norm(unit, axis=1, keepdims=True)
     omega = np.arccos(np.clip(unit[0] @ unit[-1], -1, 1))
-    angles = np.arccos(np.clip(unit @ unit[0], -1, 1))
-    assert np.allclose(angles, t * omega, atol=1e-9)
-    assert np.allclose(np.linalg.norm(path, axis=1), (1 - t) * np.linalg.norm(z0) + t * np.linalg.norm(z1))
+    assert np.allclose(np.arccos(np.clip(unit @ unit[0], -1, 1)), t * omega, atol=1e-7)
 
 
-@pytest.mark.parametrize("z0,z1", [([0.0, 0.0], [1.0, 2.0]), ([1.0, 1.0], [2.0, 2.0]), ([1.0, 0.0], [-1.0, 0.0])])
-def test_slerp_edge_cases_are_finite_and_fall_back_to_linear(z0, z1):
+@pytest.mark.parametrize("z0,z1", [([0.0, 0.0], [1.0, 2.0]), ([1.0, 2.0], [0.0, 0.0]), ([0.0, 0.0], [0.0, 0.0]),
+                                   ([1.0, 1.0], [2.0, 2.0]), ([1.0, 0.0], [-1.0, 0.0]), ([1.0, 0.0], [-3.0, 0.0])])
+def test_degenerate_pairs_are_finite_and_fall_back_to_linear(z0, z1):
     z0, z1 = np.array([z0]), np.array([z1])
     t = np.linspace(0, 1, 5)
     path = slerp(z0, z1, t)
     assert np.isfinite(path).all() and np.allclose(path, lerp(z0, z1, t))
 
 
-def test_nearest_neighbours_equal_brute_force(rng):
-    queries, reference = rng.random((7, 1, 4, 4)), rng.random((300, 1, 4, 4))
-    index, dist = nearest_neighbours(queries, reference, k=3, batch=64)
-    brute = ((queries.reshape(7, 1, -1) - reference.reshape(1, 300, -1)) ** 2).sum(-1)
-    assert np.array_equal(index, np.argsort(brute, axis=1)[:, :3])
-    assert np.allclose(dist, np.sort(brute, axis=1)[:, :3], rtol=1e-4)
+def test_nearly_parallel_codes_stay_finite_and_close_to_linear():
+    z0, z1 = np.array([[1.0, 0.0]]), np.array([[1.0, 1e-9]])
+    path = slerp(z0, z1, np.linspace(0, 1, 5))
+    assert np.isfinite(path).all() and np.allclose(path, lerp(z0, z1, np.linspace(0, 1, 5)), atol=1e-12)
 
 
-def test_image_grid_places_each_image(tmp_path):
-    images = np.stack([np.full((1, 2, 2), v, np.uint8) for v in (10, 20, 30)])
-    grid = image_grid(images, nrow=2, pad=1, fill=0)
-    expected = np.zeros((7, 7), np.uint8)
-    expected[1:3, 1:3], expected[1:3, 4:6], expected[4:6, 1:3] = 10, 20, 30
-    assert grid.shape == (7, 7, 3) and np.array_equal(grid[..., 0], expected)
-    from PIL import Image
-    path = samples_figure(np.random.default_rng(0).random((4, 3, 8, 8)), tmp_path / "s.png")
-    assert Image.open(path).size == ((2 * 10 + 2) * 2, (2 * 10 + 2) * 2)
+def test_single_codes_and_bad_shapes():
+    assert slerp(np.array([1.0, 0.0]), np.array([0.0, 1.0]), np.array([0.0, 1.0])).shape == (2, 2)
+    with pytest.raises(RaekitError, match="one shape"):
+        slerp(np.zeros((2, 3)), np.zeros((2, 4)), [0.5])
+    with pytest.raises(RaekitError, match="unknown interpolation method"):
+        midpoints(np.zeros((1, 2)), np.ones((1, 2)), "cubic")

@@ -99,6 +99,8 @@ def fit_density(model_or_run, data=None, kind: str = "gmm", save: bool = True,
     from raekit.density import fit_density as fit, save_density
     model, config, run_dir = as_model(model_or_run)
     train_codes, valid_codes = training_codes(model, config, data)
+    if kind == "two-stage" and config is not None:  # its KL weight is the official one of the run's dataset
+        options.setdefault("dataset", config.dataset)
     density, report = fit(train_codes, kind, valid_codes=valid_codes, **options)
     if save and run_dir is not None:
         stem = density_stem(run_dir, kind, options.get("components"))

@@ -7,17 +7,23 @@ import numpy as np
 from PIL import Image
 
 from raekit.atomic import atomic_path
+from raekit.errors import RaekitError
 
 
 def image_grid(images, nrow: int, pad: int = 2, fill: int = 255) -> np.ndarray:
-    """(N, C, H, W) in [0, 1] (or uint8) -> uint8 (rows*(H+pad)+pad, nrow*(W+pad)+pad, 3)."""
+    """(N, C, H, W) floats in [0, 1] (or uint8), C = 1 or 3 -> uint8 RGB grid
+    (rows*(H+pad)+pad, nrow*(W+pad)+pad, 3), row-major; grey images stay grey (C repeated)."""
     images = np.asarray(images)
+    if images.ndim != 4 or images.shape[1] not in (1, 3) or len(images) == 0:
+        raise RaekitError(f"images must be a non-empty (N, C, H, W) array with C = 1 or 3, got {images.shape}")
+    if int(nrow) < 1 or int(pad) < 0:
+        raise RaekitError(f"nrow must be at least 1 and pad at least 0, got nrow={nrow}, pad={pad}")
     if images.dtype != np.uint8:
-        images = (np.clip(images, 0, 1) * 255 + 0.5).astype(np.uint8)
+        images = (np.clip(np.nan_to_num(images.astype(np.float64)), 0, 1) * 255 + 0.5).astype(np.uint8)
     if images.shape[1] == 1:
         images = np.repeat(images, 3, axis=1)
     n, _, h, w = images.shape
-    rows = -(-n // nrow)
+    nrow, rows = int(nrow), -(-n // int(nrow))
     grid = np.full((rows * (h + pad) + pad, nrow * (w + pad) + pad, 3), fill, dtype=np.uint8)
     for i, image in enumerate(images):
         r, c = divmod(i, nrow)
@@ -59,21 +65,41 @@ def neighbours_figure(samples, neighbours, path) -> Path:
     return save_grid(rows.reshape(-1, *rows.shape[2:]), path, rows.shape[1])
 
 
-def curves_figure(rows: list[dict], path) -> Path:
-    """Training and validation loss per epoch from metrics.csv rows."""
+def _series(curves) -> dict[str, list[tuple[float, float]]]:
+    """metrics.csv rows (x = epoch, else step, else row number; every other column a curve) or a
+    dict name -> y values or (x, y) pairs, as name -> points."""
+    if isinstance(curves, dict):
+        return {name: [tuple(p) if np.ndim(p) else (i + 1, p) for i, p in enumerate(values)]
+                for name, values in curves.items()}
+    rows = list(curves)
+    x_key = next((key for key in ("epoch", "step") if rows and all(key in r for r in rows)), None)
+    names = [key for key in dict.fromkeys(k for r in rows for k in r) if key != x_key]
+    losses = [name for name in names if name.endswith("loss")]
+    names = losses or names  # metrics.csv also logs lr and seconds: plot only the losses when present
+    return {name: [(r[x_key] if x_key else i + 1, r[name]) for i, r in enumerate(rows) if name in r]
+            for name in names}
+
+
+def curves_figure(curves, path, xlabel: str | None = None, ylabel: str = "value", log_y: bool = False) -> Path:
+    """Training curves (e.g. train and validation loss per epoch) as a PNG, with matplotlib's Agg."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(4, 3))
-    for key in ("train_loss", "valid_loss"):
-        points = [(r["epoch"], r[key]) for r in rows if key in r]
-        if points:
-            ax.plot(*zip(*points), label=key.replace("_", " "), marker="o", markersize=3)
-    ax.set(xlabel="epoch", ylabel="loss")
-    ax.legend()
+    series = {name: points for name, points in _series(curves).items() if points}
+    if not series:
+        raise RaekitError("no curves to plot (empty metrics)")
+    rows = curves if not isinstance(curves, dict) else []
+    xlabel = xlabel or next((k for k in ("epoch", "step") if rows and all(k in r for r in rows)), "step")
+    fig, ax = plt.subplots(figsize=(4.5, 3.2))
+    for name, points in series.items():
+        ax.plot(*zip(*points), label=name.replace("_", " "), marker="o", markersize=2)
+    ax.set(xlabel=xlabel, ylabel=ylabel, yscale="log" if log_y else "linear")
+    ax.legend(fontsize=7)
     fig.tight_layout()
     path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=110)
+    finally:
+        plt.close(fig)
     return path

@@ -1,11 +1,11 @@
 """Ex-post density estimators on latent codes (paper Section 4) with scikit-learn's contract."""
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
-import numpy as np
-
 from raekit.density.base import Density, as_codes
+from raekit.density.estimator import EstimatorDensity
 from raekit.density.flow import FlowDensity
 from raekit.density.gmm import GMMDensity
 from raekit.density.io import load_density, save_density
@@ -21,43 +21,23 @@ __all__ = ["DENSITIES", "Density", "EstimatorDensity", "fit_density", "load_dens
            "save_density"]
 
 
-class EstimatorDensity(Density):
-    """Any estimator with fit / sample / score_samples, e.g. sklearn's GaussianMixture or KernelDensity."""
-    kind = "estimator"
-
-    def __init__(self, estimator):
-        for method in ("fit", "sample", "score_samples"):
-            if not callable(getattr(estimator, method, None)):
-                raise RaekitError(f"{type(estimator).__name__} has no {method}() method")
-        self.estimator, self.options = estimator, {}
-
-    def _fit(self, codes):
-        self.estimator.fit(codes)
-
-    def _sample(self, n, rng):
-        if hasattr(self.estimator, "random_state"):
-            self.estimator.random_state = int(rng.integers(2 ** 31))
-        out = self.estimator.sample(n)
-        return np.asarray(out[0] if isinstance(out, tuple) else out)  # GaussianMixture returns (X, labels)
-
-    def _score(self, codes):
-        return np.asarray(self.estimator.score_samples(codes))
-
-
 def make_density(kind, **options: Any) -> Density:
-    """A density by name (prior, gaussian, gmm, two-stage) or wrapping an estimator object."""
+    """A density by name (see DENSITIES), or any object with fit/sample/score_samples wrapped as one."""
     if not isinstance(kind, str):
         return EstimatorDensity(kind)
     if kind not in DENSITIES:
         raise unknown("density", kind, DENSITIES)
-    try:
-        return DENSITIES[kind](**options)
-    except TypeError:
-        raise RaekitError(f"density {kind!r} does not take options {sorted(options)}") from None
+    accepted = list(inspect.signature(DENSITIES[kind]).parameters)
+    extra = sorted(set(options) - set(accepted))
+    if extra:
+        raise RaekitError(f"density {kind!r} does not take option(s) {', '.join(extra)} "
+                          f"(it takes {', '.join(accepted) or 'none'})")
+    return DENSITIES[kind](**options)
 
 
 def fit_density(codes, kind="gmm", valid_codes=None, **options: Any) -> tuple[Density, dict]:
-    """Fit on training codes; report mean log-likelihood on them and on validation codes."""
+    """Fit on training codes; report the mean log-likelihood on them and on validation codes
+    (the paper's overfitting check: a large gap means the density memorised the training codes)."""
     codes = as_codes(codes)
     density = make_density(kind, **options)
     # The KDE chooses its bandwidth, the flow its stopping epoch, on the validation codes.
@@ -67,4 +47,7 @@ def fit_density(codes, kind="gmm", valid_codes=None, **options: Any) -> tuple[De
               "train_loglik": density.score(codes)}
     if valid_codes is not None:
         report.update(n_valid=len(valid_codes), valid_loglik=density.score(valid_codes))
+    for name in ("n_iter", "converged", "ridge"):  # EM iterations used; the Gaussian's singularity ridge
+        if hasattr(density, name + "_"):
+            report[name] = getattr(density, name + "_")
     return density, report

@@ -1,6 +1,9 @@
 """The density contract (scikit-learn's): fit(codes) -> self, sample(n, seed), score_samples(codes)."""
 from __future__ import annotations
 
+import contextlib
+from typing import Iterator
+
 import numpy as np
 
 from raekit.errors import RaekitError
@@ -55,3 +58,20 @@ def gaussian_logpdf(x: np.ndarray, mean: np.ndarray, cov_cholesky: np.ndarray) -
     d = x.shape[1]
     y = solve_triangular(cov_cholesky, (x - mean).T, lower=True)
     return -0.5 * (y ** 2).sum(0) - np.log(np.diag(cov_cholesky)).sum() - 0.5 * d * np.log(2 * np.pi)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run a block with `n` torch threads (None: unchanged), then restore the previous count.
+
+    Small MLPs trained on small batches are latency-bound: extra threads only add synchronisation,
+    and on a shared machine they can make a fit tens of times slower.
+    """
+    import torch
+    previous = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from raekit.density.base import Density, as_codes
+from raekit.density.base import Density, as_codes, torch_threads
 from raekit.errors import RaekitError
 
 
@@ -32,6 +32,10 @@ class FlowDensity(Density):
         return zuko.flows.MAF(d, transforms=o["transforms"], hidden_features=(o["hidden"], o["hidden"])).double()
 
     def _fit(self, codes):
+        with torch_threads(1):  # a small MLP on small batches: latency-bound, see torch_threads
+            self._train(codes)
+
+    def _train(self, codes):
         o = self.options
         if len(codes) < 10:
             raise RaekitError(f"the flow density needs at least 10 codes, got {len(codes)}")

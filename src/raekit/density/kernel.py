@@ -62,13 +62,26 @@ class KDEDensity(Density):
 
 class BayesGMMDensity(GMMDensity):
     """scikit-learn's BayesianGaussianMixture (Dirichlet-process prior on the weights): unused
-    components shrink towards zero weight, so `components` is an upper bound."""
+    components shrink towards zero weight, so `components` is an upper bound. Sampling, scoring
+    and saving are the GMM's, from the posterior-mean weights, means and covariances."""
     kind = "bayes-gmm"
 
-    def _mixture(self):
+    def _fit(self, codes):
+        import warnings
+
+        from sklearn.exceptions import ConvergenceWarning
         from sklearn.mixture import BayesianGaussianMixture
         o = self.options
-        return BayesianGaussianMixture(n_components=o["components"], covariance_type="full",
-                                       max_iter=o["max_iter"], tol=o["tol"], reg_covar=o["reg_covar"],
-                                       init_params=o["init"], random_state=o["seed"],
-                                       weight_concentration_prior_type="dirichlet_process")
+        if len(codes) < o["components"]:
+            raise RaekitError(f"{len(codes)} codes are fewer than the {o['components']} mixture components")
+        mixture = BayesianGaussianMixture(n_components=o["components"], covariance_type="full",
+                                          max_iter=o["max_iter"], tol=o["tol"], reg_covar=o["reg_covar"],
+                                          init_params=o["init"], random_state=o["seed"],
+                                          weight_concentration_prior_type="dirichlet_process")
+        with warnings.catch_warnings():
+            # Stopping at max_iter is the paper's setting for EM, not an error; converged_ records it.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            mixture.fit(codes)
+        self.converged_, self.n_iter_ = bool(mixture.converged_), int(mixture.n_iter_)
+        self.weights_, self.means_, self.covariances_ = mixture.weights_, mixture.means_, mixture.covariances_
+        self._factor()

@@ -1,10 +1,19 @@
 """The 2-stage VAE's second stage (Dai & Wipf, 2019) as an ex-post density on any model's codes.
 
-Codes are standardised, then an MLP VAE with latent size d and a learned decoder variance gamma
-(Dai & Wipf's design) is trained on them. Sampling draws u ~ N(0, I), then z ~ N(D(u), gamma I),
-and undoes the standardisation. `score_samples` is an importance-weighted estimate of log p(z)
-(Burda et al.'s bound with K samples of the encoder as proposal): a lower bound that tightens
-with K, in the units of the original codes (the standardisation's Jacobian is included).
+Codes are standardised (per-dimension mean / std), then an MLP VAE with latent size d is trained
+on them with Adam. The official code's second-stage loss is
+    mean_j (z_j - D(u)_j)^2 + w * KL(q(u|z) || N(0, I))        (w: 1.5e-3 MNIST, 1e-3 CIFAR, 2e-3 CelebA)
+Dividing by w shows it is the negative ELBO of a Gaussian decoder N(z; D(u), sigma^2 I) with
+    sigma^2 = d * w / 2,
+which is the unit conversion used here: `kl_weight` is given in the official units and fixes the
+decoder variance, so the trained model is a proper density p(z) = E_{u ~ N(0, I)} N(z; D(u), sigma^2 I).
+
+sample: u ~ N(0, I), z = D(u) + sigma * eps (eps omitted with sample_noise=False, as the official
+code does), then undo the standardisation.
+score_samples: the importance-weighted estimate (Burda et al., 2016) of log p(z) with K draws from
+the encoder q(u|z): log (1/K) sum_k N(z; D(u_k), sigma^2 I) N(u_k; 0, I) / q(u_k | z). It is
+unbiased for p(z) itself, a lower bound on log p(z) in expectation, and converges to log p(z) as K
+grows; the standardisation's Jacobian (-sum_j log std_j) puts it in the units of the original codes.
 """
 from __future__ import annotations
 
@@ -14,8 +23,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from raekit.density.base import Density
-from raekit.errors import RaekitError
+from raekit.density.base import Density, torch_threads
+from raekit.errors import RaekitError, unknown
+
+# Official second-stage KL weights (DESIGN section 6); MNIST-like datasets share MNIST's.
+OFFICIAL_KL_WEIGHTS = {"mnist": 1.5e-3, "fashion-mnist": 1.5e-3, "digits": 1.5e-3, "cifar10": 1e-3, "celeba": 2e-3}
 
 
 def _mlp(d_in: int, hidden: int, d_out: int, layers: int) -> nn.Sequential:
@@ -25,80 +37,114 @@ def _mlp(d_in: int, hidden: int, d_out: int, layers: int) -> nn.Sequential:
 
 
 class _StageTwo(nn.Module):
+    """Encoder z -> (mu, log sigma), log sigma = 5 tanh(.) as in the official code; decoder u -> mean."""
+
     def __init__(self, d: int, hidden: int, layers: int):
         super().__init__()
         self.encoder, self.decoder = _mlp(d, hidden, 2 * d, layers), _mlp(d, hidden, d, layers)
-        self.log_gamma = nn.Parameter(torch.zeros(()))
 
-    def posterior(self, z):
-        mu, logvar = self.encoder(z).chunk(2, -1)
-        return mu, logvar.clamp(-12, 8)
+    def posterior(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mu, raw = self.encoder(z).chunk(2, -1)
+        return mu, 5 * torch.tanh(raw)
 
-    def log_likelihood(self, z, u):
-        """log N(z; D(u), gamma I), summed over dimensions."""
-        d = z.shape[-1]
-        return -0.5 * (((z - self.decoder(u)) ** 2).sum(-1) / self.log_gamma.exp()
-                       + d * (self.log_gamma + math.log(2 * math.pi)))
+
+def _log_normal(x: torch.Tensor, mean, log_std) -> torch.Tensor:
+    """log N(x; mean, exp(log_std)^2), summed over the last dimension."""
+    return (-0.5 * ((x - mean) / torch.exp(log_std)) ** 2 - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
 
 
 class TwoStageDensity(Density):
+    """Paper size (Dai & Wipf): hidden=1024, layers=3; the defaults are scaled down for CPU.
+    `threads`: torch threads while training (1 suits the default small MLP; None keeps torch's)."""
     kind = "two-stage"
 
-    def __init__(self, hidden: int = 256, layers: int = 3, epochs: int = 60, batch_size: int = 256,
-                 lr: float = 1e-3, kl_weight: float = 1.0, importance_samples: int = 64, seed: int = 0):
-        self.options = dict(hidden=int(hidden), layers=int(layers), epochs=int(epochs), batch_size=int(batch_size),
-                            lr=float(lr), kl_weight=float(kl_weight), importance_samples=int(importance_samples),
-                            seed=int(seed))
+    def __init__(self, dataset: str = "mnist", kl_weight: float | None = None, hidden: int = 256, layers: int = 3,
+                 epochs: int = 30, batch_size: int = 128, lr: float = 1e-3, importance_samples: int = 256,
+                 sample_noise: bool = True, threads: int | None = 1, seed: int = 0):
+        if kl_weight is None and dataset not in OFFICIAL_KL_WEIGHTS:
+            raise unknown("dataset for the two-stage KL weight", dataset, OFFICIAL_KL_WEIGHTS)
+        weight = OFFICIAL_KL_WEIGHTS[dataset] if kl_weight is None else float(kl_weight)
+        if not weight > 0:
+            raise RaekitError(f"the two-stage kl_weight must be positive, got {kl_weight}")
+        for name, value in (("hidden", hidden), ("layers", layers), ("epochs", epochs), ("batch_size", batch_size),
+                            ("importance_samples", importance_samples)):
+            if int(value) < 1:
+                raise RaekitError(f"the two-stage {name} must be at least 1, got {value}")
+        self.options = dict(dataset=dataset, kl_weight=weight, hidden=int(hidden), layers=int(layers),
+                            epochs=int(epochs), batch_size=int(batch_size), lr=float(lr),
+                            importance_samples=int(importance_samples), sample_noise=bool(sample_noise),
+                            threads=threads, seed=int(seed))
+
+    def _log_sigma(self) -> float:
+        """log of the decoder's standard deviation: sigma^2 = d * kl_weight / 2 (see the module docstring)."""
+        return 0.5 * math.log(self.n_features_in_ * self.options["kl_weight"] / 2)
 
     def _fit(self, codes):
         o = self.options
         if len(codes) < 2:
-            raise RaekitError("the two-stage density needs at least 2 codes")
-        self.shift_, self.scale_ = codes.mean(0), codes.std(0) + 1e-8
+            raise RaekitError(f"the two-stage density needs at least 2 codes, got {len(codes)}")
+        self.shift_, self.scale_ = codes.mean(0), codes.std(0)
+        if not (self.scale_ > 0).all():
+            raise RaekitError(f"codes are constant in {int((self.scale_ <= 0).sum())} dimensions; "
+                              "the two-stage density needs every dimension to vary")
         torch.manual_seed(o["seed"])
-        self.net_ = _StageTwo(codes.shape[1], o["hidden"], o["layers"]).double()
-        data = torch.as_tensor((codes - self.shift_) / self.scale_)
+        self.net_ = _StageTwo(codes.shape[1], o["hidden"], o["layers"])
+        data = torch.as_tensor((codes - self.shift_) / self.scale_, dtype=torch.float32)
+        with torch_threads(o["threads"]):
+            self._train(data)
+        self.net_.eval()
+
+    def _train(self, data: torch.Tensor) -> None:
+        o = self.options
         optimizer = torch.optim.Adam(self.net_.parameters(), lr=o["lr"])
+        steps = o["epochs"] * math.ceil(len(data) / o["batch_size"])
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
         generator = torch.Generator().manual_seed(o["seed"])
         for _ in range(o["epochs"]):
             for idx in torch.randperm(len(data), generator=generator).split(o["batch_size"]):
-                loss = self._loss(data[idx])
+                loss = self._loss(data[idx], generator)
                 if not torch.isfinite(loss):
-                    raise RaekitError("the two-stage density's training diverged (non-finite loss); "
-                                      "lower its learning rate with lr=...")
+                    raise RaekitError("the two-stage density's training diverged (non-finite loss); lower lr=...")
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
-        self.net_.eval()
+                schedule.step()
 
-    def _loss(self, z):
-        mu, logvar = self.net_.posterior(z)
-        u = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
-        kl = 0.5 * (mu ** 2 + logvar.exp() - 1 - logvar).sum(-1)
-        return (-self.net_.log_likelihood(z, u) + self.options["kl_weight"] * kl).mean()
+    def _loss(self, z, generator):
+        """Negative ELBO per code, up to a constant: sum_j (z_j - D(u)_j)^2 / (2 sigma^2) + KL."""
+        mu, log_std = self.net_.posterior(z)
+        u = mu + torch.randn(mu.shape, generator=generator) * torch.exp(log_std)
+        recon = (z - self.net_.decoder(u)).square().sum(-1) / (2 * math.exp(2 * self._log_sigma()))
+        kl = 0.5 * (mu.square() + torch.exp(2 * log_std) - 1 - 2 * log_std).sum(-1)
+        return (recon + kl).mean()
 
     @torch.no_grad()
     def _sample(self, n, rng):
-        # From the model that score_samples evaluates: u ~ N(0, I), z ~ N(D(u), gamma I).
         d = self.n_features_in_
-        u = torch.as_tensor(rng.standard_normal((n, d)))
-        noise = rng.standard_normal((n, d)) * float(self.net_.log_gamma.exp().sqrt())
-        return (self.net_.decoder(u).numpy() + noise) * self.scale_ + self.shift_
+        u = torch.as_tensor(rng.standard_normal((n, d)), dtype=torch.float32)
+        z = self.net_.decoder(u).double().numpy()
+        if self.options["sample_noise"]:
+            z = z + rng.standard_normal((n, d)) * math.exp(self._log_sigma())
+        return z * self.scale_ + self.shift_
 
-    @torch.no_grad()
     def _score(self, codes):
-        k = self.options["importance_samples"]
-        z = torch.as_tensor((codes - self.shift_) / self.scale_)
-        mu, logvar = self.net_.posterior(z)
-        std = (0.5 * logvar).exp()
+        with torch_threads(self.options["threads"]), torch.no_grad():
+            return self._importance_estimate(codes)
+
+    def _importance_estimate(self, codes):
+        k, d = self.options["importance_samples"], codes.shape[1]
         generator = torch.Generator().manual_seed(self.options["seed"])
-        eps = torch.randn((k, *mu.shape), generator=generator, dtype=mu.dtype)
-        u = mu + eps * std
-        log_q = (-0.5 * eps ** 2 - torch.log(std) - 0.5 * math.log(2 * math.pi)).sum(-1)
-        log_prior = (-0.5 * u ** 2 - 0.5 * math.log(2 * math.pi)).sum(-1)
-        log_w = self.net_.log_likelihood(z.expand_as(u), u) + log_prior - log_q
-        estimate = torch.logsumexp(log_w, 0) - math.log(k)
-        return estimate.numpy() - np.log(self.scale_).sum()
+        z_all = torch.as_tensor((codes - self.shift_) / self.scale_, dtype=torch.float32)
+        out = []
+        for z in z_all.split(max(1, (1 << 22) // (k * d))):
+            mu, log_std = self.net_.posterior(z)
+            u = mu + torch.randn((k, *mu.shape), generator=generator) * torch.exp(log_std)
+            u64, log_sigma = u.double(), torch.tensor(self._log_sigma(), dtype=torch.float64)
+            log_w = (_log_normal(z.double(), self.net_.decoder(u).double(), log_sigma)  # log p(z | u)
+                     + _log_normal(u64, 0.0, torch.zeros((), dtype=torch.float64))  # log p(u)
+                     - _log_normal(u64, mu.double(), log_std.double()))  # log q(u | z)
+            out.append(torch.logsumexp(log_w, 0) - math.log(k))
+        return torch.cat(out).numpy() - np.log(self.scale_).sum()
 
     def state(self):
         arrays = {"shift": self.shift_, "scale": self.scale_}
@@ -108,6 +154,6 @@ class TwoStageDensity(Density):
     def load_state(self, arrays, d: int) -> None:
         o = self.options
         self.n_features_in_, self.shift_, self.scale_ = d, arrays["shift"], arrays["scale"]
-        self.net_ = _StageTwo(d, o["hidden"], o["layers"]).double()
+        self.net_ = _StageTwo(d, o["hidden"], o["layers"])
         self.net_.load_state_dict({k[4:]: torch.as_tensor(v) for k, v in arrays.items() if k.startswith("net.")})
         self.net_.eval()
