@@ -1,14 +1,16 @@
 """Data-parallel training under torchrun (2 CPU processes, gloo) against one process doing the same."""
 import importlib
 
+import numpy as np
 import pytest
 import torch
-from ddp_worker import GRAD_BATCH, launch
+from ddp_worker import CODES_N, GRAD_BATCH, codes_model, launch
 from safetensors.torch import load_file
 
 from raekit import checkpoint, runs
 from raekit.config import make_config
 from raekit.data import load_images
+from raekit.generate import encode_images
 from raekit.models.build import build_from_config
 
 trainer = importlib.import_module("raekit.train")  # the module: the package re-exports train()
@@ -154,3 +156,59 @@ def test_elastic_restart_after_sigkill_ends_with_the_clean_weights(ddp_run, tmp_
     assert _equal(load_file(tmp_path / "run" / "model.safetensors"), load_file(ddp_run / "run" / "model.safetensors"))
     assert ([r["valid_loss"] for r in runs.read_metrics(tmp_path / "run")]
             == [r["valid_loss"] for r in runs.read_metrics(ddp_run / "run")])
+
+
+@pytest.fixture(scope="module")
+def two_rank_codes(tmp_path_factory):
+    """CODES_N digits encoded, and the streaming GMM fitted, by 2 processes."""
+    out = tmp_path_factory.mktemp("codes")
+    _check(launch(["codes", str(out)], nproc=2, **_env(out)))
+    return out, [np.load(out / f"rank-{r}.npz") for r in (0, 1)]
+
+
+def test_distributed_encoding_returns_every_code_once_in_order(two_rank_codes):
+    out, ranks = two_rank_codes
+    expected = encode_images(codes_model(), load_images("digits").train[:CODES_N])
+    assert expected.shape == (CODES_N, CONFIG.latent_dim)
+    assert np.array_equal(ranks[0]["codes"], ranks[1]["codes"])  # every rank holds all codes
+    np.testing.assert_allclose(ranks[0]["codes"], expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.load(out / "codes.npy"), expected, rtol=1e-5, atol=1e-6)
+    assert not list(out.glob(".*"))  # the partial file was renamed, not left behind
+
+
+def test_streaming_gmm_matches_scikit_learn_and_one_process(two_rank_codes):
+    from sklearn.mixture import GaussianMixture
+
+    from raekit.density.streaming import fit_gmm_streaming
+    out, ranks = two_rank_codes
+    for key in ("weights", "means", "covariances", "n_iter"):
+        assert np.array_equal(ranks[0][key], ranks[1][key]), key  # identical sums on every rank
+    one = fit_gmm_streaming(out / "codes.npy", chunk=1000, components=4)
+    reference = GaussianMixture(4, random_state=0).fit(np.load(out / "codes.npy"))
+    assert ranks[0]["n_iter"] == one.n_iter_ == reference.n_iter_
+    for fitted, name in ((one, "one process"), (reference, "scikit-learn")):
+        for key in ("weights", "means", "covariances"):
+            np.testing.assert_allclose(ranks[0][key], getattr(fitted, key + "_"), rtol=1e-7, atol=1e-10,
+                                       err_msg=f"{key} vs {name}")
+
+
+def test_fit_density_stream_under_torchrun_saves_the_one_process_gmm(ddp_run):
+    from raekit.density import load_density
+    from raekit.generate import fit_density
+    run = ddp_run / "run"
+    result = _check(launch(["cli", "fit-density", str(run), "--components", "3", "--stream"], nproc=2,
+                           **_env(ddp_run)))
+    assert result.stdout.count('"world_size": 2') == 1  # rank 0 alone reports
+    streamed = load_density(run / "densities" / "gmm-3")
+    in_memory, _ = fit_density(run, kind="gmm", components=3, save=False)
+    np.testing.assert_allclose(streamed.means_, in_memory.means_, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(streamed.covariances_, in_memory.covariances_, rtol=1e-6, atol=1e-8)
+
+
+def test_validation_smaller_than_one_batch_per_rank(tmp_path):
+    """30 validation images, batch 50: rank 1 has no validation batch and still joins the sums."""
+    _check(launch(["train", str(tmp_path / "run"), "epochs=1", "valid_limit=30"], nproc=2, **_env(tmp_path)))
+    logged = runs.read_metrics(tmp_path / "run")[-1]["valid_loss"]
+    model, config = runs.load_run(tmp_path / "run")
+    valid = torch.from_numpy(load_images("digits").valid[:30])
+    assert logged == pytest.approx(trainer.evaluate_loss(model, valid, 50, config.seed)["loss"], rel=1e-5)

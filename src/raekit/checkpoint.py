@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import math
 import random
 import re
 import warnings
@@ -24,81 +23,13 @@ from torch import nn
 
 from raekit.atomic import atomic_write_bytes, atomic_write_text
 from raekit.errors import RaekitError
+from raekit.state_codec import InvalidState, decode, encode
 
 __all__ = ["save_checkpoint", "load_checkpoint", "latest_checkpoint", "list_checkpoints",
            "save_weights", "load_weights"]
 
 FORMAT = 1
 _NAME = re.compile(r"step-(\d+)\.json")
-_TAGS = ("__tensor__", "__ndarray__", "__tuple__", "__dict__", "__float__", "__np_generator__")
-_BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
-
-
-class _Invalid(Exception):
-    """A checkpoint file that is missing, damaged or not ours; the message says why."""
-
-
-def _encode(obj: Any, name: str, tensors: dict[str, torch.Tensor]) -> Any:
-    """JSON-able form of `obj`; tensors and arrays move into `tensors` under a name built from `name`."""
-    if isinstance(obj, (torch.Tensor, np.ndarray)):
-        tag = "__tensor__" if isinstance(obj, torch.Tensor) else "__ndarray__"
-        tensor = obj.detach() if tag == "__tensor__" else torch.from_numpy(np.ascontiguousarray(obj))
-        key, n = name, 1
-        while key in tensors:  # dict keys containing dots could collide with a nested path
-            key, n = f"{name}#{n}", n + 1
-        tensors[key] = tensor.to("cpu", copy=True).contiguous()  # a copy: shared storage can't be saved
-        return {tag: key}
-    if isinstance(obj, (bool, np.bool_)) or obj is None or isinstance(obj, str):
-        return bool(obj) if isinstance(obj, np.bool_) else obj
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if math.isfinite(obj) else {"__float__": repr(float(obj))}
-    if isinstance(obj, (list, tuple)):
-        items = [_encode(v, f"{name}.{i}", tensors) for i, v in enumerate(obj)]
-        return {"__tuple__": items} if isinstance(obj, tuple) else items
-    if isinstance(obj, dict):
-        plain = all(isinstance(k, str) for k in obj) and not (len(obj) == 1 and next(iter(obj)) in _TAGS)
-        if plain:
-            return {k: _encode(v, f"{name}.{k}", tensors) for k, v in obj.items()}
-        return {"__dict__": [[_encode(k, f"{name}.key", {}), _encode(v, f"{name}.{k}", tensors)]
-                             for k, v in obj.items()]}
-    if isinstance(obj, np.random.Generator):
-        return {"__np_generator__": _encode(obj.bit_generator.state, name, tensors)}
-    raise RaekitError(f"cannot save {name}: a {type(obj).__name__} is not a tensor, array or JSON value")
-
-
-def _decode(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
-    """Inverse of `_encode`."""
-    if isinstance(obj, list):
-        return [_decode(v, tensors) for v in obj]
-    if not isinstance(obj, dict):
-        return obj
-    if len(obj) == 1 and next(iter(obj)) in _TAGS:
-        (tag, value), = obj.items()
-        if tag in ("__tensor__", "__ndarray__"):
-            if value not in tensors:
-                raise _Invalid(f"tensor {value!r} is missing from the safetensors file")
-            return tensors[value] if tag == "__tensor__" else tensors[value].numpy()
-        if tag == "__float__":
-            return float(value)
-        if tag == "__tuple__":
-            return tuple(_decode(v, tensors) for v in value)
-        if tag == "__dict__":
-            return {_decode(k, tensors): _decode(v, tensors) for k, v in value}
-        return _generator(_decode(value, tensors))
-    return {k: _decode(v, tensors) for k, v in obj.items()}
-
-
-def _generator(state: dict) -> np.random.Generator:
-    name = state.get("bit_generator")
-    if name not in _BIT_GENERATORS:  # only known classes: never look up an arbitrary name
-        raise _Invalid(f"unknown numpy bit generator {name!r}")
-    bit_generator = getattr(np.random, name)()
-    bit_generator.state = state
-    return np.random.Generator(bit_generator)
-
-
 def _write_pair(tensor_path: Path, json_path: Path, tensors: dict, record: dict, header: dict) -> None:
     """Safetensors atomically first, then the JSON carrying its hash (the commit marker)."""
     data = safetensors.torch.save(tensors, metadata=header)
@@ -112,13 +43,13 @@ def _read_tensors(path: Path) -> tuple[bytes, dict[str, torch.Tensor]]:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise _Invalid(f"cannot read {path}: {exc.strerror}") from None
+        raise InvalidState(f"cannot read {path}: {exc.strerror}") from None
     if data[:2] in (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05") or data[:4] == b"PK\x03\x04":
-        raise _Invalid(f"{path} is a pickle / torch.save file, which raekit never loads (it can run code)")
+        raise InvalidState(f"{path} is a pickle / torch.save file, which raekit never loads (it can run code)")
     try:
         return data, safetensors.torch.load(data)
     except Exception as exc:  # safetensors raises its own error type for every malformed file
-        raise _Invalid(f"{path} is not a complete safetensors file ({exc})") from None
+        raise InvalidState(f"{path} is not a complete safetensors file ({exc})") from None
 
 
 def _read_pair(json_path: Path, tensor_path: Path) -> tuple[dict, dict[str, torch.Tensor]]:
@@ -126,12 +57,12 @@ def _read_pair(json_path: Path, tensor_path: Path) -> tuple[dict, dict[str, torc
     try:
         record = json.loads(json_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise _Invalid(f"{json_path} is not readable JSON ({exc})") from None
+        raise InvalidState(f"{json_path} is not readable JSON ({exc})") from None
     if not isinstance(record, dict) or record.get("format") != FORMAT:
-        raise _Invalid(f"{json_path} is not a raekit format-{FORMAT} record")
+        raise InvalidState(f"{json_path} is not a raekit format-{FORMAT} record")
     data, tensors = _read_tensors(tensor_path)
     if hashlib.sha256(data).hexdigest() != record.get("sha256"):
-        raise _Invalid(f"{tensor_path} does not match the SHA-256 in {json_path.name}")
+        raise InvalidState(f"{tensor_path} does not match the SHA-256 in {json_path.name}")
     return record, tensors
 
 
@@ -145,19 +76,19 @@ def list_checkpoints(directory: str | Path) -> list[Path]:
 
 
 def _valid(json_path: Path) -> dict:
-    """The decoded state of a committed checkpoint, or _Invalid saying what is wrong with it."""
+    """The decoded state of a committed checkpoint, or InvalidState saying what is wrong with it."""
     record, tensors = _read_pair(json_path, json_path.with_suffix(".safetensors"))
     missing = {"step", "model", "optimizer", "scheduler", "rng", "extra"} - set(record)
     if missing:
-        raise _Invalid(f"{json_path} lacks {', '.join(sorted(missing))}")
-    return _decode(record, tensors)
+        raise InvalidState(f"{json_path} lacks {', '.join(sorted(missing))}")
+    return decode(record, tensors)
 
 
 def _is_valid(json_path: Path) -> bool:
     try:
         _valid(json_path)
         return True
-    except _Invalid:
+    except InvalidState:
         return False
 
 
@@ -184,11 +115,11 @@ def save_checkpoint(directory: str | Path, step: int, model: nn.Module, optimize
     tensors: dict[str, torch.Tensor] = {}
     record = {
         "step": step,
-        "model": _encode(model.state_dict(), "model", tensors),
-        "optimizer": _encode(optimizer.state_dict(), "optim", tensors),
-        "scheduler": None if scheduler is None else _encode(scheduler.state_dict(), "sched", tensors),
-        "rng": _encode(_rng_state(), "rng", tensors),
-        "extra": _encode(dict(extra), "extra", tensors),
+        "model": encode(model.state_dict(), "model", tensors),
+        "optimizer": encode(optimizer.state_dict(), "optim", tensors),
+        "scheduler": None if scheduler is None else encode(scheduler.state_dict(), "sched", tensors),
+        "rng": encode(_rng_state(), "rng", tensors),
+        "extra": encode(dict(extra), "extra", tensors),
     }
     stem = Path(directory) / f"step-{step:06d}"
     _write_pair(stem.with_suffix(".safetensors"), stem.with_suffix(".json"), tensors, record, {})
@@ -223,7 +154,7 @@ def load_checkpoint(directory: str | Path, model: nn.Module, optimizer: torch.op
         try:
             state = _valid(path)
             break
-        except _Invalid as exc:
+        except InvalidState as exc:
             reasons.append(str(exc))
             warnings.warn(f"skipping damaged checkpoint: {exc}", stacklevel=2)
     else:
@@ -283,8 +214,8 @@ def save_weights(path: str | Path, module: nn.Module, meta: dict) -> None:
     even if a kill lands between the two renames.
     """
     path, tensors = Path(path), {}
-    record = {"model": _encode(module.state_dict(), "model", tensors)}
-    meta_json = json.dumps(_encode(dict(meta), "meta", tensors), allow_nan=False)
+    record = {"model": encode(module.state_dict(), "model", tensors)}
+    meta_json = json.dumps(encode(dict(meta), "meta", tensors), allow_nan=False)
     record["meta"] = json.loads(meta_json)
     _write_pair(path, path.with_suffix(".json"), tensors, record,
                 {"raekit_format": str(FORMAT), "raekit_meta": meta_json})
@@ -297,8 +228,8 @@ def load_weights(path: str | Path, module: nn.Module) -> dict:
         raise RaekitError(f"no weights file {path}")
     try:
         record, tensors = _read_pair(path.with_suffix(".json"), path)
-        weights, meta = _decode(record["model"], tensors), _decode(record["meta"], tensors)
-    except (_Invalid, KeyError) as exc:
+        weights, meta = decode(record["model"], tensors), decode(record["meta"], tensors)
+    except (InvalidState, KeyError) as exc:
         meta, weights = _weights_alone(path, exc)
     _check_model(module, weights, path)
     module.load_state_dict(weights)
@@ -310,8 +241,8 @@ def _weights_alone(path: Path, problem: Exception) -> tuple[dict, dict[str, torc
     try:
         data, tensors = _read_tensors(path)
         header = json.loads(data[8:8 + int.from_bytes(data[:8], "little")])  # safetensors layout
-        meta = _decode(json.loads(header["__metadata__"]["raekit_meta"]), tensors)
-    except _Invalid as exc:
+        meta = decode(json.loads(header["__metadata__"]["raekit_meta"]), tensors)
+    except InvalidState as exc:
         raise RaekitError(f"cannot load weights: {exc}") from None
     except (KeyError, TypeError, ValueError):
         raise RaekitError(f"cannot load weights {path}: {problem}") from None
