@@ -160,6 +160,12 @@ def test_decoder_length_mismatch_is_a_user_error(rng):
         bo.bayesian_optimisation(codes, codes.sum(1), bad, iterations=1, batch=2, progress=False)
     with pytest.raises(RaekitError, match="did you mean 'exact'"):
         bo.fit_gp(codes, codes.sum(1), kind="exakt")
+    with pytest.raises(RaekitError, match="the GP needs at least 3 scored codes, got 2"):
+        bo.fit_gp(codes[:2], codes[:2, 0])
+    with pytest.raises(RaekitError, match="90/10 split needs at least 10 scored codes, got 9"):
+        bo.bayesian_optimisation(codes[:9], codes[:9, 0], bad, progress=False)
+    with pytest.raises(RaekitError, match=r"\(n, d\) and scores of shape \(n,\)"):
+        bo.fit_gp(codes, codes)
 
 
 def test_most_frequent_valid_by_hand():

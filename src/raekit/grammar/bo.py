@@ -35,12 +35,17 @@ def _exact_solves():
     return gpytorch.settings.max_cholesky_size(_CHOLESKY_UP_TO)
 
 
-def _check_xy(x: np.ndarray, y: np.ndarray) -> None:
+def _codes_and_scores(codes, scores, at_least: int, purpose: str) -> tuple[np.ndarray, np.ndarray]:
+    """float64 (n, d) codes and (n,) scores, finite, with n >= at_least; a clear error otherwise."""
+    x, y = np.asarray(codes, dtype=np.float64), np.asarray(scores, dtype=np.float64)
     if x.ndim != 2 or y.ndim != 1 or len(x) != len(y):
         raise RaekitError(f"expected codes of shape (n, d) and scores of shape (n,), "
                           f"got {x.shape} and {y.shape}")
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         raise RaekitError("codes and scores must be finite; drop invalid items before BO")
+    if len(x) < at_least:
+        raise RaekitError(f"{purpose} needs at least {at_least} scored codes, got {len(x)}")
+    return x, y
 
 
 def _subsample(n: int, max_train: int | None, keep_last: int, seed: int) -> np.ndarray:
@@ -74,12 +79,9 @@ def fit_gp(train_x, train_y, kind: str = "exact", inducing: int = 500,
     from botorch.fit import fit_gpytorch_mll
     from botorch.models.transforms import Normalize, Standardize
 
-    x, y = np.asarray(train_x, dtype=np.float64), np.asarray(train_y, dtype=np.float64)
-    _check_xy(x, y)
     if kind not in GP_KINDS:
         raise unknown("GP kind", kind, GP_KINDS)
-    if len(x) < 3:
-        raise RaekitError(f"need at least 3 training points for the GP, got {len(x)}")
+    x, y = _codes_and_scores(train_x, train_y, 3, "the GP")
     if max_train is None and kind == "exact":
         max_train = 1000
     rows = _subsample(len(x), max_train, keep_last, seed)
@@ -252,12 +254,9 @@ def bayesian_optimisation(codes, scores, decode_and_score: Callable[[np.ndarray]
     records invalid points but keeps them out of the GP; ``"worst"`` adds them with the worst
     training score so the GP learns to avoid regions that decode badly.
     """
-    x, y = np.asarray(codes, dtype=np.float64), np.asarray(scores, dtype=np.float64)
-    _check_xy(x, y)
     if invalid not in INVALID_POLICIES:
         raise unknown("invalid-point policy", invalid, INVALID_POLICIES)
-    if len(x) < 10:
-        raise RaekitError(f"BO needs at least 10 scored codes for a 90/10 split, got {len(x)}")
+    x, y = _codes_and_scores(codes, scores, 10, "BO's 90/10 split")
     perm = np.random.default_rng(seed).permutation(len(x))
     test, train = perm[: len(x) // 10], perm[len(x) // 10:]
     train_x, train_y = x[train], y[train]
