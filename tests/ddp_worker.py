@@ -3,6 +3,7 @@
     python ddp_worker.py train OUT [key=value ...]   train() on sklearn digits into run dir OUT
     python ddp_worker.py grad OUT [key=value ...]    one forward/backward on a fixed batch
     python ddp_worker.py cli ARGS...                 `raekit ARGS...`, with the fault hooks below
+    python ddp_worker.py codes OUT                   encode CODES_N digits and fit the streaming GMM
 
 Fault hooks, chosen by environment variables:
     RAEKIT_WORKER_STATE_DIR=DIR      each rank saves its final model to DIR/rank-R.safetensors
@@ -32,6 +33,7 @@ from raekit.train import _Loop, _LossModule, train
 from raekit.train_utils import to_input
 
 GRAD_BATCH = 20  # images in the one global batch of `grad` mode
+CODES_N, CODES_BATCH, GMM_CHUNK = 1001, 64, 97  # odd on purpose: blocks and chunks never divide evenly
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 
@@ -149,6 +151,31 @@ def one_gradient(out: Path, assignments: list[str]) -> None:
         distributed.teardown(ctx)
 
 
+def codes_model():
+    """A fixed (untrained) tiny digits model: the same weights in every process that builds it."""
+    torch.manual_seed(0)
+    return build_from_config(_config([])).eval()
+
+
+def codes_and_gmm(out: Path) -> None:
+    """Encode CODES_N digits in memory and into OUT/codes.npy across ranks, fit the streaming GMM
+    on that file, and save what this rank ended with to OUT/rank-R.npz."""
+    import numpy as np
+
+    from raekit.codes import encode_distributed, encode_to_file
+    from raekit.density.streaming import fit_gmm_streaming
+    ctx = distributed.setup("cpu")
+    try:
+        model, images = codes_model(), load_images("digits").train[:CODES_N]
+        in_memory = encode_distributed(model, images, ctx, CODES_BATCH)
+        path = encode_to_file(model, images, out / "codes.npy", ctx, CODES_BATCH)
+        gmm = fit_gmm_streaming(path, ctx, chunk=GMM_CHUNK, components=4)
+        np.savez(out / f"rank-{ctx.rank}.npz", codes=in_memory, weights=gmm.weights_, means=gmm.means_,
+                 covariances=gmm.covariances_, n_iter=gmm.n_iter_)
+    finally:
+        distributed.teardown(ctx)
+
+
 def main(argv: list[str]) -> int:
     mode, rest = argv[0], argv[1:]
     _install_hooks()
@@ -157,6 +184,9 @@ def main(argv: list[str]) -> int:
         return cli_main(rest)
     if mode == "grad":
         one_gradient(Path(rest[0]), rest[1:])
+        return 0
+    if mode == "codes":
+        codes_and_gmm(Path(rest[0]))
         return 0
     config = _config(rest[1:])
     train(config, rest[0], data=load_images("digits"))

@@ -22,12 +22,17 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tmp)
     try:
         yield tmp
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        commit(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def commit(tmp: str | os.PathLike, path: str | os.PathLike) -> None:
+    """Make the finished file `tmp` durable, then rename it over `path` in one step."""
+    with open(tmp, "rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(Path(path).parent)
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:

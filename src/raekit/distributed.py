@@ -74,15 +74,51 @@ def any_rank(ctx: Context, flag: bool) -> bool:
     """True on every rank if `flag` is true on any (stop signals, errors)."""
     if not ctx.distributed:
         return flag
-    value = torch.tensor([int(flag)], device=ctx.device if ctx.device.type == "cuda" else "cpu")
+    value = torch.tensor([int(flag)], device=_comm_device(ctx))
     dist.all_reduce(value, op=dist.ReduceOp.MAX)
     return bool(value.item())
 
 
 def all_reduce_sum(ctx: Context, tensor: torch.Tensor) -> torch.Tensor:
-    if ctx.distributed:
-        dist.all_reduce(tensor)
-    return tensor
+    """The sum over ranks (in place on `tensor` where it already lives on the communication device)."""
+    if not ctx.distributed:
+        return tensor
+    shared = tensor.to(_comm_device(ctx))
+    dist.all_reduce(shared)
+    return shared.to(tensor.device)
+
+
+def block(n: int, ctx: Context) -> range:
+    """This rank's contiguous share of n items: rank r gets [n r / W, n (r + 1) / W), so the blocks
+    tile 0..n in order, none lost or repeated, whatever n and the world size."""
+    return range(n * ctx.rank // ctx.world_size, n * (ctx.rank + 1) // ctx.world_size)
+
+
+def gather_blocks(ctx: Context, rows: torch.Tensor, n: int) -> torch.Tensor:
+    """Every rank's `block` of rows, concatenated in rank order, on every rank."""
+    if not ctx.distributed:
+        return rows
+    width = -(-n // ctx.world_size)  # blocks differ by at most one row: pad to the widest
+    padded = rows.new_zeros((width, *rows.shape[1:]), device=_comm_device(ctx))
+    padded[:len(rows)] = rows
+    parts = [torch.empty_like(padded) for _ in range(ctx.world_size)]
+    dist.all_gather(parts, padded)
+    sizes = [len(block(n, Context(r, ctx.world_size))) for r in range(ctx.world_size)]
+    return torch.cat([part[:size] for part, size in zip(parts, sizes)]).to(rows.device)
+
+
+def broadcast(ctx: Context, tensor: torch.Tensor) -> torch.Tensor:
+    """Rank 0's value of `tensor` on every rank."""
+    if not ctx.distributed:
+        return tensor
+    shared = tensor.to(_comm_device(ctx)).contiguous()
+    dist.broadcast(shared, 0)
+    return shared.to(tensor.device)
+
+
+def _comm_device(ctx: Context) -> torch.device:
+    # nccl moves only GPU tensors, gloo CPU ones.
+    return ctx.device if ctx.device.type == "cuda" else torch.device("cpu")
 
 
 def wrap_for_training(module: nn.Module, ctx: Context) -> nn.Module:

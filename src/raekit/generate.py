@@ -109,6 +109,42 @@ def fit_density(model_or_run, data=None, kind: str = "gmm", save: bool = True,
     return density, report
 
 
+def fit_density_streaming(run_dir: str | Path, data=None, chunk: int = 8192, **options: Any) -> tuple[Any, dict]:
+    """The GMM of a run for datasets too large for one process: the codes are encoded by every
+    rank torchrun started (or this process alone) into RUN/codes/{train,valid}.npy, and EM reads
+    them chunk by chunk with its statistics all-reduced. Rank 0 saves the density."""
+    from raekit import distributed
+    from raekit.codes import encode_to_file, open_codes
+    from raekit.density import save_density
+    from raekit.density.streaming import fit_gmm_streaming, mean_log_likelihood
+    model, config, run_dir = as_model(run_dir)
+    if run_dir is None:
+        raise RaekitError("streaming density fits need a run directory (the codes are written inside it)")
+    ctx = distributed.setup(config.device)
+    try:
+        model.to(ctx.device)
+        if data is None:
+            from raekit.train import load_data
+            data = load_data(config)
+        files = {split: encode_to_file(model, images, run_dir / "codes" / f"{split}.npy", ctx)
+                 for split, images in (("train", data.train[:config.train_limit]),
+                                       ("valid", data.valid[:config.valid_limit]))}
+        density = fit_gmm_streaming(files["train"], ctx, chunk, **options)
+        report = {"kind": "gmm", "options": density.options, "world_size": ctx.world_size,
+                  "n_iter": density.n_iter_, "converged": density.converged_}
+        for split, path in files.items():
+            codes = open_codes(path)
+            report[f"n_{split}"], report[f"{split}_loglik"] = len(codes), mean_log_likelihood(density, codes, chunk)
+        if ctx.is_main:
+            stem = density_stem(run_dir, "gmm", density.options["components"])
+            save_density(density, stem, meta=_density_meta(model.cpu()))
+            report["path"] = str(stem)
+        distributed.barrier(ctx)
+    finally:
+        distributed.teardown(ctx)
+    return density, report
+
+
 def _density_meta(model) -> dict:
     return {"model_fingerprint": model_fingerprint(model), "latent_dim": int(model.latent_dim)}
 

@@ -23,6 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("fit-density", help="fit an ex-post density on a run's training codes")
     _run_arg(p)
     _density_args(p)
+    p.add_argument("--stream", action="store_true",
+                   help="gmm only: write the codes to RUN/codes/*.npy and fit by EM over chunks of them; "
+                        "under torchrun every process encodes and fits its share")
+    p.add_argument("--chunk", type=int, default=8192, help="codes per chunk with --stream (default 8192)")
     p.set_defaults(handler=run_fit)
 
     p = sub.add_parser("sample", help="decode samples of a density into a grid (.png) or arrays (.npz)")
@@ -67,10 +71,16 @@ def _positive(name: str, value: int) -> int:
 
 
 def run_fit(args) -> int:
-    from raekit.generate import fit_density
+    from raekit.generate import fit_density, fit_density_streaming
     options = {"components": args.components} if args.components else {}
-    _, report = fit_density(args.run, kind=args.density, **options)
-    print(json.dumps(report, indent=2, default=str))
+    if args.stream:
+        if args.density != "gmm":
+            raise RaekitError(f"--stream fits the gmm density only, not {args.density!r}")
+        _, report = fit_density_streaming(args.run, chunk=_positive("chunk", args.chunk), **options)
+    else:
+        _, report = fit_density(args.run, kind=args.density, **options)
+    if report.get("path"):  # rank 0 (the only process that saves) reports
+        print(json.dumps(report, indent=2, default=str))
     return 0
 
 

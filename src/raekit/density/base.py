@@ -12,6 +12,8 @@ from raekit.errors import RaekitError
 def as_codes(codes, d: int | None = None, what: str = "codes") -> np.ndarray:
     """float64 (N, d) codes, finite; a clear error otherwise."""
     array = np.asarray(codes, dtype=np.float64)
+    if not array.flags.writeable:  # a memory map or a frozen array: torch wants writable memory
+        array = array.copy()
     if array.ndim != 2 or array.shape[0] == 0:
         raise RaekitError(f"{what} must be a non-empty (N, d) array, got shape {array.shape}")
     bad = ~np.isfinite(array).all(axis=1)

@@ -12,7 +12,8 @@ and EM stops once the mean log-likelihood computed in the E-step changes by less
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from functools import partial
+from typing import Callable, Iterable, NamedTuple
 
 import torch
 
@@ -86,16 +87,23 @@ def weighted_stats(x: torch.Tensor, resp: torch.Tensor) -> tuple[torch.Tensor, t
 
 def e_step_stats(x: torch.Tensor, mix: Mixture, chunk: int | None = None) -> EStats:
     """Responsibility-weighted sums over all codes (the only pass over the data per iteration)."""
+    return accumulate_stats(x.split(chunk or chunk_size(*mix.means.shape)), mix)
+
+
+def accumulate_stats(chunks: Iterable[torch.Tensor], mix: Mixture) -> EStats:
+    """`e_step_stats` over chunks from any source (a tensor's slices, a file read piece by piece)."""
     k, d = mix.means.shape
-    total = [torch.zeros(k, dtype=x.dtype), torch.zeros(k, d, dtype=x.dtype), torch.zeros(k, d, d, dtype=x.dtype)]
-    loglik = torch.zeros((), dtype=x.dtype)
-    for part in x.split(chunk or chunk_size(k, d)):
+    total = [torch.zeros(k, dtype=mix.means.dtype), torch.zeros(k, d, dtype=mix.means.dtype),
+             torch.zeros(k, d, d, dtype=mix.means.dtype)]
+    loglik, count = torch.zeros((), dtype=mix.means.dtype), 0
+    for part in chunks:
         log_prob = component_log_prob(part, mix)
         norm = torch.logsumexp(log_prob, 1, keepdim=True)
         loglik += norm.sum()
+        count += len(part)
         for acc, value in zip(total, weighted_stats(part, torch.exp(log_prob - norm))):
             acc += value
-    return EStats(*total, loglik, len(x))
+    return EStats(*total, loglik, count)
 
 
 def m_step(stats: EStats, reg_covar: float) -> Mixture:
@@ -118,12 +126,22 @@ class EMResult(NamedTuple):
     lower_bounds: list[float]    # one per iteration
 
 
-def run_em(x: torch.Tensor, init: Mixture, max_iter: int = 100, tol: float = 1e-3, reg_covar: float = 1e-6,
-           chunk: int | None = None) -> EMResult:
-    """EM from `init` until |change in mean log-likelihood| < tol or max_iter iterations."""
+def run_em(x, init: Mixture, max_iter: int = 100, tol: float = 1e-3, reg_covar: float = 1e-6,
+           chunk: int | None = None, reduce: Callable[[EStats], EStats] | None = None) -> EMResult:
+    """EM from `init` until |change in mean log-likelihood| < tol or max_iter iterations.
+
+    `x` is an (n, d) tensor, or a function that returns a fresh iterable of chunks on each call
+    (one pass over data that need not fit in memory). `reduce` combines the statistics of all
+    workers (an all-reduce sum) before the M-step.
+    """
+    passes = x if callable(x) else partial(x.split, chunk or chunk_size(*init.means.shape))
     mix, lower_bound, history = init, -math.inf, []
     for n_iter in range(1, max_iter + 1):
-        stats = e_step_stats(x, mix, chunk)
+        stats = accumulate_stats(passes(), mix)
+        if reduce is not None:
+            stats = reduce(stats)
+        if stats.count == 0:
+            raise RaekitError("EM got no codes")
         mix = m_step(stats, reg_covar)
         previous, lower_bound = lower_bound, float(stats.loglik_sum) / stats.count
         history.append(lower_bound)

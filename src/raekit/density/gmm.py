@@ -35,23 +35,29 @@ class GMMDensity(Density):
         self._given = {"weights": weights_init, "means": means_init, "precisions": precisions_init}
 
     def _fit(self, codes):
-        o = self.options
-        if len(codes) < o["components"]:
-            raise RaekitError(f"{len(codes)} codes are fewer than the {o['components']} GMM components")
         x = torch.from_numpy(codes)
-        start = self._start(x)
-        # EM is shift-invariant; centring on the start's mean keeps the raw-moment M-step exact.
-        shift = start.weights @ start.means
-        start = start._replace(means=start.means - shift)
-        result = em.run_em(x - shift, start, o["max_iter"], o["tol"], o["reg_covar"])
-        mix = result.mixture
-        self.weights_, self.covariances_ = mix.weights.numpy(), mix.covariances.numpy()
-        self.means_ = (mix.means + shift).numpy()
+        self.check_count(len(x))
+        start = self.initial_mixture(x)
+        shift = centre_of(start)
+        self.set_result(em.run_em(x - shift, shifted(start, -shift), *self.em_options()), shift)
+
+    def check_count(self, n: int) -> None:
+        if n < self.options["components"]:
+            raise RaekitError(f"{n} codes are fewer than the {self.options['components']} GMM components")
+
+    def em_options(self) -> tuple[int, float, float]:
+        return self.options["max_iter"], self.options["tol"], self.options["reg_covar"]
+
+    def set_result(self, result: em.EMResult, shift: torch.Tensor) -> None:
+        """Keep an EM result that ran on codes minus `shift`."""
+        mix = shifted(result.mixture, shift)
+        self.n_features_in_ = mix.means.shape[1]
+        self.weights_, self.means_, self.covariances_ = (t.numpy() for t in mix[:3])
         self.n_iter_, self.converged_ = result.n_iter, result.converged
         self.lower_bound_, self.lower_bounds_ = result.lower_bound, result.lower_bounds
         self._factor()
 
-    def _start(self, x: torch.Tensor) -> em.Mixture:
+    def initial_mixture(self, x: torch.Tensor) -> em.Mixture:
         """scikit-learn's initialisation: M-step on hard k-means labels (weights N_k / n), then any
         user-given weights, means or precisions replace the computed ones."""
         o, given = self.options, self._given
@@ -110,6 +116,16 @@ class GMMDensity(Density):
         self.n_features_in_ = d
         self.weights_, self.means_, self.covariances_ = arrays["weights"], arrays["means"], arrays["covariances"]
         self._factor()
+
+
+def centre_of(mix: em.Mixture) -> torch.Tensor:
+    """The mixture's mean. EM is shift-invariant; running it on codes centred there keeps the
+    raw-moment M-step exact in float64."""
+    return mix.weights @ mix.means
+
+
+def shifted(mix: em.Mixture, shift: torch.Tensor) -> em.Mixture:
+    return mix._replace(means=mix.means + shift)
 
 
 def _array(value, shape) -> torch.Tensor:
