@@ -5,20 +5,13 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from scipy.stats import norm
 
 from raekit.errors import RaekitError
 from raekit.grammar import bo
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny GP matrices gain nothing from threads; on a loaded CPU they lose a lot."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def smooth(x: np.ndarray) -> np.ndarray:

@@ -14,13 +14,7 @@ from raekit.metrics import get_extractor
 from raekit.metrics.classifier import train_classifier
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Two threads on two shared cores run several times slower than one.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _digits32(n=None):
