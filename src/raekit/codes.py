@@ -24,7 +24,8 @@ def encode_distributed(model, images: np.ndarray, ctx: Context | None = None,
                        batch_size: int = 500) -> np.ndarray:
     """float64 (N, d) codes of all images on every rank, each rank having encoded its block."""
     ctx = ctx or Context()
-    mine = encode_images(model, images[_slice(len(images), ctx)], batch_size)
+    rows = distributed.block(len(images), ctx)
+    mine = encode_images(model, images[rows.start:rows.stop], batch_size)
     return distributed.gather_blocks(ctx, torch.from_numpy(mine), len(images)).numpy()
 
 
@@ -39,7 +40,7 @@ def encode_to_file(model, images: np.ndarray, path: str | Path, ctx: Context | N
         np.lib.format.open_memmap(partial, mode="w+", dtype=np.float64, shape=shape).flush()
     distributed.barrier(ctx)
     out = np.load(partial, mmap_mode="r+")
-    rows = _slice(len(images), ctx)
+    rows = distributed.block(len(images), ctx)
     for start in range(rows.start, rows.stop, batch_size):
         stop = min(start + batch_size, rows.stop)
         out[start:stop] = encode_images(model, images[start:stop], batch_size)
@@ -65,7 +66,3 @@ def open_codes(path: str | Path) -> np.ndarray:
         raise RaekitError(f"{path} must hold a non-empty (N, d) float array, got {codes.dtype} {codes.shape}")
     return codes
 
-
-def _slice(n: int, ctx: Context) -> slice:
-    rows = distributed.block(n, ctx)
-    return slice(rows.start, rows.stop)

@@ -82,11 +82,16 @@ def density_stem(run_dir: Path, kind: str, components: int | None = None) -> Pat
 
 def training_codes(model, config, data=None) -> tuple[np.ndarray, np.ndarray]:
     """(train codes, validation codes) over the config's dataset (limits applied)."""
+    train_images, valid_images = code_images(config, data)
+    return encode_images(model, train_images), encode_images(model, valid_images)
+
+
+def code_images(config, data=None) -> tuple[np.ndarray, np.ndarray]:
+    """(training, validation) images whose codes densities are fitted and checked on (limits applied)."""
     if data is None:
         from raekit.train import load_data
         data = load_data(config)
-    return (encode_images(model, data.train[:config.train_limit]),
-            encode_images(model, data.valid[:config.valid_limit]))
+    return data.train[:config.train_limit], data.valid[:config.valid_limit]
 
 
 def fit_density(model_or_run, data=None, kind: str = "gmm", save: bool = True,
@@ -123,19 +128,15 @@ def fit_density_streaming(run_dir: str | Path, data=None, chunk: int = 8192, **o
     ctx = distributed.setup(config.device)
     try:
         model.to(ctx.device)
-        if data is None:
-            from raekit.train import load_data
-            data = load_data(config)
         files = {split: encode_to_file(model, images, run_dir / "codes" / f"{split}.npy", ctx)
-                 for split, images in (("train", data.train[:config.train_limit]),
-                                       ("valid", data.valid[:config.valid_limit]))}
+                 for split, images in zip(("train", "valid"), code_images(config, data))}
         density = fit_gmm_streaming(files["train"], ctx, chunk, **options)
         report = {"kind": "gmm", "options": density.options, "world_size": ctx.world_size,
                   "n_iter": density.n_iter_, "converged": density.converged_}
-        for split, path in files.items():
-            codes = open_codes(path)
-            report[f"n_{split}"], report[f"{split}_loglik"] = len(codes), mean_log_likelihood(density, codes, chunk)
-        if ctx.is_main:
+        if ctx.is_main:  # rank 0 alone scores, saves and reports
+            for split, path in files.items():
+                codes = open_codes(path)
+                report[f"n_{split}"], report[f"{split}_loglik"] = len(codes), mean_log_likelihood(density, codes, chunk)
             stem = density_stem(run_dir, "gmm", density.options["components"])
             save_density(density, stem, meta=_density_meta(model.cpu()))
             report["path"] = str(stem)

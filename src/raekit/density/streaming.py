@@ -17,6 +17,7 @@ import torch
 
 from raekit import distributed
 from raekit.density import em
+from raekit.density.base import as_codes
 from raekit.density.gmm import GMMDensity, centre_of, shifted
 from raekit.distributed import Context
 from raekit.errors import RaekitError
@@ -27,7 +28,7 @@ def fit_gmm_streaming(codes, ctx: Context | None = None, chunk: int = 8192, init
     """A fitted GMMDensity (`options` as GMMDensity's) from an (N, d) array or a .npy file path."""
     from raekit.codes import open_codes
     ctx = ctx or Context()
-    source = open_codes(codes) if isinstance(codes, (str, Path)) else _as_matrix(codes)
+    source = open_codes(codes) if isinstance(codes, (str, Path)) else as_codes(codes)
     gmm = GMMDensity(**options)
     gmm.check_count(len(source))
     start = _shared_start(gmm, source, init_sample, ctx)
@@ -43,13 +44,6 @@ def mean_log_likelihood(density: GMMDensity, codes: np.ndarray, chunk: int = 819
     """Mean log-likelihood of codes that need not fit in memory (a memory map), chunk by chunk."""
     total = sum(float(density.score_samples(codes[i:i + chunk]).sum()) for i in range(0, len(codes), chunk))
     return total / len(codes)
-
-
-def _as_matrix(codes) -> np.ndarray:
-    array = np.asarray(codes)
-    if array.ndim != 2 or array.shape[0] == 0:
-        raise RaekitError(f"codes must be a non-empty (N, d) array, got shape {array.shape}")
-    return array
 
 
 def _shared_start(gmm: GMMDensity, source: np.ndarray, init_sample: int, ctx: Context) -> em.Mixture:
