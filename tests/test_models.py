@@ -83,20 +83,56 @@ def test_mnist_rae_l2_weights_convert_as_design_says():
     assert lam == pytest.approx(1e-7 * 1024) == pytest.approx(1.024e-4)
 
 
-@pytest.mark.parametrize("model", sorted(OFFICIAL_WEIGHTS))
-@pytest.mark.parametrize("dataset,pixels,d", [("mnist", 1024, 16), ("cifar10", 3072, 128), ("celeba", 12288, 64)])
-def test_paper_preset_uses_converted_official_weights(model, dataset, pixels, d):
+# The official configuration in its own units (configurations/config.py), transcribed independently.
+_OFFICIAL = {  # model -> dataset -> (latent weight, decoder weight)
+    "vae": {"mnist": (0.312, 0), "cifar10": (0.024, 0), "celeba": (0.09024, 0)},
+    "2svae": {"mnist": (0.312, 0), "cifar10": (0.024, 0), "celeba": (0.09024, 0)},
+    "cv-vae": {"mnist": (0.039, 0), "cifar10": (9e-4, 0), "celeba": (0.01, 0)},
+    "wae": {"mnist": (0.03, 0), "cifar10": (0.006, 0), "celeba": (100, 0)},
+    "rae-gp": {"mnist": (1e-4, 5e-8), "cifar10": (9e-4, 0), "celeba": (1e-4, 1e-7)},
+    "rae-l2": {"mnist": (1e-4, 1e-7), "cifar10": (1e-3, 1e-6), "celeba": (1e-4, 1e-7)},
+    "rae-sn": {"mnist": (9e-3, 0), "cifar10": (0.03, 0), "celeba": (2.4e-3, 0)},
+    "rae": {"mnist": (5e-4, 0), "cifar10": (1e-2, 0), "celeba": (1e-4, 0)},
+    "ae": {"mnist": (0, 0), "cifar10": (0, 0), "celeba": (0, 0)},
+}
+_SHAPES = {"mnist": (1, 32, 32, 16), "cifar10": (3, 32, 32, 128), "celeba": (3, 64, 64, 64)}
+
+
+def _expected_weights(model, dataset):
+    """Multiply each official weight by the factor that turns its reconstruction into a per-image sum."""
+    c, h, w, d = _SHAPES[dataset]
+    hwc = c * h * w
+    beta, lam = _OFFICIAL[model][dataset]
+    if model in ("vae", "2svae", "cv-vae"):      # sum over H, W of a mean over channels
+        return c * beta, 0.0
+    if model == "wae":                           # mean over H*W*C; CelebA: 0.05 * sum
+        return (beta / 0.05 if dataset == "celeba" else beta * hwc), 0.0
+    lam_factor = hwc / d if model == "rae-gp" else hwc   # the official GP is a mean over d
+    return 2 * beta * hwc / d, lam * lam_factor
+
+
+def test_official_table_matches_raekit_copy():
+    assert OFFICIAL_WEIGHTS == _OFFICIAL
+
+
+@pytest.mark.parametrize("model", sorted(_OFFICIAL))
+@pytest.mark.parametrize("dataset", sorted(_SHAPES))
+def test_paper_preset_uses_converted_official_weights(model, dataset):
     config = make_config(dataset, model, "paper")
-    beta_off, lam_off = OFFICIAL_WEIGHTS[model][dataset]
-    if model in ("vae", "2svae"):
-        expected = (beta_off, 0.0)
-    elif model == "wae":
-        expected = (beta_off * pixels, 0.0)
-    else:
-        expected = (2 * beta_off * pixels / d, lam_off * pixels)
-    assert (config.beta, config.lam) == pytest.approx(expected)
+    assert (config.beta, config.lam) == pytest.approx(_expected_weights(model, dataset), rel=1e-12)
     assert config.width == 1.0 and config.batch_size == 100 and config.lr == 1e-3
-    assert config.epochs == (70 if dataset == "celeba" else 100) and config.latent_dim == d
+    assert config.epochs == (70 if dataset == "celeba" else 100) and config.latent_dim == _SHAPES[dataset][3]
+    assert config.gp_estimator == "official"
+
+
+@pytest.mark.parametrize("model,dataset,expected", [
+    ("vae", "mnist", (0.312, 0)), ("vae", "cifar10", (0.072, 0)), ("vae", "celeba", (0.27072, 0)),
+    ("cv-vae", "mnist", (0.039, 0)), ("cv-vae", "cifar10", (2.7e-3, 0)), ("cv-vae", "celeba", (0.03, 0)),
+    ("wae", "mnist", (30.72, 0)), ("wae", "cifar10", (18.432, 0)), ("wae", "celeba", (2000, 0)),
+    ("rae-gp", "mnist", (1.28e-2, 3.2e-6)), ("rae-gp", "cifar10", (4.32e-2, 0)),
+    ("rae-gp", "celeba", (3.84e-2, 1.92e-5)), ("2svae", "cifar10", (0.072, 0))])
+def test_converted_weights_equal_the_hand_computed_table(model, dataset, expected):
+    assert converted_weights(model, dataset) == pytest.approx(expected, rel=1e-12)
 
 
 def test_custom_encoder_and_decoder_are_used():

@@ -38,24 +38,36 @@ _FAMILY = {"mnist": "mnist", "fashion-mnist": "mnist", "digits": "mnist", "cifar
            "celeba": "celeba"}
 
 
-def converted_weights(model: str, dataset: str) -> tuple[float, float]:
-    """Official (beta, lambda) in raekit's units (per-sample sums, Eq. 8 and 11).
+# WAE on CelebA: the official `per_pix_recon_loss` is 0.05 * the per-image sum (no `recon_loss_type`).
+_WAE_RECON_SUM_SCALE = {"celeba": 0.05}
 
-    The official loss divides the reconstruction by H*W*C and the latent term by d, so multiplying
-    through by H*W*C gives beta_ours = 2 * beta * HWC / d (the 1/2 of Eq. 11) and
-    lambda_ours = lambda * HWC. MMD has no per-dimension mean: its weight scales by HWC. The
-    official VAE already sums pixels and halves the KL: its weight is used as is.
+
+def converted_weights(model: str, dataset: str) -> tuple[float, float]:
+    """Official (beta, lambda) in raekit's units (per-image sums over H*W*C, Eq. 8 and 11).
+
+    Each official weight is multiplied by the factor that turns that family's official
+    reconstruction into raekit's per-image sum:
+    - "rae": Keras mse is a mean over H*W*C and the latent term beta * mean_d z^2, so
+      beta_ours = 2 * beta * HWC / d (Eq. 11's 1/2) and lambda_L2 = lambda * HWC; the official
+      gradient penalty is also a mean over d: lambda_GP = lambda * HWC / d.
+    - "std_vae": a sum over H, W of a mean over channels: beta_ours = C * beta.
+    - "wae": a mean over H*W*C: beta * HWC; CelebA's 0.05 * sum: beta / 0.05.
     """
     if model in SEQUENCE_WEIGHTS:
         return SEQUENCE_WEIGHTS[model]
-    beta, lam = OFFICIAL_WEIGHTS[model][_FAMILY[dataset]]
+    from raekit.models.variants import get_variant  # models import this module
+
+    variant, family = get_variant(model), _FAMILY[dataset]
+    beta, lam = OFFICIAL_WEIGHTS[variant.name][family]
     c, h, w = IMAGE_SHAPES[dataset]
     pixels, d = c * h * w, LATENT_DIMS[dataset]
-    if model in ("vae", "2svae"):
-        return float(beta), 0.0
-    if model == "wae":
-        return float(beta * pixels), 0.0
-    return float(2.0 * beta * pixels / d), float(lam * pixels)
+    if variant.weight_rule == "std_vae":
+        return float(c * beta), 0.0
+    if variant.weight_rule == "wae":
+        scale = _WAE_RECON_SUM_SCALE.get(family)
+        return float(beta / scale if scale else beta * pixels), 0.0
+    lam_scale = pixels / d if variant.decoder_term == "gp" else pixels
+    return float(2.0 * beta * pixels / d), float(lam * lam_scale)
 
 
 @dataclass(frozen=True)
@@ -69,7 +81,7 @@ class RunConfig:
     beta: float = 0.0                # weight of the latent term: KL, MMD or 1/2 ||z||^2
     lam: float = 0.0                 # weight of the decoder regulariser: L2 or gradient penalty
     cv_sigma: float = 0.7            # CV-VAE's fixed encoder noise (standard deviation)
-    gp_estimator: str = "projection"  # "projection": unbiased ||J||_F^2; "official": grad of sum D(z)^2
+    gp_estimator: str = "official"   # "official": grad of sum D(z)^2 (Table 1's penalty); "projection": ||J||_F^2
     gp_projections: int = 1          # random projections per step for the "projection" estimator
     sn_all_layers: bool = False      # RAE-SN: also normalise the encoder (official code does)
     mc_samples: int = 1              # VAE / CV-VAE: posterior draws per input for the reconstruction

@@ -15,6 +15,10 @@ class Variant:
     spectral_norm: bool = False
     prior_is_normal: bool = False  # samples for the "N" column come from N(0, I), not a fitted Gaussian
     data: str = "image"       # "image", or a sequence task's "grammar" / "chars" representation
+    # How the official code normalised this family's loss, which fixes its weight conversion
+    # (raekit.config.converted_weights): "rae" (means over pixels and d), "std_vae" (sum over
+    # pixels, mean over channels) or "wae" (mean over pixels; CelebA a scaled sum).
+    weight_rule: str = "rae"
     summary: str = ""
 
 
@@ -25,10 +29,11 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("rae-gp", "deterministic", "z_l2", "gp", summary="RAE + decoder gradient penalty"),
     Variant("rae-sn", "deterministic", "z_l2", None, spectral_norm=True,
             summary="RAE + spectrally normalised decoder"),
-    Variant("vae", "gaussian", "kl", None, prior_is_normal=True, summary="Gaussian VAE"),
-    Variant("cv-vae", "constant", "z_l2", None, summary="constant-variance VAE (KL = 1/2 ||mu||^2)"),
-    Variant("wae", "deterministic", "mmd", None, prior_is_normal=True, summary="WAE with IMQ-kernel MMD"),
-    Variant("2svae", "gaussian", "kl", None, prior_is_normal=True,
+    Variant("vae", "gaussian", "kl", None, prior_is_normal=True, weight_rule="std_vae",
+            summary="Gaussian VAE"),
+    Variant("cv-vae", "constant", "z_l2", None, weight_rule="std_vae", summary="constant-variance VAE (KL = 1/2 ||mu||^2)"),
+    Variant("wae", "deterministic", "mmd", None, prior_is_normal=True, weight_rule="wae", summary="WAE with IMQ-kernel MMD"),
+    Variant("2svae", "gaussian", "kl", None, prior_is_normal=True, weight_rule="std_vae",
             summary="2-stage VAE: this VAE, then a second-stage VAE density on its codes"),
     # Section 6.2's sequence models on GrammarVAE's networks.
     Variant("cvae", "gaussian", "kl", None, prior_is_normal=True, data="chars",
