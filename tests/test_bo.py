@@ -97,7 +97,7 @@ def test_bo_beats_random_search_on_quadratic():
         f, codes, scores = quadratic_problem(seed)
         decode = (lambda p, f=f: ([str(r) for r in p.round(3)], f(p), np.ones(len(p), bool)))
         result = bo.bayesian_optimisation(codes, scores, decode, iterations=3, batch=4,
-                                          seed=seed, progress=False)
+                                          seed=seed, gp="exact", progress=False)
         assert len(result.rounds) == 3 and result.fraction_valid == 1.0
         bo_best.append(result.top(1)[0][1])
         lo, hi = codes.min(0), codes.max(0)  # same box and 12 evaluations, drawn at random
@@ -129,7 +129,7 @@ def test_invalid_points_policy(monkeypatch, rng, policy):
     codes = rng.uniform(-1, 1, size=(30, 2))
     scores = (codes ** 2).sum(1)
     result = bo.bayesian_optimisation(codes, scores, _half_invalid, iterations=2, batch=4,
-                                      invalid=policy, progress=False)
+                                      invalid=policy, gp="exact", progress=False)
     valid = result.rounds[0]["valid"]
     assert 0 < valid.sum() < 4 and np.isnan(result.rounds[0]["scores"][~valid]).all()
     (_, y0), (_, y1) = calls  # initial fit, refit after iteration 1 (none after the last)
@@ -137,13 +137,33 @@ def test_invalid_points_policy(monkeypatch, rng, policy):
     if policy == "skip":
         assert len(added) == valid.sum()
         np.testing.assert_allclose(added, (result.rounds[0]["points"][valid] ** 2).sum(1))
-    else:
+    else:  # the worst score of all the data, held-out split included, as GrammarVAE's max(y)
         assert len(added) == 4
-        np.testing.assert_allclose(added[~valid], y0.max())
+        np.testing.assert_allclose(added[~valid], scores.max())
     everything = [v for r in result.rounds for v in r["valid"]]
     assert result.fraction_valid == pytest.approx(np.mean(everything))
     as_json = json.loads(json.dumps(result.to_dict()))
     assert as_json["rounds"][0]["scores"][int(np.argmin(valid))] is None
+
+
+def test_bo_data_grows_by_the_batch_with_invalid_proposals(monkeypatch, rng, capsys):
+    calls = _recording_fit(monkeypatch)
+    codes = rng.uniform(-1, 1, size=(40, 2))
+    invalid_score = np.log(1001)
+    result = bo.bayesian_optimisation(codes, (codes ** 2).sum(1), _half_invalid, iterations=4,
+                                      batch=3, gp="exact", invalid_score=invalid_score, sign=-1.0)
+    sizes = [len(y) for _, y in calls]
+    assert sizes == [36, 39, 42, 45]  # 90% of 40, then + batch per iteration (no fit after the last)
+    for i, (x, y) in enumerate(calls[1:]):
+        r = result.rounds[i]
+        np.testing.assert_array_equal(x[-3:], r["points"])
+        np.testing.assert_allclose(y[-3:], np.where(r["valid"], (r["points"] ** 2).sum(1),
+                                                    invalid_score))
+    assert 0 < sum(int(r["valid"].sum()) for r in result.rounds) < 12
+    # The progress line shows scores with the caller's sign: -1 turns the minimum into a maximum.
+    first = result.rounds[0]
+    best = -np.nanmin(first["scores"])
+    assert f"best {best:.4g}" in capsys.readouterr().err.splitlines()[0]
 
 
 def test_decoder_length_mismatch_is_a_user_error(rng):

@@ -20,8 +20,14 @@ def _fetch_moses(name: str, dest: Path | None, source: str | None) -> Path:
     return fetch_moses(dest=dest)
 
 
+def _fetch_expressions(name: str, dest: Path | None, source: str | None) -> Path:
+    from raekit.grammar.expression_data import fetch_expressions
+    return fetch_expressions(dest=dest, source=source)
+
+
 FETCHERS = {"mnist": _fetch_dataset, "fashion-mnist": _fetch_dataset, "cifar10": _fetch_dataset,
-            "celeba": _fetch_dataset, "inception": _fetch_inception, "moses": _fetch_moses}
+            "celeba": _fetch_dataset, "inception": _fetch_inception, "moses": _fetch_moses,
+            "expressions": _fetch_expressions}
 
 
 def register(sub: argparse._SubParsersAction) -> None:

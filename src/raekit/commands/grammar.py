@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from raekit.errors import RaekitError
 from raekit.models import SEQUENCE_MODELS
 
 
@@ -16,6 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int)
     p.add_argument("--smiles", help="SMILES file (.smi / .csv, optionally .gz; default: MOSES via "
                                     "`raekit fetch moses`)")
+    p.add_argument("--data-root", help="expressions: GrammarVAE's equation2_15_dataset.txt or its folder "
+                                       "(default: the copy from `raekit fetch expressions`, else a "
+                                       "synthetic corpus); molecules: as --smiles")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
     p.add_argument("--resume", action="store_true")
     p.set_defaults(handler=run_train)
@@ -31,6 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", default="cpu")
     p.add_argument("--models", default=",".join(SEQUENCE_MODELS))
     p.add_argument("--smiles", help="SMILES file for molecules (default: MOSES)")
+    p.add_argument("--data-root", help="expressions: GrammarVAE's equation2_15_dataset.txt or its folder "
+                                       "(default: the copy from `raekit fetch expressions`)")
     _bo_args(p)
     p.set_defaults(handler=run_fig2)
 
@@ -40,20 +46,31 @@ def _bo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch", type=int, default=50)
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--draws", type=int, help="decodings per point (default 25 expressions / 500 molecules)")
-    p.add_argument("--gp", default="exact", choices=("exact", "sparse"))
+    p.add_argument("--gp", default="sparse", choices=("sparse", "exact"),
+                   help="sparse: 500 inducing points on the 90%% split (GrammarVAE); exact: an exact "
+                        "GP on a 1,000-code subsample")
+    p.add_argument("--invalid", default="worst", choices=("worst", "skip"),
+                   help="worst: every proposal enters the GP's data, an invalid one with log(1+1000) "
+                        "(expressions) or the data's worst score (molecules), as GrammarVAE; "
+                        "skip: invalid proposals stay out of the GP")
+    p.add_argument("--standardise", default="zinc250k", choices=("zinc250k", "data"),
+                   help="molecule scores: GrammarVAE's ZINC250k constants, or the loaded data's "
+                        "mean and std")
     p.add_argument("--max-codes", type=int, help="use at most this many dataset codes to fit the GP")
 
 
 def run_train(args) -> int:
     from raekit.commands.train import run as train_run
     args.dataset = args.task
-    args.seed, args.data_root = None, args.smiles
+    if args.smiles and args.data_root:
+        raise RaekitError("give --smiles or --data-root, not both")
+    args.seed, args.data_root = None, args.smiles or args.data_root
     return train_run(args)
 
 
 def _bo_options(args) -> dict:
     return dict(iterations=args.iterations, batch=args.batch, seeds=args.seeds, draws=args.draws, gp=args.gp,
-                max_codes=args.max_codes)
+                max_codes=args.max_codes, invalid=args.invalid, standardise=args.standardise)
 
 
 def run_bo(args) -> int:
@@ -65,7 +82,10 @@ def run_bo(args) -> int:
 def run_fig2(args) -> int:
     from raekit.grammar.figure2 import reproduce_fig2
     models = [m.strip() for m in args.models.split(",") if m.strip()]
-    path = reproduce_fig2(args.task, args.out, args.preset, models, smiles=args.smiles, **_bo_options(args))
+    if args.smiles and args.data_root:
+        raise RaekitError("give --smiles or --data-root, not both")
+    path = reproduce_fig2(args.task, args.out, args.preset, models, data_root=args.smiles or args.data_root,
+                          **_bo_options(args))
     print((path.parent / "fig2.md").read_text())
     print(f"report: {path}")
     return 0

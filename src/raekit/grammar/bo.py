@@ -63,15 +63,13 @@ def fit_gp(train_x, train_y, kind: str = "exact", inducing: int = 500,
            maxiter: int = 200):
     """Fit a GP surrogate mapping latent codes (n, d) to scores (n,); returns a BoTorch model.
 
-    ``kind="exact"`` (default): ``SingleTaskGP`` on a random subsample of at most ``max_train``
-    points (default 1000), hyperparameters by maximising the exact marginal likelihood.
-    ``kind="sparse"``: ``SingleTaskVariationalGP`` with ``inducing`` learned inducing points on
-    all points (``max_train`` default: no limit), trained by maximising the ELBO with full-batch
-    L-BFGS -- GrammarVAE's model (500 inducing points).
-    Why exact by default: on a 2-core CPU with 4500 codes in 56-d, exact-on-1000 fits in ~25 s,
-    the sparse GP in ~130 s (about 170k variational parameters for L-BFGS), for a similar
-    held-out RMSE (within ~5%); an exact 2000-point fit costs ~8x more per likelihood step.
-    Use "sparse" when the extra accuracy of using every point is worth the time.
+    ``kind="sparse"`` (GrammarVAE's model, BO's default): ``SingleTaskVariationalGP`` with
+    ``inducing`` (500) learned inducing points on all points (``max_train`` default: no limit),
+    trained by maximising the ELBO with full-batch L-BFGS.
+    ``kind="exact"`` (default here): ``SingleTaskGP`` on a random subsample of at most
+    ``max_train`` points (default 1000), exact marginal likelihood. On a 2-core CPU
+    with 4500 codes in 56-d, exact-on-1000 fits in ~25 s, the sparse GP in ~130 s (about 170k
+    variational parameters for L-BFGS), for a similar held-out RMSE (within ~5%).
     Hyperparameters (and variational parameters) get at most ``maxiter`` L-BFGS steps per try.
     Inputs are min/max normalised and scores standardised inside the model (Normalize /
     Standardize transforms); predictions come back in score units.
@@ -242,21 +240,25 @@ def _call_decoder(decode_and_score: Callable, points: np.ndarray):
 
 
 def bayesian_optimisation(codes, scores, decode_and_score: Callable[[np.ndarray], tuple],
-                          iterations: int = 5, batch: int = 50, seed: int = 0, gp: str = "exact",
-                          invalid: str = "skip", progress: bool = True,
+                          iterations: int = 5, batch: int = 50, seed: int = 0, gp: str = "sparse",
+                          invalid: str = "worst", invalid_score: float | None = None,
+                          progress: bool = True, sign: float = 1.0,
                           **gp_kwargs: Any) -> BOResult:
     """GrammarVAE-style batch BO over latent ``codes`` (n, d) with ``scores`` (n,), lower better.
 
     A random 10% split is held out to report the GP's test RMSE / log-likelihood; the other 90%
     seed the GP. Each iteration proposes ``batch`` points by qLogEI within the per-dimension
     min/max of the training codes, calls ``decode_and_score(points) -> (items, scores, valid)``
-    and refits the GP with the new observations. ``invalid="skip"`` (default, as GrammarVAE)
-    records invalid points but keeps them out of the GP; ``"worst"`` adds them with the worst
-    training score so the GP learns to avoid regions that decode badly.
+    and refits the GP with the new observations. ``invalid="worst"`` (default, GrammarVAE's
+    rule) adds every proposal to the GP's data, an invalid one with ``invalid_score`` (default:
+    the worst of ``scores``), so the GP learns to avoid regions that decode badly; ``"skip"``
+    records invalid points but keeps them out of the GP. The progress line shows scores
+    multiplied by ``sign`` (-1 where the caller minimises a negated objective).
     """
     if invalid not in INVALID_POLICIES:
         raise unknown("invalid-point policy", invalid, INVALID_POLICIES)
     x, y = _codes_and_scores(codes, scores, 10, "BO's 90/10 split")
+    fill = float(y.max()) if invalid_score is None else float(invalid_score)
     perm = np.random.default_rng(seed).permutation(len(x))
     test, train = perm[: len(x) // 10], perm[len(x) // 10:]
     train_x, train_y = x[train], y[train]
@@ -270,11 +272,11 @@ def bayesian_optimisation(codes, scores, decode_and_score: Callable[[np.ndarray]
         items, got, valid = _call_decoder(decode_and_score, points)
         result.rounds.append({"points": points, "items": items, "scores": got, "valid": valid})
         add = valid if invalid == "skip" else np.ones_like(valid)
-        new_y = np.where(valid, got, train_y.max())[add]
+        new_y = np.where(valid, got, fill)[add]
         train_x, train_y = np.concatenate([train_x, points[add]]), np.concatenate([train_y, new_y])
         acquired += int(add.sum())
         if progress:
-            best = f"{np.nanmin(got):.4g}" if valid.any() else "-"
+            best = f"{sign * np.nanmin(got):.4g}" if valid.any() else "-"
             print(f"BO iteration {it + 1}/{iterations}: {int(valid.sum())}/{batch} valid, "
                   f"best {best}", file=sys.stderr)
         if it + 1 < iterations and add.any():

@@ -53,8 +53,17 @@ def write_fig2_report(out: Path, task: str, table: Table, rows: dict[str, dict])
     return path
 
 
+def _same_protocol(cached: dict, options: dict, task: str) -> bool:
+    """A bo.json answers these options (defaults as run_bo's) when every protocol field agrees."""
+    wanted = {"iterations": options.get("iterations", 5), "batch": options.get("batch", 50),
+              "seeds": options.get("seeds", 5), "gp": options.get("gp", "sparse"),
+              "invalid": options.get("invalid", "worst"),
+              "standardisation": options.get("standardise", "zinc250k") if task == "molecules" else None}
+    return all(cached.get(k) == v for k, v in wanted.items())
+
+
 def reproduce_fig2(task: str, out: str | Path, preset: str = "cpu", models=("cvae", "gvae", "grae"),
-                   smiles: str | None = None, **bo_options) -> Path:
+                   data_root: str | None = None, **bo_options) -> Path:
     """Train (or reuse) each model, run BO over seeds, write fig2.md / fig2.json / fig2.html."""
     from raekit.grammar.optimise import run_bo
     from raekit.reproduce import train_or_reuse
@@ -62,11 +71,11 @@ def reproduce_fig2(task: str, out: str | Path, preset: str = "cpu", models=("cva
     out.mkdir(parents=True, exist_ok=True)
     rows = {}
     for model in models:
-        overrides = {"data_root": smiles} if smiles else {}
+        overrides = {"data_root": data_root} if data_root else {}
         run_dir = train_or_reuse(make_config(task, model, preset, **overrides), out / model)
         previous = run_dir / "bo.json"
         cached = json.loads(previous.read_text()) if previous.is_file() else None
-        same = cached and all(cached.get(k) == bo_options.get(k) for k in ("iterations", "batch", "seeds", "gp"))
+        same = cached and _same_protocol(cached, bo_options, task)
         rows[model] = cached if same else run_bo(run_dir, **bo_options)
     table = figure2_table(task, rows)
     atomic_write_text(out / "fig2.md", table.markdown())

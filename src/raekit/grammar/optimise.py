@@ -15,6 +15,7 @@ import numpy as np
 from raekit.errors import RaekitError
 
 DRAWS = {"expressions": 25, "molecules": 500}  # decodings per proposed point (GrammarVAE)
+STANDARDISATIONS = ("zinc250k", "data")
 
 
 @dataclass
@@ -24,13 +25,21 @@ class Objective:
     valid: Callable[[str], bool]
     sign: float  # multiply a minimised score by this for display
     stats: dict | None = None
+    invalid_score: float | None = None  # what an invalid proposal scores (None: the data's worst)
 
 
-def objective(task: str, strings: list[str]) -> Objective:
+def objective(task: str, strings: list[str], standardise: str = "zinc250k") -> Objective:
+    """Expressions: log(1 + MSE), valid when the decoding derives from the grammar, invalid ones
+    score log(1 + 1000). Molecules: negated penalised logP standardised with GrammarVAE's ZINC250k
+    constants (``standardise="zinc250k"``) or on ``strings`` (``"data"``)."""
+    from raekit.errors import unknown
     from raekit.grammar import scores
     if task == "expressions":
-        return Objective(scores.expression_score, lambda s: scores.evaluate_expression(s) is not None, 1.0)
-    stats = scores.score_statistics(strings)  # standardise on the data actually used
+        return Objective(scores.expression_score, scores.parses_as_expression, 1.0,
+                         invalid_score=scores.INVALID_EXPRESSION_SCORE)
+    if standardise not in STANDARDISATIONS:
+        raise unknown("standardisation", standardise, STANDARDISATIONS)
+    stats = scores.ZINC250K_STATS if standardise == "zinc250k" else scores.score_statistics(strings)
 
     def score(smiles: str) -> float:
         value = scores.penalized_logp(smiles, stats)
@@ -54,7 +63,8 @@ def decoder_for(model, task: str, objective_: Objective, draws: int, seed: int):
 
 
 def run_bo(run_dir: str | Path, iterations: int = 5, batch: int = 50, seeds: int = 5,
-           draws: int | None = None, gp: str = "exact", max_codes: int | None = None) -> dict:
+           draws: int | None = None, gp: str = "sparse", max_codes: int | None = None,
+           invalid: str = "worst", standardise: str = "zinc250k") -> dict:
     """BO with several seeds on a trained run; returns the Figure 2 row (and writes RUN/bo.json)."""
     import json
 
@@ -72,20 +82,23 @@ def run_bo(run_dir: str | Path, iterations: int = 5, batch: int = 50, seeds: int
     strings = data.strings["train"] + data.strings["valid"] + data.strings["test"]
     if max_codes:
         indices, strings = indices[:max_codes], strings[:max_codes]
-    target = objective(config.dataset, strings)
+    target = objective(config.dataset, strings, standardise)
     codes = encode_images(model, indices)
     values = np.array([target.score(s) for s in strings])
     finite = np.isfinite(values)
     runs = [bayesian_optimisation(codes[finite], values[finite],
                                   decoder_for(model, config.dataset, target, draws or DRAWS[config.dataset], seed),
-                                  iterations=iterations, batch=batch, seed=seed, gp=gp)
+                                  iterations=iterations, batch=batch, seed=seed, gp=gp,
+                                  invalid=invalid, invalid_score=target.invalid_score,
+                                  sign=target.sign)
             for seed in range(seeds)]
     summary = summarise_runs(runs)
     row = {"model": config.model, "task": config.dataset, "iterations": iterations, "batch": batch,
-           "seeds": seeds, "gp": gp, "fraction_valid": summary["fraction_valid"],
+           "seeds": seeds, "gp": gp, "invalid": invalid, "fraction_valid": summary["fraction_valid"],
            "mean_score": None if summary["mean_score"] is None else target.sign * summary["mean_score"],
            "std_score": summary["std_score"],
            "top": [[item, target.sign * score] for item, score in summary["top"]],
-           "gp_metrics": [r.gp_metrics for r in runs], "score_stats": target.stats}
+           "gp_metrics": [r.gp_metrics for r in runs], "score_stats": target.stats,
+           "standardisation": standardise if config.dataset == "molecules" else None}
     atomic_write_text(Path(run_dir) / "bo.json", json.dumps(row, indent=2, default=float))
     return row

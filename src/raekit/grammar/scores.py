@@ -77,33 +77,42 @@ def _expression_parser() -> ExpressionParser:
     return ExpressionParser(EXPRESSION_GRAMMAR)
 
 
+def parses_as_expression(expression: str) -> bool:
+    """`expression` derives from the expression grammar (a grammar decoding that completed)."""
+    try:
+        _expression_parser()(tokenize(expression, EXPRESSION_GRAMMAR))
+    except (TokenError, ParseError):
+        return False
+    return True
+
+
 def evaluate_expression(expression: str, x: np.ndarray = EXPRESSION_X) -> np.ndarray | None:
-    """Values of `expression` at x, or None when it is not a valid, finite expression."""
+    """Values of `expression` at x (inf / NaN where it overflows), or None when it does not parse.
+
+    As GrammarVAE evaluates them: overflow gives inf and division by zero inf or NaN, without
+    making the expression invalid; the score caps or rejects such values.
+    """
     try:
         prods = _expression_parser()(tokenize(expression, EXPRESSION_GRAMMAR))
     except (TokenError, ParseError):
         return None
-    # Any overflow, division by zero or NaN on the way makes the expression invalid.
-    try:
-        with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
-            values = _Evaluator(np.asarray(x, dtype=np.float64)).evaluate(prods)
-    except FloatingPointError:
-        return None
-    return values if np.all(np.isfinite(values)) else None
+    with np.errstate(all="ignore"):
+        return _Evaluator(np.asarray(x, dtype=np.float64)).evaluate(prods)
 
 
 def expression_score(expression: str) -> float:
     """log(1 + mean(min((f(x) - y)^2, 1000))) on 1000 points of [-10, 10]; lower is better.
 
-    Invalid expressions, and those that overflow, divide by zero or are not finite anywhere on
-    the grid, score log(1 + 1000).
+    GrammarVAE's rule: each point's squared error is capped at 1000 (an overflow to inf costs
+    1000); a score that is still not finite (NaN somewhere) or an expression that does not
+    parse scores log(1 + 1000).
     """
     values = evaluate_expression(expression)
     if values is None:
         return INVALID_EXPRESSION_SCORE
-    with np.errstate(over="ignore"):
-        error = np.minimum((values - expression_target()) ** 2, 1000.0)
-    return float(np.log1p(np.mean(error)))
+    with np.errstate(all="ignore"):
+        score = np.log1p(np.mean(np.minimum((values - expression_target()) ** 2, 1000.0)))
+    return float(score) if np.isfinite(score) else INVALID_EXPRESSION_SCORE
 
 
 @dataclass(frozen=True)
@@ -156,9 +165,17 @@ def molecule_terms(smiles: str) -> tuple[float, float, float] | None:
     if mol is None:
         return None
     from rdkit.Chem import Descriptors
-    rings = [len(r) for r in mol.GetRingInfo().AtomRings()]
-    penalty = max(0, max(rings, default=0) - 6)
-    return Descriptors.MolLogP(mol), -_sascorer().calculateScore(mol), -float(penalty)
+    return Descriptors.MolLogP(mol), -_sascorer().calculateScore(mol), -float(ring_penalty(mol))
+
+
+def ring_penalty(mol) -> int:
+    """max(0, largest cycle - 6) over `networkx.cycle_basis` of the molecule's graph, as
+    GrammarVAE computes it (a cycle basis, not RDKit's SSSR: they differ on bridged rings)."""
+    import networkx as nx
+    from rdkit.Chem import rdmolops
+    # Built from the adjacency matrix as GrammarVAE does: the basis depends on the edge order.
+    cycles = nx.cycle_basis(nx.from_numpy_array(rdmolops.GetAdjacencyMatrix(mol)))
+    return max(0, max(map(len, cycles), default=0) - 6)
 
 
 def score_statistics(smiles) -> ScoreStats:

@@ -50,10 +50,12 @@ def max_length(task: str, model: str) -> int:
 
 
 def task_strings(config) -> list[str]:
-    """The raw strings of a task: the generated expression corpus, or a SMILES file's molecules."""
-    from raekit.grammar.data import expression_corpus, fetch_moses, read_smiles_file
+    """The raw strings of a task: GrammarVAE's expressions (`config.data_root`: the file or its
+    folder; default: the cached copy, else the synthetic corpus), or a SMILES file's molecules."""
+    from raekit.grammar.data import fetch_moses, read_smiles_file
+    from raekit.grammar.expression_data import expression_strings
     if config.dataset == "expressions":
-        return expression_corpus(n=config.max_rows or 100_000, seed=config.seed)
+        return expression_strings(config.data_root, config.max_rows, config.seed)
     path = Path(config.data_root) if config.data_root else fetch_moses()
     return read_smiles_file(path, max_rows=config.max_rows).values
 
