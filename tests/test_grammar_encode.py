@@ -159,3 +159,22 @@ def test_fast_smiles_parser_agrees_with_nltk_on_mutated_smiles(base, edits):
         except ParseError:
             results.append(None)
     assert results[0] == results[1], "".join(tokens)
+
+
+def test_library_calls_start_no_process_pool_unless_asked(monkeypatch):
+    import raekit.grammar.encode as encode
+
+    class Asked(Exception):
+        pass
+
+    def no_pool(*args, **kwargs):
+        raise Asked(args)
+    monkeypatch.setattr(encode.multiprocessing, "get_context", no_pool)
+    strings = ["x+1", "sin(x)*2"] * 10_000  # 20k strings: the size that used to start a pool
+    encoded = encode_productions(strings, EXPRESSION_GRAMMAR, progress=False)
+    assert len(encoded.rows) == 20_000
+    with encode.parallel_parsing(2), pytest.raises(Asked):  # asked for: the pool is started
+        encode_productions(strings, EXPRESSION_GRAMMAR, progress=False)
+    encode_productions(strings[:10], EXPRESSION_GRAMMAR, progress=False)  # the request has ended
+    with pytest.raises(RaekitError, match="processes must be 0"), encode.parallel_parsing(-1):
+        pass

@@ -22,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                        "synthetic corpus); molecules: as --smiles")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
     p.add_argument("--resume", action="store_true")
+    _processes_arg(p)
     p.set_defaults(handler=run_train)
 
     p = sub.add_parser("bo", help="Bayesian optimisation in a sequence model's latent space")
@@ -41,7 +42,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run_fig2)
 
 
+def _processes_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--processes", type=int, default=1,
+                   help="worker processes to parse 20k strings or more (default 1; 0: one per core)")
+
+
 def _bo_args(p: argparse.ArgumentParser) -> None:
+    _processes_arg(p)
     p.add_argument("--iterations", type=int, default=5)
     p.add_argument("--batch", type=int, default=50)
     p.add_argument("--seeds", type=int, default=5)
@@ -60,12 +67,14 @@ def _bo_args(p: argparse.ArgumentParser) -> None:
 
 
 def run_train(args) -> int:
+    from raekit.grammar.encode import parallel_parsing
     from raekit.commands.train import run as train_run
     args.dataset = args.task
     if args.smiles and args.data_root:
         raise RaekitError("give --smiles or --data-root, not both")
     args.seed, args.data_root = None, args.smiles or args.data_root
-    return train_run(args)
+    with parallel_parsing(args.processes):
+        return train_run(args)
 
 
 def _bo_options(args) -> dict:
@@ -74,18 +83,23 @@ def _bo_options(args) -> dict:
 
 
 def run_bo(args) -> int:
+    from raekit.grammar.encode import parallel_parsing
     from raekit.grammar.optimise import run_bo as bo
-    print(json.dumps(bo(args.run, **_bo_options(args)), indent=2, default=float))
+    with parallel_parsing(args.processes):
+        row = bo(args.run, **_bo_options(args))
+    print(json.dumps(row, indent=2, default=float))
     return 0
 
 
 def run_fig2(args) -> int:
+    from raekit.grammar.encode import parallel_parsing
     from raekit.grammar.figure2 import reproduce_fig2
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     if args.smiles and args.data_root:
         raise RaekitError("give --smiles or --data-root, not both")
-    path = reproduce_fig2(args.task, args.out, args.preset, models, data_root=args.smiles or args.data_root,
-                          **_bo_options(args))
+    with parallel_parsing(args.processes):
+        path = reproduce_fig2(args.task, args.out, args.preset, models, data_root=args.smiles or args.data_root,
+                              **_bo_options(args))
     print((path.parent / "fig2.md").read_text())
     print(f"report: {path}")
     return 0

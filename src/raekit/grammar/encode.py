@@ -1,14 +1,20 @@
 """Strings <-> padded production-index sequences (the grammar models' one-hot data).
 
-Parsing runs in chunks over worker processes with a progress bar on a terminal. A string that
-has an unknown token, is not derivable or needs more than `max_length` productions is skipped,
-counted and reported with its line number; only too many of them is an error.
+Parsing runs in this process unless a caller asks for worker processes (`processes=N`, or
+`parallel_parsing(N)` around a call that parses: what the CLI's `--processes` does). Worker
+processes are spawned, which re-imports the caller's main module: a library call that started
+them unasked would hang a script without an `if __name__ == "__main__"` guard. A progress bar
+shows on a terminal. A string that has an unknown token, is not derivable or needs more than
+`max_length` productions is skipped, counted and reported with its line number; only too many
+of them is an error.
 """
 from __future__ import annotations
 
 import multiprocessing
 import os
 import sys
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -19,6 +25,22 @@ from raekit.errors import RaekitError
 from raekit.grammar.cfg import Grammar
 from raekit.grammar.parsers import ParseError, parser_for
 from raekit.grammar.tokens import TokenError, tokenize
+
+
+_PROCESSES: ContextVar[int] = ContextVar("raekit_parse_processes", default=1)
+
+
+@contextmanager
+def parallel_parsing(processes: int):
+    """Within the block, `encode_productions` calls that leave `processes` unset use this many
+    worker processes (0: one per CPU core)."""
+    if processes < 0:
+        raise RaekitError(f"processes must be 0 (one per core) or more, got {processes}")
+    token = _PROCESSES.set(processes or (os.cpu_count() or 1))
+    try:
+        yield
+    finally:
+        _PROCESSES.reset(token)
 
 
 @dataclass
@@ -71,15 +93,17 @@ def encode_productions(strings, grammar: Grammar, *, processes: int | None = Non
                        progress: bool | None = None) -> Encoded:
     """Leftmost derivations of `strings`, each padded with the grammar's `Nothing` rule.
 
-    RaekitError when more than `max_invalid_fraction` of the strings cannot be encoded.
+    `processes`: worker processes (default: 1, or what an enclosing `parallel_parsing` asks for
+    when there are 20k strings or more). RaekitError when more than `max_invalid_fraction` of
+    the strings cannot be encoded.
     """
     strings = list(strings)
     if not strings:
         raise RaekitError("no strings to encode")
     jobs = [(grammar.text, grammar.max_length, s, strings[s:s + chunk_size])
             for s in range(0, len(strings), chunk_size)]
-    if processes is None:  # a worker costs ~1 s to start: worth it from ~20k strings
-        processes = 1 if len(strings) < 20_000 else min(len(jobs), os.cpu_count() or 1)
+    if processes is None:  # 1 unless asked; a worker costs ~1 s to start: worth it from ~20k strings
+        processes = 1 if len(strings) < 20_000 else _PROCESSES.get()
     show = sys.stderr.isatty() if progress is None else progress
     bar = tqdm(total=len(strings), unit="str", desc=f"parsing {grammar.name}", disable=not show)
     parts = []
