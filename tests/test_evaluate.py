@@ -9,7 +9,6 @@ from raekit.config import make_config
 from raekit.evaluate import evaluate_run, normal_density
 from raekit.generate import fit_density, load_run_density, model_fingerprint
 from raekit.metrics import frechet_distance
-from raekit.reproduce import reproduce
 from raekit.runs import load_run
 from raekit.train import train
 
@@ -50,18 +49,6 @@ def test_normal_column_is_the_prior_for_vae_and_wae():
     from raekit.models import build_model
     assert normal_density(build_model("vae")) == "prior" and normal_density(build_model("wae")) == "prior"
     assert normal_density(build_model("rae")) == "gaussian" and normal_density(build_model("2svae")) == "two-stage"
-
-
-def test_reproduce_writes_tables_results_and_report(tmp_path):
-    results = reproduce("digits", "tiny", tmp_path, models=("ae", "vae"), n=150)
-    for name in ("table1.md", "table2.md", "results.json", "report.html"):
-        assert (tmp_path / name).is_file()
-    assert "| ae |" in (tmp_path / "table1.md").read_text() and set(results) == {"ae", "vae"}
-    html = (tmp_path / "report.html").read_text()
-    assert html.count("data:image/png;base64,") >= 2 * 6
-    before = (tmp_path / "ae" / "eval.json").stat().st_mtime
-    reproduce("digits", "tiny", tmp_path, models=("ae",), n=150, figures=False)  # picks up, reuses
-    assert (tmp_path / "ae" / "eval.json").stat().st_mtime == before
 
 
 @pytest.mark.parametrize("command,out", [

@@ -27,16 +27,21 @@ def ensure_dataset(name: str) -> str:
 
 
 def run_demo(out: str | Path = "raekit-demo", dataset: str = "mnist", models=DEMO_MODELS,
-             preset: str = "tiny", n: int = 1000) -> dict:
+             preset: str = "tiny", n: int = 1000, seeds=(0,)) -> dict:
     """Train the demo models, fit their Gaussian and GMM densities, evaluate them (classifier
-    features, n samples) and write the figures and report.html; print where everything is."""
-    from raekit.reproduce import reproduce
+    features, n samples), check the paper's claims on them and write the figures and report.html;
+    print where everything is."""
+    from raekit.claims import claims_markdown
+    from raekit.reproduce import reproduce, run_dir_for
     out = Path(out)
     dataset = ensure_dataset(dataset)
-    results = reproduce(dataset, preset, out, models, features="classifier", n=n)
+    results = reproduce(dataset, preset, out, models, seeds=seeds, features="classifier", n=n)
     print("\n" + (out / "table1.md").read_text())
+    print(claims_markdown(results["claims"]))
     print("runs:")
     for model in models:
-        print(f"  {model:8s} {out / model}  (config.yaml, model.safetensors, metrics.csv, densities/, figures/)")
+        for seed in seeds:
+            print(f"  {model:8s} {run_dir_for(out, model, seed)}  (config.yaml, model.safetensors, metrics.csv, "
+                  f"densities/, figures/)")
     print(f"report: {out / 'report.html'}")
     return results

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ def evaluate_run(run_dir: str | Path, features: str = "classifier", n: int = 10_
 
     if n < 2:
         raise RaekitError(f"--n must be at least 2, got {n}")
+    started = time.perf_counter()
     model, config, run_dir = as_model(Path(run_dir))
     data = data or load_images(config.dataset, config.data_root)
     densities = densities or [normal_density(model), "gmm"]
@@ -74,7 +76,8 @@ def evaluate_run(run_dir: str | Path, features: str = "classifier", n: int = 10_
     result = {"run": str(run_dir), "dataset": config.dataset, "model": config.model,
               "preset": config.preset, "features": features, "extractor": extractor.name, "n": n, "n_reference": len(test),
               "seed": seed, "columns": {"N": densities[0], "GMM": "gmm" if "gmm" in densities else None},
-              "fid": fid, "prd": prd, "valid_loglik": loglik}
+              "fid": fid, "prd": prd, "valid_loglik": loglik,
+              "seconds": round(time.perf_counter() - started, 1)}
     if write:
         atomic_write_text(run_dir / EVAL_FILE, json.dumps(result, indent=2))
     return result

@@ -68,11 +68,16 @@ def _embed(path: Path) -> str:
     return f'<img src="data:image/png;base64,{data}" alt="{html.escape(Path(path).stem)}">'
 
 
-def write_report(out: Path, results: dict[str, Any], tables, paper_dataset: str | None, data=None) -> Path:
-    """report.html in `out`: the tables, then each model's figures, all in one file."""
+def write_report(out: Path, results: dict[str, Any], tables, paper_dataset: str | None, data=None,
+                 claims: list[dict[str, Any]] | None = None) -> Path:
+    """report.html in `out`: the tables, the paper's claims checked, then each model's figures
+    (`results`: model -> one run's eval result), all in one file."""
     from raekit.data import load_images
     out = Path(out)
     sections = ["<h1>raekit reproduction</h1>", *(table.html() for table in tables)]
+    if claims is not None:
+        from raekit.claims import claims_html
+        sections.append(claims_html(claims))
     if paper_dataset:
         sections.append(f"<p>Paper columns: Ghosh et al. (ICLR 2020), {html.escape(paper_dataset)}, "
                         "Inception FID over 10k samples.</p>")

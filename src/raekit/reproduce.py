@@ -1,66 +1,149 @@
-"""Tables 1 and 2 in one call: train (or reuse) every model, fit densities, evaluate, report.
+"""Tables 1 and 2 in one call: train (or reuse) every model for every seed, evaluate, tabulate.
 
-Everything is written under one folder and reused when present, so an interrupted reproduction
-picks up where it stopped: finished runs and evaluations are kept, unfinished runs resume.
+Runs live in OUT/<model>/seed<k>/. A finished run is reused only when its config is the one asked
+for; an unfinished one resumes. Each run's evaluation is kept in its eval.json, and results.json
+and the tables are rewritten after every run, so a reproduction can be done in parts (on several
+machines, then gathered in one folder) and `train=False` tabulates what is already trained.
 """
 from __future__ import annotations
 
 import json
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from raekit import runs
+from raekit import results as results_mod
+from raekit import reuse, runs
 from raekit.atomic import atomic_write_text
-from raekit.config import make_config
+from raekit.config import RunConfig, make_config
+from raekit.errors import RaekitError
 from raekit.paper_results import TABLE1, TABLE1_MODELS
 from raekit.tables import density_table, table1, table2
 
 
-def train_or_reuse(config, run_dir: Path, data=None) -> Path:
-    """Train into run_dir; a finished run is reused and an unfinished one resumed."""
-    from raekit.train import train
-    run_dir = Path(run_dir)
-    if (run_dir / runs.CONFIG_FILE).exists():
-        done = runs.read_metrics(run_dir)
-        saved = runs.read_config(run_dir)
-        if done and int(done[-1]["epoch"]) >= saved.epochs and (run_dir / runs.WEIGHTS_FILE).exists():
-            print(f"reusing {run_dir}", flush=True)
-            return run_dir
-        return train(saved, run_dir, resume=True, data=data)
-    return train(config, run_dir, data=data)
+@dataclass
+class Job:
+    model: str
+    seed: int
+    run_dir: Path
+    config: RunConfig       # what is asked (equal to the saved config where a run exists)
+    exists: bool
+    finished: bool
 
 
-def evaluate_or_reuse(run_dir: Path, features: str, n: int, densities: list[str] | None,
-                      data=None) -> dict[str, Any]:
-    from raekit.evaluate import evaluate_run, read_eval
-    previous = read_eval(run_dir)
-    wanted = densities or [previous["columns"]["N"], "gmm"] if previous else []
-    if previous and previous.get("features") == features and previous["n"] == n \
-            and all(d in previous["fid"] for d in wanted) and "valid_loglik" in previous:
-        print(f"reusing {run_dir / 'eval.json'}", flush=True)
-        return previous
-    return evaluate_run(run_dir, features=features, n=n, densities=densities, data=data)
+def run_dir_for(out: Path, model: str, seed: int) -> Path:
+    return Path(out) / model / f"seed{seed}"
 
 
-def reproduce(dataset: str, preset: str, out: str | Path, models=TABLE1_MODELS,
-              features: str = "classifier", n: int = 10_000, densities: list[str] | None = None,
-              figures: bool = True, data=None) -> dict[str, Any]:
-    """Train, evaluate and tabulate `models`; returns the results dict (also results.json)."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    results = {}
+def plan(dataset: str, preset: str, out: Path, models, seeds, overrides=None) -> list[Job]:
+    """Every (model, seed) with its folder; refuses folders holding a different run, before any work."""
+    jobs = []
     for model in models:
-        print(f"== {model} on {dataset} ({preset} preset) ==", flush=True)
-        run_dir = train_or_reuse(make_config(dataset, model, preset), out / model, data=data)
-        results[model] = evaluate_or_reuse(run_dir, features, n, densities, data=data)
-    atomic_write_text(out / "results.json", json.dumps(results, indent=2))
-    show_paper = preset == "paper" and dataset in TABLE1
-    paper = dataset if show_paper else None
-    tables = [table1(results, paper), table2(results, paper), density_table(results)]
-    atomic_write_text(out / "table1.md", tables[0].markdown() + "\n" + tables[2].markdown())
-    atomic_write_text(out / "table2.md", tables[1].markdown())
+        if (Path(out) / model / runs.CONFIG_FILE).exists():
+            raise RaekitError(f"{Path(out) / model} holds a run outside the seed layout; "
+                              f"move it to {run_dir_for(out, model, 0)}")
+        for seed in seeds:
+            run_dir = run_dir_for(out, model, seed)
+            asked = make_config(dataset, model, preset, **{**(overrides or {}), "seed": seed})
+            exists = reuse.check_reusable(run_dir, asked) is not None
+            jobs.append(Job(model, seed, run_dir, asked, exists, exists and reuse.is_finished(run_dir, asked)))
+    return jobs
+
+
+def train_job(job: Job, data=None) -> None:
+    from raekit.train import train
+    if job.finished:
+        print(f"reusing {job.run_dir}", flush=True)
+    else:
+        train(job.config, job.run_dir, resume=job.exists, data=data)
+
+
+def evaluate_job(job: Job, features: str, n: int, densities: list[str] | None, data=None) -> dict[str, Any]:
+    from raekit.evaluate import evaluate_run, read_eval
+    previous = read_eval(job.run_dir)
+    if reuse.eval_matches(previous, features, n, job.seed, densities):
+        print(f"reusing {job.run_dir / 'eval.json'}", flush=True)
+        return {**previous, "run": str(job.run_dir)}  # the folder may have moved since
+    return evaluate_run(job.run_dir, features=features, n=n, densities=densities, seed=job.seed, data=data)
+
+
+def command_line(dataset, preset, out, models, seeds, features, n, densities, overrides=None) -> str:
+    """The `raekit reproduce` command equivalent to a call (recorded in results.json)."""
+    parts = ["raekit reproduce", f"--dataset {dataset}", f"--preset {preset}",
+             f"--seeds {','.join(map(str, seeds))}", f"--out {out}", f"--features {features}", f"--n {n}"]
+    if tuple(models) != TABLE1_MODELS:
+        parts.append(f"--models {','.join(models)}")
+    if densities:
+        parts.append(f"--densities {','.join(densities)}")
+    if overrides:
+        parts.append("--set " + " ".join(f"{k}={v}" for k, v in overrides.items()))
+    return " ".join(parts)
+
+
+def reproduce(dataset: str, preset: str, out: str | Path, models=TABLE1_MODELS, seeds=(0,),
+              features: str = "classifier", n: int = 10_000, densities: list[str] | None = None,
+              figures: bool = True, data=None, train: bool = True, estimate: bool = True,
+              overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train (unless train=False: only finished runs are evaluated), evaluate and tabulate `models`
+    for every seed (`overrides`: config values over the preset's); returns results.json's content."""
+    out, seeds = Path(out), list(seeds)
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise RaekitError(f"--seeds must list distinct seeds, got {seeds}")
+    jobs = plan(dataset, preset, out, models, seeds, overrides)
+    out.mkdir(parents=True, exist_ok=True)
+    if estimate:
+        from raekit.estimate import print_estimate
+        print_estimate(jobs, features, n, densities, train, data=data)
+    meta = {"dataset": dataset, "preset": preset, "features": features, "n": n, "seeds": seeds,
+            "overrides": dict(overrides or {}),
+            "command": command_line(dataset, preset, out, models, seeds, features, n, densities, overrides)}
+    collected: dict[str, dict[str, dict[str, Any]]] = {}
+    full: dict[str, dict[str, Any]] = {}  # first seed's full result per model, for the report
+    results = None
+    for job in jobs:
+        if not train and not job.finished:
+            state = f"{reuse.trained_epochs(job.run_dir)}/{job.config.epochs} epochs" if job.exists else "not started"
+            print(f"skipping {job.run_dir}: not trained ({state})", flush=True)
+            continue
+        print(f"== {job.model} seed {job.seed} on {dataset} ({preset} preset) ==", flush=True)
+        train_job(job, data)
+        result = evaluate_job(job, features, n, densities, data)
+        full.setdefault(job.model, result)
+        entry = results_mod.compact(result, str(job.run_dir.relative_to(out)))
+        entry["train_seconds"] = round(sum(r.get("seconds", 0.0) for r in runs.read_metrics(job.run_dir)), 1)
+        collected.setdefault(job.model, {})[str(job.seed)] = entry
+        meta.update({k: result[k] for k in ("extractor", "n_reference")})
+        results = write_results(out, meta, collected)
+    if results is None:
+        raise RaekitError(f"nothing is trained yet in {out}; run without --only-trained to train")
     if figures:
         from raekit.report import write_report
-        path = write_report(out, results, tables, paper, data=data)
+        tables = make_tables(results)
+        path = write_report(out, full, tables, paper_column(results), data=data, claims=results["claims"])
         print(f"report: {path}")
+    return results
+
+
+def paper_column(results: dict[str, Any]) -> str | None:
+    """The paper's numbers sit beside ours only where the setting is the paper's."""
+    return results["dataset"] if results["preset"] == "paper" and results["dataset"] in TABLE1 else None
+
+
+def make_tables(results: dict[str, Any], paper: str | None = None):
+    paper = paper or paper_column(results)
+    return [table1(results, paper), table2(results, paper), density_table(results)]
+
+
+def write_results(out: Path, meta: dict[str, Any], collected) -> dict[str, Any]:
+    """results.json, table1.md and table2.md from the runs evaluated so far."""
+    from raekit.claims import check_claims
+    results = results_mod.build(meta, collected)
+    results["claims"] = check_claims(results)
+    atomic_write_text(out / results_mod.RESULTS_FILE, json.dumps(results, indent=2))
+    tables = make_tables(results)
+    atomic_write_text(out / "table1.md", tables[0].markdown() + "\n" + tables[2].markdown())
+    atomic_write_text(out / "table2.md", tables[1].markdown())
+    done = sum(len(v) for v in collected.values())
+    print(f"results: {out / results_mod.RESULTS_FILE} ({done} runs)", file=sys.stderr, flush=True)
     return results

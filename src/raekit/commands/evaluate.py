@@ -34,8 +34,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", default="cpu")
     p.add_argument("--out", required=True)
     p.add_argument("--models", default=",".join(TABLE1_MODELS), help="comma-separated models")
+    p.add_argument("--seeds", default="0", help="comma-separated training seeds; runs go to OUT/MODEL/seedK "
+                                                "and the tables show mean ± std over seeds (default: 0)")
+    p.add_argument("--only-trained", action="store_true",
+                   help="train nothing: evaluate and tabulate the finished runs only (while training goes on)")
+    p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="config values over the preset's, for every run (e.g. epochs=2)")
+    p.add_argument("--no-estimate", dest="estimate", action="store_false",
+                   help="skip measuring step times for the time estimate")
     _eval_args(p)
     p.set_defaults(handler=run_reproduce)
+
+    p = sub.add_parser("export-results", help="copy a reproduction (no weights) into results/NAME; update README",
+                       description="Copy table1.md, table2.md, results.json, report.html and each run's "
+                                   "config.yaml, metrics.csv and eval.json (never weights) into --dest, and "
+                                   "with --readme rewrite that reproduction's block of README's Results section.")
+    p.add_argument("repro", help="a reproduction folder (raekit reproduce --out)")
+    p.add_argument("--dest", required=True, help="e.g. results/mnist-cpu")
+    p.add_argument("--readme", help="README.md whose Results section gets the tables")
+    p.set_defaults(handler=run_export)
 
     p = sub.add_parser("reproduce-fig3", help="Appendix A: VAE FID against k samples and KL weight")
     p.add_argument("--dataset", default="mnist")
@@ -59,14 +76,36 @@ def run_evaluate(args) -> int:
     return 0
 
 
+def parse_seeds(text: str) -> list[int]:
+    from raekit.errors import RaekitError
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise RaekitError(f"--seeds takes comma-separated integers, got {text!r}") from None
+    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        raise RaekitError(f"--seeds takes distinct non-negative integers, got {text!r}")
+    return seeds
+
+
 def run_reproduce(args) -> int:
+    from raekit.claims import claims_markdown
+    from raekit.config import parse_assignments
     from raekit.models import get_variant
     from raekit.reproduce import reproduce
     models = [get_variant(m.strip()).name for m in args.models.split(",") if m.strip()]
-    reproduce(args.dataset, args.preset, args.out, models, features=args.features, n=args.n,
-              densities=_densities(args.densities))
+    results = reproduce(args.dataset, args.preset, args.out, models, seeds=parse_seeds(args.seeds),
+                        features=args.features, n=args.n, densities=_densities(args.densities),
+                        train=not args.only_trained, estimate=args.estimate,
+                        overrides=parse_assignments(args.set))
     for name in ("table1.md", "table2.md"):
         print(open(f"{args.out}/{name}").read())
+    print(claims_markdown(results["claims"]))
+    return 0
+
+
+def run_export(args) -> int:
+    from raekit.export import export_results
+    print(export_results(args.repro, args.dest, args.readme))
     return 0
 
 

@@ -1,0 +1,111 @@
+"""The time a reproduction will take, from costs measured on this machine before it starts.
+
+Training: seconds per optimiser step and per validation batch of each model, measured on real
+images (one warm-up step, then a few timed ones), times the batches still to run. Evaluation:
+the model's forward cost per image, the feature extractor's per image and one PRD at up to 1,000
+points (scaled linearly in n), times what each evaluation computes. Density fits (seconds for a
+GMM, longer for the two-stage VAE) are not counted.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import torch
+
+STEPS = 3
+
+
+def _timed(fn, repeats: int) -> float:
+    fn()  # warm-up: allocations, lazy initialisation
+    start = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return (time.perf_counter() - start) / repeats
+
+
+def model_costs(config, images: np.ndarray) -> tuple[float, float]:
+    """(seconds per training step, seconds per validation batch) of `config`'s model."""
+    from raekit.models.build import build_from_config
+    from raekit.train_utils import to_input
+    torch.manual_seed(config.seed)
+    model = build_from_config(config)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    x = to_input(torch.from_numpy(np.ascontiguousarray(images[:config.batch_size])), torch.device("cpu"))
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        model.loss(x)["loss"].backward()
+        optimizer.step()
+
+    def forward():
+        with torch.no_grad():
+            model.loss(x)
+
+    model.train()
+    train_step = _timed(step, STEPS)
+    model.eval()
+    return train_step, _timed(forward, STEPS)
+
+
+def extractor_costs(features: str, dataset: str, data, n: int) -> tuple[float, float]:
+    """(seconds per image of the feature extractor, seconds per PRD of n against n images)."""
+    from raekit.metrics import get_extractor, prd
+    extractor = get_extractor(features, dataset=dataset, data=data)
+    sample = data.test[:200]
+    per_image = _timed(lambda: extractor(sample), 1) / len(sample)
+    m = min(n, 1000)
+    feats = extractor(data.test[:m])
+    noisy = feats + np.random.default_rng(0).normal(scale=feats.std() * 0.1, size=feats.shape)
+    start = time.perf_counter()
+    prd(noisy, feats)
+    return per_image, (time.perf_counter() - start) * n / m
+
+
+def _clock(seconds: float) -> str:
+    minutes = int(round(seconds / 60))
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m" if minutes else f"{seconds:.0f}s"
+
+
+def estimate(jobs, features: str, n: int, densities, train: bool, data=None) -> dict[str, float] | None:
+    """Seconds of training and of evaluation still to do for `jobs` (reproduce's plan)."""
+    from raekit import reuse
+    from raekit.data import load_images
+    from raekit.evaluate import read_eval
+    to_train = [j for j in jobs if train and not j.finished]
+    to_eval = [j for j in jobs if (train or j.finished)
+               and not reuse.eval_matches(read_eval(j.run_dir), features, n, j.seed, densities)]
+    if not to_train and not to_eval:
+        return None
+    data = data or load_images(jobs[0].config.dataset, jobs[0].config.data_root)
+    first = {j.model: j.config for j in reversed(to_train + to_eval)}  # one measurement per model
+    costs = {model: model_costs(config, data.train) for model, config in first.items()}
+    training = 0.0
+    for job in to_train:
+        c, (step, fwd) = job.config, costs[job.model]
+        batches = math.ceil(len(data.train[:c.train_limit]) / c.batch_size)
+        valid_batches = math.ceil(len(data.valid[:c.valid_limit]) / c.batch_size)
+        epochs = c.epochs - (reuse.trained_epochs(job.run_dir) if job.exists else 0)
+        training += epochs * (batches * step + valid_batches * fwd)
+    evaluation = 0.0
+    if to_eval:
+        per_image, per_prd = extractor_costs(features, jobs[0].config.dataset, data, n)
+        kinds = len(densities) if densities else 2
+        for job in to_eval:
+            c = job.config
+            images = n * (2 + kinds) + len(data.valid[:c.valid_limit]) + len(data.train[:c.train_limit])
+            evaluation += images * costs[job.model][1] / c.batch_size + n * (2 + kinds) * per_image + kinds * per_prd
+    return {"train": training, "evaluate": evaluation, "runs_to_train": len(to_train), "runs_to_evaluate": len(to_eval),
+            "threads": torch.get_num_threads()}
+
+
+def print_estimate(jobs, features: str, n: int, densities, train: bool, data=None) -> None:
+    found = estimate(jobs, features, n, densities, train, data)
+    if found is None:
+        print("estimate: every run is trained and evaluated already", flush=True)
+        return
+    print(f"estimate: {_clock(found['train'] + found['evaluate'])} in all: training {_clock(found['train'])} "
+          f"({found['runs_to_train']} runs), evaluation {_clock(found['evaluate'])} ({found['runs_to_evaluate']} "
+          f"runs; density fits not counted), from step times measured now with {found['threads']} threads",
+          flush=True)

@@ -1,0 +1,124 @@
+"""Commit a reproduction: copy what a reader needs (no weights) into results/<name>/, and write its
+block of README's Results section from results.json, so README always shows what results.json says."""
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from raekit.atomic import atomic_write_text
+from raekit.errors import RaekitError
+from raekit.results import RESULTS_FILE, read_results
+
+TOP_FILES = ("table1.md", "table2.md", RESULTS_FILE, "report.html")
+RUN_FILES = ("config.yaml", "metrics.csv", "eval.json")
+PAPER_NOTE = ("paper: Ghosh et al. (ICLR 2020), full-width networks, 100 epochs, Inception FID; "
+              "only orderings and ratios compare")
+
+
+def export_results(repro: str | Path, dest: str | Path, readme: str | Path | None = None) -> Path:
+    """Copy a reproduction's tables, results.json, report.html and each run's config.yaml,
+    metrics.csv and eval.json (never weights) into `dest`; update README's block if asked."""
+    repro, dest = Path(repro), Path(dest)
+    results = read_results(repro)
+    if dest.exists() and any(dest.iterdir()) and not (dest / RESULTS_FILE).is_file():
+        raise RaekitError(f"{dest} holds files that are not a raekit export; choose an empty --dest")
+    for name in TOP_FILES:
+        if (repro / name).is_file():
+            _copy(repro / name, dest / name)
+        else:
+            print(f"raekit: {repro / name} does not exist; not exported", file=sys.stderr)
+    for by_seed in results["runs"].values():
+        for entry in by_seed.values():
+            for name in RUN_FILES:
+                if (repro / entry["run"] / name).is_file():
+                    _copy(repro / entry["run"] / name, dest / entry["run"] / name)
+    if readme is not None:
+        update_readme(readme, dest.name, readme_block(results, dest.name))
+    return dest
+
+
+def _copy(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.tmp")
+    shutil.copyfile(src, tmp)
+    tmp.replace(dst)
+
+
+def _duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+
+
+def wall_times(results: dict[str, Any]) -> tuple[float, float, int]:
+    """Total training seconds, total evaluation seconds, number of runs."""
+    entries = [e for by_seed in results["runs"].values() for e in by_seed.values()]
+    return (sum(e.get("train_seconds") or 0.0 for e in entries), sum(e.get("seconds") or 0.0 for e in entries),
+            len(entries))
+
+
+def readme_block(results: dict[str, Any], name: str) -> str:
+    """README's block for one committed reproduction: command, wall time, Tables 1-2, claims."""
+    from raekit.claims import check_claims, claims_markdown
+    from raekit.paper_results import TABLE1
+    from raekit.tables import table1, table2
+    paper = results["dataset"] if results["dataset"] in TABLE1 else None
+    train_s, eval_s, count = wall_times(results)
+    command = re.sub(r"--out \S+", f"--out runs/{name}", results.get("command") or "raekit reproduce")
+    seeds = sorted({int(s) for by_seed in results["runs"].values() for s in by_seed})
+    lines = [
+        f"<!-- results {name}: written by `raekit export-results` from results/{name}/results.json -->",
+        f"#### {results['dataset']}, `{results['preset']}` preset, seeds {', '.join(map(str, seeds))}",
+        "",
+        f"Wall time on 2 shared CPU cores: training {_duration(train_s)}, evaluation {_duration(eval_s)} "
+        f"({count} runs). Regenerate with:",
+        "",
+        "```bash",
+        command,
+        f"raekit export-results runs/{name} --dest results/{name} --readme README.md",
+        "```",
+        "",
+        table1(results, paper).markdown(),
+        table2(results, paper).markdown(),
+    ]
+    if paper:
+        lines += [f"(Paper columns: {PAPER_NOTE}.)", ""]
+    lines += ["The paper's claims at this scale:", "", claims_markdown(check_claims(results)),
+              f"<!-- /results {name} -->"]
+    return "\n".join(lines)
+
+
+def update_readme(readme: str | Path, name: str, block: str) -> None:
+    """Replace `name`'s block in README's Results section, or add it at the section's end."""
+    readme = Path(readme)
+    text = readme.read_text()
+    pattern = re.compile(rf"<!-- results {re.escape(name)}: .*?<!-- /results {re.escape(name)} -->", re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: block, text)
+    else:
+        heading = text.find("\n## Results\n")
+        if heading < 0:
+            raise RaekitError(f"{readme} has no '## Results' section to add {name}'s results to")
+        following = text.find("\n## ", heading + 1)
+        end = len(text) if following < 0 else following
+        text = text[:end].rstrip("\n") + "\n\n" + block + "\n" + text[end:]
+    atomic_write_text(readme, text)
+
+
+def parse_readme_tables(readme_text: str, name: str) -> dict[str, list[list[str]]]:
+    """{"Table 1": rows, "Table 2": rows} of `name`'s block in README (cells as text)."""
+    match = re.search(rf"<!-- results {re.escape(name)}: (.*?)<!-- /results {re.escape(name)} -->", readme_text, re.S)
+    if not match:
+        raise RaekitError(f"README has no results block for {name}")
+    tables, current = {}, None
+    for line in match.group(1).splitlines():
+        if line.startswith("Table 1") or line.startswith("Table 2"):
+            current = tables.setdefault(line[:7], [])
+        elif line.startswith("|") and current is not None and not line.startswith("| model") \
+                and not line.startswith("| ---") and not line.startswith("| claim"):
+            current.append([c.strip() for c in line.strip().strip("|").split("|")])
+        elif not line.strip().startswith("|") and line.strip() and current is not None and current:
+            current = None
+    return tables

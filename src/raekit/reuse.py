@@ -1,0 +1,54 @@
+"""When a run or an evaluation already on disk may stand in for the one asked for."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from raekit import runs
+from raekit.config import RunConfig
+from raekit.errors import RaekitError
+
+# Settings that change where or how a run is computed, never what it computes.
+OPERATIONAL = ("data_root", "device", "keep_checkpoints")
+
+
+def config_differences(saved: RunConfig, asked: RunConfig) -> list[str]:
+    """'key: saved there, asked here' for every setting that changes the result."""
+    there, here = dataclasses.asdict(saved), dataclasses.asdict(asked)
+    return [f"{key} {there[key]!r} (asked {here[key]!r})" for key in here
+            if key not in OPERATIONAL and there.get(key) != here[key]]
+
+
+def check_reusable(run_dir: Path, asked: RunConfig) -> RunConfig | None:
+    """The saved config of run_dir if it matches `asked`; None if there is no run; else one error line."""
+    run_dir = Path(run_dir)
+    if not (run_dir / runs.CONFIG_FILE).exists():
+        return None
+    saved = runs.read_config(run_dir)
+    diffs = config_differences(saved, asked)
+    if diffs:
+        raise RaekitError(f"{run_dir} holds a different run ({', '.join(diffs)}); "
+                          f"use another --out or move it away")
+    return saved
+
+
+def trained_epochs(run_dir: Path) -> int:
+    metrics = runs.read_metrics(run_dir)
+    return int(metrics[-1]["epoch"]) if metrics else 0
+
+
+def is_finished(run_dir: Path, config: RunConfig) -> bool:
+    """All epochs logged and best weights saved."""
+    run_dir = Path(run_dir)
+    return (run_dir / runs.WEIGHTS_FILE).exists() and trained_epochs(run_dir) >= config.epochs
+
+
+def eval_matches(previous: dict[str, Any] | None, features: str, n: int, seed: int,
+                 densities: list[str] | None) -> bool:
+    """Whether an eval.json answers the evaluation asked for (same extractor, count, seed, densities)."""
+    if not previous or "valid_loglik" not in previous:
+        return False
+    wanted = densities or [previous["columns"]["N"], "gmm"]
+    return (previous.get("features") == features and previous.get("n") == n
+            and previous.get("seed", 0) == seed and all(d in previous["fid"] for d in wanted))

@@ -1,0 +1,105 @@
+"""reproduce with several seeds, partial runs, reuse rules and the time estimate (digits, 1 epoch)."""
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+from raekit.cli import main
+from raekit.errors import RaekitError
+from raekit.reproduce import plan, reproduce
+
+FAST = {"epochs": 1}
+
+
+def _hashes(folder):
+    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def repro(tmp_path_factory):
+    out = tmp_path_factory.mktemp("repro")
+    results = reproduce("digits", "tiny", out, models=("ae", "vae"), seeds=(0, 1), n=100, overrides=FAST)
+    return out, results
+
+
+def test_runs_live_in_model_seed_folders_and_results_hold_every_seed(repro):
+    out, results = repro
+    for model in ("ae", "vae"):
+        for seed in (0, 1):
+            run = out / model / f"seed{seed}"
+            assert (run / "model.safetensors").is_file() and json.loads((run / "eval.json").read_text())["seed"] == seed
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["seeds"] == [0, 1] and set(saved["runs"]["ae"]) == {"0", "1"}
+    assert saved["runs"]["ae"]["1"]["run"] == "ae/seed1" and saved["runs"]["ae"]["0"]["train_seconds"] > 0
+    values = [saved["runs"]["vae"][s]["fid"]["gmm"] for s in ("0", "1")]
+    agg = saved["aggregate"]["vae"]["fid"]["gmm"]
+    assert agg["mean"] == pytest.approx(np.mean(values)) and agg["std"] == pytest.approx(np.std(values, ddof=1))
+    assert "precision" not in saved["runs"]["ae"]["0"]["prd"]["gmm"]  # curves stay in eval.json
+    assert len(saved["claims"]) == 5 and "--seeds 0,1" in saved["command"]
+    table = (out / "table1.md").read_text()
+    assert f"| vae | 2 | " in table and f"{agg['mean']:.2f} ± {agg['std']:.2f}" in table
+    assert "The paper's claims" in (out / "report.html").read_text()
+
+
+def test_only_trained_tabulates_finished_runs_and_reuses_their_evaluations(repro, capsys):
+    out, _ = repro
+    before = _hashes(out / "ae")
+    assert main(["reproduce", "--dataset", "digits", "--preset", "tiny", "--out", str(out), "--models", "ae,vae",
+                 "--seeds", "0,1,2", "--n", "100", "--only-trained", "--set", "epochs=1"]) == 0
+    printed = capsys.readouterr().out
+    assert f"skipping {out / 'ae' / 'seed2'}: not trained (not started)" in printed
+    assert "every run is trained and evaluated already" in printed
+    assert not (out / "ae" / "seed2").exists() and _hashes(out / "ae") == before
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["seeds"] == [0, 1, 2] and set(saved["runs"]["ae"]) == {"0", "1"}
+
+
+def test_a_single_seed_is_marked(repro):
+    out, _ = repro
+    results = reproduce("digits", "tiny", out, models=("ae",), seeds=(1,), n=100, overrides=FAST,
+                        train=False, figures=False)
+    assert results["aggregate"]["ae"]["fid"]["rec"]["std"] is None
+    assert "| ae | 1 (single seed) |" in (out / "table1.md").read_text()
+
+
+def test_a_run_of_another_config_is_refused_with_the_difference(repro, capsys):
+    out, _ = repro
+    before = _hashes(out)
+    code = main(["reproduce", "--dataset", "digits", "--preset", "tiny", "--out", str(out), "--models", "ae",
+                 "--seeds", "0", "--n", "100"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert "holds a different run" in err and "epochs 1 (asked 12)" in err
+    with pytest.raises(RaekitError, match="dataset 'digits' \\(asked 'mnist'\\)"):
+        plan("mnist", "tiny", out, ("ae",), (0,), FAST)
+    assert _hashes(out) == before
+
+
+def test_a_run_outside_the_seed_layout_is_refused(tmp_path):
+    (tmp_path / "ae").mkdir()
+    (tmp_path / "ae" / "config.yaml").write_text("model: ae\n")
+    with pytest.raises(RaekitError, match="outside the seed layout"):
+        plan("digits", "tiny", tmp_path, ("ae",), (0,))
+
+
+def test_nothing_trained_is_an_error(tmp_path):
+    with pytest.raises(RaekitError, match="nothing is trained"):
+        reproduce("digits", "tiny", tmp_path, models=("ae",), train=False, estimate=False)
+
+
+def test_estimate_counts_the_epochs_left(repro, tmp_path):
+    from raekit.estimate import estimate
+    out, _ = repro
+    done = estimate(plan("digits", "tiny", out, ("ae",), (0, 1), FAST), "classifier", 100, None, True)
+    assert done is None  # everything trained and evaluated
+    one = estimate(plan("digits", "tiny", tmp_path, ("ae",), (0,), FAST), "classifier", 100, None, True)
+    three = estimate(plan("digits", "tiny", tmp_path, ("ae",), (0,), {"epochs": 3}), "classifier", 100, None, True)
+    assert one["runs_to_train"] == 1 and one["train"] > 0 and one["evaluate"] > 0
+    assert 1.5 < three["train"] / one["train"] < 6  # three epochs cost about three times one (noisy machine)
+
+
+@pytest.mark.parametrize("seeds", ["0,0", "a", ""])
+def test_bad_seeds(tmp_path, capsys, seeds):
+    assert main(["reproduce", "--out", str(tmp_path), "--seeds", seeds]) == 2
+    assert "--seeds" in capsys.readouterr().err
