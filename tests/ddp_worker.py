@@ -11,6 +11,7 @@ Fault hooks, chosen by environment variables:
     RAEKIT_WORKER_MARKER=FILE        ... unless FILE exists (it is created first: kill once only)
     RAEKIT_WORKER_KILL_IN_SAVE=N     SIGKILL inside the fsync of the N-th checkpoint tensor file
     RAEKIT_WORKER_FLOAT64=1          build the model and feed the images in float64
+    RAEKIT_WORKER_OFFLINE=1          every URL fails at once, as on a machine without a network
 """
 from __future__ import annotations
 
@@ -113,8 +114,18 @@ def _use_float64() -> None:
     trainer.to_input = lambda batch, device: to_input(batch, device).double()
 
 
+def _go_offline() -> None:
+    import urllib.request
+
+    def refuse(*args, **kwargs):
+        raise OSError("network unreachable (offline test)")
+    urllib.request.urlopen = refuse
+
+
 def _install_hooks() -> None:
     env = os.environ
+    if env.get("RAEKIT_WORKER_OFFLINE"):
+        _go_offline()
     if env.get("RAEKIT_WORKER_FLOAT64"):
         _use_float64()
     if env.get("RAEKIT_WORKER_STATE_DIR"):

@@ -112,6 +112,8 @@ def save_checkpoint(directory: str | Path, step: int, model: nn.Module, optimize
         raise RaekitError(f"checkpoint step must be a non-negative integer, got {step!r}")
     if not isinstance(keep, int) or keep < 1:
         raise RaekitError(f"keep must be at least 1 (how many checkpoints to keep), got {keep!r}")
+    stem = Path(directory) / f"step-{step:06d}"
+    _refuse_non_finite(model, stem.with_suffix(".safetensors"))
     tensors: dict[str, torch.Tensor] = {}
     record = {
         "step": step,
@@ -121,7 +123,6 @@ def save_checkpoint(directory: str | Path, step: int, model: nn.Module, optimize
         "rng": encode(_rng_state(), "rng", tensors),
         "extra": encode(dict(extra), "extra", tensors),
     }
-    stem = Path(directory) / f"step-{step:06d}"
     _write_pair(stem.with_suffix(".safetensors"), stem.with_suffix(".json"), tensors, record, {})
     _prune(Path(directory), step, keep)
     return stem.with_suffix(".json")
@@ -214,11 +215,22 @@ def save_weights(path: str | Path, module: nn.Module, meta: dict) -> None:
     even if a kill lands between the two renames.
     """
     path, tensors = Path(path), {}
+    _refuse_non_finite(module, path)
     record = {"model": encode(module.state_dict(), "model", tensors)}
     meta_json = json.dumps(encode(dict(meta), "meta", tensors), allow_nan=False)
     record["meta"] = json.loads(meta_json)
     _write_pair(path, path.with_suffix(".json"), tensors, record,
                 {"raekit_format": str(FORMAT), "raekit_meta": meta_json})
+
+
+def _refuse_non_finite(module: nn.Module, path: Path) -> None:
+    """NaN or infinite weights are never written: they would replace good ones with useless ones."""
+    bad = [name for name, value in module.state_dict().items()
+           if value.is_floating_point() and not bool(torch.isfinite(value).all())]
+    if bad:
+        more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+        raise RaekitError(f"non-finite values in {', '.join(bad[:3])}{more}; {path} was not written "
+                          f"(what was there is kept)")
 
 
 def load_weights(path: str | Path, module: nn.Module) -> dict:

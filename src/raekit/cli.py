@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 
 from raekit.errors import RaekitError
 
@@ -18,10 +20,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM outside training: unwinds like Ctrl-C, so every `finally` and context manager runs
+    (temporary files and folders go, locks are released). A BaseException, so no `except
+    Exception` along the way can swallow it. Training installs its own handler (a checkpoint first)."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     from raekit.train import TrainingInterrupted
 
     args = build_parser().parse_args(argv)
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if on_main_thread else None
     try:
         return int(args.handler(args) or 0)
     except RaekitError as exc:
@@ -33,6 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("raekit: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("raekit: terminated", file=sys.stderr)
+        return 143
+    finally:
+        if on_main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

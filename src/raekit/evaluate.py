@@ -17,6 +17,7 @@ import numpy as np
 
 from raekit.atomic import atomic_write_text
 from raekit.errors import RaekitError
+from raekit.locks import locking
 
 EVAL_FILE = "eval.json"
 
@@ -33,6 +34,7 @@ def _pick(n_available: int, n: int, rng: np.random.Generator, size=None) -> np.n
     return rng.choice(n_available, size=size or n, replace=n > n_available if size is None else True)
 
 
+@locking("run_dir", "run")
 def evaluate_run(run_dir: str | Path, features: str = "classifier", n: int = 10_000,
                  densities: list[str] | None = None, seed: int = 0, data=None,
                  write: bool = True) -> dict[str, Any]:

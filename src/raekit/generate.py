@@ -15,6 +15,7 @@ import torch
 
 from raekit import runs
 from raekit.errors import RaekitError
+from raekit.locks import locking
 
 DENSITY_DIR = "densities"
 
@@ -94,6 +95,7 @@ def code_images(config, data=None) -> tuple[np.ndarray, np.ndarray]:
     return data.train[:config.train_limit], data.valid[:config.valid_limit]
 
 
+@locking("model_or_run", "run")
 def fit_density(model_or_run, data=None, kind: str = "gmm", save: bool = True,
                 **options: Any) -> tuple[Any, dict]:
     """Fit a density of `kind` on training codes; report train and validation log-likelihood.
@@ -114,6 +116,7 @@ def fit_density(model_or_run, data=None, kind: str = "gmm", save: bool = True,
     return density, report
 
 
+@locking("run_dir", "run")
 def fit_density_streaming(run_dir: str | Path, data=None, chunk: int = 8192, **options: Any) -> tuple[Any, dict]:
     """The GMM of a run for datasets too large for one process: the codes are encoded by every
     rank torchrun started (or this process alone) into RUN/codes/{train,valid}.npy, and EM reads

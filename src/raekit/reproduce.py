@@ -18,6 +18,7 @@ from raekit import reuse, runs
 from raekit.atomic import atomic_write_text
 from raekit.config import RunConfig, make_config
 from raekit.errors import RaekitError
+from raekit.locks import locking
 from raekit.paper_results import TABLE1, TABLE1_MODELS
 from raekit.tables import density_table, table1, table2
 
@@ -81,6 +82,7 @@ def command_line(dataset, preset, out, models, seeds, features, n, densities, ov
     return " ".join(parts)
 
 
+@locking("out", "reproduction folder")
 def reproduce(dataset: str, preset: str, out: str | Path, models=TABLE1_MODELS, seeds=(0,),
               features: str = "classifier", n: int = 10_000, densities: list[str] | None = None,
               figures: bool = True, data=None, train: bool = True, estimate: bool = True,

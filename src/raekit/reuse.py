@@ -39,9 +39,10 @@ def trained_epochs(run_dir: Path) -> int:
 
 
 def is_finished(run_dir: Path, config: RunConfig) -> bool:
-    """All epochs logged and best weights saved."""
+    """All epochs logged, best weights saved and the run's completion marker set."""
     run_dir = Path(run_dir)
-    return (run_dir / runs.WEIGHTS_FILE).exists() and trained_epochs(run_dir) >= config.epochs
+    return (run_dir / runs.WEIGHTS_FILE).exists() and trained_epochs(run_dir) >= config.epochs \
+        and runs.is_finished(run_dir)
 
 
 def eval_matches(previous: dict[str, Any] | None, features: str, n: int, seed: int,

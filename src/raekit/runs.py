@@ -1,9 +1,12 @@
-"""A run directory: config.yaml, model.safetensors (+ .json), metrics.csv, checkpoints/."""
+"""A run directory: config.yaml, model.safetensors (+ .json), metrics.csv, status.json, checkpoints/."""
 from __future__ import annotations
 
 import csv
 import dataclasses
 import io
+import json
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,8 @@ from raekit.errors import RaekitError
 
 CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE, CHECKPOINTS = ("config.yaml", "model.safetensors",
                                                        "metrics.csv", "checkpoints")
+STATUS_FILE = "status.json"  # {"finished": bool, "epochs": N}: the completion marker
+_warned: set[Path] = set()
 
 
 def write_config(run_dir: Path, config: RunConfig) -> None:
@@ -56,6 +61,46 @@ def read_metrics(run_dir: str | Path) -> list[dict[str, float]]:
         return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(handle)]
 
 
+def write_status(run_dir: Path, finished: bool, epochs: int) -> None:
+    """Mark the run in progress (when training starts) or finished (after its last epoch)."""
+    text = json.dumps({"finished": bool(finished), "epochs": int(epochs)})
+    atomic_write_text(Path(run_dir) / STATUS_FILE, text + "\n")
+
+
+def is_finished(run_dir: str | Path) -> bool:
+    """Whether training of the run went through to its end (every configured epoch)."""
+    run_dir = Path(run_dir)
+    try:
+        status = json.loads((run_dir / STATUS_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        status = None
+    if isinstance(status, dict) and isinstance(status.get("finished"), bool):
+        return status["finished"]
+    # Runs trained before the marker existed: every configured epoch logged, best weights saved.
+    return _epochs_done(run_dir) >= read_config(run_dir).epochs and (run_dir / WEIGHTS_FILE).is_file()
+
+
+def _epochs_done(run_dir: Path) -> int:
+    try:
+        rows = read_metrics(run_dir)
+    except (OSError, ValueError, csv.Error):
+        return 0
+    return int(rows[-1].get("epoch", 0)) if rows else 0
+
+
+def warn_if_unfinished(run_dir: str | Path) -> None:
+    """One line on stderr (once per run and process, rank 0 only) when a run stopped before its end."""
+    run_dir = Path(run_dir)
+    key = run_dir.resolve()
+    if key in _warned or os.environ.get("RANK", "0") != "0" or is_finished(run_dir):
+        return
+    _warned.add(key)
+    how = (f"finish it with `raekit train --out {run_dir} --resume`" if (run_dir / CHECKPOINTS).is_dir()
+           else "its results may not match a finished run")
+    print(f"raekit: warning: {run_dir} is unfinished ({_epochs_done(run_dir)} of {read_config(run_dir).epochs} "
+          f"epochs trained); using its best weights so far; {how}", file=sys.stderr)
+
+
 def load_run(run_dir: str | Path, encoder: nn.Module | None = None,
              decoder: nn.Module | None = None) -> tuple[nn.Module, RunConfig]:
     """The trained model (best validation weights, eval mode) and its config."""
@@ -70,5 +115,6 @@ def load_run(run_dir: str | Path, encoder: nn.Module | None = None,
                           f"`raekit train --out {run_dir} --resume`")
     model = build_from_config(config, encoder, decoder)
     load_weights(weights, model)
+    warn_if_unfinished(run_dir)
     model.config = config
     return model.eval(), config

@@ -7,6 +7,8 @@ Under torchrun the same loop runs data-parallel; rank 0 alone writes files and p
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import sys
 import time
@@ -22,8 +24,8 @@ from raekit import checkpoint, distributed, runs
 from raekit.config import RunConfig
 from raekit.errors import RaekitError
 from raekit.models.build import build_from_config
-from raekit.train_utils import (SignalCatcher, TrainingInterrupted, check_config, epoch_order, prepare_run_dir,
-                                progress_bar, step_seed, to_input)
+from raekit.train_utils import (SignalCatcher, TrainingInterrupted, check_config, check_resumable, epoch_order,
+                                locked_run, prepare_run_dir, progress_bar, step_seed, to_input)
 
 __all__ = ["TrainingInterrupted", "evaluate_loss", "train"]
 
@@ -58,11 +60,15 @@ def train(config: RunConfig, out: str | Path, *, resume: bool = False, data=None
     run_dir = Path(out)
     check_config(config)
     ctx = distributed.setup(config.device)
+    lock = contextlib.ExitStack()
     try:
         # torchrun restarts every worker after a failure: continue from the last checkpoint.
         if os.environ.get("TORCHELASTIC_RESTART_COUNT", "0") != "0" and (run_dir / runs.CONFIG_FILE).exists():
             resume = True
+        lock.enter_context(locked_run(run_dir, ctx))  # one writer per run, also across crashes
         prepare_run_dir(run_dir, resume)
+        if resume:
+            check_resumable(run_dir, config)
         train_x, valid_x = _training_arrays(config, data)
         if config.batch_size > len(train_x):
             raise RaekitError(f"batch_size {config.batch_size} is larger than the training set ({len(train_x)} images)")
@@ -81,11 +87,19 @@ def train(config: RunConfig, out: str | Path, *, resume: bool = False, data=None
         elif ctx.is_main:
             run_dir.mkdir(parents=True, exist_ok=True)
             runs.write_config(run_dir, config)
+        if ctx.is_main:
+            runs.write_status(run_dir, finished=False, epochs=config.epochs)
         distributed.barrier(ctx)
         show = (sys.stderr.isatty() if progress is None else progress) and ctx.is_main
         with SignalCatcher() as stop:
             _Loop(config, run_dir, model, net, optimizer, scheduler, state, ctx, stop, show).run(train_x, valid_x)
+        if state.best_valid is None:
+            raise RaekitError(f"no epoch of {run_dir} had a finite validation loss, so no weights were saved; "
+                              f"lower the learning rate or loss weights")
+        if ctx.is_main:
+            runs.write_status(run_dir, finished=True, epochs=config.epochs)
     finally:
+        lock.close()
         distributed.teardown(ctx)
     return run_dir
 
@@ -120,6 +134,7 @@ class _Loop:
 
     def _step(self, x: torch.Tensor, batch: int) -> bool:
         """One optimiser step; returns whether a stop signal arrived (on any rank)."""
+        buffers = self._buffers() if self.state.bad_batches < self.config.skip_nonfinite else None
         terms = self.net(x)
         names = list(terms)
         # Loss terms and the stop flag are averaged over ranks before any decision, so every
@@ -131,27 +146,45 @@ class _Loop:
         values = dict(zip(names, summary[:-1].tolist()))
         stop = bool(summary[-1] > 0)
         if not np.isfinite(values["loss"]):
-            self._non_finite(values, batch)
+            self._non_finite(values, batch, "loss", buffers)
             return stop
         self.optimizer.zero_grad(set_to_none=True)
         terms["loss"].backward()
+        if not self._finite_gradients():
+            self.optimizer.zero_grad(set_to_none=True)
+            self._non_finite(values, batch, "gradient", buffers)
+            return stop
         self.optimizer.step()
         for name, value in values.items():
             self.state.sums[name] = self.state.sums.get(name, 0.0) + value
         self.state.seen += 1
         return stop
 
-    def _non_finite(self, values: dict[str, float], batch: int) -> None:
+    def _buffers(self) -> list[torch.Tensor]:
+        """Copies of every buffer (batch-norm statistics and counters, spectral-norm vectors): the
+        forward pass updates them, and a skipped batch must leave no trace."""
+        return [b.detach().clone() for b in self.model.buffers()]
+
+    def _finite_gradients(self) -> bool:
+        # Gradients are all-reduced by now, so every rank reaches the same verdict.
+        grads = [p.grad for p in self.model.parameters() if p.grad is not None]
+        return not grads or bool(torch.stack([torch.isfinite(g).all() for g in grads]).all())
+
+    def _non_finite(self, values: dict[str, float], batch: int, what: str, buffers) -> None:
+        if buffers is not None:
+            with torch.no_grad():
+                for buffer, saved in zip(self.model.buffers(), buffers):
+                    buffer.copy_(saved)
         state = self.state
         listing = ", ".join(f"{k}={v:.4g}" for k, v in values.items())
         where = f"epoch {state.epoch + 1}, batch {batch + 1}"
         if state.bad_batches < self.config.skip_nonfinite:
             state.bad_batches += 1
             if self.ctx.is_main:
-                print(f"raekit: skipping non-finite loss at {where} ({listing}); "
+                print(f"raekit: skipping non-finite {what} at {where} ({listing}); "
                       f"{state.bad_batches}/{self.config.skip_nonfinite} skips used", file=sys.stderr)
             return
-        raise RaekitError(f"non-finite loss at {where} ({listing}); stopped before the optimiser step. "
+        raise RaekitError(f"non-finite {what} at {where} ({listing}); stopped before the optimiser step. "
                           f"Lower the learning rate or loss weights, or allow skips with --set skip_nonfinite=K")
 
     def _end_epoch(self, valid_x: torch.Tensor, seconds: float) -> None:
@@ -162,7 +195,8 @@ class _Loop:
         row.update({f"valid_{k}": v for k, v in valid.items()})
         self.scheduler.step(valid["loss"])
         state.history.append(row)
-        improved = state.best_valid is None or valid["loss"] < state.best_valid
+        # A non-finite validation loss never counts as an improvement, not even in the first epoch.
+        improved = bool(np.isfinite(valid["loss"])) and (state.best_valid is None or valid["loss"] < state.best_valid)
         if improved:
             state.best_valid = valid["loss"]
         state.epoch, state.batch, state.sums, state.seen = state.epoch + 1, 0, {}, 0
@@ -179,8 +213,9 @@ class _Loop:
         if self.ctx.is_main:
             state = self.state
             step = state.epoch * 1_000_000 + state.batch  # orders checkpoints within and across epochs
+            extra = {**vars(state), "config": dataclasses.asdict(self.config)}  # resume checks it
             checkpoint.save_checkpoint(self.run_dir / runs.CHECKPOINTS, step, self.model, self.optimizer,
-                                       self.scheduler, dict(vars(state)), keep=self.config.keep_checkpoints)
+                                       self.scheduler, extra, keep=self.config.keep_checkpoints)
         distributed.barrier(self.ctx)
 
 

@@ -1,15 +1,22 @@
 """Small pieces of the training loop: signals, ordering, seeds, run-directory checks."""
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import json
 import signal
 import threading
 from pathlib import Path
 
 import torch
 
-from raekit import runs
+from raekit import checkpoint, distributed, locks, runs
 from raekit.config import RunConfig
 from raekit.errors import RaekitError
+from raekit.state_codec import decode
+
+# Values a resumed run may change without invalidating its checkpoints.
+RESUMABLE = {"epochs", "device", "skip_nonfinite", "keep_checkpoints", "data_root"}
 
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
@@ -78,8 +85,49 @@ def prepare_run_dir(run_dir: Path, resume: bool) -> None:
         raise RaekitError(f"nothing to resume: {run_dir} has no {runs.CONFIG_FILE}")
     if not resume and has_run:
         raise RaekitError(f"{run_dir} already holds a run; resume it with --resume or choose another --out")
-    if not resume and run_dir.exists() and any(run_dir.iterdir()):
+    if not resume and run_dir.exists() and any(p.name != locks.LOCK_FILE for p in run_dir.iterdir()):
         raise RaekitError(f"{run_dir} exists and is not empty; choose a new --out")
+
+
+@contextlib.contextmanager
+def locked_run(run_dir: Path, ctx: distributed.Context):
+    """Hold the run directory's lock (rank 0 takes it; every rank learns whether it could)."""
+    with contextlib.ExitStack() as stack:
+        failure = None
+        try:
+            stack.enter_context(locks.hold(run_dir, "run"))
+        except RaekitError as exc:
+            failure = exc
+        if distributed.any_rank(ctx, failure is not None):
+            raise failure or RaekitError(f"rank 0 could not lock {run_dir}")
+        yield
+
+
+def check_resumable(run_dir: Path, config: RunConfig) -> None:
+    """Refuse a resume that would retrain a trained run from scratch, or continue a checkpoint
+    under a config.yaml that contradicts it (edited by hand). Reads only, before any data loads."""
+    directory = run_dir / runs.CHECKPOINTS
+    newest = checkpoint.latest_checkpoint(directory)
+    if newest is None:
+        trained = [name for name in (runs.WEIGHTS_FILE, runs.METRICS_FILE) if (run_dir / name).exists()]
+        if trained and not checkpoint.list_checkpoints(directory):  # damaged ones: loading says why
+            raise RaekitError(f"{run_dir} holds a trained run ({', '.join(trained)}) but no checkpoint to resume "
+                              f"from, so it was left as it is: its weights still serve evaluate and sample; "
+                              f"to train again, use a new --out")
+        return
+    try:
+        saved = decode(json.loads(newest.read_text(encoding="utf-8"))["extra"].get("config"), {})
+    except (OSError, ValueError, KeyError, AttributeError):
+        saved = None
+    if not isinstance(saved, dict):  # checkpoints from before configs were recorded in them
+        return
+    current = dataclasses.asdict(config)
+    changed = [f"{key} is {current[key]!r} in {runs.CONFIG_FILE} but {saved[key]!r} in the checkpoint"
+               for key in current if key in saved and key not in RESUMABLE and saved[key] != current[key]]
+    if changed:
+        raise RaekitError(f"{run_dir / runs.CONFIG_FILE} contradicts the run's checkpoint {newest.name}: "
+                          f"{'; '.join(changed)}. Restore it (only {', '.join(sorted(RESUMABLE))} may change "
+                          f"on resume), or train a new run with a new --out")
 
 
 def progress_bar(iterable, enabled: bool, epoch: int, epochs: int):

@@ -7,22 +7,22 @@ from raekit import runs
 from raekit.config import PRESETS, SEQUENCE_TASKS, make_config, parse_assignments, replace
 from raekit.data import DATASETS
 from raekit.errors import RaekitError
-from raekit.models import VARIANTS
+from raekit.models import VARIANTS, get_variant
 
-# Values a resumed run may change without invalidating its checkpoints.
-RESUMABLE = {"epochs", "device", "skip_nonfinite", "keep_checkpoints", "data_root"}
+# What names a run; with --resume these may only repeat the run's own values.
+IDENTITY = {"dataset": "mnist", "model": "rae-l2", "preset": "cpu"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train one model into a run directory",
                        description="Train a model. With --resume, continue the run in --out from its last "
                                    "checkpoint (its config.yaml is used; --epochs may extend it).")
-    p.add_argument("--dataset", default="mnist",
+    p.add_argument("--dataset",
                    help=f"one of {', '.join(DATASETS + SEQUENCE_TASKS)} (default: mnist)")
-    p.add_argument("--model", default="rae-l2", help=f"one of {', '.join(VARIANTS)} (default: rae-l2; "
+    p.add_argument("--model", help=f"one of {', '.join(VARIANTS)} (default: rae-l2; "
                                                      "cvae, gvae and grae are for expressions and molecules)")
     p.add_argument("--out", required=True, help="run directory to create (or to resume)")
-    p.add_argument("--preset", default="cpu", help=f"one of {', '.join(PRESETS)} (default: cpu)")
+    p.add_argument("--preset", help=f"one of {', '.join(PRESETS)} (default: cpu)")
     p.add_argument("--epochs", type=int, help="maximum epochs (overrides the preset)")
     p.add_argument("--seed", type=int, help="random seed (default 0)")
     p.add_argument("--data-root", help="folder holding the dataset's files")
@@ -34,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from raekit.train import train
+    from raekit.train_utils import RESUMABLE
 
     overrides = parse_assignments(args.set)
     for key in ("epochs", "seed"):
@@ -47,8 +48,22 @@ def run(args: argparse.Namespace) -> int:
             raise RaekitError(f"--resume keeps the run's config; {', '.join(changed)} cannot change "
                               f"(allowed: {', '.join(sorted(RESUMABLE))})")
         config = replace(runs.read_config(args.out), **overrides)
+        _check_identity(args, config)
     else:
-        config = make_config(args.dataset, args.model, args.preset, **overrides)
+        given = {key: getattr(args, key) or default for key, default in IDENTITY.items()}
+        config = make_config(**given, **overrides)
     run_dir = train(config, args.out, resume=args.resume)
     print(f"trained {config.model} on {config.dataset}: {run_dir}")
     return 0
+
+
+def _check_identity(args: argparse.Namespace, config) -> None:
+    """--dataset/--model/--preset given with --resume must name the run being resumed."""
+    clashes = []
+    for key in IDENTITY:
+        given = getattr(args, key)
+        if given is not None and (get_variant(given).name if key == "model" else given) != getattr(config, key):
+            clashes.append(f"--{key} {given} (the run has {getattr(config, key)})")
+    if clashes:
+        raise RaekitError(f"--resume continues {args.out} as it was started, but {', '.join(clashes)}; "
+                          f"drop them, or train a new run into a new --out")
