@@ -101,6 +101,8 @@ def estimate(jobs, features: str, n: int, densities, train: bool, data=None) -> 
 
 
 def print_estimate(jobs, features: str, n: int, densities, train: bool, data=None) -> None:
+    print("estimate: measuring training steps, feature extraction and PRD on this machine "
+          "(the first use of a dataset's classifier trains it)", flush=True)
     found = estimate(jobs, features, n, densities, train, data)
     if found is None:
         print("estimate: every run is trained and evaluated already", flush=True)
