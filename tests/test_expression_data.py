@@ -38,14 +38,14 @@ def test_reader_removes_spaces_and_skips_empty_lines(small):
 def test_task_reads_the_data_root_file_or_folder(small, capsys):
     for root in (small, small.parent):
         config = make_config("expressions", "grae", "tiny", data_root=str(root), max_rows=None)
-        assert task_strings(config) == read_expressions(small)
+        assert task_strings(config) == (read_expressions(small), None)  # expressions carry no line numbers
         assert f"expressions from {small}" in capsys.readouterr().err
     with pytest.raises(RaekitError, match="expression file not found"):
         task_strings(make_config("expressions", "grae", "tiny", data_root=str(small) + ".missing"))
 
 
 def test_task_falls_back_to_the_synthetic_corpus_and_says_so(capsys):
-    strings = task_strings(make_config("expressions", "grae", "tiny", max_rows=50))
+    strings, _ = task_strings(make_config("expressions", "grae", "tiny", max_rows=50))
     assert len(strings) == 50
     assert "using raekit's synthetic expression corpus" in capsys.readouterr().err
 

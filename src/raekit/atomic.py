@@ -7,28 +7,57 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from raekit.errors import RaekitError
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success fsync it and rename it over `path`.
 
     The temporary name starts with '.' and ends in '.tmp', so it is never taken for a finished
-    file. On any exception the temporary file is removed and `path` is left untouched.
+    file. On any exception the temporary file is removed and `path` is left untouched; a failed
+    write (full disk, read-only folder) becomes a RaekitError naming `path`.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        # mkstemp creates 0600; a finished file gets the mode open() would give it.
-        os.fchmod(fd, 0o666 & ~current_umask())
-    finally:
-        os.close(fd)
+    with write_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            # mkstemp creates 0600; a finished file gets the mode open() would give it.
+            os.fchmod(fd, 0o666 & ~current_umask())
+        finally:
+            os.close(fd)
     tmp = Path(tmp)
     try:
-        yield tmp
-        commit(tmp, path)
+        with write_errors(path):
+            yield tmp
+            commit(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def write_errors(path: Path) -> Iterator[None]:
+    """Turn an operating-system failure while writing `path` into one clear RaekitError."""
+    try:
+        yield
+    except RaekitError:
+        raise
+    except OSError as exc:
+        raise write_error(path, exc) from None
+    except Exception as exc:  # safetensors reports disk errors as its own type, "... (os error 28)"
+        if "os error" not in str(exc) and "I/O error" not in str(exc):
+            raise
+        raise write_error(path, exc) from None
+
+
+def write_error(path: Path, exc: Exception) -> RaekitError:
+    reason = getattr(exc, "strerror", None) or str(exc)
+    other = getattr(exc, "filename", None)
+    if other and Path(other).parent != path.parent:  # the failure was about another file
+        reason += f" ({other})"
+    kept = " (the previous file was kept)" if path.exists() else ""
+    return RaekitError(f"cannot write {path}: {reason}{kept}")
 
 
 def commit(tmp: str | os.PathLike, path: str | os.PathLike) -> None:

@@ -2,17 +2,26 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
+import warnings
 
 from raekit.errors import RaekitError
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with raekit's one-line errors (exit 2) instead of a usage block."""
+
+    def error(self, message: str):
+        self.exit(2, f"raekit: error: {message} (see `{self.prog} --help`)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     from raekit.commands import COMMAND_MODULES
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="raekit", description="Regularized autoencoders, ex-post density estimation and evaluation")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMAND_MODULES:
@@ -33,13 +42,20 @@ def _terminate(signum, frame):
 def main(argv: list[str] | None = None) -> int:
     from raekit.train import TrainingInterrupted
 
+    if sys.stdout is sys.__stdout__ and sys.stdout is not None:
+        sys.stdout = PipeSafe(sys.stdout)
     args = build_parser().parse_args(argv)
     on_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if on_main_thread else None
     try:
-        return int(args.handler(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            return int(args.handler(args) or 0)
     except RaekitError as exc:
         print(f"raekit: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the environment: a full disk, a read-only or missing folder
+        print(f"raekit: error: {describe_os_error(exc)}", file=sys.stderr)
         return 2
     except TrainingInterrupted as exc:
         print(f"raekit: {exc}", file=sys.stderr)
@@ -53,6 +69,46 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if on_main_thread:
             signal.signal(signal.SIGTERM, previous)
+
+
+def describe_os_error(exc: OSError) -> str:
+    where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+    return f"{where}{exc.strerror or exc}"
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings on one line, like every other raekit message (no source line under them)."""
+    text = " ".join(str(message).split())
+    print(f"raekit: warning: {text}", file=file or sys.stderr)
+
+
+class PipeSafe:
+    """stdout that outlives its reader: after `raekit train ... | head -1` exits, the rest of the
+    output goes to /dev/null instead of a BrokenPipeError ending the run mid-epoch."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._to_null()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._to_null()
+
+    def _to_null(self) -> None:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, self._stream.fileno())
+        os.close(null)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
 
 
 if __name__ == "__main__":

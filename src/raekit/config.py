@@ -6,6 +6,8 @@ run's config.yaml records the complete, resolved set of values.
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -98,11 +100,16 @@ class RunConfig:
     skip_nonfinite: int = 0          # bad (NaN/Inf) batches that may be skipped before stopping
     device: str = "cpu"              # torch device, e.g. "cuda"
 
+    def __post_init__(self):
+        validate(self)
+
     @property
     def image_shape(self) -> tuple[int, int, int] | None:
         """(C, H, W) of an image dataset; None for sequence tasks."""
         return IMAGE_SHAPES.get(self.dataset)
 
+
+_FIELD_TYPES = {f.name: f.type for f in fields(RunConfig)}
 
 PRESETS: dict[str, dict[str, Any]] = {
     # The paper's Appendix C network and schedule.
@@ -129,18 +136,12 @@ _PRESET_BY_DATASET = {
 def make_config(dataset: str = "digits", model: str = "rae-l2", preset: str = "tiny",
                 **overrides: Any) -> RunConfig:
     """Resolve a preset for a dataset and model, then apply `overrides` (field name -> value)."""
-    if dataset not in LATENT_DIMS:
-        raise unknown("dataset", dataset, LATENT_DIMS)
-    if preset not in PRESETS:
-        raise unknown("preset", preset, PRESETS)
+    _check_value("dataset", dataset)
+    _check_value("preset", preset)
     from raekit.models.variants import get_variant  # models import this module
 
-    variant = get_variant(model)
-    model = variant.name
-    if (dataset in SEQUENCE_TASKS) != (variant.data != "image"):
-        kind = "a sequence task" if dataset in SEQUENCE_TASKS else "an image dataset"
-        raise RaekitError(f"model {model!r} does not apply to {kind} ({dataset!r}); sequence tasks take "
-                          f"cvae, gvae or grae, image datasets the image models")
+    model = get_variant(_check_type("model", model)).name
+    _check_pair(dataset, model)
     beta, lam = converted_weights(model, dataset)
     values = {"dataset": dataset, "model": model, "preset": preset, "beta": beta, "lam": lam,
               "latent_dim": LATENT_DIMS[dataset], **PRESETS[preset],
@@ -149,16 +150,124 @@ def make_config(dataset: str = "digits", model: str = "rae-l2", preset: str = "t
     return replace(config, **overrides) if overrides else config
 
 
+# ---- validation: one table of rules, checked whenever a RunConfig is built (make_config, --set,
+# a hand-edited config.yaml read back), so a bad value fails at once with its name and the rule.
+
+class _Names:
+    """A rule: the value is one of a table's names (an unknown one gets a 'did you mean')."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+
+    def choices(self) -> tuple[str, ...]:
+        if self.kind == "model":
+            from raekit.models.variants import VARIANTS  # models import this module
+            return tuple(VARIANTS)
+        return tuple({"dataset": LATENT_DIMS, "preset": PRESETS}[self.kind])
+
+
+def _is_device(value: str) -> bool:
+    return re.fullmatch(r"(cpu|cuda|mps|xpu)(:\d+)?", value) is not None
+
+
+# key -> (test of a value of the field's type, or the table it must name; what a valid value is).
+RULES: dict[str, tuple[Any, str]] = {
+    "dataset": (_Names("dataset"), "a known dataset"),
+    "model": (_Names("model"), "a known model"),
+    "preset": (_Names("preset"), "a known preset"),
+    "latent_dim": (lambda v: v >= 1, "at least 1"),
+    "width": (lambda v: 0 < v < math.inf, "a finite number > 0"),
+    "beta": (lambda v: 0 <= v < math.inf, "a finite number >= 0"),
+    "lam": (lambda v: 0 <= v < math.inf, "a finite number >= 0"),
+    "cv_sigma": (lambda v: 0 < v < math.inf, "a finite number > 0"),
+    "gp_estimator": (lambda v: v in ("official", "projection"), "'official' or 'projection'"),
+    "gp_projections": (lambda v: v >= 1, "at least 1"),
+    "mc_samples": (lambda v: v >= 1, "at least 1"),
+    "epochs": (lambda v: v >= 1, "at least 1"),
+    "batch_size": (lambda v: v >= 1, "at least 1"),
+    "lr": (lambda v: 0 < v < math.inf, "a finite number > 0"),
+    "lr_factor": (lambda v: 0 < v < 1, "between 0 and 1 (exclusive)"),
+    "lr_patience": (lambda v: v >= 0, "at least 0"),
+    "train_limit": (lambda v: v >= 1, "at least 1, or none for all"),
+    "valid_limit": (lambda v: v >= 1, "at least 1, or none for all"),
+    "max_rows": (lambda v: v >= 1, "at least 1, or none for all"),
+    "seed": (lambda v: 0 <= v < 2 ** 63, "an integer in [0, 2^63)"),
+    "keep_checkpoints": (lambda v: v >= 1, "at least 1"),
+    "skip_nonfinite": (lambda v: v >= 0, "at least 0"),
+    "device": (_is_device, "cpu, cuda, cuda:N, mps or xpu"),
+}
+_TYPES = {"int": int, "float": float, "str": str, "bool": bool}
+
+
+def validate(config: RunConfig) -> None:
+    """Coerce every field to its declared type, then check it against RULES (RaekitError if not)."""
+    for f in fields(config):
+        object.__setattr__(config, f.name, _check_value(f.name, getattr(config, f.name)))
+    _check_pair(config.dataset, config.model)
+
+
+def _check_value(key: str, value: Any) -> Any:
+    value = _check_type(key, value)
+    if value is None or key not in RULES:
+        return value
+    rule, wanted = RULES[key]
+    if isinstance(rule, _Names):
+        if value not in rule.choices():
+            raise unknown(key, value, rule.choices())
+    elif not rule(value):
+        raise RaekitError(f"config {key} must be {wanted}, got {value!r}")
+    return value
+
+
+def _check_type(key: str, value: Any) -> Any:
+    """`value` as the type the field declares; text (from --set or YAML) is converted."""
+    declared = str(_FIELD_TYPES[key])
+    optional = "None" in declared
+    kind = _TYPES[declared.split(" ")[0]]
+    if value is None or (optional and isinstance(value, str) and value.lower() in ("none", "null", "")):
+        if optional:
+            return None
+        raise RaekitError(f"config {key} expects {declared}, got none")
+    if isinstance(value, str) and kind is not str:
+        return _from_text(key, value, kind, declared)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if type(value) is not kind:
+        raise RaekitError(f"config {key} expects {declared}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _from_text(key: str, text: str, kind: type, declared: str) -> Any:
+    try:
+        if kind is bool:
+            if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(text)
+            return text.lower() in ("true", "1", "yes")
+        return kind(text)
+    except ValueError:
+        raise RaekitError(f"config {key} expects {declared}, got {text!r}") from None
+
+
+def _check_pair(dataset: str, model: str) -> None:
+    from raekit.models.variants import get_variant  # models import this module
+
+    variant = get_variant(model)
+    if (dataset in SEQUENCE_TASKS) != (variant.data != "image"):
+        kind = "a sequence task" if dataset in SEQUENCE_TASKS else "an image dataset"
+        raise RaekitError(f"model {model!r} does not apply to {kind} ({dataset!r}); sequence tasks take "
+                          f"cvae, gvae or grae, image datasets the image models")
+
+
 def replace(config: RunConfig, **overrides: Any) -> RunConfig:
     """dataclasses.replace with type checking and a 'did you mean' for unknown keys."""
-    names = {f.name: f for f in fields(RunConfig)}
+    names = {f.name for f in fields(RunConfig)}
     clean = {}
     for key, value in overrides.items():
         key = {"lambda": "lam"}.get(key, key)
         if key not in names:
             raise unknown("config key", key, names)
-        clean[key] = _coerce(key, value, names[key].type)
-    if "model" in clean:
+        clean[key] = value
+    if isinstance(clean.get("model"), str):
         from raekit.models.variants import get_variant
 
         clean["model"] = get_variant(clean["model"]).name
@@ -172,25 +281,8 @@ def parse_assignments(pairs: list[str]) -> dict[str, str]:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise RaekitError(f"--set expects key=value, got {pair!r}")
+        if key.strip() in ("dataset", "model", "preset"):
+            raise RaekitError(f"--set {key.strip()}=... is not accepted: choose the dataset, model and preset "
+                              f"with --dataset, --model and --preset (the other defaults follow from them)")
         out[key.strip()] = value.strip()
     return out
-
-
-def _coerce(key: str, value: Any, type_name: Any) -> Any:
-    text = str(type_name)
-    if not isinstance(value, str):
-        return value
-    if "None" in text and value.lower() in ("none", "null", ""):
-        return None
-    try:
-        if text.startswith("bool"):
-            if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError(value)
-            return value.lower() in ("true", "1", "yes")
-        if text.startswith("int"):
-            return int(value)
-        if text.startswith("float"):
-            return float(value)
-    except ValueError:
-        raise RaekitError(f"config key {key!r} expects {text}, got {value!r}") from None
-    return value

@@ -34,7 +34,7 @@ class Context:
 def setup(device: str = "cpu") -> Context:
     """Join the process group torchrun describes in the environment (if any)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    want = torch.device(device)
+    want = check_device(device)
     if world <= 1:
         return Context(device=want)
     rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
@@ -44,6 +44,22 @@ def setup(device: str = "cpu") -> Context:
     if not dist.is_initialized():
         _init_group("nccl" if want.type == "cuda" else "gloo", rank, world)
     return Context(rank, world, want)
+
+
+def check_device(device: str) -> torch.device:
+    """The torch device named `device`, refused with a clear error when this machine lacks it."""
+    try:
+        want = torch.device(device)
+    except RuntimeError:
+        raise RaekitError(f"unknown device {device!r}; use cpu, cuda or cuda:N") from None
+    available = {"cpu": lambda: True, "cuda": torch.cuda.is_available,
+                 "mps": lambda: torch.backends.mps.is_available()}.get(want.type, lambda: False)
+    if not available():
+        raise RaekitError(f"device {device!r} is not available here (this torch build or machine has no "
+                          f"{want.type.upper()}); use --set device=cpu")
+    if want.type == "cuda" and want.index is not None and want.index >= torch.cuda.device_count():
+        raise RaekitError(f"device {device!r} is not available: {torch.cuda.device_count()} CUDA device(s)")
+    return want
 
 
 def _init_group(backend: str, rank: int, world: int) -> None:

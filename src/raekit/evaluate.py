@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from raekit.atomic import atomic_write_text
 from raekit.errors import RaekitError
+from raekit.jsonio import write_json
 from raekit.locks import locking
 
 EVAL_FILE = "eval.json"
@@ -46,16 +46,18 @@ def evaluate_run(run_dir: str | Path, features: str = "classifier", n: int = 10_
 
     if n < 2:
         raise RaekitError(f"--n must be at least 2, got {n}")
+    check_density_names(densities)
     started = time.perf_counter()
     model, config, run_dir = as_model(Path(run_dir))
     data = data or load_images(config.dataset, config.data_root)
     densities = densities or [normal_density(model), "gmm"]
+    requested, n = n, min(n, len(data.test))
+    if n < requested:  # FID and PRD compare equal counts: every count follows the reference's
+        print(f"raekit: the {config.dataset} test set has {n} images; FID and PRD use {n} samples "
+              f"each instead of {requested}", file=sys.stderr)
     extractor = get_extractor(features, dataset=config.dataset, data=data)
     rng = np.random.default_rng(seed)
     test = data.test[:n]
-    if len(test) < n:
-        print(f"raekit: the {config.dataset} test set has {len(test)} images; using all of them as the "
-              f"reference for {n} generated images", file=sys.stderr)
     ref_stats, ref_features = _reference(extractor, config.dataset, test)
 
     def score(images: np.ndarray) -> tuple[float, np.ndarray]:
@@ -76,13 +78,22 @@ def evaluate_run(run_dir: str | Path, features: str = "classifier", n: int = 10_
     mid = slerp(codes[pairs[:, 0]], codes[pairs[:, 1]], np.array([0.5]))[:, 0]
     fid["interp"], _ = score(decode_codes(model, mid))
     result = {"run": str(run_dir), "dataset": config.dataset, "model": config.model,
-              "preset": config.preset, "features": features, "extractor": extractor.name, "n": n, "n_reference": len(test),
-              "seed": seed, "columns": {"N": densities[0], "GMM": "gmm" if "gmm" in densities else None},
-              "fid": fid, "prd": prd, "valid_loglik": loglik,
-              "seconds": round(time.perf_counter() - started, 1)}
+              "preset": config.preset, "features": features, "extractor": extractor.name, "n": n,
+              "n_requested": requested, "n_reference": len(test), "seed": seed,
+              "columns": {"N": densities[0], "GMM": "gmm" if "gmm" in densities else None},
+              "fid": fid, "prd": prd, "valid_loglik": loglik, "seconds": round(time.perf_counter() - started, 1)}
     if write:
-        atomic_write_text(run_dir / EVAL_FILE, json.dumps(result, indent=2))
+        write_json(run_dir / EVAL_FILE, result)
     return result
+
+
+def check_density_names(densities: list[str] | None) -> None:
+    """Refuse an unknown density name before any work starts."""
+    from raekit.density import DENSITIES
+    from raekit.errors import unknown
+    for kind in densities or []:
+        if kind not in DENSITIES:
+            raise unknown("density", kind, DENSITIES)
 
 
 def _reference(extractor, dataset: str, test: np.ndarray):
@@ -91,13 +102,19 @@ def _reference(extractor, dataset: str, test: np.ndarray):
     from safetensors.numpy import load_file, save_file
 
     from raekit.atomic import atomic_path
-    from raekit.cache import cache_dir
+    from raekit.cache import cache_dir, read_cached
     from raekit.metrics import feature_statistics
     key = f"{dataset}-test-{getattr(extractor, 'fingerprint', extractor.name)}-{len(test)}"
     path = cache_dir() / "reference" / f"{key}.safetensors"
-    if path.is_file():
-        features = load_file(path)["features"]
-    else:
+
+    def read(path: Path) -> np.ndarray:
+        stored = load_file(path)["features"]
+        if stored.ndim != 2 or len(stored) != len(test) or not np.isfinite(stored).all():
+            raise ValueError(f"features of shape {stored.shape}")
+        return stored
+
+    features = read_cached(path, read, "the cached reference features")
+    if features is None:
         features = np.ascontiguousarray(extractor(test))
         with atomic_path(path) as tmp:
             save_file({"features": features}, tmp)
@@ -113,5 +130,37 @@ def _prd(features: np.ndarray, ref_features: np.ndarray) -> dict[str, Any]:
 
 
 def read_eval(run_dir: str | Path) -> dict[str, Any] | None:
+    """A run's eval.json, checked to hold what the tables read; None when there is none."""
     path = Path(run_dir) / EVAL_FILE
-    return json.loads(path.read_text()) if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        result = json.loads(path.read_text())
+        problem = _eval_problem(result)
+    except (OSError, ValueError, RecursionError) as exc:
+        problem = f"{exc.__class__.__name__}: {str(exc)[:80]}"
+    if problem:
+        raise RaekitError(f"{path} is damaged ({problem}); delete it and evaluate again")
+    return result
+
+
+_NUMBER = (int, float, type(None))
+
+
+def _eval_problem(result) -> str | None:
+    """What is wrong with an eval.json's content, or None."""
+    if not isinstance(result, dict):
+        return "not a JSON object"
+    for key, kind in (("run", str), ("features", str), ("n", int), ("fid", dict), ("prd", dict),
+                      ("columns", dict), ("valid_loglik", dict)):
+        if not isinstance(result.get(key), kind):
+            return f"{key!r} is missing or not a {kind.__name__}"
+    if not isinstance(result["columns"].get("N"), str) or not isinstance(result["columns"].get("GMM"), (str, type(None))):
+        return "'columns' needs N and GMM density names"
+    if not all(isinstance(v, _NUMBER) for v in (*result["fid"].values(), *result["valid_loglik"].values())):
+        return "'fid' and 'valid_loglik' must map names to numbers"
+    for curve in result["prd"].values():
+        if not isinstance(curve, dict) or not all(isinstance(curve.get(k), _NUMBER) for k in ("f8", "f1_8")) \
+                or not all(isinstance(curve.get(k), list) for k in ("precision", "recall")):
+            return "'prd' entries need f8, f1_8, precision and recall"
+    return None

@@ -232,9 +232,14 @@ def fetch(name: str, dest: str | Path | None = None, source_file: str | Path | N
     if source_file is not None:
         return _from_user(name, Path(source_file), dest)
     for source in SOURCES[name]:
-        if source.present(dest) and (all(source.files.values()) or _readable(name, dest)):
-            say(f"{name} is already in {dest} ({source.label}, verified)")
-            return dest
+        if source.present(dest):
+            problem = _unreadable(name, dest)
+            if problem is None:
+                say(f"{name} is already in {dest} ({source.label}, verified)")
+                return dest
+            if all(source.files.values()):  # verified files, yet other files in dest break reading
+                raise RaekitError(f"{dest} holds {name} from {source.label}, verified, but other files there are "
+                                  f"read first and fail: {problem}; remove them and run again")
     failures = []
     for source in SOURCES[name]:
         say(f"{name}: trying {source.label}")
@@ -282,9 +287,10 @@ def _check(name: str, dest: Path) -> None:
     load_images(name, dest)
 
 
-def _readable(name: str, dest: Path) -> bool:
+def _unreadable(name: str, dest: Path) -> str | None:
+    """Why dataset `name` in dest does not read back, or None when it does."""
     try:
         _check(name, dest)
-        return True
-    except RaekitError:
-        return False
+        return None
+    except RaekitError as exc:
+        return str(exc)

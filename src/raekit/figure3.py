@@ -7,13 +7,13 @@ interrupted study picks up where it stopped.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from raekit import runs
 from raekit.atomic import atomic_write_text
+from raekit.jsonio import write_json
 from raekit.config import make_config, replace
 from raekit.errors import RaekitError
 from raekit.tables import Table
@@ -72,7 +72,7 @@ def reproduce_fig3(dataset: str, preset: str, out: str | Path, ks=DEFAULT_KS, we
         sweep[float(weight)] = _fids(run_dir, data, extractor, n, samples=True)
     result = {"dataset": dataset, "preset": preset, "extractor": extractor.name, "n": n,
               "k_curves": curves, "kl_sweep": sweep}
-    atomic_write_text(out / "fig3.json", json.dumps(result, indent=2))
+    write_json(out / "fig3.json", result)
     table = Table(f"Figure 3 (right): VAE FID against KL weight ({extractor.name} features, n={n})",
                   ["KL weight", "reconstruction FID", "sample FID"],
                   [[f"{w:g}", f"{v['rec']:.2f}", f"{v['sample']:.2f}"] for w, v in sweep.items()])

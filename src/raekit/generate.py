@@ -164,7 +164,7 @@ def load_run_density(model_or_run, kind: str, components: int | None = None,
             return load_density(stem, expect_meta=_density_meta(model))
     if not fit_if_missing:
         raise RaekitError(f"no {kind} density fitted for {run_dir}; run `raekit fit-density {run_dir} --density {kind}`")
-    options = {"components": components} if components else {}
+    options = {} if components is None else {"components": components}
     return fit_density(model if run_dir is None else run_dir, data, kind, **options)[0]
 
 

@@ -120,8 +120,13 @@ def _acquire(path: Path, what: str) -> int:
         except FileNotFoundError:
             same = False
         if same:
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()}\n".encode())
+            try:
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()}\n".encode())
+            except OSError as exc:  # a full disk: no lock file is left behind
+                _release(path, fd)
+                os.close(fd)
+                raise RaekitError(f"cannot write {path}: {exc.strerror}") from None
             return fd
         os.close(fd)  # the file we locked was unlinked by its previous holder: lock the new one
         time.sleep(0.01)

@@ -7,7 +7,6 @@ machines, then gathered in one folder) and `train=False` tabulates what is alrea
 """
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from raekit import reuse, runs
 from raekit.atomic import atomic_write_text
 from raekit.config import RunConfig, make_config
 from raekit.errors import RaekitError
+from raekit.jsonio import write_json
 from raekit.locks import locking
 from raekit.paper_results import TABLE1, TABLE1_MODELS
 from raekit.tables import density_table, table1, table2
@@ -66,7 +66,6 @@ def evaluate_job(job: Job, features: str, n: int, densities: list[str] | None, d
     if reuse.eval_matches(previous, features, n, job.seed, densities):
         print(f"reusing {job.run_dir / 'eval.json'}", flush=True)
         return {**previous, "run": str(job.run_dir)}  # the folder may have moved since
-    print(f"evaluating {job.run_dir} ({features} features, {n} samples)", flush=True)
     return evaluate_run(job.run_dir, features=features, n=n, densities=densities, seed=job.seed, data=data)
 
 
@@ -143,7 +142,7 @@ def write_results(out: Path, meta: dict[str, Any], collected) -> dict[str, Any]:
     from raekit.claims import check_claims
     results = results_mod.build(meta, collected)
     results["claims"] = check_claims(results)
-    atomic_write_text(out / results_mod.RESULTS_FILE, json.dumps(results, indent=2))
+    write_json(out / results_mod.RESULTS_FILE, results)
     tables = make_tables(results)
     atomic_write_text(out / "table1.md", tables[0].markdown() + "\n" + tables[2].markdown())
     atomic_write_text(out / "table2.md", tables[1].markdown())

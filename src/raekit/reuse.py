@@ -51,5 +51,5 @@ def eval_matches(previous: dict[str, Any] | None, features: str, n: int, seed: i
     if not previous or "valid_loglik" not in previous:
         return False
     wanted = densities or [previous["columns"]["N"], "gmm"]
-    return (previous.get("features") == features and previous.get("n") == n
+    return (previous.get("features") == features and previous.get("n_requested", previous.get("n")) == n
             and previous.get("seed", 0) == seed and all(d in previous["fid"] for d in wanted))

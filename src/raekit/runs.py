@@ -38,7 +38,10 @@ def read_config(run_dir: str | Path) -> RunConfig:
         raise RaekitError(f"{path} is not valid YAML: {exc.__class__.__name__}") from None
     if not isinstance(values, dict):
         raise RaekitError(f"{path} does not hold a mapping of config values")
-    return replace(RunConfig(), **values)
+    try:
+        return replace(RunConfig(), **{str(k): v for k, v in values.items()})
+    except RaekitError as exc:  # a hand-edited value: say which file holds it
+        raise RaekitError(f"{path}: {exc}") from None
 
 
 def write_metrics(run_dir: Path, rows: list[dict[str, Any]]) -> None:
@@ -57,8 +60,11 @@ def read_metrics(run_dir: str | Path) -> list[dict[str, float]]:
     path = Path(run_dir) / METRICS_FILE
     if not path.is_file():
         return []
-    with open(path, newline="") as handle:
-        return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(handle)]
+    try:
+        with open(path, newline="") as handle:
+            return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(handle)]
+    except (ValueError, TypeError, csv.Error, UnicodeDecodeError) as exc:
+        raise RaekitError(f"{path} is damaged ({exc.__class__.__name__}: {str(exc)[:80]})") from None
 
 
 def write_status(run_dir: Path, finished: bool, epochs: int) -> None:
@@ -111,10 +117,19 @@ def load_run(run_dir: str | Path, encoder: nn.Module | None = None,
     config = read_config(run_dir)
     weights = run_dir / WEIGHTS_FILE
     if not weights.is_file():
-        raise RaekitError(f"{run_dir} has no trained model ({WEIGHTS_FILE}); finish training with "
-                          f"`raekit train --out {run_dir} --resume`")
+        raise RaekitError(f"{run_dir} has no trained model ({WEIGHTS_FILE}); {_missing_weights_advice(run_dir, config)}")
     model = build_from_config(config, encoder, decoder)
     load_weights(weights, model)
     warn_if_unfinished(run_dir)
     model.config = config
     return model.eval(), config
+
+
+def _missing_weights_advice(run_dir: Path, config: RunConfig) -> str:
+    """Resuming helps only an unfinished run with a checkpoint; a finished run lost its weights."""
+    from raekit.checkpoint import list_checkpoints
+    history = read_metrics(run_dir)
+    finished = bool(history) and history[-1].get("epoch", 0) >= config.epochs
+    if list_checkpoints(run_dir / CHECKPOINTS) and not finished:
+        return f"finish training with `raekit train --out {run_dir} --resume`"
+    return "its weights were removed and cannot be rebuilt from what is left; train it again into a new --out"

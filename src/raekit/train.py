@@ -24,7 +24,7 @@ from raekit import checkpoint, distributed, runs
 from raekit.config import RunConfig
 from raekit.errors import RaekitError
 from raekit.models.build import build_from_config
-from raekit.train_utils import (SignalCatcher, TrainingInterrupted, check_config, check_resumable, epoch_order,
+from raekit.train_utils import (SignalCatcher, TrainingInterrupted, check_resumable, epoch_order,
                                 locked_run, prepare_run_dir, progress_bar, step_seed, to_input)
 
 __all__ = ["TrainingInterrupted", "evaluate_loss", "train"]
@@ -58,7 +58,6 @@ def train(config: RunConfig, out: str | Path, *, resume: bool = False, data=None
           progress: bool | None = None) -> Path:
     """Train `config` into run directory `out` and return it. `data` may be an ImageSplits."""
     run_dir = Path(out)
-    check_config(config)
     ctx = distributed.setup(config.device)
     lock = contextlib.ExitStack()
     try:

@@ -67,19 +67,10 @@ def to_input(batch: torch.Tensor, device: torch.device) -> torch.Tensor:
     return batch.float().div_(255.0) if batch.dtype == torch.uint8 else batch
 
 
-def check_config(config: RunConfig) -> None:
-    for key in ("epochs", "batch_size", "latent_dim", "gp_projections", "keep_checkpoints", "mc_samples"):
-        if getattr(config, key) < 1:
-            raise RaekitError(f"config {key} must be at least 1, got {getattr(config, key)}")
-    for key in ("width", "lr"):
-        if not getattr(config, key) > 0:
-            raise RaekitError(f"config {key} must be positive, got {getattr(config, key)}")
-    if not 0 < config.lr_factor < 1:
-        raise RaekitError(f"config lr_factor must be in (0, 1), got {config.lr_factor}")
-
-
 def prepare_run_dir(run_dir: Path, resume: bool) -> None:
     """Refuse to overwrite a run, or to resume one that does not exist."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RaekitError(f"{run_dir} is a file, not a run directory; choose another --out")
     has_run = (run_dir / runs.CONFIG_FILE).exists()
     if resume and not has_run:
         raise RaekitError(f"nothing to resume: {run_dir} has no {runs.CONFIG_FILE}")

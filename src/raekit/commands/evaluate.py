@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import argparse
-import json
 
+from raekit.jsonio import dumps
 from raekit.paper_results import TABLE1_MODELS
 
 
 def _densities(text: str | None) -> list[str] | None:
-    return [d.strip() for d in text.split(",") if d.strip()] if text else None
+    """The --densities list, checked before any work starts."""
+    from raekit.evaluate import check_density_names
+    names = [d.strip() for d in text.split(",") if d.strip()] if text else None
+    check_density_names(names)
+    return names
 
 
 def _eval_args(p: argparse.ArgumentParser) -> None:
@@ -72,7 +76,7 @@ def run_evaluate(args) -> int:
                           seed=args.seed)
     summary = {k: result[k] for k in ("model", "dataset", "extractor", "n", "fid")}
     summary["prd"] = {k: {"f8": v["f8"], "f1_8": v["f1_8"]} for k, v in result["prd"].items()}
-    print(json.dumps(summary, indent=2))
+    print(dumps(summary))
     return 0
 
 

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 
 from raekit.errors import RaekitError
+from raekit.jsonio import dumps
 
 
 def _run_arg(p: argparse.ArgumentParser) -> None:
@@ -70,9 +70,16 @@ def _positive(name: str, value: int) -> int:
     return value
 
 
+def _components(args) -> int | None:
+    from raekit.evaluate import check_density_names
+    check_density_names([args.density])
+    return None if args.components is None else _positive("components", args.components)
+
+
 def run_fit(args) -> int:
     from raekit.generate import fit_density, fit_density_streaming
-    options = {"components": args.components} if args.components else {}
+    components = _components(args)
+    options = {} if components is None else {"components": components}
     if args.stream:
         if args.density != "gmm":
             raise RaekitError(f"--stream fits the gmm density only, not {args.density!r}")
@@ -80,8 +87,19 @@ def run_fit(args) -> int:
     else:
         _, report = fit_density(args.run, kind=args.density, **options)
     if report.get("path"):  # rank 0 (the only process that saves) reports
-        print(json.dumps(report, indent=2, default=str))
+        print(dumps(report, default=str))
     return 0
+
+
+def _check_request(args, *counts: str) -> None:
+    """Check the arguments before any work: counts of at least 1 and an --out raekit can write."""
+    for name in counts:
+        _positive(name, getattr(args, name))
+    out = Path(args.out)
+    if out.suffix not in (".png", ".npz"):
+        raise RaekitError(f"--out must end in .png or .npz, got {args.out!r}")
+    if out.is_dir():
+        raise RaekitError(f"--out {args.out} is a folder; name a .png or .npz file")
 
 
 def _split(args):
@@ -108,9 +126,10 @@ def _write_images(images: np.ndarray, out: str, figure) -> None:
 def run_sample(args) -> int:
     from raekit.generate import as_model, load_run_density, sample_images
     from raekit.plots import samples_figure
+    _check_request(args, "n")
     model, _, _ = as_model(args.run)
-    density = load_run_density(args.run, args.density, args.components)
-    images = sample_images(model, density, _positive("n", args.n), args.seed)
+    density = load_run_density(args.run, args.density, _components(args))
+    images = sample_images(model, density, args.n, args.seed)
     _write_images(images, args.out, lambda path: samples_figure(images, path))
     return 0
 
@@ -118,8 +137,9 @@ def run_sample(args) -> int:
 def run_reconstruct(args) -> int:
     from raekit.generate import as_model, reconstruct
     from raekit.plots import reconstruction_figure
+    _check_request(args, "n")
     model, _, _ = as_model(args.run)
-    originals = _split(args)[:_positive("n", args.n)]
+    originals = _split(args)[:args.n]
     recons = reconstruct(model, originals)
     _write_images(recons, args.out, lambda path: reconstruction_figure(originals / 255.0, recons, path))
     return 0
@@ -128,11 +148,11 @@ def run_reconstruct(args) -> int:
 def run_interpolate(args) -> int:
     from raekit.generate import as_model, interpolate_images
     from raekit.plots import interpolation_figure
+    _check_request(args, "pairs", "steps")
     model, _, _ = as_model(args.run)
     images = _split(args)
-    pick = np.random.default_rng(args.seed).choice(len(images), size=(_positive("pairs", args.pairs), 2))
-    strips = interpolate_images(model, images[pick[:, 0]], images[pick[:, 1]],
-                                _positive("steps", args.steps), args.method)
+    pick = np.random.default_rng(args.seed).choice(len(images), size=(args.pairs, 2))
+    strips = interpolate_images(model, images[pick[:, 0]], images[pick[:, 1]], args.steps, args.method)
     _write_images(strips, args.out, lambda path: interpolation_figure(strips, path))
     return 0
 
@@ -142,12 +162,13 @@ def run_neighbours(args) -> int:
     from raekit.generate import as_model, load_run_density, sample_images
     from raekit.neighbours import nearest_neighbours
     from raekit.plots import neighbours_figure
+    _check_request(args, "n", "k")
     model, config, _ = as_model(args.run)
-    density = load_run_density(args.run, args.density, args.components)
-    samples = sample_images(model, density, _positive("n", args.n), args.seed)
+    density = load_run_density(args.run, args.density, _components(args))
+    samples = sample_images(model, density, args.n, args.seed)
     train = load_images(config.dataset, config.data_root).train[:config.train_limit]
     reference = train.astype(np.float32) / 255.0
-    index, _ = nearest_neighbours(samples, reference, k=_positive("k", args.k))
+    index, _ = nearest_neighbours(samples, reference, k=args.k)
     neighbours = reference[index]
     _write_images(neighbours, args.out, lambda path: neighbours_figure(samples, neighbours, path))
     return 0

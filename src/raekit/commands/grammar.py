@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from raekit.errors import RaekitError
+from raekit.jsonio import dumps
 from raekit.models import SEQUENCE_MODELS
 
 
@@ -87,7 +87,7 @@ def run_bo(args) -> int:
     from raekit.grammar.optimise import run_bo as bo
     with parallel_parsing(args.processes):
         row = bo(args.run, **_bo_options(args))
-    print(json.dumps(row, indent=2, default=float))
+    print(dumps(row))
     return 0
 
 

@@ -65,7 +65,7 @@ def _decode(folder: Path, names: list[str]) -> np.ndarray:
         try:
             with Image.open(folder / name) as image:
                 out[i] = preprocess(image)
-        except (OSError, SyntaxError, ValueError) as exc:
+        except (OSError, SyntaxError, ValueError, RaekitError) as exc:
             raise RaekitError(f"cannot read CelebA image {folder / name}: {exc}") from None
     return out
 

@@ -6,6 +6,7 @@ uint32 per dimension, then the values in C order, big-endian.
 from __future__ import annotations
 
 import gzip
+import math
 import zlib
 from pathlib import Path
 
@@ -31,7 +32,7 @@ def read_idx(path: str | Path) -> np.ndarray:
                           f"needs {header} bytes, the file has {len(raw)}")
     shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
     dtype = np.dtype(_DTYPES[raw[2]])
-    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = header + math.prod(shape) * dtype.itemsize  # Python ints: a hostile header cannot overflow
     if len(raw) != expected:
         raise RaekitError(f"{path} is corrupt or truncated: its header says shape {shape} "
                           f"({expected} bytes), the file has {len(raw)} bytes")

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
-from raekit.atomic import atomic_path, atomic_write_text
+from raekit.atomic import atomic_path
 from raekit.errors import RaekitError
+from raekit.jsonio import write_json
 
 
 def _with(stem: Path, suffix: str) -> Path:
@@ -28,26 +29,60 @@ def save_density(density, stem: str | Path, meta: dict | None = None) -> Path:
         save_file(arrays or {"_empty": np.zeros(0)}, tmp)
     record = {"format": 1, "kind": density.kind, "options": density.options, "d": int(density.n_features_in_),
               "meta": meta or {}}
-    atomic_write_text(_with(stem, ".json"), json.dumps(record, indent=2))  # written last: commit marker
+    write_json(_with(stem, ".json"), record)  # written last: the commit marker
     return stem
 
 
 def load_density(stem: str | Path, expect_meta: dict | None = None):
     """The density saved at `stem`; every key of `expect_meta` must equal the saved meta's."""
-    from raekit.density import make_density
     stem = Path(stem)
     try:
         record = json.loads(_with(stem, ".json").read_text())
         arrays = load_file(_with(stem, ".safetensors"))
     except FileNotFoundError as exc:
         raise RaekitError(f"no saved density at {stem} ({Path(exc.filename).name} missing)") from None
-    except (json.JSONDecodeError, OSError, Exception) as exc:  # safetensors raises its own error type
+    except Exception as exc:  # JSON, decoding and safetensors' own error type alike
         raise RaekitError(f"the density at {stem} is corrupt ({exc.__class__.__name__})") from None
+    record = _check_record(stem, record)
     for key, expected in (expect_meta or {}).items():
-        found = record.get("meta", {}).get(key)
+        found = record["meta"].get(key)
         if found != expected:
             raise RaekitError(f"the density at {stem} was fitted for another model ({key} is {found!r}, "
                               f"expected {expected!r}); fit it again with `raekit fit-density`")
-    density = make_density(record["kind"], **record["options"])
-    density.load_state(arrays, int(record["d"]))
+    return _restore(stem, record, arrays)
+
+
+def _check_record(stem: Path, record) -> dict:
+    """The JSON record, with every key load_density needs present and of the right type."""
+    wanted = {"kind": str, "options": dict, "d": int, "meta": dict}
+    if not isinstance(record, dict):
+        raise RaekitError(f"the density at {stem} is damaged: {_with(stem, '.json').name} is not a JSON object")
+    for key, kind in wanted.items():
+        if not isinstance(record.get(key), kind) or isinstance(record.get(key), bool):
+            raise RaekitError(f"the density at {stem} is damaged: {_with(stem, '.json').name} needs "
+                              f"{key!r} as {kind.__name__}, found {record.get(key)!r}"[:300])
+    if record["d"] < 1:
+        raise RaekitError(f"the density at {stem} is damaged: d is {record['d']}")
+    return record
+
+
+def _restore(stem: Path, record: dict, arrays: dict):
+    """Rebuild the density, then draw and score two samples: missing, swapped or non-finite arrays
+    show up here as a clear error instead of wrong samples later."""
+    from raekit.density import make_density
+    d = record["d"]
+    try:
+        density = make_density(record["kind"], **record["options"])
+        density.load_state(arrays, d)
+        probe = density.sample(2, seed=0)
+        ok = probe.shape == (2, d) and np.isfinite(probe).all()
+        ok = ok and np.isfinite(density.score_samples(probe)).all()
+    except RaekitError as exc:
+        raise RaekitError(f"the density at {stem} is damaged ({exc})") from None
+    except Exception as exc:  # KeyError, shape and linear-algebra errors of numpy, scipy and torch
+        raise RaekitError(f"the density at {stem} is damaged ({exc.__class__.__name__}: "
+                          f"{str(exc)[:120]}); fit it again with `raekit fit-density`") from None
+    if not ok:
+        raise RaekitError(f"the density at {stem} is damaged (its samples or likelihoods are not finite "
+                          f"{d}-dimensional values); fit it again with `raekit fit-density`")
     return density

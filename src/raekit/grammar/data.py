@@ -5,6 +5,7 @@ import csv
 import gzip
 import io
 import random
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,9 +80,12 @@ def read_smiles_file(path, max_rows: int | None = None, validate: bool = False) 
     path = Path(path)
     if not path.is_file():
         raise RaekitError(f"SMILES file not found: {path}")
-    raw = path.read_bytes()
-    if path.suffix == ".gz":
-        raw = gzip.decompress(raw)
+    try:
+        raw = path.read_bytes()
+        if path.suffix == ".gz" or raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
+        raise RaekitError(f"{path} is corrupt or truncated ({exc.__class__.__name__}: {exc})") from None
     text = raw.decode("utf-8", errors="replace")
     if not text.strip():
         raise RaekitError(f"SMILES file is empty: {path}")

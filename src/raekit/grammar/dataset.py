@@ -40,7 +40,7 @@ def load_encoded(path, grammar: Grammar, *, max_rows: int | None = None, cache: 
     if cache and target.is_file():
         return _read(target)
     text = read_smiles_file(path, max_rows=max_rows)
-    encoded = encode_productions(text.values, grammar, **encode_options)
+    encoded = encode_productions(text.values, grammar, lines=text.lines, **encode_options)
     lines = np.asarray(text.lines, dtype=np.int64)
     result = Encoded(
         indices=encoded.indices, rows=lines[encoded.rows],

@@ -51,15 +51,19 @@ class Encoded:
     rows: np.ndarray
     failures: list[tuple[int, str]] = field(default_factory=list)  # (row, reason)
     total: int = 0
+    lines: np.ndarray | None = None  # the file line of each input row (None: row + 1)
 
     def report(self, first_line: int = 1, limit: int = 5) -> str:
         """'kept 990 of 1000; skipped 10: line 3: unknown token ...' (first `limit` shown)."""
         text = f"kept {len(self.rows)} of {self.total}"
         if self.failures:
-            shown = "; ".join(f"line {r + first_line}: {why}" for r, why in self.failures[:limit])
+            shown = "; ".join(f"line {self.line(r, first_line)}: {why}" for r, why in self.failures[:limit])
             more = f"; ... {len(self.failures) - limit} more" if len(self.failures) > limit else ""
             text += f"; skipped {len(self.failures)}: {shown}{more}"
         return text
+
+    def line(self, row: int, first_line: int = 1) -> int:
+        return int(self.lines[row]) if self.lines is not None else row + first_line
 
 
 @lru_cache(maxsize=8)
@@ -90,12 +94,13 @@ def _parse_chunk(args) -> tuple[np.ndarray, list[int], list[tuple[int, str]]]:
 
 def encode_productions(strings, grammar: Grammar, *, processes: int | None = None,
                        chunk_size: int = 2000, max_invalid_fraction: float = 0.05,
-                       progress: bool | None = None) -> Encoded:
+                       progress: bool | None = None, lines=None) -> Encoded:
     """Leftmost derivations of `strings`, each padded with the grammar's `Nothing` rule.
 
     `processes`: worker processes (default: 1, or what an enclosing `parallel_parsing` asks for
-    when there are 20k strings or more). RaekitError when more than `max_invalid_fraction` of
-    the strings cannot be encoded.
+    when there are 20k strings or more). `lines` (optional) gives each string's line in its file,
+    for the messages. RaekitError when more than `max_invalid_fraction` of the strings cannot be
+    encoded.
     """
     strings = list(strings)
     if not strings:
@@ -120,7 +125,8 @@ def encode_productions(strings, grammar: Grammar, *, processes: int | None = Non
     result = Encoded(
         indices=np.concatenate([p[0] for p in parts]),  # int16: 1.6M x 277 fits in 0.9 GB
         rows=np.array([r for p in parts for r in p[1]], dtype=np.int64),
-        failures=[f for p in parts for f in p[2]], total=len(strings))
+        failures=[f for p in parts for f in p[2]], total=len(strings),
+        lines=None if lines is None else np.asarray(lines, dtype=np.int64))
     if len(result.failures) > max_invalid_fraction * len(strings):
         raise RaekitError(f"{len(result.failures)} of {len(strings)} strings cannot be encoded "
                           f"with the {grammar.name} grammar (limit {max_invalid_fraction:.0%}): "

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from raekit.atomic import atomic_write_text
 from raekit.config import make_config
+from raekit.errors import RaekitError
+from raekit.jsonio import write_json
 from raekit.tables import Table
 
 # The paper's Figure 2: (fraction valid, average score) per task and model.
@@ -62,11 +64,25 @@ def _same_protocol(cached: dict, options: dict, task: str) -> bool:
     return all(cached.get(k) == v for k, v in wanted.items())
 
 
+def _read_bo(path: Path) -> dict | None:
+    """A run's earlier BO result (None when there is none)."""
+    if not path.is_file():
+        return None
+    try:
+        cached = json.loads(path.read_text())
+    except (OSError, ValueError, RecursionError):
+        cached = None
+    if not isinstance(cached, dict):
+        raise RaekitError(f"{path} is damaged (not a JSON object); delete it to run BO again")
+    return cached
+
+
 def reproduce_fig2(task: str, out: str | Path, preset: str = "cpu", models=("cvae", "gvae", "grae"),
                    data_root: str | None = None, **bo_options) -> Path:
     """Train (or reuse) each model, run BO over seeds, write fig2.md / fig2.json / fig2.html."""
-    from raekit.grammar.optimise import run_bo
+    from raekit.grammar.optimise import check_bo_options, run_bo
     from raekit.reproduce import train_or_reuse
+    check_bo_options(**bo_options)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rows = {}
@@ -74,10 +90,10 @@ def reproduce_fig2(task: str, out: str | Path, preset: str = "cpu", models=("cva
         overrides = {"data_root": data_root} if data_root else {}
         run_dir = train_or_reuse(make_config(task, model, preset, **overrides), out / model)
         previous = run_dir / "bo.json"
-        cached = json.loads(previous.read_text()) if previous.is_file() else None
+        cached = _read_bo(previous)
         same = cached and _same_protocol(cached, bo_options, task)
         rows[model] = cached if same else run_bo(run_dir, **bo_options)
     table = figure2_table(task, rows)
     atomic_write_text(out / "fig2.md", table.markdown())
-    atomic_write_text(out / "fig2.json", json.dumps(rows, indent=2, default=float))
+    write_json(out / "fig2.json", rows)
     return write_fig2_report(out, task, table, rows)

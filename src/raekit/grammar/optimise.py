@@ -62,18 +62,28 @@ def decoder_for(model, task: str, objective_: Objective, draws: int, seed: int):
     return decode_and_score
 
 
+def check_bo_options(iterations: int = 5, batch: int = 50, seeds: int = 5, draws: int | None = None,
+                     max_codes: int | None = None, gp: str = "sparse", **_other) -> None:
+    """Refuse BO settings that cannot run, before any work: every count at least 1."""
+    counts = {"iterations": iterations, "batch": batch, "seeds": seeds, "draws": draws, "max-codes": max_codes}
+    for name, value in counts.items():
+        if value is not None and value < 1:
+            raise RaekitError(f"--{name} must be at least 1, got {value}")
+    if gp not in ("exact", "sparse"):
+        raise RaekitError(f"unknown GP {gp!r} (choices: exact, sparse)")
+
+
 def run_bo(run_dir: str | Path, iterations: int = 5, batch: int = 50, seeds: int = 5,
            draws: int | None = None, gp: str = "sparse", max_codes: int | None = None,
            invalid: str = "worst", standardise: str = "zinc250k") -> dict:
     """BO with several seeds on a trained run; returns the Figure 2 row (and writes RUN/bo.json)."""
-    import json
-
-    from raekit.atomic import atomic_write_text
+    from raekit.jsonio import write_json
     from raekit.generate import encode_images
     from raekit.grammar.bo import bayesian_optimisation, summarise_runs
     from raekit.grammar.task import load_sequences
     from raekit.runs import load_run
 
+    check_bo_options(iterations=iterations, batch=batch, seeds=seeds, draws=draws, gp=gp, max_codes=max_codes)
     model, config = load_run(run_dir)
     if config.image_shape is not None:
         raise RaekitError(f"{run_dir} is an image model; BO runs on expressions or molecules models")
@@ -100,5 +110,5 @@ def run_bo(run_dir: str | Path, iterations: int = 5, batch: int = 50, seeds: int
            "top": [[item, target.sign * score] for item, score in summary["top"]],
            "gp_metrics": [r.gp_metrics for r in runs], "score_stats": target.stats,
            "standardisation": standardise if config.dataset == "molecules" else None}
-    atomic_write_text(Path(run_dir) / "bo.json", json.dumps(row, indent=2, default=float))
+    write_json(Path(run_dir) / "bo.json", row)
     return row

@@ -8,6 +8,8 @@ pre-order emits the list rules from the last item back to the first, then each i
 """
 from __future__ import annotations
 
+import functools
+
 import nltk
 
 from raekit.grammar.cfg import Grammar
@@ -17,6 +19,18 @@ class ParseError(ValueError):
     """Tokens that the grammar does not derive."""
 
 
+def _depth_limited(parse):
+    """A parser that reports absurd nesting (`C(C(C(...` hundreds deep) as a ParseError, not a
+    RecursionError: recursive descent needs a few Python frames per level."""
+    @functools.wraps(parse)
+    def wrapper(self, tokens: list[str]) -> list[int]:
+        try:
+            return parse(self, tokens)
+        except RecursionError:
+            raise ParseError("nested too deeply") from None
+    return wrapper
+
+
 class NltkParser:
     """Any grammar, via nltk's ChartParser (the first tree found)."""
 
@@ -24,6 +38,7 @@ class NltkParser:
         self._parser = nltk.ChartParser(grammar.cfg)
         self._index = {p: i for i, p in enumerate(grammar.productions)}
 
+    @_depth_limited
     def __call__(self, tokens: list[str]) -> list[int]:
         try:
             tree = next(iter(self._parser.parse(tokens)), None)
@@ -52,6 +67,7 @@ class ExpressionParser:
         if len(g) != 12:
             raise KeyError("extra rules")
 
+    @_depth_limited
     def __call__(self, tokens: list[str]) -> list[int]:
         out: list[int] = []
         if self._s(tokens, 0, out) != len(tokens):
@@ -130,6 +146,7 @@ class SmilesParser:
         if len(g) != 76:
             raise KeyError("extra rules")
 
+    @_depth_limited
     def __call__(self, tokens: list[str]) -> list[int]:
         tokens = tokens + [""]  # a sentinel end token keeps lookahead simple
         out = [self.smiles]

@@ -49,22 +49,26 @@ def max_length(task: str, model: str) -> int:
     return get_grammar(task).max_length if uses_grammar(model) else CHAR_MAX_LENGTH[task]
 
 
-def task_strings(config) -> list[str]:
-    """The raw strings of a task: GrammarVAE's expressions (`config.data_root`: the file or its
-    folder; default: the cached copy, else the synthetic corpus), or a SMILES file's molecules."""
+def task_strings(config) -> tuple[list[str], list[int] | None]:
+    """The raw strings of a task and their file lines: GrammarVAE's expressions (`config.data_root`:
+    the file or its folder; default: the cached copy, else the synthetic corpus; no lines), or a
+    SMILES file's molecules."""
     from raekit.grammar.data import fetch_moses, read_smiles_file
     from raekit.grammar.expression_data import expression_strings
     if config.dataset == "expressions":
-        return expression_strings(config.data_root, config.max_rows, config.seed)
+        return expression_strings(config.data_root, config.max_rows, config.seed), None
     path = Path(config.data_root) if config.data_root else fetch_moses()
-    return read_smiles_file(path, max_rows=config.max_rows).values
+    rows = read_smiles_file(path, max_rows=config.max_rows)
+    return rows.values, rows.lines
 
 
-def encode_strings(strings: list[str], task: str, model: str) -> tuple[np.ndarray, list[str]]:
-    """(indices, strings kept): out-of-grammar or too-long strings are dropped and reported."""
+def encode_strings(strings: list[str], task: str, model: str,
+                   lines: list[int] | None = None) -> tuple[np.ndarray, list[str]]:
+    """(indices, strings kept): out-of-grammar or too-long strings are dropped and reported
+    (with their file `lines` when given)."""
     if uses_grammar(model):
         from raekit.grammar.encode import encode_productions
-        encoded = encode_productions(strings, get_grammar(task))
+        encoded = encode_productions(strings, get_grammar(task), lines=lines)
         if encoded.failures:
             print(f"raekit: {encoded.report()}")
         return encoded.indices.astype(np.int64), [strings[i] for i in encoded.rows]
@@ -76,7 +80,8 @@ def encode_strings(strings: list[str], task: str, model: str) -> tuple[np.ndarra
 
 
 def load_sequences(config) -> SequenceSplits:
-    indices, strings = encode_strings(task_strings(config), config.dataset, config.model)
+    strings, lines = task_strings(config)
+    indices, strings = encode_strings(strings, config.dataset, config.model, lines)
     if len(indices) < 10:
         raise RaekitError(f"only {len(indices)} usable strings for {config.dataset}; need at least 10")
     order = np.random.default_rng(config.seed).permutation(len(indices))

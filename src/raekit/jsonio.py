@@ -1,0 +1,35 @@
+"""JSON that raekit writes is always valid JSON: NaN and infinities become null, numpy values plain."""
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import Any
+
+import numpy as np
+
+
+def sanitise(value: Any) -> Any:
+    """`value` with every non-finite float replaced by None and numpy scalars / arrays made plain."""
+    if isinstance(value, dict):
+        return {str(k): sanitise(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [sanitise(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return sanitise(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def dumps(value: Any, **kwargs: Any) -> str:
+    """json.dumps of the sanitised value; anything JSON cannot hold fails here, not in a reader."""
+    return json.dumps(sanitise(value), allow_nan=False, **{"indent": 2, **kwargs})
+
+
+def write_json(path: str | os.PathLike, value: Any, **kwargs: Any) -> None:
+    """Write `value` as JSON, atomically."""
+    from raekit.atomic import atomic_write_text
+    atomic_write_text(path, dumps(value, **kwargs) + "\n")
