@@ -14,7 +14,7 @@ NUMBER = re.compile(r"(-?\d+\.\d+)(?: ± (\d+\.\d+))?")
 
 
 def _numbers(cell: str) -> list[tuple[float, float | None]]:
-    return [(float(m), None if s is None else float(s)) for m, s in NUMBER.findall(cell)]
+    return [(float(m), float(s) if s else None) for m, s in NUMBER.findall(cell)]
 
 
 def _expected(stat) -> tuple[float, float | None]:
@@ -40,7 +40,7 @@ def assert_readme_matches(results, tables):
 def test_readme_block_round_trips_through_the_parser(tmp_path):
     results = build({"dataset": "mnist", "preset": "cpu", "features": "classifier", "extractor": "classifier-x",
                      "n": 100, "n_reference": 100, "seeds": [0, 1, 2], "command": "raekit reproduce --out /x/y"},
-                    make_runs())
+                    {**make_runs(), "ae": {"0": make_runs()["ae"]["0"]}})  # ae: a single seed
     readme = tmp_path / "README.md"
     readme.write_text("# x\n\n## Results\n\nIntro.\n\n## Benchmarks\n\nb\n")
     update_readme(readme, "mnist-cpu", readme_block(results, "mnist-cpu"))
@@ -48,6 +48,7 @@ def test_readme_block_round_trips_through_the_parser(tmp_path):
     text = readme.read_text()
     assert text.count("<!-- /results mnist-cpu -->") == 1 and text.index("Intro.") < text.index("mnist-cpu") < text.index("## Benchmarks")
     assert "--out runs/mnist-cpu" in text and "paper GMM" in text and "holds" in text
+    assert "| ae | 1 (single seed) | 16.00 |" in text
     assert_readme_matches(results, parse_readme_tables(text, "mnist-cpu"))
     wrong = text.replace(f"{results['aggregate']['rae']['fid']['gmm']['mean']:.2f} ±", "99.99 ±", 1)
     with pytest.raises(AssertionError):

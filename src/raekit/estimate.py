@@ -25,8 +25,10 @@ def _timed(fn, repeats: int) -> float:
     return (time.perf_counter() - start) / repeats
 
 
-def model_costs(config, images: np.ndarray) -> tuple[float, float]:
-    """(seconds per training step, seconds per validation batch) of `config`'s model."""
+def model_costs(config, images: np.ndarray) -> dict[str, float]:
+    """Seconds of `config`'s model per training step and per validation batch (batch_size images),
+    and per image encoded and decoded in evaluation (batches of 500, as raekit.generate does)."""
+    from raekit.generate import decode_codes, encode_images
     from raekit.models.build import build_from_config
     from raekit.train_utils import to_input
     torch.manual_seed(config.seed)
@@ -44,9 +46,15 @@ def model_costs(config, images: np.ndarray) -> tuple[float, float]:
             model.loss(x)
 
     model.train()
-    train_step = _timed(step, STEPS)
+    costs = {"step": _timed(step, STEPS)}
     model.eval()
-    return train_step, _timed(forward, STEPS)
+    costs["valid"] = _timed(forward, STEPS)
+    batch = images[:500]
+    costs["encode"] = _timed(lambda: encode_images(model, batch), 1) / len(batch)
+    codes = encode_images(model, batch)
+    costs["decode"] = _timed(lambda: decode_codes(model, codes), 1) / len(batch)
+    model.train()
+    return costs
 
 
 def extractor_costs(features: str, dataset: str, data, n: int) -> tuple[float, float]:
@@ -83,7 +91,7 @@ def estimate(jobs, features: str, n: int, densities, train: bool, data=None) -> 
     costs = {model: model_costs(config, data.train) for model, config in first.items()}
     training = 0.0
     for job in to_train:
-        c, (step, fwd) = job.config, costs[job.model]
+        c, step, fwd = job.config, costs[job.model]["step"], costs[job.model]["valid"]
         batches = math.ceil(len(data.train[:c.train_limit]) / c.batch_size)
         valid_batches = math.ceil(len(data.valid[:c.valid_limit]) / c.batch_size)
         epochs = c.epochs - (reuse.trained_epochs(job.run_dir) if job.exists else 0)
@@ -93,14 +101,20 @@ def estimate(jobs, features: str, n: int, densities, train: bool, data=None) -> 
         per_image, per_prd = extractor_costs(features, jobs[0].config.dataset, data, n)
         kinds = len(densities) if densities else 2
         for job in to_eval:
-            c = job.config
-            images = n * (2 + kinds) + len(data.valid[:c.valid_limit]) + len(data.train[:c.train_limit])
-            evaluation += images * costs[job.model][1] / c.batch_size + n * (2 + kinds) * per_image + kinds * per_prd
+            c, cost = job.config, costs[job.model]
+            # Codes of the training and validation images (densities, interpolation) and the
+            # reconstructed ones; decoded: reconstructions, each density's samples, midpoints.
+            encoded = len(data.train[:c.train_limit]) + len(data.valid[:c.valid_limit]) + n
+            decoded = n * (2 + kinds)
+            evaluation += (encoded * cost["encode"] + decoded * cost["decode"] + decoded * per_image
+                           + kinds * per_prd)
     return {"train": training, "evaluate": evaluation, "runs_to_train": len(to_train), "runs_to_evaluate": len(to_eval),
             "threads": torch.get_num_threads()}
 
 
 def print_estimate(jobs, features: str, n: int, densities, train: bool, data=None) -> None:
+    print("estimate: measuring training steps, feature extraction and PRD on this machine "
+          "(the first use of a dataset's classifier trains it)", flush=True)
     found = estimate(jobs, features, n, densities, train, data)
     if found is None:
         print("estimate: every run is trained and evaluated already", flush=True)

@@ -14,8 +14,8 @@ from raekit.results import RESULTS_FILE, read_results
 
 TOP_FILES = ("table1.md", "table2.md", RESULTS_FILE, "report.html")
 RUN_FILES = ("config.yaml", "metrics.csv", "eval.json")
-PAPER_NOTE = ("paper: Ghosh et al. (ICLR 2020), full-width networks, 100 epochs, Inception FID; "
-              "only orderings and ratios compare")
+PAPER_NOTE = ("Ghosh et al. (ICLR 2020), full-width networks, 100 epochs, Inception FID; "
+              "only orderings and ratios compare with ours")
 
 
 def export_results(repro: str | Path, dest: str | Path, readme: str | Path | None = None) -> Path:
@@ -73,7 +73,7 @@ def readme_block(results: dict[str, Any], name: str) -> str:
         f"#### {results['dataset']}, `{results['preset']}` preset, seeds {', '.join(map(str, seeds))}",
         "",
         f"Wall time on 2 shared CPU cores: training {_duration(train_s)}, evaluation {_duration(eval_s)} "
-        f"({count} runs). Regenerate with:",
+        f"({count} run{'s' if count != 1 else ''}). Regenerate with:",
         "",
         "```bash",
         command,

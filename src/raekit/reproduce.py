@@ -66,6 +66,7 @@ def evaluate_job(job: Job, features: str, n: int, densities: list[str] | None, d
     if reuse.eval_matches(previous, features, n, job.seed, densities):
         print(f"reusing {job.run_dir / 'eval.json'}", flush=True)
         return {**previous, "run": str(job.run_dir)}  # the folder may have moved since
+    print(f"evaluating {job.run_dir} ({features} features, {n} samples)", flush=True)
     return evaluate_run(job.run_dir, features=features, n=n, densities=densities, seed=job.seed, data=data)
 
 
