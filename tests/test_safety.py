@@ -128,6 +128,10 @@ def test_lock_helper(tmp_path):
         with pytest.raises(locks.FolderLocked, match=f"process {holder.pid}"):
             with locks.hold(folder, "reproduction folder"):
                 pass
+        from raekit.reproduce import reproduce
+        with pytest.raises(locks.FolderLocked, match=f"process {holder.pid}"):  # before any work
+            reproduce("digits", "tiny", folder, models=("ae",), estimate=False)
+        assert [p.name for p in folder.iterdir()] == [LOCK_FILE]
     finally:
         holder.kill()
         holder.wait()
