@@ -92,9 +92,11 @@ class RunConfig:
     lr: float = 1e-3                 # Adam's starting learning rate
     lr_factor: float = 0.5           # learning rate multiplier on a validation plateau
     lr_patience: int = 5             # epochs without validation improvement before that cut
+    min_lr: float = 0.0              # the plateau cuts stop here (GrammarVAE: 1e-4)
     train_limit: int | None = None   # use only the first N training images (None: all)
     valid_limit: int | None = None   # use only the first N validation images (None: all)
     max_rows: int | None = None      # sequence tasks: strings read or generated (None: all / 100k)
+    sequence_recipe: str = "raekit"  # sequence tasks: "grammarvae" (make_config's default) or "raekit"
     seed: int = 0                    # seeds weights, shuffling and noise
     keep_checkpoints: int = 3        # how many recent checkpoints to keep
     skip_nonfinite: int = 0          # bad (NaN/Inf) batches that may be skipped before stopping
@@ -119,17 +121,24 @@ PRESETS: dict[str, dict[str, Any]] = {
     # Well under a minute per MNIST model: for tests and the demo.
     "tiny": {"width": 0.0625, "epochs": 6, "train_limit": 10000, "valid_limit": 1000},
 }
+_GRAMMARVAE_EXPRESSIONS = {"sequence_recipe": "grammarvae", "lr_factor": 0.2, "lr_patience": 1, "min_lr": 1e-4}
+_GRAMMARVAE_MOLECULES = {"sequence_recipe": "grammarvae", "lr_factor": 0.2, "lr_patience": 3, "min_lr": 1e-4}
 _PRESET_BY_DATASET = {
     ("paper", "celeba"): {"epochs": 70}, ("cpu", "digits"): {"epochs": 60}, ("tiny", "digits"): {"epochs": 12},
-    # GrammarVAE's networks; the CPU presets use fewer strings, and for molecules a GRU of 128.
-    ("paper", "expressions"): {"epochs": 100, "batch_size": 600, "width": 1.0, "max_rows": 100_000},
-    ("cpu", "expressions"): {"epochs": 30, "batch_size": 600, "width": 1.0, "max_rows": 100_000},
+    # GrammarVAE's networks and training scripts (expressions: 50 epochs, batches of 600, LR x0.2
+    # after 1 epoch without improvement; molecules: 100 epochs, 500, x0.2 after 3; both down to
+    # 1e-4); the CPU presets use fewer strings, and for molecules a GRU of 128.
+    ("paper", "expressions"): {"epochs": 50, "batch_size": 600, "width": 1.0, "max_rows": 100_000,
+                               **_GRAMMARVAE_EXPRESSIONS},
+    ("cpu", "expressions"): {"epochs": 30, "batch_size": 600, "width": 1.0, "max_rows": 100_000,
+                             **_GRAMMARVAE_EXPRESSIONS},
     ("tiny", "expressions"): {"epochs": 3, "batch_size": 100, "width": 1.0, "max_rows": 2_000,
-                              "train_limit": None, "valid_limit": None},
-    ("paper", "molecules"): {"epochs": 100, "batch_size": 600, "width": 1.0},
-    ("cpu", "molecules"): {"epochs": 20, "batch_size": 500, "width": 1.0, "max_rows": 20_000},
+                              "train_limit": None, "valid_limit": None, **_GRAMMARVAE_EXPRESSIONS},
+    ("paper", "molecules"): {"epochs": 100, "batch_size": 500, "width": 1.0, **_GRAMMARVAE_MOLECULES},
+    ("cpu", "molecules"): {"epochs": 20, "batch_size": 500, "width": 1.0, "max_rows": 20_000,
+                           **_GRAMMARVAE_MOLECULES},
     ("tiny", "molecules"): {"epochs": 2, "batch_size": 100, "width": 1.0, "max_rows": 500,
-                            "train_limit": None, "valid_limit": None},
+                            "train_limit": None, "valid_limit": None, **_GRAMMARVAE_MOLECULES},
 }
 
 

@@ -76,7 +76,8 @@ def train(config: RunConfig, out: str | Path, *, resume: bool = False, data=None
         net = distributed.wrap_for_training(_LossModule(model), ctx)
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode="min", factor=config.lr_factor, patience=config.lr_patience)
+            optimizer, mode="min", factor=config.lr_factor, patience=config.lr_patience,
+            min_lr=config.min_lr)
         state = _State()
         distributed.barrier(ctx)
         if resume:

@@ -5,6 +5,32 @@ import torch
 import torch.nn.functional as F
 
 
+def _allowed(logits: torch.Tensor, target: torch.Tensor, masks) -> torch.Tensor:
+    """Logits with everything outside the target's left-hand side set to -inf (target kept)."""
+    allowed = torch.as_tensor(masks, device=logits.device, dtype=torch.bool)[target]
+    allowed = allowed | F.one_hot(target, logits.shape[-1]).bool()
+    return logits.masked_fill(~allowed, float("-inf"))
+
+
+def grammarvae_bce(logits: torch.Tensor, target_onehot: torch.Tensor,
+                   masks: torch.Tensor | None = None, eps: float = 1e-7) -> torch.Tensor:
+    """GrammarVAE's reconstruction term per sequence: L * mean binary cross-entropy.
+
+    Probabilities p are the (masked, as in `masked_sequence_nll`) softmax over symbols, clipped to
+    [eps, 1 - eps] as Keras does; each of the S symbols of each of the L steps contributes
+    -(t log p + (1 - t) log(1 - p)) for its one-hot target t, averaged over symbols and summed
+    over steps: Keras's `max_length * binary_crossentropy` of the flattened tensors, per
+    sequence. Returns (N,).
+    """
+    target = target_onehot.argmax(-1)
+    if masks is not None:
+        logits = _allowed(logits, target, masks)
+    p = F.softmax(logits, dim=-1).clamp(eps, 1 - eps)
+    t = target_onehot.to(p.dtype)
+    bce = -(t * p.log() + (1 - t) * (1 - p).log())
+    return bce.mean(-1).sum(-1)
+
+
 def masked_sequence_nll(logits: torch.Tensor, target_onehot: torch.Tensor,
                         masks: torch.Tensor | None = None) -> torch.Tensor:
     """Per-sequence sum over positions of the categorical NLL of the target symbol.
@@ -15,10 +41,7 @@ def masked_sequence_nll(logits: torch.Tensor, target_onehot: torch.Tensor,
     the log-softmax, so the softmax runs over the allowed productions only. Returns (N,).
     """
     target = target_onehot.argmax(-1)
-    if masks is not None:
-        allowed = torch.as_tensor(masks, device=logits.device, dtype=torch.bool)[target]
-        # The target itself always stays allowed, so the loss is finite for any mask.
-        allowed = allowed | F.one_hot(target, logits.shape[-1]).bool()
-        logits = logits.masked_fill(~allowed, float("-inf"))
+    if masks is not None:  # the target always stays allowed, so the loss is finite for any mask
+        logits = _allowed(logits, target, masks)
     log_probs = F.log_softmax(logits, dim=-1)
     return -log_probs.gather(-1, target.unsqueeze(-1)).squeeze(-1).sum(-1)

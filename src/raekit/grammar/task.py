@@ -103,26 +103,44 @@ class OneHot(nn.Module):
 
 
 class SequenceNLL:
-    """Reconstruction term: per-sequence categorical NLL (grammar models: masked to the target's
-    left-hand side, as GrammarVAE trains), batch mean."""
+    """Reconstruction term, batch mean of a per-sequence loss (grammar models: masked to the
+    target's left-hand side, as GrammarVAE trains). ``form="bce"``: GrammarVAE's L * mean binary
+    cross-entropy; ``"nll"``: the categorical NLL summed over steps."""
 
-    def __init__(self, grammar: Grammar | None):
+    def __init__(self, grammar: Grammar | None, form: str = "nll"):
         self.masks = None if grammar is None else torch.as_tensor(grammar.production_masks)
+        self.form = form
 
     def __call__(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        from raekit.grammar.loss import masked_sequence_nll
+        from raekit.grammar.loss import grammarvae_bce, masked_sequence_nll
         onehot = F.one_hot(target.long(), logits.shape[-1]).to(logits.dtype)
-        return masked_sequence_nll(logits, onehot, self.masks).mean()
+        term = grammarvae_bce if self.form == "bce" else masked_sequence_nll
+        return term(logits, onehot, self.masks).mean()
+
+
+RECIPES = ("grammarvae", "raekit")
 
 
 def sequence_parts(config, encoder_outputs: int):
-    """(encoder, decoder, reconstruction) of a sequence model for its task and preset."""
+    """(encoder, decoder, Autoencoder options) of a sequence model for its task and preset.
+
+    ``config.sequence_recipe="grammarvae"``: as GrammarVAE trains (batch norm in the expression
+    nets, L * mean BCE reconstruction, VAE noise with std 0.01, KL averaged over latent
+    dimensions); ``"raekit"``: no batch norm, summed NLL, unit noise, summed KL.
+    """
+    from raekit.errors import unknown
     from raekit.nets.sequence import sequence_nets
-    task, model = config.dataset, config.model
+    task, model, recipe = config.dataset, config.model, config.sequence_recipe
+    if recipe not in RECIPES:
+        raise unknown("sequence recipe", recipe, RECIPES)
+    grammarvae = recipe == "grammarvae"
     net = task + ("-cpu" if task == "molecules" and config.preset != "paper" else "")
-    encoder, decoder = sequence_nets(net, num_symbols(task, model), max_length(task, model), encoder_outputs)
+    encoder, decoder = sequence_nets(net, num_symbols(task, model), max_length(task, model), encoder_outputs,
+                                     batch_norm=grammarvae and task == "expressions")
     grammar = get_grammar(task) if uses_grammar(model) else None
-    return OneHot(num_symbols(task, model), encoder), decoder, SequenceNLL(grammar)
+    options = {"reconstruction": SequenceNLL(grammar, "bce" if grammarvae else "nll"),
+               "noise_std": 0.01 if grammarvae else 1.0, "kl_mean": grammarvae}
+    return OneHot(num_symbols(task, model), encoder), decoder, options
 
 
 @torch.no_grad()

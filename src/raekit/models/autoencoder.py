@@ -24,13 +24,17 @@ class Autoencoder(nn.Module):
     def __init__(self, encoder: nn.Module, decoder: nn.Module, variant: Variant, latent_dim: int,
                  beta: float = 0.0, lam: float = 0.0, cv_sigma: float = 0.7,
                  gp_estimator: str = "projection", gp_projections: int = 1, mc_samples: int = 1,
-                 reconstruction: Reconstruction = losses.sum_squared_error):
+                 reconstruction: Reconstruction = losses.sum_squared_error,
+                 noise_std: float = 1.0, kl_mean: bool = False):
         super().__init__()
         self.encoder, self.decoder, self.variant = encoder, decoder, variant
         self.latent_dim, self.beta, self.lam = latent_dim, beta, lam
         self.cv_sigma, self.gp_estimator, self.gp_projections = cv_sigma, gp_estimator, gp_projections
         self.mc_samples = mc_samples if variant.encoder != "deterministic" else 1
         self.reconstruction = reconstruction
+        # GrammarVAE's VAEs: z = mu + sigma * eps with eps ~ N(0, noise_std^2), and the KL
+        # averaged over the latent dimensions instead of summed.
+        self.noise_std, self.kl_mean = noise_std, kl_mean
 
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(mean, log-variance) of q(z|x); log-variance is None for deterministic encoders."""
@@ -82,7 +86,7 @@ class Autoencoder(nn.Module):
             return mu
         k = self.mc_samples
         scale = (0.5 * logvar).exp() if self.variant.encoder == "gaussian" else self.cv_sigma
-        noise = torch.randn((k, *mu.shape), dtype=mu.dtype, device=mu.device)
+        noise = torch.randn((k, *mu.shape), dtype=mu.dtype, device=mu.device) * self.noise_std
         return (mu + noise * scale).reshape(k * mu.shape[0], -1)
 
     def _reconstruction(self, x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -95,7 +99,8 @@ class Autoencoder(nn.Module):
     def _latent_term(self, mu, z, logvar) -> torch.Tensor:
         kind = self.variant.latent_term
         if kind == "kl":
-            return losses.gaussian_kl(mu, logvar)
+            kl = losses.gaussian_kl(mu, logvar)
+            return kl / mu.shape[1] if self.kl_mean else kl
         if kind == "mmd":
             return losses.mmd_imq(z, torch.randn_like(z))
         return losses.latent_l2(mu)  # RAE's 1/2 ||z||^2; the CV-VAE's KL up to a constant

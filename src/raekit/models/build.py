@@ -31,21 +31,21 @@ def build_from_config(config: RunConfig, encoder: nn.Module | None = None,
     outputs = 2 * config.latent_dim if variant.encoder == "gaussian" else config.latent_dim
     if (encoder is None) != (decoder is None):
         raise RaekitError("pass both an encoder and a decoder, or neither")
-    reconstruction = {}
+    sequence_options = {}
     if encoder is None:
         torch.manual_seed(config.seed)
         if variant.data == "image":
             encoder, decoder = image_nets(config.image_shape, config.latent_dim, outputs, config.width)
         else:
             from raekit.grammar.task import sequence_parts
-            encoder, decoder, reconstruction["reconstruction"] = sequence_parts(config, outputs)
+            encoder, decoder, sequence_options = sequence_parts(config, outputs)
     if variant.spectral_norm:
         apply_spectral_norm(decoder)
         if config.sn_all_layers:
             apply_spectral_norm(encoder)
     return Autoencoder(encoder, decoder, variant, config.latent_dim, beta=config.beta, lam=config.lam,
                        cv_sigma=config.cv_sigma, gp_estimator=config.gp_estimator,
-                       gp_projections=config.gp_projections, mc_samples=config.mc_samples, **reconstruction)
+                       gp_projections=config.gp_projections, mc_samples=config.mc_samples, **sequence_options)
 
 
 def build_model(name: str, dataset: str = "digits", preset: str = "tiny", *,

@@ -27,8 +27,11 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 
 def decoder_weight_l2(decoder: nn.Module) -> torch.Tensor:
-    """RAE-L2's ||theta||^2: squared conv/linear weights of the decoder (no biases, no BatchNorm)."""
+    """RAE-L2's ||theta||^2: squared conv/linear weights of the decoder and the input and
+    recurrent weight matrices of its recurrent layers (no biases, no BatchNorm)."""
     weights = [m.weight for m in decoder.modules() if isinstance(m, _WEIGHTED)]
+    weights += [w for m in decoder.modules() if isinstance(m, nn.RNNBase)
+                for name, w in m.named_parameters() if name.startswith("weight_")]
     return torch.stack([w.pow(2).sum() for w in weights]).sum()
 
 

@@ -1,8 +1,10 @@
 """GrammarVAE's sequence networks (Kusner et al. 2017), used for grammar and character models.
 
-Encoder: Conv1D stack over positions (ReLU; GrammarVAE's encoder has no batch norm, an option
-adds it) -> flatten -> Dense(hidden) + ReLU -> Linear(out_features).
-Decoder: Dense(latent) + ReLU -> repeat over positions -> GRU stack -> Linear to symbol logits.
+Encoder: Conv1D stack over positions (ReLU, then batch norm after each conv in GrammarVAE's
+expression models) -> flatten -> Dense(hidden) + ReLU -> Linear(out_features).
+Decoder: (batch norm of z in the expression models) -> Dense(latent) + ReLU -> repeat over
+positions -> GRU stack -> Linear to symbol logits. Batch norm uses Keras's defaults (momentum
+0.99, epsilon 1e-3), as GrammarVAE's Keras models.
 """
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ class SequenceEncoder(nn.Module):
             length -= kernel - 1  # 'valid' convolutions, as Keras Convolution1D's default
             layers += [nn.Conv1d(width, channels, kernel), nn.ReLU()]
             if batch_norm:
-                layers.append(nn.BatchNorm1d(channels))
+                layers.append(keras_batch_norm(channels))
             width = channels
         if length < 1:
             raise RaekitError(f"sequences of length {max_length} are too short for kernels "
@@ -52,14 +54,20 @@ class SequenceEncoder(nn.Module):
         return self.out(self.dense(self.convs(x.transpose(1, 2))))
 
 
+def keras_batch_norm(features: int) -> nn.BatchNorm1d:
+    """Keras's BatchNormalization defaults: running averages with momentum 0.99, epsilon 1e-3."""
+    return nn.BatchNorm1d(features, eps=1e-3, momentum=0.01)
+
+
 class SequenceDecoder(nn.Module):
     """z (N, latent_dim) -> logits (N, max_length, num_symbols)."""
 
     def __init__(self, latent_dim: int, num_symbols: int, max_length: int, hidden: int = 501,
-                 gru_layers: int = 3):
+                 gru_layers: int = 3, batch_norm: bool = False):
         super().__init__()
         self.max_length = max_length
-        self.dense = nn.Sequential(nn.Linear(latent_dim, latent_dim), nn.ReLU())
+        norm = [keras_batch_norm(latent_dim)] if batch_norm else []
+        self.dense = nn.Sequential(*norm, nn.Linear(latent_dim, latent_dim), nn.ReLU())
         self.gru = nn.GRU(latent_dim, hidden, num_layers=gru_layers, batch_first=True)
         self.out = nn.Linear(hidden, num_symbols)
 
@@ -69,12 +77,15 @@ class SequenceDecoder(nn.Module):
 
 
 def sequence_nets(preset: str, num_symbols: int, max_length: int, out_features: int | None = None,
-                  ) -> tuple[SequenceEncoder, SequenceDecoder]:
-    """Encoder and decoder of a preset; `out_features` defaults to the latent size (2x for VAEs)."""
+                  batch_norm: bool = False) -> tuple[SequenceEncoder, SequenceDecoder]:
+    """Encoder and decoder of a preset; `out_features` defaults to the latent size (2x for VAEs).
+    `batch_norm`: after each encoder conv and on the decoder's input (GrammarVAE's expression
+    models)."""
     if preset not in SEQUENCE_NETS:
         raise unknown("sequence net preset", preset, SEQUENCE_NETS)
     p = SEQUENCE_NETS[preset]
     encoder = SequenceEncoder(num_symbols, max_length, out_features or p["latent_dim"],
-                              p["conv_channels"], p["kernels"], p["hidden"])
-    decoder = SequenceDecoder(p["latent_dim"], num_symbols, max_length, p["gru_hidden"])
+                              p["conv_channels"], p["kernels"], p["hidden"], batch_norm)
+    decoder = SequenceDecoder(p["latent_dim"], num_symbols, max_length, p["gru_hidden"],
+                              batch_norm=batch_norm)
     return encoder, decoder
