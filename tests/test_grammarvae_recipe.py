@@ -72,3 +72,29 @@ def test_presets_follow_grammarvae_training_scripts():
         (100, 500, 1e-3, 0.2, 3, 1e-4)
     assert expr.sequence_recipe == mol.sequence_recipe == "grammarvae"
     assert make_config("mnist", "vae").min_lr == 0.0
+
+
+@pytest.mark.parametrize("recipe", ["grammarvae", "raekit"])
+def test_trimmed_decoding_gives_the_same_loss_and_gradients(recipe, monkeypatch):
+    from raekit.grammar.cfg import ZINC_GRAMMAR
+    from raekit.grammar.encode import encode_productions
+    torch.manual_seed(0)
+    model = build_from_config(make_config("molecules", "grae", "tiny", sequence_recipe=recipe))
+    smiles = ["CCO", "c1ccccc1C(=O)O", "CC(C)Cc1ccc(C)cc1"]
+    x = torch.as_tensor(encode_productions(smiles, ZINC_GRAMMAR, progress=False).indices.astype(np.int64))
+    longest = int((x != ZINC_GRAMMAR.padding).sum(1).max())
+    assert model.trim(x) == longest < 277 / 5
+    steps, real = [], model.decoder.forward
+    monkeypatch.setattr(model.decoder, "forward", lambda z, n=None: steps.append(n) or real(z, n))
+    results = []
+    for trim in (model.trim, None):
+        model.trim = trim
+        model.zero_grad()
+        loss = model.loss(x)["loss"]
+        loss.backward()
+        results.append((loss.item(), [p.grad.clone() for p in model.parameters()]))
+    assert steps == [longest, None]
+    (trimmed, g1), (full, g2) = results
+    assert trimmed == pytest.approx(full, rel=1e-6)
+    for a, b in zip(g1, g2):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)

@@ -12,8 +12,11 @@ def _allowed(logits: torch.Tensor, target: torch.Tensor, masks) -> torch.Tensor:
     return logits.masked_fill(~allowed, float("-inf"))
 
 
+KERAS_EPS = 1e-7  # Keras clips probabilities to [eps, 1 - eps] in its cross-entropies
+
+
 def grammarvae_bce(logits: torch.Tensor, target_onehot: torch.Tensor,
-                   masks: torch.Tensor | None = None, eps: float = 1e-7) -> torch.Tensor:
+                   masks: torch.Tensor | None = None, eps: float = KERAS_EPS) -> torch.Tensor:
     """GrammarVAE's reconstruction term per sequence: L * mean binary cross-entropy.
 
     Probabilities p are the (masked, as in `masked_sequence_nll`) softmax over symbols, clipped to

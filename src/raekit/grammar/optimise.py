@@ -50,11 +50,11 @@ def objective(task: str, strings: list[str], standardise: str = "zinc250k") -> O
 def decoder_for(model, task: str, objective_: Objective, draws: int, seed: int):
     """decode_and_score(points) -> (items, scores, valid) for the BO loop."""
     from raekit.grammar.bo import most_frequent_valid
-    from raekit.grammar.task import decode_strings
+    from raekit.grammar.task import decode_draws
+    calls = iter(range(1 << 30))  # each BO iteration samples with fresh random numbers
 
     def decode_and_score(points: np.ndarray):
-        samples = [decode_strings(model, points, sample=True, seed=seed * 100_003 + d) for d in range(draws)]
-        per_point = [[samples[d][i] for d in range(draws)] for i in range(len(points))]
+        per_point = decode_draws(model, points, draws, seed=seed * 100_003 + next(calls))
         items = most_frequent_valid(per_point, objective_.valid)
         valid = np.array([item is not None for item in items])
         values = np.array([objective_.score(item) if item is not None else np.nan for item in items])

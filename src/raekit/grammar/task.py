@@ -112,10 +112,30 @@ class SequenceNLL:
         self.form = form
 
     def __call__(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        from raekit.grammar.loss import grammarvae_bce, masked_sequence_nll
-        onehot = F.one_hot(target.long(), logits.shape[-1]).to(logits.dtype)
+        from raekit.grammar.loss import KERAS_EPS, grammarvae_bce, masked_sequence_nll
+        steps = logits.shape[1]  # fewer than the target's when trimmed (`PaddingTrim`)
+        onehot = F.one_hot(target[:, :steps].long(), logits.shape[-1]).to(logits.dtype)
         term = grammarvae_bce if self.form == "bce" else masked_sequence_nll
-        return term(logits, onehot, self.masks).mean()
+        loss = term(logits, onehot, self.masks).mean()
+        if self.form == "bce" and steps < target.shape[1]:
+            # Each trimmed padding step costs -log(1 - eps) (in the logits' precision), gradient 0.
+            per_step = -torch.log(torch.tensor(1 - KERAS_EPS, dtype=logits.dtype)).item()
+            loss = loss + (target.shape[1] - steps) * per_step
+        return loss
+
+
+class PaddingTrim:
+    """Steps a grammar model's decoder must produce for a batch: up to its longest derivation.
+    Past it every target is the padding rule, the only production its mask allows, so the
+    masked loss there is constant and has no gradient; the GRU is causal, so the steps before
+    are unchanged. Molecules: ~277 steps become the batch's longest (~100), training ~2.5x
+    faster."""
+
+    def __init__(self, padding: int):
+        self.padding = padding
+
+    def __call__(self, target: torch.Tensor) -> int:
+        return max(1, int((target != self.padding).sum(1).max()))
 
 
 RECIPES = ("grammarvae", "raekit")
@@ -139,7 +159,8 @@ def sequence_parts(config, encoder_outputs: int):
                                      batch_norm=grammarvae and task == "expressions")
     grammar = get_grammar(task) if uses_grammar(model) else None
     options = {"reconstruction": SequenceNLL(grammar, "bce" if grammarvae else "nll"),
-               "noise_std": 0.01 if grammarvae else 1.0, "kl_mean": grammarvae}
+               "noise_std": 0.01 if grammarvae else 1.0, "kl_mean": grammarvae,
+               "trim": PaddingTrim(grammar.padding) if grammar is not None else None}
     return OneHot(num_symbols(task, model), encoder), decoder, options
 
 
@@ -155,3 +176,28 @@ def decode_strings(model, codes, sample: bool = False, seed: int = 0) -> list[st
     if uses_grammar(model.config.model):
         return decode_grammar(logits, get_grammar(task), sample=sample, generator=generator).strings
     return decode_chars(logits, char_vocab(task), sample=sample, generator=generator)
+
+
+@torch.no_grad()
+def decode_draws(model, codes, draws: int, seed: int = 0, chunk: int = 50_000) -> list[list[str]]:
+    """``draws`` sampled decodings of each code: strings[i][d]. The decoder runs once per code;
+    grammar models then sample every draw at once (`decode_grammar_draws`), the character
+    model per position in chunks of about ``chunk`` sequences."""
+    from raekit.grammar.decode import decode_chars
+    from raekit.grammar.draws import decode_grammar_draws
+    model.eval()
+    device = next(model.parameters()).device
+    logits = model.decode(torch.as_tensor(np.asarray(codes), dtype=torch.float32, device=device))
+    generator = torch.Generator(device=device).manual_seed(seed)
+    task = model.config.dataset
+    if uses_grammar(model.config.model):
+        return decode_grammar_draws(logits, get_grammar(task), draws, generator=generator)
+    vocab, n = char_vocab(task), len(logits)
+    samples: list[list[str]] = [[] for _ in range(n)]
+    per_chunk = max(1, chunk // max(1, n))
+    for start in range(0, draws, per_chunk):
+        k = min(per_chunk, draws - start)
+        strings = decode_chars(logits.repeat_interleave(k, 0), vocab, sample=True, generator=generator)
+        for i in range(n):  # rows i * k ... i * k + k - 1 are code i's draws
+            samples[i] += strings[i * k:(i + 1) * k]
+    return samples

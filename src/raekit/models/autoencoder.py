@@ -25,7 +25,8 @@ class Autoencoder(nn.Module):
                  beta: float = 0.0, lam: float = 0.0, cv_sigma: float = 0.7,
                  gp_estimator: str = "projection", gp_projections: int = 1, mc_samples: int = 1,
                  reconstruction: Reconstruction = losses.sum_squared_error,
-                 noise_std: float = 1.0, kl_mean: bool = False):
+                 noise_std: float = 1.0, kl_mean: bool = False,
+                 trim: Callable[[torch.Tensor], int] | None = None):
         super().__init__()
         self.encoder, self.decoder, self.variant = encoder, decoder, variant
         self.latent_dim, self.beta, self.lam = latent_dim, beta, lam
@@ -35,6 +36,8 @@ class Autoencoder(nn.Module):
         # GrammarVAE's VAEs: z = mu + sigma * eps with eps ~ N(0, noise_std^2), and the KL
         # averaged over the latent dimensions instead of summed.
         self.noise_std, self.kl_mean = noise_std, kl_mean
+        # Sequence models whose loss ignores trailing padding: decode only trim(x) steps.
+        self.trim = trim
 
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(mean, log-variance) of q(z|x); log-variance is None for deterministic encoders."""
@@ -64,7 +67,7 @@ class Autoencoder(nn.Module):
         with torch.enable_grad() if needs_graph else contextlib.nullcontext():
             if needs_graph:
                 z = z.detach().requires_grad_(True)
-            x_hat = self.decoder(z)
+            x_hat = self.decoder(z) if self.trim is None else self.decoder(z, self.trim(x))
             terms = {"rec": self._reconstruction(x_hat, x)}
             if self.variant.decoder_term:
                 terms[self.variant.decoder_term] = self._decoder_term(x_hat, z)
@@ -93,7 +96,7 @@ class Autoencoder(nn.Module):
         # With k Monte-Carlo draws the term is the mean of the k single-draw terms (Appendix A).
         if self.mc_samples == 1:
             return self.reconstruction(x_hat, x)
-        draws = x_hat.reshape(self.mc_samples, *x.shape)
+        draws = x_hat.reshape(self.mc_samples, len(x), *x_hat.shape[1:])
         return torch.stack([self.reconstruction(d, x) for d in draws]).mean()
 
     def _latent_term(self, mu, z, logvar) -> torch.Tensor:

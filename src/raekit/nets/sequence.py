@@ -71,8 +71,10 @@ class SequenceDecoder(nn.Module):
         self.gru = nn.GRU(latent_dim, hidden, num_layers=gru_layers, batch_first=True)
         self.out = nn.Linear(hidden, num_symbols)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        h = self.dense(z).unsqueeze(1).expand(-1, self.max_length, -1)
+    def forward(self, z: torch.Tensor, steps: int | None = None) -> torch.Tensor:
+        """Logits of the first `steps` positions (default all): the GRU is causal, so they equal
+        the full decoding's first `steps`."""
+        h = self.dense(z).unsqueeze(1).expand(-1, steps or self.max_length, -1)
         return self.out(self.gru(h.contiguous())[0])
 
 
