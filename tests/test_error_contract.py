@@ -272,7 +272,7 @@ CASES = {
     "sample-out-suffix": lambda w, d: Setup(["sample", str(w.run), "--out", str(d / "s.jpg")], message=".png"),
     "missing-weights-advice": no_weights,
     # where output goes
-    "out-is-a-file": lambda w, d: Setup(train_args("--out", str(w.run / "config.yaml")), message="is a file"),
+    "out-is-a-file": lambda w, d: Setup(train_args("--out", str(w.run / "config.yaml")), message="not a folder"),
     "read-only-out": lambda w, d: read_only(w, d, d / "ro", train_args("--out", str(d / "ro" / "run")),
                                             str(d / "ro")),
     "read-only-sample-out": lambda w, d: read_only(w, d, d / "ro", ["sample", str(w.run), "--out",

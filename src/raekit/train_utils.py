@@ -69,8 +69,6 @@ def to_input(batch: torch.Tensor, device: torch.device) -> torch.Tensor:
 
 def prepare_run_dir(run_dir: Path, resume: bool) -> None:
     """Refuse to overwrite a run, or to resume one that does not exist."""
-    if run_dir.exists() and not run_dir.is_dir():
-        raise RaekitError(f"{run_dir} is a file, not a run directory; choose another --out")
     has_run = (run_dir / runs.CONFIG_FILE).exists()
     if resume and not has_run:
         raise RaekitError(f"nothing to resume: {run_dir} has no {runs.CONFIG_FILE}")
