@@ -258,7 +258,7 @@ CASES = {
     "negative-lr-patience": bad_set("lr_patience", "-1", "lr_patience must be"),
     "negative-skip-nonfinite": bad_set("skip_nonfinite", "-2", "skip_nonfinite must be"),
     "infinite-lr": bad_set("lr", "inf", "lr must be"),
-    "set-text-for-int": bad_set("epochs", "many", "expects int"),
+    "set-text-for-int": bad_set("batch_size", "many", "expects int"),
     "edited-config-epochs-text": lambda w, d: edited_config(w, d, "epochs", "ten"),
     "edited-config-lr-list": lambda w, d: edited_config(w, d, "lr", "[1, 2]"),
     "edited-config-dataset-typo": lambda w, d: edited_config(w, d, "dataset", "mnsit"),
