@@ -292,7 +292,7 @@ CASES = {
     "density-array-missing": lambda w, d: damaged_density(w, d, drop_array),
     "idx-header-overflow": overflowing_idx,
     "smiles-nested-400-deep": lambda w, d: smiles_case(w, d, "deep.smi", DEEP, "line 3: nested too deeply"),
-    "smiles-gz-truncated": lambda w, d: smiles_case(w, d, "m.smi.gz", gzip.compress(DEEP)[:60], "truncated"),
+    "smiles-gz-truncated": lambda w, d: smiles_case(w, d, "m.smi.gz", gzip.compress(DEEP)[:-12], "truncated"),
     "inception-hostile-from": hostile_weights,
     "celeba-too-small": small_celeba,
 }
