@@ -18,6 +18,7 @@ from raekit.atomic import commit
 from raekit.distributed import Context
 from raekit.errors import RaekitError
 from raekit.generate import encode_images
+from raekit.progress import progress
 
 
 def encode_distributed(model, images: np.ndarray, ctx: Context | None = None,
@@ -25,7 +26,8 @@ def encode_distributed(model, images: np.ndarray, ctx: Context | None = None,
     """float64 (N, d) codes of all images on every rank, each rank having encoded its block."""
     ctx = ctx or Context()
     rows = distributed.block(len(images), ctx)
-    mine = encode_images(model, images[rows.start:rows.stop], batch_size)
+    mine = encode_images(model, images[rows.start:rows.stop], batch_size,
+                         desc=f"encoding codes, rank {ctx.rank}" if ctx.distributed else "encoding codes")
     return distributed.gather_blocks(ctx, torch.from_numpy(mine), len(images)).numpy()
 
 
@@ -41,9 +43,11 @@ def encode_to_file(model, images: np.ndarray, path: str | Path, ctx: Context | N
     distributed.barrier(ctx)
     out = np.load(partial, mmap_mode="r+")
     rows = distributed.block(len(images), ctx)
-    for start in range(rows.start, rows.stop, batch_size):
+    starts = progress(range(rows.start, rows.stop, batch_size), unit="batch",
+                      desc=f"encoding codes to {path.name} ({rows.stop - rows.start} images)")
+    for start in starts:
         stop = min(start + batch_size, rows.stop)
-        out[start:stop] = encode_images(model, images[start:stop], batch_size)
+        out[start:stop] = encode_images(model, images[start:stop], batch_size, desc=None)
     out.flush()
     del out
     distributed.barrier(ctx)

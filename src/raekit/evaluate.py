@@ -37,17 +37,20 @@ def _pick(n_available: int, n: int, rng: np.random.Generator, size=None) -> np.n
 @locking("run_dir", "run")
 def evaluate_run(run_dir: str | Path, features: str = "classifier", n: int = 10_000,
                  densities: list[str] | None = None, seed: int = 0, data=None,
-                 write: bool = True) -> dict[str, Any]:
-    """Evaluate a trained run; writes RUN/eval.json and returns its content."""
+                 write: bool = True, track=None, experiment: str | None = None) -> dict[str, Any]:
+    """Evaluate a trained run; writes RUN/eval.json and returns its content. `track` adds the FIDs
+    and PRD values to the run's TensorBoard / MLflow logs (see raekit.tracking)."""
     from raekit.data import load_images
     from raekit.generate import as_model, decode_codes, encode_images, load_run_density, reconstruct
     from raekit.interpolate import slerp
     from raekit.metrics import get_extractor
 
+    from raekit.tracking import parse_backends
     if n < 2:
         raise RaekitError(f"--n must be at least 2, got {n}")
     check_density_names(densities)
     started = time.perf_counter()
+    parse_backends(track)
     model, config, run_dir = as_model(Path(run_dir))
     data = data or load_images(config.dataset, config.data_root)
     densities = densities or [normal_density(model), "gmm"]
@@ -58,6 +61,7 @@ def evaluate_run(run_dir: str | Path, features: str = "classifier", n: int = 10_
     extractor = get_extractor(features, dataset=config.dataset, data=data)
     rng = np.random.default_rng(seed)
     test = data.test[:n]
+    say(f"evaluating {run_dir}: {features} features, {n} samples per FID against {len(test)} test images")
     ref_stats, ref_features = _reference(extractor, config.dataset, test)
 
     def score(images: np.ndarray) -> tuple[float, np.ndarray]:
@@ -68,12 +72,15 @@ def evaluate_run(run_dir: str | Path, features: str = "classifier", n: int = 10_
     valid = data.valid[:config.valid_limit]
     codes = encode_images(model, valid)
     fid, prd, loglik = {}, {}, {}
+    say("  FID of reconstructions")
     fid["rec"], _ = score(reconstruct(model, valid[_pick(len(valid), n, rng)]))
     for kind in densities:
+        say(f"  {kind} density: fit or load, FID and PRD of {n} samples")
         density = load_run_density(run_dir, kind, data=data)
         fid[kind], feats = score(decode_codes(model, density.sample(n, seed=seed)))
         prd[kind] = _prd(feats, ref_features)
         loglik[kind] = density.score(codes)  # validation codes: which density generalises
+    say("  FID of interpolation midpoints")
     pairs = _pick(len(valid), n, rng, size=(n, 2))
     mid = slerp(codes[pairs[:, 0]], codes[pairs[:, 1]], np.array([0.5]))[:, 0]
     fid["interp"], _ = score(decode_codes(model, mid))
@@ -84,6 +91,8 @@ def evaluate_run(run_dir: str | Path, features: str = "classifier", n: int = 10_
               "fid": fid, "prd": prd, "valid_loglik": loglik, "seconds": round(time.perf_counter() - started, 1)}
     if write:
         write_json(run_dir / EVAL_FILE, result)
+    if track:
+        track_eval(run_dir, result, track, experiment)
     return result
 
 
@@ -94,6 +103,24 @@ def check_density_names(densities: list[str] | None) -> None:
     for kind in densities or []:
         if kind not in DENSITIES:
             raise unknown("density", kind, DENSITIES)
+
+
+def track_eval(run_dir: Path, result: dict[str, Any], track, experiment: str | None = None) -> None:
+    """Log an evaluation at the run's last epoch, with eval.json and any figures already drawn."""
+    from raekit import runs
+    from raekit.tracking import open_tracker
+    tracker = open_tracker(track, run_dir, runs.read_config(run_dir), experiment=experiment)
+    rows = runs.read_metrics(run_dir)
+    step = int(rows[-1]["epoch"]) if rows else 0
+    tracker.log_eval(result, step, sorted((Path(run_dir) / "figures").glob("*.png")))
+    tracker.finish()
+
+
+def say(message: str) -> None:
+    """A step announcement on stderr (stdout stays for results), silenced with the progress bars."""
+    from raekit.progress import default_enabled
+    if default_enabled():
+        print(message, file=sys.stderr, flush=True)
 
 
 def _reference(extractor, dataset: str, test: np.ndarray):

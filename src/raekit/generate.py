@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from raekit import runs
+from raekit.progress import progress
 from raekit.errors import RaekitError
 from raekit.locks import locking
 
@@ -33,11 +34,16 @@ def _device(model) -> torch.device:
 
 
 @torch.no_grad()
-def encode_images(model, images: np.ndarray, batch_size: int = 500) -> np.ndarray:
-    """Codes (encoder means) of uint8 or [0, 1] float images, float64 (N, d)."""
+def encode_images(model, images: np.ndarray, batch_size: int = 500,
+                  desc: str | None = "encoding codes") -> np.ndarray:
+    """Codes (encoder means) of uint8 or [0, 1] float images, float64 (N, d); `desc` names the
+    progress bar (None: no bar)."""
     model.eval()
+    starts = range(0, len(images), batch_size)
+    if desc is not None:
+        starts = progress(starts, desc=f"{desc} ({len(images)} images)", unit="batch")
     out = [model.encode(_to_float(images[i:i + batch_size], _device(model))).double().cpu()
-           for i in range(0, len(images), batch_size)]
+           for i in starts]
     return torch.cat(out).numpy() if out else np.zeros((0, model.latent_dim))
 
 

@@ -52,22 +52,25 @@ def plan(dataset: str, preset: str, out: Path, models, seeds, overrides=None) ->
     return jobs
 
 
-def train_job(job: Job, data=None) -> None:
+def train_job(job: Job, data=None, **track) -> None:
+    """Train or resume a job's run (`track`: train's track / experiment arguments)."""
     from raekit.train import train
     if job.finished:
         print(f"reusing {job.run_dir}", flush=True)
     else:
-        train(job.config, job.run_dir, resume=job.exists, data=data)
+        train(job.config, job.run_dir, resume=job.exists, data=data, **track)
 
 
-def evaluate_job(job: Job, features: str, n: int, densities: list[str] | None, data=None) -> dict[str, Any]:
+def evaluate_job(job: Job, features: str, n: int, densities: list[str] | None, data=None,
+                 **track) -> dict[str, Any]:
     from raekit.evaluate import evaluate_run, read_eval
     previous = read_eval(job.run_dir)
     if reuse.eval_matches(previous, features, n, job.seed, densities):
         print(f"reusing {job.run_dir / 'eval.json'}", flush=True)
         return {**previous, "run": str(job.run_dir)}  # the folder may have moved since
     print(f"evaluating {job.run_dir} ({features} features, {n} samples)", flush=True)
-    return evaluate_run(job.run_dir, features=features, n=n, densities=densities, seed=job.seed, data=data)
+    return evaluate_run(job.run_dir, features=features, n=n, densities=densities, seed=job.seed, data=data,
+                        **track)
 
 
 def command_line(dataset, preset, out, models, seeds, features, n, densities, overrides=None) -> str:
@@ -87,10 +90,14 @@ def command_line(dataset, preset, out, models, seeds, features, n, densities, ov
 def reproduce(dataset: str, preset: str, out: str | Path, models=TABLE1_MODELS, seeds=(0,),
               features: str = "classifier", n: int = 10_000, densities: list[str] | None = None,
               figures: bool = True, data=None, train: bool = True, estimate: bool = True,
-              overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+              overrides: dict[str, Any] | None = None, track=None) -> dict[str, Any]:
     """Train (unless train=False: only finished runs are evaluated), evaluate and tabulate `models`
-    for every seed (`overrides`: config values over the preset's); returns results.json's content."""
+    for every seed (`overrides`: config values over the preset's); returns results.json's content.
+    `track` logs every run to TensorBoard / MLflow, grouped under one MLflow experiment."""
+    from raekit.tracking import parse_backends
     out, seeds = Path(out), list(seeds)
+    parse_backends(track)
+    tracked = {"track": track, "experiment": experiment_name(out)} if track else {}
     if not seeds or len(set(seeds)) != len(seeds):
         raise RaekitError(f"--seeds must list distinct seeds, got {seeds}")
     jobs = plan(dataset, preset, out, models, seeds, overrides)
@@ -110,8 +117,8 @@ def reproduce(dataset: str, preset: str, out: str | Path, models=TABLE1_MODELS, 
             print(f"skipping {job.run_dir}: not trained ({state})", flush=True)
             continue
         print(f"== {job.model} seed {job.seed} on {dataset} ({preset} preset) ==", flush=True)
-        train_job(job, data)
-        result = evaluate_job(job, features, n, densities, data)
+        train_job(job, data, **tracked)
+        result = evaluate_job(job, features, n, densities, data, **tracked)
         full.setdefault(job.model, result)
         entry = results_mod.compact(result, str(job.run_dir.relative_to(out)))
         entry["train_seconds"] = round(sum(r.get("seconds", 0.0) for r in runs.read_metrics(job.run_dir)), 1)
@@ -125,6 +132,11 @@ def reproduce(dataset: str, preset: str, out: str | Path, models=TABLE1_MODELS, 
         tables = make_tables(results)
         path = write_report(out, full, tables, paper_column(results), data=data, claims=results["claims"])
         print(f"report: {path}")
+        if track:  # the figures exist only now: add them to each run's log
+            from raekit.tracking import log_files
+            for result in full.values():
+                run_dir = Path(result["run"])
+                log_files(track, run_dir, sorted((run_dir / "figures").glob("*.png")), tracked["experiment"])
     return results
 
 
@@ -150,3 +162,8 @@ def write_results(out: Path, meta: dict[str, Any], collected) -> dict[str, Any]:
     done = sum(len(v) for v in collected.values())
     print(f"results: {out / results_mod.RESULTS_FILE} ({done} runs)", file=sys.stderr, flush=True)
     return results
+
+
+def experiment_name(out: Path) -> str:
+    """One MLflow experiment per reproduction folder."""
+    return f"raekit-reproduce:{Path(out).resolve()}"

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from raekit import checkpoint, distributed, runs
+from raekit import checkpoint, distributed, runs, tracking
 from raekit.config import RunConfig
 from raekit.errors import RaekitError
 from raekit.models.build import build_from_config
@@ -55,9 +55,11 @@ class _LossModule(nn.Module):
 
 def train(config: RunConfig, out: str | Path, *, resume: bool = False, data=None,
           encoder: nn.Module | None = None, decoder: nn.Module | None = None,
-          progress: bool | None = None) -> Path:
-    """Train `config` into run directory `out` and return it. `data` may be an ImageSplits."""
+          progress: bool | None = None, track=None, experiment: str | None = None) -> Path:
+    """Train `config` into run directory `out` and return it. `data` may be an ImageSplits;
+    `track` names trackers ("tensorboard", "mlflow"; see raekit.tracking)."""
     run_dir = Path(out)
+    tracking.parse_backends(track)
     ctx = distributed.setup(config.device)
     lock = contextlib.ExitStack()
     try:
@@ -90,9 +92,15 @@ def train(config: RunConfig, out: str | Path, *, resume: bool = False, data=None
         if ctx.is_main:
             runs.write_status(run_dir, finished=False, epochs=config.epochs)
         distributed.barrier(ctx)
-        show = (sys.stderr.isatty() if progress is None else progress) and ctx.is_main
-        with SignalCatcher() as stop:
-            _Loop(config, run_dir, model, net, optimizer, scheduler, state, ctx, stop, show).run(train_x, valid_x)
+        show = progress if ctx.is_main else False  # None: a bar on a terminal, else a line every ~10 s
+        tracker = tracking.open_tracker(track, run_dir, config, experiment=experiment, is_main=ctx.is_main)
+        try:
+            with SignalCatcher() as stop:
+                loop = _Loop(config, run_dir, model, net, optimizer, scheduler, state, ctx, stop, show)
+                loop.tracker = tracker
+                loop.run(train_x, valid_x)
+        finally:
+            tracker.finish()
         if state.best_valid is None:
             raise RaekitError(f"no epoch of {run_dir} had a finite validation loss, so no weights were saved; "
                               f"lower the learning rate or loss weights")
@@ -105,6 +113,8 @@ def train(config: RunConfig, out: str | Path, *, resume: bool = False, data=None
 
 
 class _Loop:
+    tracker = tracking.Tracker([])  # train() sets the run's own
+
     def __init__(self, config, run_dir, model, net, optimizer, scheduler, state, ctx, stop, show):
         self.config, self.run_dir, self.model, self.net = config, run_dir, model, net
         self.optimizer, self.scheduler, self.state = optimizer, scheduler, state
@@ -205,6 +215,7 @@ class _Loop:
                 checkpoint.save_weights(self.run_dir / runs.WEIGHTS_FILE, self.model,
                                         {"epoch": row["epoch"], "valid_loss": valid["loss"]})
             runs.write_metrics(self.run_dir, state.history)
+            self.tracker.log_epoch(row, self.model, valid_x[:256] if self.config.image_shape else None)
             print(f"epoch {row['epoch']}/{config.epochs}  train loss {row.get('train_loss', float('nan')):.4f}  "
                   f"valid loss {valid['loss']:.4f}  lr {row['lr']:.2e}  {seconds:.1f}s", flush=True)
         self._save()

@@ -119,8 +119,6 @@ def check_resumable(run_dir: Path, config: RunConfig) -> None:
                           f"on resume), or train a new run with a new --out")
 
 
-def progress_bar(iterable, enabled: bool, epoch: int, epochs: int):
-    if not enabled:
-        return iterable
-    from tqdm import tqdm
-    return tqdm(iterable, desc=f"epoch {epoch + 1}/{epochs}", leave=False, unit="batch")
+def progress_bar(iterable, enabled: bool | None, epoch: int, epochs: int):
+    from raekit.progress import progress
+    return progress(iterable, desc=f"epoch {epoch + 1}/{epochs}", unit="batch", enabled=enabled)

@@ -28,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run", help="a trained run directory")
     _eval_args(p)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--track", metavar="TOOLS", help="log to tensorboard (RUN/tb/) and/or mlflow "
+                                                  "(MLFLOW_TRACKING_URI, default ./mlruns), e.g. tensorboard,mlflow")
     p.set_defaults(handler=run_evaluate)
 
     p = sub.add_parser("reproduce", help="train and evaluate every Table 1 model; tables and report.html",
@@ -47,6 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-estimate", dest="estimate", action="store_false",
                    help="skip measuring step times for the time estimate")
     _eval_args(p)
+    p.add_argument("--track", metavar="TOOLS", help="log every run to tensorboard (RUN/tb/) and/or mlflow "
+                                                  "(MLFLOW_TRACKING_URI, default ./mlruns), one MLflow experiment for all")
     p.set_defaults(handler=run_reproduce)
 
     p = sub.add_parser("export-results", help="copy a reproduction (no weights) into results/NAME; update README",
@@ -73,7 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_evaluate(args) -> int:
     from raekit.evaluate import evaluate_run
     result = evaluate_run(args.run, features=args.features, n=args.n, densities=_densities(args.densities),
-                          seed=args.seed)
+                          seed=args.seed, track=args.track)
     summary = {k: result[k] for k in ("model", "dataset", "extractor", "n", "fid")}
     summary["prd"] = {k: {"f8": v["f8"], "f1_8": v["f1_8"]} for k, v in result["prd"].items()}
     print(dumps(summary))
@@ -100,7 +104,7 @@ def run_reproduce(args) -> int:
     results = reproduce(args.dataset, args.preset, args.out, models, seeds=parse_seeds(args.seeds),
                         features=args.features, n=args.n, densities=_densities(args.densities),
                         train=not args.only_trained, estimate=args.estimate,
-                        overrides=parse_assignments(args.set))
+                        overrides=parse_assignments(args.set), track=args.track)
     for name in ("table1.md", "table2.md"):
         print(open(f"{args.out}/{name}").read())
     print(claims_markdown(results["claims"]))

@@ -29,6 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                    help="override any config value, e.g. --set beta=1e-2 lam=1e-4 width=0.25")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    p.add_argument("--track", metavar="TOOLS", help="log to tensorboard (RUN/tb/) and/or mlflow "
+                                                  "(MLFLOW_TRACKING_URI, default ./mlruns), e.g. tensorboard,mlflow")
     p.set_defaults(handler=run)
 
 
@@ -52,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         given = {key: getattr(args, key) or default for key, default in IDENTITY.items()}
         config = make_config(**given, **overrides)
-    run_dir = train(config, args.out, resume=args.resume)
+    run_dir = train(config, args.out, resume=args.resume, track=args.track)
     print(f"trained {config.model} on {config.dataset}: {run_dir}")
     return 0
 

@@ -18,6 +18,7 @@ from typing import Callable, Iterable, NamedTuple
 import torch
 
 from raekit.errors import RaekitError
+from raekit.progress import progress
 
 EPS10 = 10 * torch.finfo(torch.float64).eps  # scikit-learn's guard against empty components
 
@@ -136,15 +137,17 @@ def run_em(x, init: Mixture, max_iter: int = 100, tol: float = 1e-3, reg_covar: 
     """
     passes = x if callable(x) else partial(x.split, chunk or chunk_size(*init.means.shape))
     mix, lower_bound, history = init, -math.inf, []
-    for n_iter in range(1, max_iter + 1):
-        stats = accumulate_stats(passes(), mix)
-        if reduce is not None:
-            stats = reduce(stats)
-        if stats.count == 0:
-            raise RaekitError("EM got no codes")
-        mix = m_step(stats, reg_covar)
-        previous, lower_bound = lower_bound, float(stats.loglik_sum) / stats.count
-        history.append(lower_bound)
-        if abs(lower_bound - previous) < tol:
-            return EMResult(mix, n_iter, True, lower_bound, history)
+    with progress(range(1, max_iter + 1), desc=f"GMM EM, {len(init.weights)} components", unit="iter") as bar:
+        for n_iter in bar:
+            stats = accumulate_stats(passes(), mix)
+            if reduce is not None:
+                stats = reduce(stats)
+            if stats.count == 0:
+                raise RaekitError("EM got no codes")
+            mix = m_step(stats, reg_covar)
+            previous, lower_bound = lower_bound, float(stats.loglik_sum) / stats.count
+            history.append(lower_bound)
+            bar.set_postfix(loglik=f"{lower_bound:.4f}", refresh=False)
+            if abs(lower_bound - previous) < tol:
+                return EMResult(mix, n_iter, True, lower_bound, history)
     return EMResult(mix, max_iter, False, lower_bound, history)

@@ -7,6 +7,7 @@ import torch
 
 from raekit.density.base import Density, as_codes, torch_threads
 from raekit.errors import RaekitError
+from raekit.progress import progress
 
 
 class FlowDensity(Density):
@@ -50,23 +51,25 @@ class FlowDensity(Density):
         optimizer = torch.optim.Adam(self.flow_.parameters(), lr=o["lr"])
         generator = torch.Generator().manual_seed(o["seed"])
         best, best_state, waited = -np.inf, None, 0
-        for _ in range(o["epochs"]):
-            for idx in torch.randperm(len(train), generator=generator).split(o["batch_size"]):
-                loss = -self.flow_().log_prob(train[idx]).mean()
-                if not torch.isfinite(loss):
-                    break  # diverged: keep the last good state below
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-            with torch.no_grad():
-                score = float(self.flow_().log_prob(held).mean())
-            if np.isfinite(score) and score > best:
-                best, waited = score, 0
-                best_state = {k: v.clone() for k, v in self.flow_.state_dict().items()}
-            else:
-                waited += 1
-                if waited >= o["patience"] or not np.isfinite(score):
-                    break
+        with progress(range(o["epochs"]), desc="flow density", unit="epoch") as bar:
+            for _ in bar:
+                for idx in torch.randperm(len(train), generator=generator).split(o["batch_size"]):
+                    loss = -self.flow_().log_prob(train[idx]).mean()
+                    if not torch.isfinite(loss):
+                        break  # diverged: keep the last good state below
+                    optimizer.zero_grad()
+                    loss.backward()
+                    optimizer.step()
+                with torch.no_grad():
+                    score = float(self.flow_().log_prob(held).mean())
+                if np.isfinite(score) and score > best:
+                    best, waited = score, 0
+                    best_state = {k: v.clone() for k, v in self.flow_.state_dict().items()}
+                else:
+                    waited += 1
+                    if waited >= o["patience"] or not np.isfinite(score):
+                        break
+                bar.set_postfix(valid_loglik=f"{score:.3f}", refresh=False)
         if best_state is None:
             raise RaekitError("the flow diverged before its first validation check; lower lr=...")
         self.flow_.load_state_dict(best_state)

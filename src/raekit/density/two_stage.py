@@ -25,6 +25,7 @@ from torch import nn
 
 from raekit.density.base import Density, torch_threads
 from raekit.errors import RaekitError, unknown
+from raekit.progress import progress
 
 # Official second-stage KL weights (DESIGN section 6); MNIST-like datasets share MNIST's.
 OFFICIAL_KL_WEIGHTS = {"mnist": 1.5e-3, "fashion-mnist": 1.5e-3, "digits": 1.5e-3, "cifar10": 1e-3, "celeba": 2e-3}
@@ -100,7 +101,7 @@ class TwoStageDensity(Density):
         steps = o["epochs"] * math.ceil(len(data) / o["batch_size"])
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
         generator = torch.Generator().manual_seed(o["seed"])
-        for _ in range(o["epochs"]):
+        for _ in progress(range(o["epochs"]), desc="two-stage density", unit="epoch"):
             for idx in torch.randperm(len(data), generator=generator).split(o["batch_size"]):
                 loss = self._loss(data[idx], generator)
                 if not torch.isfinite(loss):

@@ -8,6 +8,7 @@ The GP models the scores as given; expected improvement is taken on the negated 
 from __future__ import annotations
 
 import sys
+import time
 import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -263,9 +264,12 @@ def bayesian_optimisation(codes, scores, decode_and_score: Callable[[np.ndarray]
     test, train = perm[: len(x) // 10], perm[len(x) // 10:]
     train_x, train_y = x[train], y[train]
     bounds = np.stack([train_x.min(0), train_x.max(0)])
+    if progress:
+        print(f"BO: fitting the {gp} GP on {len(train_x)} codes, then {iterations} iterations of "
+              f"{batch} points", file=sys.stderr, flush=True)
     model = fit_gp(train_x, train_y, kind=gp, seed=seed, **gp_kwargs)
     result = BOResult(gp_metrics=evaluate_gp(model, x[test], y[test]))
-    acquired = 0
+    acquired, started = 0, time.perf_counter()
     for it in range(iterations):
         points = propose_batch(model, float(train_y.min()), bounds, q=batch,
                                seed=seed * 1009 + it).numpy()
@@ -277,8 +281,10 @@ def bayesian_optimisation(codes, scores, decode_and_score: Callable[[np.ndarray]
         acquired += int(add.sum())
         if progress:
             best = f"{sign * np.nanmin(got):.4g}" if valid.any() else "-"
+            spent = time.perf_counter() - started
+            left = spent / (it + 1) * (iterations - it - 1)
             print(f"BO iteration {it + 1}/{iterations}: {int(valid.sum())}/{batch} valid, "
-                  f"best {best}", file=sys.stderr)
+                  f"best {best} ({spent:.0f} s so far, ~{left:.0f} s left)", file=sys.stderr, flush=True)
         if it + 1 < iterations and add.any():
             model = fit_gp(train_x, train_y, kind=gp, seed=seed + it + 1, keep_last=acquired,
                            **gp_kwargs)

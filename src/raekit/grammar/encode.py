@@ -4,27 +4,26 @@ Parsing runs in this process unless a caller asks for worker processes (`process
 `parallel_parsing(N)` around a call that parses: what the CLI's `--processes` does). Worker
 processes are spawned, which re-imports the caller's main module: a library call that started
 them unasked would hang a script without an `if __name__ == "__main__"` guard. A progress bar
-shows on a terminal. A string that has an unknown token, is not derivable or needs more than
-`max_length` productions is skipped, counted and reported with its line number; only too many
-of them is an error.
+shows on a terminal (elsewhere a line every ~10 s). A string that has an unknown token, is not
+derivable or needs more than `max_length` productions is skipped, counted and reported with its
+line number; only too many of them is an error.
 """
 from __future__ import annotations
 
 import multiprocessing
 import os
-import sys
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
-from tqdm import tqdm
 
 from raekit.errors import RaekitError
 from raekit.grammar.cfg import Grammar
 from raekit.grammar.parsers import ParseError, parser_for
 from raekit.grammar.tokens import TokenError, tokenize
+from raekit.progress import progress as progress_bar
 
 
 _PROCESSES: ContextVar[int] = ContextVar("raekit_parse_processes", default=1)
@@ -109,8 +108,7 @@ def encode_productions(strings, grammar: Grammar, *, processes: int | None = Non
             for s in range(0, len(strings), chunk_size)]
     if processes is None:  # 1 unless asked; a worker costs ~1 s to start: worth it from ~20k strings
         processes = 1 if len(strings) < 20_000 else _PROCESSES.get()
-    show = sys.stderr.isatty() if progress is None else progress
-    bar = tqdm(total=len(strings), unit="str", desc=f"parsing {grammar.name}", disable=not show)
+    bar = progress_bar(total=len(strings), unit="str", desc=f"parsing {grammar.name}", enabled=progress)
     parts = []
     if processes <= 1 or len(jobs) == 1:
         for job in jobs:

@@ -21,6 +21,7 @@ from raekit.cache import cache_dir, read_cached
 from raekit.errors import RaekitError, unknown
 from raekit.jsonio import write_json
 from raekit.metrics.features import as_image_tensor, batches
+from raekit.progress import progress
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def train_classifier(train_x, train_y, valid_x, valid_y,
     epochs = config.epochs or max(2, math.ceil(300 / steps_per_epoch))
     gen = torch.Generator().manual_seed(config.seed)
     best, best_state = -1.0, None
-    for _ in range(epochs):
+    for _ in progress(range(epochs), desc="training the feature classifier", unit="epoch"):
         model.train()
         order = torch.randperm(len(tx), generator=gen)
         for idx in batches(order, config.batch_size):

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from raekit.errors import RaekitError, unknown
+from raekit.progress import progress
 
 _RANGE_SLACK = 1e-4  # float images may overshoot [0, 1] by rounding; more than this is a mistake
 
@@ -60,7 +61,9 @@ class TorchExtractor:
         x = as_image_tensor(images)
         out = []
         with torch.inference_mode():
-            for batch in batches(x, self.batch_size):
+            steps = progress(batches(x, self.batch_size), total=-(-len(x) // self.batch_size), unit="batch",
+                             desc=f"{self.name} features ({len(x)} images)")
+            for batch in steps:
                 out.append(self.embed(batch).double().cpu().numpy())
         return np.concatenate(out)
 

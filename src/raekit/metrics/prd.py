@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from raekit.errors import RaekitError
+from raekit.progress import progress
 
 _ANGLE_MARGIN = 1e-10  # keep the angles strictly inside (0, pi/2), where tan is finite and positive
 
@@ -63,7 +64,7 @@ def prd(eval_features, ref_features, num_clusters: int = 20, num_angles: int = 1
     if num_runs < 1:
         raise RaekitError(f"num_runs must be at least 1, got {num_runs}")
     curves = []
-    for run in range(num_runs):
+    for run in progress(range(num_runs), desc=f"PRD ({num_clusters} clusters)", unit="run"):
         run_seed = None if seed is None else seed + run
         curves.append(prd_from_histograms(*cluster_histograms(ev, ref, num_clusters, run_seed), num_angles))
     precision = np.mean([p for p, _ in curves], axis=0)
