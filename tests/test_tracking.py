@@ -1,5 +1,7 @@
 """Tracking read back with each tool's own reader, compared with metrics.csv."""
 import json
+import os
+import stat
 
 import numpy as np
 import pytest
@@ -36,7 +38,14 @@ def _tensorboard_scalars(run_dir):
 
 
 def test_both_trackers_hold_metrics_csv(tmp_path, mlflow_store, one_thread):
-    run_dir = train(_config(), tmp_path / "run", data=tiny_digits(), track="tensorboard,mlflow")
+    before = os.umask(0o022)
+    try:
+        run_dir = train(_config(), tmp_path / "run", data=tiny_digits(), track="tensorboard,mlflow")
+    finally:
+        os.umask(before)
+    # Every file of the run has the umask's mode (0644), none mkstemp's 0600.
+    modes = {p.relative_to(run_dir): stat.S_IMODE(p.stat().st_mode) for p in run_dir.rglob("*") if p.is_file()}
+    assert len(modes) >= 6 and set(modes.values()) == {0o644}, modes
     rows = runs.read_metrics(run_dir)
     assert len(rows) == 2
     columns = [k for k in rows[0] if k != "epoch"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 from raekit.errors import RaekitError
@@ -34,7 +35,13 @@ def run_demo(out: str | Path = "raekit-demo", dataset: str = "mnist", models=DEM
     from raekit.claims import claims_markdown
     from raekit.reproduce import reproduce, run_dir_for
     out = Path(out)
+    started = time.perf_counter()
     dataset = ensure_dataset(dataset)
+    print(f"raekit demo: on {dataset}, trains {', '.join(models)} ({preset} preset, seeds "
+          f"{','.join(map(str, seeds))}), fits a Gaussian and a 10-component GMM on each model's codes, scores "
+          f"reconstructions, samples and interpolations by FID and PRD ({n} samples, classifier features), "
+          f"checks the paper's claims and writes {out / 'report.html'}; the time estimate follows. Finished "
+          "runs are reused when re-run.", flush=True)
     results = reproduce(dataset, preset, out, models, seeds=seeds, features="classifier", n=n)
     print("\n" + (out / "table1.md").read_text())
     print(claims_markdown(results["claims"]))
@@ -43,5 +50,6 @@ def run_demo(out: str | Path = "raekit-demo", dataset: str = "mnist", models=DEM
         for seed in seeds:
             print(f"  {model:8s} {run_dir_for(out, model, seed)}  (config.yaml, model.safetensors, metrics.csv, "
                   f"densities/, figures/)")
-    print(f"report: {out / 'report.html'}")
+    print(f"report: {out / 'report.html'}  (done in {time.perf_counter() - started:.0f} s)")
     return results
+

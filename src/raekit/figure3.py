@@ -7,6 +7,7 @@ interrupted study picks up where it stopped.
 """
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +78,36 @@ def reproduce_fig3(dataset: str, preset: str, out: str | Path, ks=DEFAULT_KS, we
                   ["KL weight", "reconstruction FID", "sample FID"],
                   [[f"{w:g}", f"{v['rec']:.2f}", f"{v['sample']:.2f}"] for w, v in sweep.items()])
     atomic_write_text(out / "fig3.md", table.markdown())
-    return _plot(out / "fig3.png", curves, sweep)
+    path = _plot(out / "fig3.png", curves, sweep)
+    write_fig3_report(out, result, table)
+    return path
+
+
+def write_fig3_report(out: Path, result: dict, table: Table) -> Path:
+    """fig3.html: contents, the figure, the KL-weight table and the per-epoch FIDs of each k."""
+    from raekit.htmlpage import Section, embed_png, page
+    features = f"{result['extractor']} features, {result['n']} test images"
+    table.goals, table.key = [None, "min", "min"], "kl"
+    table.note = (f"FID (lower is better; bold: the best of each column) of the test images' reconstructions and "
+                  f"of decoded N(0, I) samples against the test images, {features}, for VAEs trained with each KL "
+                  "weight. The paper's point: a small weight gives good reconstructions and bad samples, a large one "
+                  "the reverse.")
+    curves = result["k_curves"]
+    epochs = max((len(c) for c in curves.values()), default=0)
+    per_epoch = Table("Test reconstruction FID per epoch", ["epoch", *(f"k = {k}" for k in curves)],
+                      [[str(e + 1), *(f"{c[e]:.2f}" if e < len(c) else "–" for c in curves.values())]
+                       for e in range(epochs)], [None] + ["min"] * len(curves),
+                      f"FID (lower is better; bold: the best of each column) of test reconstructions after each "
+                      f"epoch, for VAEs whose reconstruction term averages k posterior samples; {features}.", "k")
+    sections = [Section("figure", "Figure 3", embed_png(out / "fig3.png", "Figure 3", "plot")
+                        + "<p class='note'>Left: reconstruction FID per epoch for k posterior samples. Right: "
+                          "reconstruction and sample FID against the KL weight.</p>"),
+                Section("kl", table.title, table.html(heading=False)),
+                Section("k", per_epoch.title, per_epoch.html(heading=False))]
+    path = out / "fig3.html"
+    atomic_write_text(path, page(f"raekit: Figure 3 (Appendix A), {result['dataset']}", sections,
+                                 html.escape(f"VAEs on {result['dataset']} ({result['preset']} preset).")))
+    return path
 
 
 def _plot(path: Path, curves, sweep) -> Path:

@@ -1,7 +1,7 @@
-"""A self-contained HTML report: tables, and per model its figures embedded as PNG."""
+"""A self-contained HTML report: contents, Tables 1 and 2, the models side by side (paper Fig. 4),
+PRD and training curves of all models in one plot each, then each model's figures."""
 from __future__ import annotations
 
-import base64
 import html
 from pathlib import Path
 from typing import Any
@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from raekit import runs
-from raekit.atomic import atomic_write_text
+from raekit.atomic import atomic_path, atomic_write_text
+from raekit.htmlpage import Section, embed_png, figure, page
 
 FIGURES = ("reconstructions", "samples-N", "samples-GMM", "interpolations", "neighbours", "curves", "prd")
 
@@ -63,36 +64,122 @@ def prd_figure(prd: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-def _embed(path: Path) -> str:
-    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(Path(path).stem)}">'
+def comparison_prd_figure(results: dict[str, Any], path: Path) -> Path:
+    """PRD curves of every model in one figure: one panel per Table 1 column (N, GMM)."""
+    columns = [c for c in ("N", "GMM") if any(r["columns"].get(c) for r in results.values())]
+
+    def draw(axes):
+        for ax, column in zip(axes, columns):
+            for model, r in results.items():
+                curve = r.get("prd", {}).get(r["columns"].get(column) or "")
+                if curve:
+                    ax.plot(curve["recall"], curve["precision"], label=f"{model} ({curve['f8']:.2f} / {curve['f1_8']:.2f})")
+            ax.set(xlim=(0, 1), ylim=(0, 1.05), xlabel="recall", ylabel="precision", title=f"{column} samples")
+            ax.legend(fontsize=7, title="model (F8 / F1/8)", title_fontsize=7)
+    return _panels(path, len(columns), draw)
+
+
+def comparison_curves_figure(results: dict[str, Any], path: Path) -> Path:
+    """Training curves of every model in one figure: training and validation reconstruction error
+    per epoch (the loss term all models share; their total losses have different units)."""
+    histories = {model: runs.read_metrics(r["run"]) for model, r in results.items()}
+
+    def draw(axes):
+        for ax, split in zip(axes, ("train", "valid")):
+            for model, rows in histories.items():
+                key = f"{split}_rec" if rows and f"{split}_rec" in rows[0] else f"{split}_loss"
+                points = [(row["epoch"], row[key]) for row in rows if key in row]
+                if points:
+                    ax.plot(*zip(*points), marker="o", markersize=2, label=model)
+            ax.set(xlabel="epoch", ylabel="reconstruction error (sum of squares per image)",
+                   title=f"{'training' if split == 'train' else 'validation'}", yscale="log")
+            ax.legend(fontsize=7)
+    return _panels(path, 2, draw)
+
+
+def _panels(path: Path, count: int, draw) -> Path:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, max(count, 1), figsize=(4.6 * max(count, 1), 3.8), squeeze=False)
+    try:
+        draw(list(axes[0]))
+        fig.tight_layout()
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=110)
+    finally:
+        plt.close(fig)
+    return path
+
+
+GRID_COLUMNS = (("REC", "reconstructions"), ("N", "samples-N"), ("GMM", "samples-GMM"),
+                ("Interp.", "interpolations"))
+
+
+def comparison_grid(figures: dict[str, dict[str, Path]]) -> str:
+    """Paper Fig. 4: a row per model; reconstructions, N samples, GMM samples, interpolations."""
+    head = "<tr><th>model</th>" + "".join(f"<th>{name}</th>" for name, _ in GRID_COLUMNS) + "</tr>"
+    rows = []
+    for model, paths in figures.items():
+        cells = "".join(f"<td>{embed_png(paths[key], f'{model} {name}') if key in paths else '–'}</td>"
+                        for name, key in GRID_COLUMNS)
+        rows.append(f"<tr><th><a href='#model-{html.escape(model)}'>{html.escape(model)}</a></th>{cells}</tr>")
+    note = ("Each row one model. REC: validation images (top) and their reconstructions; N and GMM: 64 decoded "
+            "samples of each density; Interp.: slerp interpolations between validation pairs (one pair a row).")
+    return f"<table class='grid' id='fig4-grid'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>" \
+           f"<p class='note'>{note}</p>"
+
+
+def _model_detail(model: str, result: dict[str, Any], paths: dict[str, Path]) -> str:
+    fid = ", ".join(f"{k} {v:.2f}" for k, v in result["fid"].items())
+    prd = ", ".join(f"{k} {v['f8']:.2f} / {v['f1_8']:.2f}" for k, v in result.get("prd", {}).items())
+    facts = (f"<p>Run <code>{html.escape(str(result['run']))}</code>. FID: {html.escape(fid)}. "
+             f"PRD F8 / F1/8: {html.escape(prd)}.</p>")
+    return facts + "<div>" + "".join(figure(embed_png(p, f"{model} {name}", "plot" if name in ("curves", "prd") else ""),
+                                            name) for name, p in paths.items()) + "</div>"
 
 
 def write_report(out: Path, results: dict[str, Any], tables, paper_dataset: str | None, data=None,
                  claims: list[dict[str, Any]] | None = None) -> Path:
-    """report.html in `out`: the tables, the paper's claims checked, then each model's figures
-    (`results`: model -> one run's eval result), all in one file."""
+    """report.html in `out`: contents, the tables, the paper's claims checked, the models side by
+    side, then each model's detail (`results`: model -> one run's eval result), all in one file."""
     from raekit.data import load_images
+    from raekit.tables import annotate, describe_features
     out = Path(out)
-    sections = ["<h1>raekit reproduction</h1>", *(table.html() for table in tables)]
+    figures = {}
+    for model, result in results.items():
+        config = runs.read_config(result["run"])
+        data = data or load_images(config.dataset, config.data_root)
+        figures[model] = model_figures(Path(result["run"]), result, data)
+    shared = out / "figures"
+    shared.mkdir(exist_ok=True)
+    prd_all = comparison_prd_figure(results, shared / "prd-all-models.png")
+    curves_all = comparison_curves_figure(results, shared / "curves-all-models.png")
+    first = next(iter(results.values()))
+    for table in tables:
+        key = "table1" if table.title.startswith("Table 1") else "table2" if table.title.startswith("Table 2") \
+            else "densities"
+        annotate(table, key, first, paper=bool(paper_dataset))
+    sections = [Section(t.key, t.title, t.html(heading=False)) for t in tables]
+    if paper_dataset:
+        sections[0].body += (f"<p class='note'>Paper columns: Ghosh et al. (ICLR 2020), {html.escape(paper_dataset)}, "
+                             "Inception FID over 10k samples.</p>")
     if claims is not None:
         from raekit.claims import claims_html
-        sections.append(claims_html(claims))
-    if paper_dataset:
-        sections.append(f"<p>Paper columns: Ghosh et al. (ICLR 2020), {html.escape(paper_dataset)}, "
-                        "Inception FID over 10k samples.</p>")
-    for model, result in results.items():
-        run_dir = Path(result["run"])
-        data = data or load_images(runs.read_config(run_dir).dataset, runs.read_config(run_dir).data_root)
-        figures = model_figures(run_dir, result, data)
-        sections.append(f"<h2>{html.escape(model)}</h2><div class='figs'>" + "".join(
-            f"<figure>{_embed(p)}<figcaption>{html.escape(name)}</figcaption></figure>"
-            for name, p in figures.items()) + "</div>")
-    style = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}"
-             "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}figure{display:inline-block;"
-             "margin:6px;vertical-align:top}img{max-width:420px;image-rendering:pixelated}")
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>raekit report</title>"
-            f"<style>{style}</style></head><body>{''.join(sections)}</body></html>")
+        body = claims_html(claims).split("</h3>", 1)[-1]  # the section brings its own heading
+        sections.append(Section("claims", "The paper's claims at this scale", body))
+    sections += [
+        Section("fig4", "Models side by side (paper Fig. 4)", comparison_grid(figures)),
+        Section("prd", "PRD curves of all models", embed_png(prd_all, "PRD curves of all models", "plot")
+                + "<p class='note'>Precision against recall of each model's samples; legend: F8 / F1/8.</p>"),
+        Section("curves", "Training curves of all models", embed_png(curves_all, "training curves", "plot")
+                + "<p class='note'>Reconstruction term per epoch, from each run's metrics.csv.</p>"),
+        Section("models", "Per-model detail", "")]
+    sections += [Section(f"model-{model}", model, _model_detail(model, results[model], figures[model]), 3)
+                 for model in results]
+    intro = html.escape(f"{len(results)} models on {first['dataset']} ({first['preset']} preset), evaluated with "
+                        f"{describe_features(first)} on {first['n']} samples. Paper: Ghosh et al., From "
+                        "Variational to Deterministic Autoencoders (ICLR 2020).")
     path = out / "report.html"
-    atomic_write_text(path, page)
+    atomic_write_text(path, page("raekit reproduction", sections, intro))
     return path

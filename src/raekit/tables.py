@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from raekit.paper_results import TABLE1, TABLE2
@@ -14,16 +15,57 @@ class Table:
     title: str
     header: list[str]
     rows: list[list[str]]
+    goals: list[str | None] = field(default_factory=list)  # per column: "min", "max" or None (no bold)
+    note: str = ""                                         # what the numbers mean, under the table
+    key: str = ""                                          # the HTML id
 
     def markdown(self) -> str:
         lines = [self.title, "", "| " + " | ".join(self.header) + " |", "|" + " --- |" * len(self.header)]
         lines += ["| " + " | ".join(row) + " |" for row in self.rows]
         return "\n".join(lines) + "\n"
 
-    def html(self) -> str:
+    def html(self, heading: bool = True) -> str:
+        """The table with each column's best value in bold (each part of an "a / b" cell on its own)."""
+        best = [_best([row[i] for row in self.rows], goal) for i, goal in
+                zip(range(len(self.header)), self.goals + [None] * len(self.header))]
         head = "".join(f"<th>{html.escape(h)}</th>" for h in self.header)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in self.rows)
-        return f"<h3>{html.escape(self.title)}</h3><table><tr>{head}</tr>{body}</table>"
+        body = "".join("<tr>" + "".join(f"<td>{_cell(c, best[i])}</td>" for i, c in enumerate(row)) + "</tr>"
+                       for row in self.rows)
+        ident = f' id="{self.key}-table"' if self.key else ""
+        title = f"<h3>{html.escape(self.title)}</h3>" if heading else ""
+        note = f"<p class='note'>{html.escape(self.note)}</p>" if self.note else ""
+        return f"{title}<table{ident}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}"
+
+
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?")
+
+
+def _parts(cell: str) -> list[float | None]:
+    """'1.23' -> [1.23]; '0.81 / 0.92' -> [0.81, 0.92]; '3.22 ± 0.10' -> [3.22]; '–' -> [None]."""
+    out = []
+    for part in cell.split(" / "):
+        match = _NUMBER.match(part.strip())
+        out.append(float(match.group(0)) if match else None)
+    return out
+
+
+def _best(cells: list[str], goal: str | None) -> list[float | None]:
+    """The best value of each part position over a column's cells."""
+    if goal not in ("min", "max"):
+        return []
+    columns = [_parts(c) for c in cells]
+    width = max((len(p) for p in columns), default=0)
+    pick = min if goal == "min" else max
+    return [pick((p[i] for p in columns if len(p) > i and p[i] is not None), default=None) for i in range(width)]
+
+
+def _cell(cell: str, best: list[float | None]) -> str:
+    if not best:
+        return html.escape(cell)
+    parts = cell.split(" / ")
+    values = _parts(cell)
+    return " / ".join(f"<b>{html.escape(p)}</b>" if i < len(best) and v is not None and v == best[i]
+                      else html.escape(p) for i, (p, v) in enumerate(zip(parts, values)))
 
 
 def _fmt(value) -> str:
@@ -93,3 +135,40 @@ def table2(results: dict[str, Any], paper_dataset: str | None = None) -> Table:
             row += [_pair(p) for p in TABLE2[paper_dataset].get(model, (None, None))]
         rows.append(row)
     return Table(_title(results, "Table 2: precision / recall (F_8 / F_1/8)"), header, rows)
+
+
+FEATURE_WORDS = {"inception": "TF-FID Inception-v3 pool_3 features (2048-d, the paper's network)",
+                 "classifier": "the features of a small CNN raekit trains on the dataset's labels"}
+
+
+def describe_features(result: dict[str, Any]) -> str:
+    """The feature extractor behind a result, in words."""
+    name = str(result.get("features") or result.get("extractor", ""))
+    words = next((text for key, text in FEATURE_WORDS.items() if name.startswith(key)), f"{name} features")
+    return f"{words} ({result.get('extractor', name)})"
+
+
+def annotate(table: Table, key: str, result: dict[str, Any], paper: bool = False) -> Table:
+    """Give a Table 1 / Table 2 / densities table its id, the sense of each column (for the bold
+    best value) and a line saying what the numbers are, from one evaluation `result`."""
+    features, n, ref = describe_features(result), result["n"], result.get("n_reference", result["n"])
+    if key == "table1":
+        goals = ["min" if h not in ("model", "seeds") else None for h in table.header]
+        note = (f"FID, lower is better (bold: the best of each column), of {n} images against {ref} test images "
+                f"in {features}. REC: reconstructions of validation images; N and GMM: decoded samples of the N "
+                "density (a fitted Gaussian; N(0, I) for VAE and WAE) and of a 10-component GMM; Interp.: slerp "
+                "midpoints of random validation pairs. FIDs of other extractors or sample counts are not "
+                "comparable" + (": the paper columns are Inception FIDs of 10k samples." if paper else ".")
+                + " With several seeds a cell is the mean ± the standard deviation over seeds.")
+    elif key == "table2":
+        goals = ["max" if h not in ("model", "seeds") else None for h in table.header]
+        note = (f"PRD (Sajjadi et al., 2018) of {n} samples against {ref} test images in {features}: "
+                "F_8 (recall) / F_1/8 (precision), higher is better (bold: the best of each column); "
+                "20 clusters, 1001 angles, averaged over 10 clusterings.")
+    else:
+        goals = [None if h == "model" else "max" if "log-lik" in h else "min" for h in table.header]
+        note = ("FID of each density's decoded samples (lower is better), and the mean log-likelihood of the "
+                "validation codes under each density fitted on the training codes (higher is better: the "
+                f"density generalises). {n} samples, {features}.")
+    table.goals, table.note, table.key = goals, note, key
+    return table

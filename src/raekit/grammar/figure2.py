@@ -1,7 +1,6 @@
 """Figure 2 of the paper: BO results of CVAE, GVAE and GRAE as a table and an HTML report."""
 from __future__ import annotations
 
-import base64
 import html
 import io
 import json
@@ -11,6 +10,7 @@ from raekit.atomic import atomic_write_text
 from raekit.config import make_config
 from raekit.errors import RaekitError
 from raekit.jsonio import write_json
+from raekit.htmlpage import Section, embed_png, page
 from raekit.tables import Table
 
 # The paper's Figure 2: (fraction valid, average score) per task and model.
@@ -31,28 +31,59 @@ def figure2_table(task: str, rows: dict[str, dict]) -> Table:
     return Table(f"Figure 2 ({task}): BO proposals; score = {sense}", header, body)
 
 
-def _molecule_png(smiles: str) -> str:
+def _molecule_png(smiles: str) -> bytes:
     from rdkit import Chem
     from rdkit.Chem import Draw
     buffer = io.BytesIO()
     Draw.MolToImage(Chem.MolFromSmiles(smiles), size=(220, 180)).save(buffer, format="PNG")
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    return buffer.getvalue()
+
+
+def _best_cell(task: str, item: str, value: float) -> str:
+    text = f"<br><code>{html.escape(item)}</code><br>score {value:.2f}"
+    return (embed_png(_molecule_png(item), item) if task == "molecules" else "") + text
 
 
 def write_fig2_report(out: Path, task: str, table: Table, rows: dict[str, dict]) -> Path:
-    sections = ["<h1>raekit: Figure 2</h1>", table.html()]
-    if task == "molecules":
-        for model, r in rows.items():
-            figures = "".join(f"<figure><img src='data:image/png;base64,{_molecule_png(item)}'>"
-                              f"<figcaption>{html.escape(item)}<br>{value:.2f}</figcaption></figure>"
-                              for item, value in r["top"])
-            sections.append(f"<h2>{html.escape(model)}</h2>{figures}")
-    style = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
-             "padding:3px 8px}figure{display:inline-block;margin:8px;text-align:center;font-size:12px}")
+    """fig2.html: contents, the Figure 2 table (best in bold), the best proposals of every model side
+    by side (molecule drawings for molecules), then each model's BO settings."""
+    lower = task == "expressions"
+    table.goals = [None, "max", "min" if lower else "max", None, "max", "min" if lower else "max"]
+    table.key = "fig2"
+    first = next(iter(rows.values()), {})
+    protocol = ", ".join(f"{k} {first[k]}" for k in ("seeds", "iterations", "batch", "gp") if k in first)
+    table.note = (f"Latent-space Bayesian optimisation{f' ({protocol})' if protocol else ''}: frac. valid is the "
+                  f"fraction of proposals that decode to a valid {'expression' if lower else 'molecule'}; avg. score "
+                  "the mean over seeds of each run's average valid score (± std over seeds); score = "
+                  f"{'log(1 + MSE) against the target, lower is better' if lower else 'penalised logP, higher is better'}; "
+                  "bold: the best of each column. Paper: Ghosh et al. (ICLR 2020), Figure 2.")
+    width = max((len(r["top"]) for r in rows.values()), default=0)
+    head = "<tr><th>model</th>" + "".join(f"<th>top {i + 1}</th>" for i in range(width)) + "</tr>"
+    grid = "".join(f"<tr><th>{html.escape(model)}</th>" + "".join(
+        f"<td>{_best_cell(task, item, value)}</td>" for item, value in r["top"]) + "</tr>" for model, r in rows.items())
+    sections = [Section("fig2", table.title, table.html(heading=False)),
+                Section("best", "Best proposals side by side",
+                        f"<table class='grid' id='fig2-best'><thead>{head}</thead><tbody>{grid}</tbody></table>"
+                        "<p class='note'>The best distinct valid proposals over all seeds, one row per model.</p>"),
+                Section("models", "Per-model detail", "")]
+    sections += [Section(f"model-{model}", model, "<ul>" + "".join(
+        f"<li>{html.escape(str(k))}: {html.escape(str(v))}</li>" for k, v in r.items() if not isinstance(v, (list, dict)))
+        + "</ul>", 3) for model, r in rows.items()]
     path = out / "fig2.html"
-    atomic_write_text(path, f"<!doctype html><html><head><meta charset='utf-8'><title>raekit Figure 2</title>"
-                            f"<style>{style}</style></head><body>{''.join(sections)}</body></html>")
+    atomic_write_text(path, page(f"raekit: Figure 2 ({task})", sections,
+                                 html.escape(f"{len(rows)} models, Bayesian optimisation in their latent spaces.")))
     return path
+
+
+def _train_or_reuse(config, run_dir: Path) -> Path:
+    """A finished run with this config is reused, an unfinished one resumed, else one is trained."""
+    from raekit import reuse
+    from raekit.train import train
+    exists = reuse.check_reusable(run_dir, config) is not None
+    if exists and reuse.is_finished(run_dir, config):
+        print(f"reusing {run_dir}", flush=True)
+        return run_dir
+    return train(config, run_dir, resume=exists)
 
 
 def _same_protocol(cached: dict, options: dict, task: str) -> bool:
@@ -81,14 +112,13 @@ def reproduce_fig2(task: str, out: str | Path, preset: str = "cpu", models=("cva
                    data_root: str | None = None, **bo_options) -> Path:
     """Train (or reuse) each model, run BO over seeds, write fig2.md / fig2.json / fig2.html."""
     from raekit.grammar.optimise import check_bo_options, run_bo
-    from raekit.reproduce import train_or_reuse
     check_bo_options(**bo_options)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rows = {}
     for model in models:
         overrides = {"data_root": data_root} if data_root else {}
-        run_dir = train_or_reuse(make_config(task, model, preset, **overrides), out / model)
+        run_dir = _train_or_reuse(make_config(task, model, preset, **overrides), out / model)
         previous = run_dir / "bo.json"
         cached = _read_bo(previous)
         same = cached and _same_protocol(cached, bo_options, task)

@@ -1,0 +1,159 @@
+"""Every kind of report opened in headless Chromium: images decode, no console error, the tables
+hold the numbers of the results file, and the contents link to sections that exist."""
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from tests.helpers import tiny_digits
+
+CHROMIUM = os.environ.get("RAEKIT_CHROMIUM") or next(
+    (p for p in map(shutil.which, ("chromium-headless-shell", "chromium", "chromium-browser")) if p), None)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+    if CHROMIUM is None:
+        pytest.skip("no Chromium binary (apt-get install chromium-headless-shell, or set RAEKIT_CHROMIUM)")
+    with sync_api.sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield instance
+        instance.close()
+
+
+def open_page(browser, path):
+    """Load a report; return its console errors, image widths, table cells by table id, and links."""
+    page = browser.new_page()
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(path.resolve().as_uri(), wait_until="load")
+    info = page.evaluate("""() => ({
+        widths: Array.from(document.images).map(i => i.complete ? i.naturalWidth : 0),
+        tables: Object.fromEntries(Array.from(document.querySelectorAll('table[id]')).map(t =>
+            [t.id, Array.from(t.querySelectorAll('tbody tr')).map(r => Array.from(r.cells).map(c => c.innerText))])),
+        bold: Object.fromEntries(Array.from(document.querySelectorAll('table[id]')).map(t =>
+            [t.id, t.querySelectorAll('b').length])),
+        links: Array.from(document.querySelectorAll('nav a')).map(a => a.getAttribute('href')),
+        ids: Array.from(document.querySelectorAll('[id]')).map(e => e.id)})""")
+    page.close()
+    return errors, info
+
+
+def check_page(info, errors, min_images):
+    assert errors == []
+    assert len(info["widths"]) >= min_images and all(w > 0 for w in info["widths"])
+    assert info["links"] and all(link[1:] in info["ids"] for link in info["links"])
+
+
+@pytest.fixture(scope="module")
+def reproduction(tmp_path_factory):
+    """A small reproduction of two models, tracked with MLflow when it is installed."""
+    import torch
+
+    from raekit.reproduce import reproduce
+    out = tmp_path_factory.mktemp("repro")
+    track = None
+    saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_ALLOW_FILE_STORE")}
+    try:
+        import mlflow  # noqa: F401
+        os.environ.update(MLFLOW_TRACKING_URI=(out / "mlruns").as_uri(), MLFLOW_ALLOW_FILE_STORE="true")
+        track = "mlflow"
+    except ImportError:
+        pass
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        reproduce("digits", "tiny", out, models=("ae", "vae"), n=60, data=tiny_digits(), track=track,
+                  estimate=False)
+    finally:
+        torch.set_num_threads(threads)
+        for key, value in saved.items():
+            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+    return out, track
+
+
+def test_reproduce_groups_its_runs_in_one_experiment(reproduction):
+    out, track = reproduction
+    if track is None:
+        pytest.skip("mlflow is not installed (pip install \"raekit[track]\")")
+    import mlflow
+
+    from raekit.reproduce import experiment_name
+    client = mlflow.MlflowClient((out / "mlruns").as_uri())
+    experiment = client.get_experiment_by_name(experiment_name(out))
+    found = client.search_runs([experiment.experiment_id])
+    assert sorted(r.info.run_name for r in found) == ["ae/seed0", "vae/seed0"]
+    results = json.loads((out / "results.json").read_text())
+    for run in found:
+        result = results["runs"][run.info.run_name.split("/")[0]]["0"]
+        history = client.get_metric_history(run.info.run_id, "eval/fid_rec")
+        assert history[-1].value == pytest.approx(result["fid"]["rec"])
+        figures = {a.path for a in client.list_artifacts(run.info.run_id, "figures")}
+        assert "figures/reconstructions.png" in figures and "figures/prd.png" in figures
+
+
+def test_reproduction_report(browser, reproduction):
+    tmp_path, _ = reproduction
+    results = json.loads((tmp_path / "results.json").read_text())
+    errors, info = open_page(browser, tmp_path / "report.html")
+    # Per model: 4 grid cells + 7 detail figures; 2 comparison plots.
+    check_page(info, errors, 2 * 11 + 2)
+    table1 = {row[0]: row[2:] for row in info["tables"]["table1-table"]}  # model, seeds, numbers
+    table2 = {row[0]: row[2:] for row in info["tables"]["table2-table"]}
+    assert set(table1) == set(table2) == set(results["aggregate"]) == {"ae", "vae"}
+    for model, r in results["runs"].items():  # one seed: the cells are that run's numbers
+        fid, cols = r["0"]["fid"], r["0"]["columns"]
+        expected = [fid["rec"], fid[cols["N"]], fid[cols["GMM"]], fid["interp"]]
+        assert table1[model][:4] == [f"{v:.2f}" for v in expected]
+        prd = [r["0"]["prd"][cols[c]] for c in ("N", "GMM")]
+        assert table2[model][:2] == [f"{p['f8']:.2f} / {p['f1_8']:.2f}" for p in prd]
+    # The best value of every numeric column is bold: 4 FID columns, 2 x 2 PRD values.
+    assert info["bold"]["table1-table"] >= 4 and info["bold"]["table2-table"] >= 4
+    grid = {row[0]: row for row in info["tables"]["fig4-grid"]}
+    assert set(grid) == set(results["aggregate"])
+    assert "claims" in info["ids"] and "#claims" in info["links"]
+
+
+def test_fig3_page(browser, tmp_path):
+    from raekit.figure3 import _plot, write_fig3_report
+    from raekit.tables import Table
+    result = {"dataset": "digits", "preset": "tiny", "extractor": "classifier-abc", "n": 100,
+              "k_curves": {1: [80.5, 60.25, 55.0], 2: [78.0, 59.5, 54.75]},
+              "kl_sweep": {0.1: {"rec": 20.5, "sample": 90.0}, 1.0: {"rec": 35.25, "sample": 60.5}}}
+    (tmp_path / "fig3.json").write_text(json.dumps(result))
+    _plot(tmp_path / "fig3.png", result["k_curves"], result["kl_sweep"])
+    table = Table("Figure 3 (right)", ["KL weight", "reconstruction FID", "sample FID"],
+                  [[f"{w:g}", f"{v['rec']:.2f}", f"{v['sample']:.2f}"] for w, v in result["kl_sweep"].items()])
+    write_fig3_report(tmp_path, result, table)
+    errors, info = open_page(browser, tmp_path / "fig3.html")
+    check_page(info, errors, 1)
+    saved = json.loads((tmp_path / "fig3.json").read_text())
+    assert info["tables"]["kl-table"] == [[f"{float(w):g}", f"{v['rec']:.2f}", f"{v['sample']:.2f}"]
+                                          for w, v in saved["kl_sweep"].items()]
+    assert info["tables"]["k-table"][2] == ["3", "55.00", "54.75"]
+    assert info["bold"]["kl-table"] == 2 and info["bold"]["k-table"] == 2
+
+
+def test_fig2_page(browser, tmp_path):
+    pytest.importorskip("rdkit")
+    from raekit.grammar.figure2 import figure2_table, write_fig2_report
+    rows = {"grae": {"runs": 2, "fraction_valid": 0.75, "mean_score": -4.5, "std_score": 0.5,
+                     "top": [["CCO", -1.25], ["c1ccccc1", -2.0], ["CC(=O)O", -3.5]]},
+            "cvae": {"runs": 2, "fraction_valid": 0.25, "mean_score": -9.0, "std_score": 1.0,
+                     "top": [["CCN", -2.5], ["CCCC", -4.0]]}}
+    (tmp_path / "fig2.json").write_text(json.dumps(rows))
+    write_fig2_report(tmp_path, "molecules", figure2_table("molecules", rows), rows)
+    errors, info = open_page(browser, tmp_path / "fig2.html")
+    check_page(info, errors, 5)  # one drawing per top molecule
+    saved = json.loads((tmp_path / "fig2.json").read_text())
+    table = {row[0]: row for row in info["tables"]["fig2-table"]}
+    for model, r in saved.items():
+        assert table[model][1] == f"{r['fraction_valid']:.2f}"
+        assert table[model][2] == f"{r['mean_score']:.2f} ± {r['std_score']:.2f}"
+    assert info["bold"]["fig2-table"] >= 2  # frac. valid and score of grae
+    best = {row[0]: row[1:] for row in info["tables"]["fig2-best"]}
+    assert "CCO" in best["grae"][0] and np.isclose(float(best["grae"][0].split("score ")[1]), -1.25)
