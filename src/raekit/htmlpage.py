@@ -44,7 +44,7 @@ def page(title: str, sections: list[Section], intro: str = "") -> str:
     """The full document: title, an intro paragraph, the contents, then every section."""
     items, open_sub = [], False
     for s in sections:
-        link = f'<a href="#{s.key}">{html.escape(s.title)}</a>'
+        link = f'<a href="#{s.key}">{_text(s.title)}</a>'
         if s.level > 2 and not open_sub:
             items.append("<ol>")
             open_sub = True
@@ -55,9 +55,14 @@ def page(title: str, sections: list[Section], intro: str = "") -> str:
     if open_sub:
         items.append("</ol>")
     contents = f"<nav><strong>Contents</strong><ol>{''.join(items)}</ol></nav>"
-    body = "".join(f'<section id="{s.key}"><h{s.level}>{html.escape(s.title)}</h{s.level}>{s.body}</section>'
+    body = "".join(f'<section id="{s.key}"><h{s.level}>{_text(s.title)}</h{s.level}>{s.body}</section>'
                    for s in sections)
     intro_html = f"<p>{intro}</p>" if intro else ""
     return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<link rel='icon' href='data:,'><style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
+            f"<link rel='icon' href='data:,'><style>{STYLE}</style></head><body><h1>{_text(title)}</h1>"
             f"{intro_html}{contents}{body}</body></html>")
+
+
+def _text(text: str) -> str:
+    """Escaped for element text (quotes stay as they are: they need no escaping there)."""
+    return html.escape(text, quote=False)
