@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, fields
 from typing import Any
 
+from raekit import official
 from raekit.errors import RaekitError, unknown
 
 # (channels, height, width) and latent size of every dataset (Appendix C; MNIST-like padded to 32).
@@ -76,12 +77,17 @@ def converted_weights(model: str, dataset: str) -> tuple[float, float]:
 class RunConfig:
     dataset: str = "digits"          # dataset name (see raekit.data.DATASETS)
     model: str = "rae-l2"            # variant name (see raekit.models.VARIANTS)
-    preset: str = "tiny"             # size preset the defaults came from: paper, cpu or tiny
+    preset: str = "tiny"             # preset the defaults came from: paper, cpu, tiny or official
     data_root: str | None = None     # folder of the dataset's files; None: raekit's cache / system paths
     latent_dim: int = 16             # size of z (paper: 16 MNIST, 128 CIFAR-10, 64 CelebA)
     width: float = 1.0               # channel multiplier of the Appendix C nets (1.0 = the paper)
+    filters: int = 128               # first encoder conv's filters (x2, x4, x8 after; decoder mirrors them)
+    net: str = "paper"               # "paper": Appendix C; "official": the official Keras layers (raekit.official)
+    scale_input: bool = False        # the encoder sees 2x - 1 (official MNIST / CIFAR-10 nets)
+    input_noise: float = 0.0         # s: training inputs + clip(N(0, s^2), -s, s) (official CelebA WAE: 0.01)
     beta: float = 0.0                # weight of the latent term: KL, MMD or 1/2 ||z||^2
     lam: float = 0.0                 # weight of the decoder regulariser: L2 or gradient penalty
+    l2_layers: str = "all"           # RAE-L2's weights: "all" decoder conv/linear or "transposed" convs only
     cv_sigma: float = 0.7            # CV-VAE's fixed encoder noise (standard deviation)
     gp_estimator: str = "official"   # "official": grad of sum D(z)^2 (Table 1's penalty); "projection": ||J||_F^2
     gp_projections: int = 1          # random projections per step for the "projection" estimator
@@ -101,6 +107,20 @@ class RunConfig:
     keep_checkpoints: int = 3        # how many recent checkpoints to keep
     skip_nonfinite: int = 0          # bad (NaN/Inf) batches that may be skipped before stopping
     device: str = "cpu"              # torch device, e.g. "cuda"
+    # Ex-post densities (defaults of `raekit fit-density` and `evaluate` for this run).
+    gmm_components: int = 10         # the "GMM" column's components (paper: 10)
+    gmm_max_iter: int = 100          # EM iterations at most (paper: 100)
+    two_stage_hidden: int = 256      # second-stage VAE: MLP width ...
+    two_stage_layers: int = 3        # ... and hidden layers
+    two_stage_epochs: int = 30       # its epochs, batch size and Adam learning rate
+    two_stage_batch: int = 128
+    two_stage_lr: float = 1e-3
+    two_stage_schedule: str = "cosine"   # "cosine" decay, or "plateau": halve after 3 epochs without gain
+    two_stage_sample_noise: bool = True  # samples add the decoder noise (False: the decoder mean)
+    # Evaluation protocol (Table 1).
+    eval_images: str = "test"        # REC and Interp. images: "test" (Table 1's caption) or "valid"
+    rec_sampled: bool = False        # VAE / CV-VAE reconstructions decode a sampled z, not the mean
+    rec_second_stage: bool = False   # the 2-stage VAE's reconstructions pass through its second stage
 
     def __post_init__(self):
         validate(self)
@@ -120,9 +140,18 @@ PRESETS: dict[str, dict[str, Any]] = {
     "cpu": {"width": 0.125, "epochs": 12},
     # Well under a minute per MNIST model: for tests and the demo.
     "tiny": {"width": 0.0625, "epochs": 6, "train_limit": 10000, "valid_limit": 1000},
+    # The paper's network size, with the official code's choices where they depart from the paper's
+    # text (raekit.official; per dataset and model).
+    "official": {"width": 1.0, "epochs": 100},
 }
 _GRAMMARVAE_EXPRESSIONS = {"sequence_recipe": "grammarvae", "lr_factor": 0.2, "lr_patience": 1, "min_lr": 1e-4}
 _GRAMMARVAE_MOLECULES = {"sequence_recipe": "grammarvae", "lr_factor": 0.2, "lr_patience": 3, "min_lr": 1e-4}
+# Per (dataset family, model) rows of a preset: preset -> function(family, model, official family).
+_PRESET_BY_MODEL = {"official": official.official_rows}
+# Fields that take one of a few values.
+CHOICES = {"gp_estimator": ("official", "projection"), "net": ("paper", "official"),
+           "l2_layers": ("all", "transposed"), "two_stage_schedule": ("cosine", "plateau"),
+           "eval_images": ("test", "valid")}
 _PRESET_BY_DATASET = {
     ("paper", "celeba"): {"epochs": 70}, ("cpu", "digits"): {"epochs": 60}, ("tiny", "digits"): {"epochs": 12},
     # GrammarVAE's networks and training scripts (expressions: 50 epochs, batches of 600, LR x0.2
@@ -149,12 +178,18 @@ def make_config(dataset: str = "digits", model: str = "rae-l2", preset: str = "t
     _check_value("preset", preset)
     from raekit.models.variants import get_variant  # models import this module
 
-    model = get_variant(_check_type("model", model)).name
+    variant = get_variant(_check_type("model", model))
+    model = variant.name
     _check_pair(dataset, model)
+    if preset in _PRESET_BY_MODEL and dataset in SEQUENCE_TASKS:
+        raise RaekitError(f"the {preset} preset covers the image models (the official code has no sequence "
+                          f"models); use --preset paper for {dataset!r}")
     beta, lam = converted_weights(model, dataset)
+    rows = _PRESET_BY_MODEL.get(preset)
     values = {"dataset": dataset, "model": model, "preset": preset, "beta": beta, "lam": lam,
               "latent_dim": LATENT_DIMS[dataset], **PRESETS[preset],
-              **_PRESET_BY_DATASET.get((preset, dataset), {})}
+              **_PRESET_BY_DATASET.get((preset, dataset), {}),
+              **(rows(_FAMILY[dataset], model, variant.weight_rule) if rows else {})}
     config = RunConfig(**values)
     return replace(config, **overrides) if overrides else config
 
@@ -280,6 +315,9 @@ def replace(config: RunConfig, **overrides: Any) -> RunConfig:
         from raekit.models.variants import get_variant
 
         clean["model"] = get_variant(clean["model"]).name
+    for key, allowed in CHOICES.items():
+        if key in clean and clean[key] not in allowed:
+            raise unknown(key, clean[key], allowed)
     return dataclasses.replace(config, **clean)
 
 

@@ -80,10 +80,10 @@ def estimate(jobs, features: str, n: int, densities, train: bool, data=None) -> 
     """Seconds of training and of evaluation still to do for `jobs` (reproduce's plan)."""
     from raekit import reuse
     from raekit.data import load_images
-    from raekit.evaluate import read_eval
+    from raekit.evaluate import protocol, read_eval
     to_train = [j for j in jobs if train and not j.finished]
     to_eval = [j for j in jobs if (train or j.finished)
-               and not reuse.eval_matches(read_eval(j.run_dir), features, n, j.seed, densities)]
+               and not reuse.eval_matches(read_eval(j.run_dir), features, n, j.seed, densities, protocol(j.config))]
     if not to_train and not to_eval:
         return None
     data = data or load_images(jobs[0].config.dataset, jobs[0].config.data_root)

@@ -1,7 +1,10 @@
 """The paper's evaluation of one run (Section 6.1, Appendix D-E).
 
-FID of validation reconstructions, of samples from each ex-post density and of slerp midpoints of
-random validation pairs, each against the test set; PRD (F_8, F_1/8) of each density's samples.
+FID of reconstructions, of samples from each ex-post density and of slerp midpoints of random
+pairs of codes, each against the test set; PRD (F_8, F_1/8) of each density's samples. Which images
+are reconstructed and interpolated is the run's `eval_images`: "test" as Table 1's caption says,
+"valid" as the official interpolation_fid_and_viz.py does (with `rec_sampled` and
+`rec_second_stage`, the official preset's reconstructions).
 Every number is tagged with its feature extractor and sample count: numbers of different
 extractors or counts are not comparable.
 """
@@ -41,7 +44,7 @@ def evaluate_run(run_dir: str | Path, features: str = "classifier", n: int = 10_
     """Evaluate a trained run; writes RUN/eval.json and returns its content. `track` adds the FIDs
     and PRD values to the run's TensorBoard / MLflow logs (see raekit.tracking)."""
     from raekit.data import load_images
-    from raekit.generate import as_model, decode_codes, encode_images, load_run_density, reconstruct
+    from raekit.generate import as_model, decode_codes, encode_images, load_run_density
     from raekit.interpolate import slerp
     from raekit.metrics import get_extractor
 
@@ -71,9 +74,12 @@ def evaluate_run(run_dir: str | Path, features: str = "classifier", n: int = 10_
 
     valid = data.valid[:config.valid_limit]
     codes = encode_images(model, valid)
+    images = eval_images(config, data)
+    image_codes = codes if config.eval_images == "valid" else encode_images(model, images)
     fid, prd, loglik = {}, {}, {}
     say("  FID of reconstructions")
-    fid["rec"], _ = score(reconstruct(model, valid[_pick(len(valid), n, rng)]))
+    fid["rec"], _ = score(_reconstructions(model, config, images[_pick(len(images), n, rng)], run_dir,
+                                           data, seed))
     for kind in densities:
         say(f"  {kind} density: fit or load, FID and PRD of {n} samples")
         density = load_run_density(run_dir, kind, data=data)
@@ -81,12 +87,12 @@ def evaluate_run(run_dir: str | Path, features: str = "classifier", n: int = 10_
         prd[kind] = _prd(feats, ref_features)
         loglik[kind] = density.score(codes)  # validation codes: which density generalises
     say("  FID of interpolation midpoints")
-    pairs = _pick(len(valid), n, rng, size=(n, 2))
-    mid = slerp(codes[pairs[:, 0]], codes[pairs[:, 1]], np.array([0.5]))[:, 0]
+    pairs = _pick(len(images), n, rng, size=(n, 2))
+    mid = slerp(image_codes[pairs[:, 0]], image_codes[pairs[:, 1]], np.array([0.5]))[:, 0]
     fid["interp"], _ = score(decode_codes(model, mid))
     result = {"run": str(run_dir), "dataset": config.dataset, "model": config.model,
               "preset": config.preset, "features": features, "extractor": extractor.name, "n": n,
-              "n_requested": requested, "n_reference": len(test), "seed": seed,
+              "n_requested": requested, "n_reference": len(test), "seed": seed, "protocol": protocol(config),
               "columns": {"N": densities[0], "GMM": "gmm" if "gmm" in densities else None},
               "fid": fid, "prd": prd, "valid_loglik": loglik, "seconds": round(time.perf_counter() - started, 1)}
     if write:
@@ -121,6 +127,27 @@ def say(message: str) -> None:
     from raekit.progress import default_enabled
     if default_enabled():
         print(message, file=sys.stderr, flush=True)
+
+
+def protocol(config) -> dict[str, Any]:
+    """The settings that decide what REC and Interp. measure (recorded in eval.json)."""
+    return {"eval_images": config.eval_images, "rec_sampled": config.rec_sampled,
+            "rec_second_stage": config.rec_second_stage}
+
+
+def eval_images(config, data) -> np.ndarray:
+    """The images REC reconstructs and Interp. pairs: test images (Table 1's caption) or validation
+    images (the official interpolation_fid_and_viz.py)."""
+    return data.test if config.eval_images == "test" else data.valid[:config.valid_limit]
+
+
+def _reconstructions(model, config, images: np.ndarray, run, data, seed: int) -> np.ndarray:
+    """REC's images; the 2-stage VAE's pass through its second stage when `rec_second_stage`."""
+    from raekit.generate import decode_codes, encode_images, load_run_density, reconstruct
+    if config.rec_second_stage and normal_density(model) == "two-stage":
+        stage_two = load_run_density(run, "two-stage", data=data)
+        return decode_codes(model, stage_two.reconstruct(encode_images(model, images), seed=seed))
+    return reconstruct(model, images, sampled=config.rec_sampled, seed=seed)
 
 
 def _reference(extractor, dataset: str, test: np.ndarray):

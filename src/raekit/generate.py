@@ -60,8 +60,22 @@ def decode_codes(model, codes: np.ndarray, batch_size: int = 500) -> np.ndarray:
     return torch.cat(out).float().numpy()
 
 
-def reconstruct(model, images: np.ndarray, batch_size: int = 500) -> np.ndarray:
-    return decode_codes(model, encode_images(model, images, batch_size), batch_size)
+def reconstruct(model, images: np.ndarray, batch_size: int = 500, sampled: bool = False,
+                seed: int = 0) -> np.ndarray:
+    """Images decoded from their codes; `sampled`: from z ~ q(z|x) for VAEs and CV-VAEs (as the
+    official code's reconstructions are), else from the posterior mean."""
+    if not sampled or model.variant.encoder == "deterministic":
+        return decode_codes(model, encode_images(model, images, batch_size), batch_size)
+    model.eval()
+    device = _device(model)
+    generator = torch.Generator(device=device).manual_seed(seed)
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(images), batch_size):
+            mu, logvar = model.posterior(_to_float(images[i:i + batch_size], device))
+            noise = torch.randn(mu.shape, generator=generator, device=device, dtype=mu.dtype)
+            out.append(model.decode(mu + noise * model.posterior_std(logvar)).cpu())
+    return torch.cat(out).float().numpy()
 
 
 def _to_float(images: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -112,8 +126,7 @@ def fit_density(model_or_run, data=None, kind: str = "gmm", save: bool = True,
     from raekit.density import fit_density as fit, save_density
     model, config, run_dir = as_model(model_or_run)
     train_codes, valid_codes = training_codes(model, config, data)
-    if kind == "two-stage" and config is not None:  # its KL weight is the official one of the run's dataset
-        options.setdefault("dataset", config.dataset)
+    options = run_density_options(config, kind, options)
     density, report = fit(train_codes, kind, valid_codes=valid_codes, **options)
     if save and run_dir is not None:
         stem = density_stem(run_dir, kind, options.get("components"))
@@ -134,6 +147,7 @@ def fit_density_streaming(run_dir: str | Path, data=None, chunk: int = 8192, **o
     model, config, run_dir = as_model(run_dir)
     if run_dir is None:
         raise RaekitError("streaming density fits need a run directory (the codes are written inside it)")
+    options = run_density_options(config, "gmm", options)
     ctx = distributed.setup(config.device)
     try:
         model.to(ctx.device)
@@ -164,14 +178,29 @@ def load_run_density(model_or_run, kind: str, components: int | None = None,
     """The saved density of a run (checked against the model), fitted first if missing."""
     from raekit.density import load_density
     model, config, run_dir = as_model(model_or_run)
+    options = run_density_options(config, kind, {"components": components} if components else {})
     if run_dir is not None:
-        stem = density_stem(run_dir, kind, components)
+        stem = density_stem(run_dir, kind, options.get("components"))
         if stem.with_suffix(".json").exists():
             return load_density(stem, expect_meta=_density_meta(model))
     if not fit_if_missing:
         raise RaekitError(f"no {kind} density fitted for {run_dir}; run `raekit fit-density {run_dir} --density {kind}`")
-    options = {} if components is None else {"components": components}
     return fit_density(model if run_dir is None else run_dir, data, kind, **options)[0]
+
+
+def run_density_options(config, kind: str, options: dict[str, Any]) -> dict[str, Any]:
+    """A run's density settings (its config's gmm_* and two_stage_* fields; the two-stage KL weight
+    is the official one of the run's dataset), overridden by the options given."""
+    if config is None:
+        return dict(options)
+    defaults = {
+        "gmm": {"components": config.gmm_components, "max_iter": config.gmm_max_iter},
+        "two-stage": {"dataset": config.dataset, "hidden": config.two_stage_hidden,
+                      "layers": config.two_stage_layers, "epochs": config.two_stage_epochs,
+                      "batch_size": config.two_stage_batch, "lr": config.two_stage_lr,
+                      "schedule": config.two_stage_schedule, "sample_noise": config.two_stage_sample_noise},
+    }
+    return {**defaults.get(kind, {}), **options}
 
 
 def sample_images(model, density, n: int, seed: int = 0) -> np.ndarray:

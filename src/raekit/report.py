@@ -18,6 +18,7 @@ FIGURES = ("reconstructions", "samples-N", "samples-GMM", "interpolations", "nei
 def model_figures(run_dir: Path, result: dict[str, Any], data, seed: int = 0) -> dict[str, Path]:
     """Write a run's figures into RUN/figures/ and return their paths (Figures 1, 4-6; PRD; curves)."""
     from raekit import plots
+    from raekit.evaluate import eval_images
     from raekit.generate import as_model, interpolate_images, load_run_density, reconstruct, sample_images
     from raekit.neighbours import nearest_neighbours
 
@@ -25,18 +26,19 @@ def model_figures(run_dir: Path, result: dict[str, Any], data, seed: int = 0) ->
     out = Path(run_dir) / "figures"
     out.mkdir(exist_ok=True)
     rng = np.random.default_rng(seed)
-    valid = data.valid[:config.valid_limit]
+    images = eval_images(config, data)  # the images REC and Interp. use
     paths = {name: out / f"{name}.png" for name in FIGURES}
-    originals = valid[rng.choice(len(valid), 10, replace=len(valid) < 10)]
-    plots.reconstruction_figure(originals / 255.0, reconstruct(model, originals), paths["reconstructions"])
+    originals = images[rng.choice(len(images), 10, replace=len(images) < 10)]
+    plots.reconstruction_figure(originals / 255.0, reconstruct(model, originals, sampled=config.rec_sampled),
+                                paths["reconstructions"])
     samples = {}
     for column in ("N", "GMM"):
         kind = result["columns"].get(column)
         if kind:
             samples[column] = sample_images(model, load_run_density(run_dir, kind, data=data), 64, seed)
             plots.samples_figure(samples[column], paths[f"samples-{column}"])
-    pairs = rng.choice(len(valid), (5, 2), replace=len(valid) < 10)
-    plots.interpolation_figure(interpolate_images(model, valid[pairs[:, 0]], valid[pairs[:, 1]], 10),
+    pairs = rng.choice(len(images), (5, 2), replace=len(images) < 10)
+    plots.interpolation_figure(interpolate_images(model, images[pairs[:, 0]], images[pairs[:, 1]], 10),
                                paths["interpolations"])
     if "GMM" in samples:
         train = data.train[:config.train_limit].astype(np.float32) / 255.0

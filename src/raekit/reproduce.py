@@ -63,9 +63,9 @@ def train_job(job: Job, data=None, **track) -> None:
 
 def evaluate_job(job: Job, features: str, n: int, densities: list[str] | None, data=None,
                  **track) -> dict[str, Any]:
-    from raekit.evaluate import evaluate_run, read_eval
+    from raekit.evaluate import evaluate_run, protocol, read_eval
     previous = read_eval(job.run_dir)
-    if reuse.eval_matches(previous, features, n, job.seed, densities):
+    if reuse.eval_matches(previous, features, n, job.seed, densities, protocol(job.config)):
         print(f"reusing {job.run_dir / 'eval.json'}", flush=True)
         return {**previous, "run": str(job.run_dir)}  # the folder may have moved since
     print(f"evaluating {job.run_dir} ({features} features, {n} samples)", flush=True)

@@ -46,9 +46,12 @@ def is_finished(run_dir: Path, config: RunConfig) -> bool:
 
 
 def eval_matches(previous: dict[str, Any] | None, features: str, n: int, seed: int,
-                 densities: list[str] | None) -> bool:
-    """Whether an eval.json answers the evaluation asked for (same extractor, count, seed, densities)."""
+                 densities: list[str] | None, protocol: dict[str, Any] | None = None) -> bool:
+    """Whether an eval.json answers the evaluation asked for (same extractor, count, seed, densities
+    and, when given, the same protocol: which images REC and Interp. use)."""
     if not previous or "valid_loglik" not in previous:
+        return False
+    if protocol is not None and previous.get("protocol") != protocol:
         return False
     wanted = densities or [previous["columns"]["N"], "gmm"]
     return (previous.get("features") == features and previous.get("n_requested", previous.get("n")) == n

@@ -9,7 +9,12 @@ which is the unit conversion used here: `kl_weight` is given in the official uni
 decoder variance, so the trained model is a proper density p(z) = E_{u ~ N(0, I)} N(z; D(u), sigma^2 I).
 
 sample: u ~ N(0, I), z = D(u) + sigma * eps (eps omitted with sample_noise=False, as the official
-code does), then undo the standardisation.
+code does), then undo the standardisation. reconstruct: z -> u ~ q(u|z) -> D(u), as the official
+predict_2stage does.
+
+schedule "cosine" decays the learning rate to zero over the epochs; "plateau" is the official
+fit (my_utility/estimate_density_and_sample.py): the last 10% of the codes are held out (Keras
+validation_split) and the rate halves after 3 epochs without a 1e-4 gain on them.
 score_samples: the importance-weighted estimate (Burda et al., 2016) of log p(z) with K draws from
 the encoder q(u|z): log (1/K) sum_k N(z; D(u_k), sigma^2 I) N(u_k; 0, I) / q(u_k | z). It is
 unbiased for p(z) itself, a lower bound on log p(z) in expectation, and converges to log p(z) as K
@@ -29,6 +34,8 @@ from raekit.progress import progress
 
 # Official second-stage KL weights (DESIGN section 6); MNIST-like datasets share MNIST's.
 OFFICIAL_KL_WEIGHTS = {"mnist": 1.5e-3, "fashion-mnist": 1.5e-3, "digits": 1.5e-3, "cifar10": 1e-3, "celeba": 2e-3}
+SCHEDULES = ("cosine", "plateau")
+HELD_OUT = 0.1  # the "plateau" fit's validation fraction (Keras validation_split: the last 10%)
 
 
 def _mlp(d_in: int, hidden: int, d_out: int, layers: int) -> nn.Sequential:
@@ -61,7 +68,7 @@ class TwoStageDensity(Density):
 
     def __init__(self, dataset: str = "mnist", kl_weight: float | None = None, hidden: int = 256, layers: int = 3,
                  epochs: int = 30, batch_size: int = 128, lr: float = 1e-3, importance_samples: int = 256,
-                 sample_noise: bool = True, threads: int | None = 1, seed: int = 0):
+                 sample_noise: bool = True, threads: int | None = 1, seed: int = 0, schedule: str = "cosine"):
         if kl_weight is None and dataset not in OFFICIAL_KL_WEIGHTS:
             raise unknown("dataset for the two-stage KL weight", dataset, OFFICIAL_KL_WEIGHTS)
         weight = OFFICIAL_KL_WEIGHTS[dataset] if kl_weight is None else float(kl_weight)
@@ -71,10 +78,12 @@ class TwoStageDensity(Density):
                             ("importance_samples", importance_samples)):
             if int(value) < 1:
                 raise RaekitError(f"the two-stage {name} must be at least 1, got {value}")
+        if schedule not in SCHEDULES:
+            raise unknown("two-stage schedule", schedule, SCHEDULES)
         self.options = dict(dataset=dataset, kl_weight=weight, hidden=int(hidden), layers=int(layers),
                             epochs=int(epochs), batch_size=int(batch_size), lr=float(lr),
                             importance_samples=int(importance_samples), sample_noise=bool(sample_noise),
-                            threads=threads, seed=int(seed))
+                            threads=threads, seed=int(seed), schedule=schedule)
 
     def _log_sigma(self) -> float:
         """log of the decoder's standard deviation: sigma^2 = d * kl_weight / 2 (see the module docstring)."""
@@ -97,11 +106,20 @@ class TwoStageDensity(Density):
 
     def _train(self, data: torch.Tensor) -> None:
         o = self.options
+        plateau = o["schedule"] == "plateau"
+        held = int(len(data) * HELD_OUT) if plateau else 0
+        data, valid = data[:len(data) - held], data[len(data) - held:]
         optimizer = torch.optim.Adam(self.net_.parameters(), lr=o["lr"])
-        steps = o["epochs"] * math.ceil(len(data) / o["batch_size"])
-        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
+        if plateau:
+            schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=3,
+                                                                  threshold=1e-4, threshold_mode="abs")
+        else:
+            steps = o["epochs"] * math.ceil(len(data) / o["batch_size"])
+            schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
         generator = torch.Generator().manual_seed(o["seed"])
+        self.lr_history_ = []  # each epoch's starting learning rate
         for _ in progress(range(o["epochs"]), desc="two-stage density", unit="epoch"):
+            self.lr_history_.append(optimizer.param_groups[0]["lr"])
             for idx in torch.randperm(len(data), generator=generator).split(o["batch_size"]):
                 loss = self._loss(data[idx], generator)
                 if not torch.isfinite(loss):
@@ -109,7 +127,11 @@ class TwoStageDensity(Density):
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
-                schedule.step()
+                if not plateau:
+                    schedule.step()
+            if plateau:
+                with torch.no_grad():
+                    schedule.step(float(self._loss(valid if held else data, generator)))
 
     def _loss(self, z, generator):
         """Negative ELBO per code, up to a constant: sum_j (z_j - D(u)_j)^2 / (2 sigma^2) + KL."""
@@ -127,6 +149,16 @@ class TwoStageDensity(Density):
         if self.options["sample_noise"]:
             z = z + rng.standard_normal((n, d)) * math.exp(self._log_sigma())
         return z * self.scale_ + self.shift_
+
+    @torch.no_grad()
+    def reconstruct(self, codes, seed: int = 0) -> np.ndarray:
+        """Codes through the second stage: u ~ q(u | z), then the decoder's mean (official predict_2stage)."""
+        self._check_fitted()
+        generator = torch.Generator().manual_seed(seed)
+        z = torch.as_tensor((np.asarray(codes, np.float64) - self.shift_) / self.scale_, dtype=torch.float32)
+        mu, log_std = self.net_.posterior(z)
+        u = mu + torch.randn(mu.shape, generator=generator) * torch.exp(log_std)
+        return self.net_.decoder(u).double().numpy() * self.scale_ + self.shift_
 
     def _score(self, codes):
         with torch_threads(self.options["threads"]), torch.no_grad():

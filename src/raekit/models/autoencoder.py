@@ -26,7 +26,8 @@ class Autoencoder(nn.Module):
                  gp_estimator: str = "projection", gp_projections: int = 1, mc_samples: int = 1,
                  reconstruction: Reconstruction = losses.sum_squared_error,
                  noise_std: float = 1.0, kl_mean: bool = False,
-                 trim: Callable[[torch.Tensor], int] | None = None):
+                 trim: Callable[[torch.Tensor], int] | None = None,
+                 l2_layers: str = "all", input_noise: float = 0.0):
         super().__init__()
         self.encoder, self.decoder, self.variant = encoder, decoder, variant
         self.latent_dim, self.beta, self.lam = latent_dim, beta, lam
@@ -38,6 +39,7 @@ class Autoencoder(nn.Module):
         self.noise_std, self.kl_mean = noise_std, kl_mean
         # Sequence models whose loss ignores trailing padding: decode only trim(x) steps.
         self.trim = trim
+        self.l2_layers, self.input_noise = l2_layers, input_noise
 
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(mean, log-variance) of q(z|x); log-variance is None for deterministic encoders."""
@@ -60,7 +62,7 @@ class Autoencoder(nn.Module):
 
     def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Named loss terms (unweighted) and their weighted sum under "loss"."""
-        mu, logvar = self.posterior(x)
+        mu, logvar = self.posterior(self._noisy(x))
         z = self._sample(mu, logvar)
         # The gradient penalty needs a graph from z even during no-grad validation.
         needs_graph = self.variant.decoder_term == "gp" and not z.requires_grad
@@ -83,14 +85,26 @@ class Autoencoder(nn.Module):
         terms["loss"] = total
         return terms
 
+    def _noisy(self, x: torch.Tensor) -> torch.Tensor:
+        """Training inputs + clip(N(0, s^2), -s, s) (the official CelebA WAE); the target stays clean."""
+        s = self.input_noise
+        if not (s and self.training):
+            return x
+        return x + (torch.randn_like(x) * s).clamp(-s, s)
+
     def _sample(self, mu: torch.Tensor, logvar: torch.Tensor | None) -> torch.Tensor:
         """Codes fed to the decoder: k posterior draws per input, stacked draw-major (k * N, d)."""
         if self.variant.encoder == "deterministic":
             return mu
         k = self.mc_samples
-        scale = (0.5 * logvar).exp() if self.variant.encoder == "gaussian" else self.cv_sigma
         noise = torch.randn((k, *mu.shape), dtype=mu.dtype, device=mu.device) * self.noise_std
-        return (mu + noise * scale).reshape(k * mu.shape[0], -1)
+        return (mu + noise * self.posterior_std(logvar)).reshape(k * mu.shape[0], -1)
+
+    def posterior_std(self, logvar: torch.Tensor | None):
+        """Standard deviation of q(z|x): learned for VAEs, the fixed sigma for the CV-VAE, 0 otherwise."""
+        if self.variant.encoder == "deterministic":
+            return 0.0
+        return (0.5 * logvar).exp() if self.variant.encoder == "gaussian" else self.cv_sigma
 
     def _reconstruction(self, x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         # With k Monte-Carlo draws the term is the mean of the k single-draw terms (Appendix A).
@@ -110,7 +124,7 @@ class Autoencoder(nn.Module):
 
     def _decoder_term(self, x_hat, z) -> torch.Tensor:
         if self.variant.decoder_term == "dec_l2":
-            return losses.decoder_weight_l2(self.decoder)
+            return losses.decoder_weight_l2(self.decoder, self.l2_layers)
         if self.gp_estimator == "official":
             return losses.output_gradient_penalty(x_hat, z)
         return losses.decoder_jacobian_penalty(x_hat, z, self.gp_projections)

@@ -35,7 +35,8 @@ def build_from_config(config: RunConfig, encoder: nn.Module | None = None,
     if encoder is None:
         torch.manual_seed(config.seed)
         if variant.data == "image":
-            encoder, decoder = image_nets(config.image_shape, config.latent_dim, outputs, config.width)
+            encoder, decoder = image_nets(config.image_shape, config.latent_dim, outputs, config.width,
+                                          filters=config.filters, style=config.net, scale_input=config.scale_input)
         else:
             from raekit.grammar.task import sequence_parts
             encoder, decoder, sequence_options = sequence_parts(config, outputs)
@@ -45,7 +46,8 @@ def build_from_config(config: RunConfig, encoder: nn.Module | None = None,
             apply_spectral_norm(encoder)
     return Autoencoder(encoder, decoder, variant, config.latent_dim, beta=config.beta, lam=config.lam,
                        cv_sigma=config.cv_sigma, gp_estimator=config.gp_estimator,
-                       gp_projections=config.gp_projections, mc_samples=config.mc_samples, **sequence_options)
+                       gp_projections=config.gp_projections, mc_samples=config.mc_samples,
+                       l2_layers=config.l2_layers, input_noise=config.input_noise, **sequence_options)
 
 
 def build_model(name: str, dataset: str = "digits", preset: str = "tiny", *,

@@ -26,16 +26,22 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1).mean()
 
 
-def decoder_weight_l2(decoder: nn.Module) -> torch.Tensor:
-    """RAE-L2's ||theta||^2: squared conv/linear weights of the decoder and the input and
-    recurrent weight matrices of its recurrent layers (no biases, no BatchNorm)."""
-    weights = [m.weight for m in decoder.modules() if isinstance(m, _WEIGHTED)]
-    weights += [w for m in decoder.modules() if isinstance(m, nn.RNNBase)
-                for name, w in m.named_parameters() if name.startswith("weight_")]
+def decoder_weight_l2(decoder: nn.Module, layers: str = "all") -> torch.Tensor:
+    """RAE-L2's ||theta||^2: squared weights of the decoder's L2_LAYERS[layers] and, for "all", the
+    input and recurrent weight matrices of its recurrent layers (no biases, no BatchNorm)."""
+    weights = [m.weight for m in decoder.modules() if isinstance(m, L2_LAYERS[layers])]
+    if layers == "all":
+        weights += [w for m in decoder.modules() if isinstance(m, nn.RNNBase)
+                    for name, w in m.named_parameters() if name.startswith("weight_")]
+    if not weights:
+        raise ValueError(f"the decoder has no {layers!r} layers for the L2 term")
     return torch.stack([w.pow(2).sum() for w in weights]).sum()
 
 
-_WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.ConvTranspose1d, nn.ConvTranspose2d)
+_TRANSPOSED = (nn.ConvTranspose1d, nn.ConvTranspose2d)
+# "all": every conv/linear weight (the paper); "transposed": transposed-conv kernels only (the official
+# MNIST / CIFAR-10 nets regularise only their Conv2DTranspose layers).
+L2_LAYERS = {"all": (nn.Linear, nn.Conv1d, nn.Conv2d, *_TRANSPOSED), "transposed": _TRANSPOSED}
 
 
 def decoder_jacobian_penalty(x_hat: torch.Tensor, z: torch.Tensor, projections: int = 1) -> torch.Tensor:
