@@ -202,7 +202,7 @@ def test_failure_midway_keeps_the_previous_checkpoint(tmp_path, monkeypatch, fai
         real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", crashing_replace)
-    with pytest.raises(OSError, match="simulated crash"):
+    with pytest.raises(RaekitError, match="simulated crash"):
         save(tmp_path, 2, (model, optimizer, scheduler), keep=1)
     monkeypatch.undo()
     fresh = make_model(1)
