@@ -5,6 +5,7 @@ import argparse
 
 from raekit.errors import RaekitError
 from raekit.jsonio import dumps
+from raekit.commands.train import add_track_option
 from raekit.models import SEQUENCE_MODELS
 
 
@@ -22,6 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                        "synthetic corpus); molecules: as --smiles")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
     p.add_argument("--resume", action="store_true")
+    add_track_option(p)
     _processes_arg(p)
     p.set_defaults(handler=run_train)
 

@@ -29,9 +29,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                    help="override any config value, e.g. --set beta=1e-2 lam=1e-4 width=0.25")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    add_track_option(p)
+    p.set_defaults(handler=run)
+
+
+def add_track_option(p: argparse.ArgumentParser) -> None:
+    """--track, shared by every command that trains."""
     p.add_argument("--track", metavar="TOOLS", help="log to tensorboard (RUN/tb/) and/or mlflow "
                                                   "(MLFLOW_TRACKING_URI, default ./mlruns), e.g. tensorboard,mlflow")
-    p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
