@@ -1,6 +1,6 @@
 """How RAE-GP's two penalties compare: the official form against the full squared Jacobian norm.
 
-On the `cpu` preset's MNIST decoder (the paper's net at 1/8 width, freshly initialised with the
+On an MNIST decoder (the paper's net at 1/8 width by default, freshly initialised with the
 seed), for codes z ~ N(0, I), it prints per-sample batch means of
   official:   ||d/dz sum_pixels D(z)^2||^2        (raekit's gp_estimator=official, behind Table 1)
   projection: E_v ||J^T v||^2 = ||dD/dz||_F^2     (gp_estimator=projection, averaged over many v)

@@ -49,3 +49,13 @@ def test_python_dash_m_raekit_help_lists_the_commands():
     assert result.returncode == 0
     for command in ("train", "fetch", "fit-density", "sample", "evaluate", "reproduce", "demo"):
         assert command in result.stdout
+
+
+@pytest.mark.parametrize("command", [["train", "--dataset", "digits", "--out", "X"],
+                                     ["reproduce", "--out", "X"],
+                                     ["grammar-train", "--task", "expressions", "--model", "grae", "--out", "X"]])
+def test_repeated_set_options_accumulate(command):
+    """`--set a=1 --set b=2` keeps both, as `--set a=1 b=2` does."""
+    from raekit.cli import build_parser
+    args = build_parser().parse_args(command + ["--set", "epochs=1", "--set", "width=0.5", "seed=3"])
+    assert args.set == ["epochs=1", "width=0.5", "seed=3"]

@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                 "and the tables show mean ± std over seeds (default: 0)")
     p.add_argument("--only-trained", action="store_true",
                    help="train nothing: evaluate and tabulate the finished runs only (while training goes on)")
-    p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
+    p.add_argument("--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
                    help="config values over the preset's, for every run (e.g. epochs=2)")
     p.add_argument("--no-estimate", dest="estimate", action="store_false",
                    help="skip measuring step times for the time estimate")

@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-root", help="expressions: GrammarVAE's equation2_15_dataset.txt or its folder "
                                        "(default: the copy from `raekit fetch expressions`, else a "
                                        "synthetic corpus); molecules: as --smiles")
-    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
+    p.add_argument("--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE")
     p.add_argument("--resume", action="store_true")
     add_track_option(p)
     _processes_arg(p)
