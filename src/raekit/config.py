@@ -139,8 +139,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     # 1/16 width, 8 epochs: ~65 s per 50k-image MNIST epoch on 2 CPU cores, so all nine Table 1
     # models train and evaluate in about 2 hours (1/8 width costs 2.2x per epoch).
     "cpu": {"width": 0.0625, "epochs": 8},
-    # Well under a minute per MNIST model: for tests and the demo.
-    "tiny": {"width": 0.0625, "epochs": 6, "train_limit": 10000, "valid_limit": 1000},
+    # About 30 s per MNIST model on 2 cores (240 steps): for tests and the demo.
+    "tiny": {"width": 0.0625, "epochs": 4, "train_limit": 6000, "valid_limit": 1000},
     # The paper's network size, with the official code's choices where they depart from the paper's
     # text (raekit.official; per dataset and model).
     "official": {"width": 1.0, "epochs": 100},

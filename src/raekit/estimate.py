@@ -72,8 +72,11 @@ def extractor_costs(features: str, dataset: str, data, n: int) -> tuple[float, f
 
 
 def _clock(seconds: float) -> str:
+    if seconds < 600:  # short jobs: to the 10 seconds, so "2m" never hides 2m50s
+        tens = int(round(seconds / 10)) * 10
+        return f"{tens // 60}m{tens % 60:02d}s" if tens >= 60 else f"{tens}s"
     minutes = int(round(seconds / 60))
-    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m" if minutes else f"{seconds:.0f}s"
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
 
 
 def estimate(jobs, features: str, n: int, densities, train: bool, data=None) -> dict[str, float] | None:
