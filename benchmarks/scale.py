@@ -1,7 +1,7 @@
 """Training throughput with 1 and N data-parallel CPU processes under torchrun; streaming GMM fit time.
 
 Each configuration trains the `cpu` preset network on MNIST-shaped random images through
-raekit.train.train (the real loop: sharding, global batch norm, gradient all-reduce, checkpoints),
+raekit.training.loop.train (the real loop: sharding, global batch norm, gradient all-reduce, checkpoints),
 and the throughput of an epoch comes from the trainer's own per-epoch clock (validation excluded).
 The first epoch warms up; the best later epoch counts. The cores are split evenly: one process
 gets every core as threads, two processes half each.
@@ -34,7 +34,7 @@ def worker(args: argparse.Namespace) -> None:
     import numpy as np
 
     from raekit.config import make_config
-    from raekit.train import train
+    from raekit.training import train
 
     rng = np.random.default_rng(0)
 
@@ -95,7 +95,7 @@ def gmm_worker(args: argparse.Namespace) -> None:
         n_iter, loglik, rank = fitted.n_iter_, fitted.score(codes), 0
     else:
         from raekit import distributed
-        from raekit.codes import open_codes
+        from raekit.density.io import open_codes
         from raekit.density.streaming import fit_gmm_streaming, mean_log_likelihood
         ctx = distributed.setup()
         fitted = fit_gmm_streaming(args.codes, ctx, components=10, **start)

@@ -30,8 +30,8 @@ from raekit import atomic, distributed
 from raekit.config import make_config, parse_assignments
 from raekit.data import load_images
 from raekit.models.build import build_from_config
-from raekit.train import _Loop, _LossModule, train
-from raekit.train_utils import to_input
+from raekit.training.loop import _Loop, _LossModule, train
+from raekit.training.utils import to_input
 
 GRAD_BATCH = 20  # images in the one global batch of `grad` mode
 CODES_N, CODES_BATCH, GMM_CHUNK = 1001, 64, 97  # odd on purpose: blocks and chunks never divide evenly
@@ -108,7 +108,7 @@ def _install_kill_in_save(n: int) -> None:
 
 def _use_float64() -> None:
     """Train in float64: rounding then sits ~1e-16 down, far below any real discrepancy."""
-    trainer = importlib.import_module("raekit.train")  # the module: the package re-exports train()
+    trainer = importlib.import_module("raekit.training.loop")  # the module: the package re-exports train()
     torch.set_default_dtype(torch.float64)
     to_input = trainer.to_input
     trainer.to_input = lambda batch, device: to_input(batch, device).double()
@@ -169,17 +169,17 @@ def codes_model():
 
 
 def codes_and_gmm(out: Path) -> None:
-    """Encode CODES_N digits in memory and into OUT/codes.npy across ranks, fit the streaming GMM
-    on that file, and save what this rank ended with to OUT/rank-R.npz."""
+    """Encode CODES_N digits into OUT/codes.npy across ranks, fit the streaming GMM on that file,
+    and save what this rank ended with (the codes it reads back, the GMM) to OUT/rank-R.npz."""
     import numpy as np
 
-    from raekit.codes import encode_distributed, encode_to_file
+    from raekit.generation.codes import encode_to_file
     from raekit.density.streaming import fit_gmm_streaming
     ctx = distributed.setup("cpu")
     try:
         model, images = codes_model(), load_images("digits").train[:CODES_N]
-        in_memory = encode_distributed(model, images, ctx, CODES_BATCH)
         path = encode_to_file(model, images, out / "codes.npy", ctx, CODES_BATCH)
+        in_memory = np.load(path)
         gmm = fit_gmm_streaming(path, ctx, chunk=GMM_CHUNK, components=4)
         np.savez(out / f"rank-{ctx.rank}.npz", codes=in_memory, weights=gmm.weights_, means=gmm.means_,
                  covariances=gmm.covariances_, n_iter=gmm.n_iter_)

@@ -8,7 +8,7 @@ import pytest
 from scipy.stats import norm
 
 from raekit.errors import RaekitError
-from raekit.grammar import bo
+from raekit.bo import bayesian as bo
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -16,7 +16,7 @@ import pytest
 import torch
 from torch import nn
 
-from raekit import checkpoint as ck
+from raekit.runs import checkpoint as ck
 from raekit.errors import RaekitError
 
 SRC = str(pathlib.Path(__file__).resolve().parents[1] / "src")
@@ -212,7 +212,7 @@ def test_failure_midway_keeps_the_previous_checkpoint(tmp_path, monkeypatch, fai
 
 KILLED_WRITER = """
 import os, sys, time, torch
-from raekit import checkpoint as ck
+from raekit.runs import checkpoint as ck
 out, flag = sys.argv[1], sys.argv[2]
 model = torch.nn.Linear(64, 64)
 opt = torch.optim.Adam(model.parameters())

@@ -3,8 +3,8 @@ import copy
 
 import pytest
 
-from raekit.claims import FAILS, HOLDS, UNRESOLVED, all_of, any_of, check_claims, claims_markdown, compare
-from raekit.results import aggregate, build, stat
+from raekit.paper.claims import FAILS, HOLDS, UNRESOLVED, all_of, any_of, check_claims, claims_markdown, compare
+from raekit.paper.results import aggregate, build, stat
 
 MODELS = ("vae", "cv-vae", "wae", "rae-l2", "rae", "ae")
 NORMAL = {"vae": "prior", "wae": "prior", "cv-vae": "gaussian", "rae-l2": "gaussian", "rae": "gaussian", "ae": "gaussian"}

@@ -7,13 +7,14 @@ import torch
 from ddp_worker import CODES_N, GRAD_BATCH, codes_model, launch
 from safetensors.torch import load_file
 
-from raekit import checkpoint, runs
+from raekit import runs
+from raekit.runs import checkpoint
 from raekit.config import make_config
 from raekit.data import load_images
-from raekit.generate import encode_images
+from raekit.generation import encode_images
 from raekit.models.build import build_from_config
 
-trainer = importlib.import_module("raekit.train")  # the module: the package re-exports train()
+trainer = importlib.import_module("raekit.training.loop")  # the module: the package re-exports train()
 pytestmark = pytest.mark.slow
 # The worker's defaults: rae-l2 (deterministic), 200 training images, global batch 50 = 2 x 25,
 # 2 epochs, so 8 Adam steps at lr 1e-3.
@@ -170,7 +171,7 @@ def test_distributed_encoding_returns_every_code_once_in_order(two_rank_codes):
     out, ranks = two_rank_codes
     expected = encode_images(codes_model(), load_images("digits").train[:CODES_N])
     assert expected.shape == (CODES_N, CONFIG.latent_dim)
-    assert np.array_equal(ranks[0]["codes"], ranks[1]["codes"])  # every rank holds all codes
+    assert np.array_equal(ranks[0]["codes"], ranks[1]["codes"])  # every rank reads all codes
     np.testing.assert_allclose(ranks[0]["codes"], expected, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(np.load(out / "codes.npy"), expected, rtol=1e-5, atol=1e-6)
     assert not list(out.glob(".*"))  # the partial file was renamed, not left behind
@@ -194,7 +195,7 @@ def test_streaming_gmm_matches_scikit_learn_and_one_process(two_rank_codes):
 
 def test_fit_density_stream_under_torchrun_saves_the_one_process_gmm(ddp_run):
     from raekit.density import load_density
-    from raekit.generate import fit_density
+    from raekit.generation import fit_density
     run = ddp_run / "run"
     result = _check(launch(["cli", "fit-density", str(run), "--components", "3", "--stream"], nproc=2,
                            **_env(ddp_run)))

@@ -79,9 +79,10 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> World:
-    from raekit import make_config, train
-    from raekit.evaluate import evaluate_run
-    from raekit.generate import fit_density
+    from raekit import make_config
+    from raekit import train
+    from raekit.paper.evaluate import evaluate_run
+    from raekit.generation import fit_density
     base = tmp_path_factory.mktemp("contract")
     cache = base / "cache"
     with mock.patch.dict(os.environ, {"RAEKIT_CACHE": str(cache)}):

@@ -6,11 +6,11 @@ import pytest
 
 from raekit.cli import main
 from raekit.config import make_config
-from raekit.evaluate import evaluate_run, normal_density
-from raekit.generate import fit_density, load_run_density, model_fingerprint
+from raekit.paper.evaluate import evaluate_run, normal_density
+from raekit.generation import fit_density, load_run_density, model_fingerprint
 from raekit.metrics import frechet_distance
 from raekit.runs import load_run
-from raekit.train import train
+from raekit.training import train
 
 
 @pytest.fixture(scope="module")

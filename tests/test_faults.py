@@ -17,7 +17,7 @@ from ddp_worker import SRC, launch
 from safetensors.torch import load_file
 
 from raekit import runs
-from raekit.checkpoint import FORMAT, list_checkpoints
+from raekit.runs.checkpoint import FORMAT, list_checkpoints
 
 # VAE (noise RNG in play) on 300 digits: 6 batches an epoch, 3 epochs, a few seconds a run.
 TRAIN = ["train", "--dataset", "digits", "--model", "vae", "--preset", "tiny",

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from raekit.errors import RaekitError
-from raekit.figure3 import reproduce_fig3
+from raekit.paper.figure3 import reproduce_fig3
 
 
 @pytest.mark.slow

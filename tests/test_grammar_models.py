@@ -4,11 +4,11 @@ import pytest
 
 from raekit.config import make_config
 from raekit.errors import RaekitError
-from raekit.generate import encode_images
-from raekit.grammar.figure2 import figure2_table
+from raekit.generation import encode_images
+from raekit.paper.figure2 import figure2_table
 from raekit.grammar.task import decode_strings, load_sequences
 from raekit.runs import load_run
-from raekit.train import train
+from raekit.training import train
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_figure2_table_shows_paper_numbers_beside_ours():
 
 @pytest.mark.slow
 def test_bo_runs_end_to_end_on_a_trained_grae(trained):
-    from raekit.grammar.optimise import run_bo
+    from raekit.bo.optimise import run_bo
     row = run_bo(trained["grae"], iterations=1, batch=3, seeds=1, draws=3, max_codes=200)
     assert 0.0 <= row["fraction_valid"] <= 1.0 and len(row["gp_metrics"]) == 1
     assert (trained["grae"] / "bo.json").is_file()

@@ -148,7 +148,7 @@ def test_zinc250k_standardisation_of_benzoic_acid_by_hand():
 
 
 def test_molecule_objective_standardises_with_zinc250k_by_default():
-    from raekit.grammar.optimise import objective
+    from raekit.bo.optimise import objective
     default, own = objective("molecules", SMILES), objective("molecules", SMILES, "data")
     assert default.stats == ZINC250K_STATS.to_dict() and default.invalid_score is None
     assert own.stats == score_statistics(SMILES).to_dict()

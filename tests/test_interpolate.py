@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from raekit.errors import RaekitError
-from raekit.interpolate import lerp, midpoints, slerp
+from raekit.generation.interpolate import lerp, midpoints, slerp
 
 
 def _scalar_slerp(a, b, t):

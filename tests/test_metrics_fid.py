@@ -1,13 +1,11 @@
-"""Fréchet distance against closed forms computed independently, its guards, and the stats cache."""
+"""Fréchet distance against closed forms computed independently, its guards."""
 import warnings
 
 import numpy as np
 import pytest
 
-from raekit.cache import cache_dir
 from raekit.errors import RaekitError
 from raekit.metrics import (
-    cached_reference_statistics,
     feature_statistics,
     frechet_distance,
     frechet_distance_from_stats,
@@ -103,27 +101,3 @@ def test_mismatched_dimensions_are_errors(rng):
         frechet_distance_from_stats(np.zeros(3), np.eye(2), np.zeros(3), np.eye(3))
     with pytest.raises(RaekitError, match="NaN or Inf"):
         frechet_distance_from_stats(np.zeros(2), np.eye(2), np.array([0, np.nan]), np.eye(2))
-
-
-def test_statistics_cache_computes_once(rng):
-    x = rng.normal(size=(50, 3))
-    calls = []
-
-    def compute():
-        calls.append(1)
-        return feature_statistics(x)
-
-    mu, sigma = cached_reference_statistics("digits-test-classifier-50", compute)
-    mu2, sigma2 = cached_reference_statistics("digits-test-classifier-50", compute)
-    assert len(calls) == 1
-    assert (cache_dir() / "stats" / "digits-test-classifier-50.safetensors").is_file()
-    np.testing.assert_array_equal(mu, mu2)
-    np.testing.assert_array_equal(sigma, sigma2)
-    np.testing.assert_allclose(sigma2, np.cov(x, rowvar=False))
-
-
-def test_statistics_cache_rejects_bad_keys_and_shapes():
-    with pytest.raises(RaekitError, match="invalid statistics cache key"):
-        cached_reference_statistics("../escape", lambda: (np.zeros(2), np.eye(2)))
-    with pytest.raises(RaekitError, match="expected \\(d,\\) and \\(d, d\\)"):
-        cached_reference_statistics("bad-shapes", lambda: (np.zeros(2), np.eye(3)))

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from raekit.errors import RaekitError
-from raekit.neighbours import nearest_neighbours
+from raekit.generation.neighbours import nearest_neighbours
 
 
 def _brute(queries, reference):

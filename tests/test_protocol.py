@@ -7,10 +7,10 @@ import raekit
 from raekit.config import make_config
 from raekit.density import make_density
 from raekit.errors import RaekitError
-from raekit.evaluate import eval_images, evaluate_run
-from raekit.generate import encode_images, reconstruct, run_density_options
+from raekit.paper.evaluate import eval_images, evaluate_run
+from raekit.generation import encode_images, reconstruct, run_density_options
 from raekit.runs import load_run
-from raekit.train import train
+from raekit.training import train
 from helpers import tiny_digits
 
 
@@ -23,7 +23,7 @@ def test_rec_and_interp_images_follow_the_presets_protocol(preset, split):
 
 
 def test_evaluate_reconstructs_and_interpolates_test_images(tmp_path, monkeypatch):
-    import raekit.evaluate as ev
+    import raekit.paper.evaluate as ev
     data = tiny_digits()
     run = train(make_config("digits", "rae", "tiny", epochs=1, width=1 / 32), tmp_path / "rae", data=data)
     seen = {}
@@ -37,10 +37,10 @@ def test_evaluate_reconstructs_and_interpolates_test_images(tmp_path, monkeypatc
         seen["pairs"] = (z0, z1)
         return real_slerp(z0, z1, t)
 
-    import raekit.interpolate
-    real_slerp = raekit.interpolate.slerp
+    import raekit.generation.interpolate
+    real_slerp = raekit.generation.interpolate.slerp
     monkeypatch.setattr(ev, "_reconstructions", capture)
-    monkeypatch.setattr(raekit.interpolate, "slerp", capture_slerp)
+    monkeypatch.setattr(raekit.generation.interpolate, "slerp", capture_slerp)
     result = evaluate_run(run, n=40, data=data)
     test_rows = {row.tobytes() for row in data.test}
     assert seen["rec"].shape[0] == 40 and all(row.tobytes() in test_rows for row in seen["rec"])

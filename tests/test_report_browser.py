@@ -54,7 +54,7 @@ def reproduction(tmp_path_factory):
     """A small reproduction of two models, tracked with MLflow when it is installed."""
     import torch
 
-    from raekit.reproduce import reproduce
+    from raekit.paper.reproduce import reproduce
     out = tmp_path_factory.mktemp("repro")
     track = None
     saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_ALLOW_FILE_STORE")}
@@ -82,7 +82,7 @@ def test_reproduce_groups_its_runs_in_one_experiment(reproduction):
         pytest.skip("mlflow is not installed (pip install \"raekit[track]\")")
     import mlflow
 
-    from raekit.reproduce import experiment_name
+    from raekit.paper.reproduce import experiment_name
     client = mlflow.MlflowClient((out / "mlruns").as_uri())
     experiment = client.get_experiment_by_name(experiment_name(out))
     found = client.search_runs([experiment.experiment_id])
@@ -119,8 +119,8 @@ def test_reproduction_report(browser, reproduction):
 
 
 def test_fig3_page(browser, tmp_path):
-    from raekit.figure3 import _plot, write_fig3_report
-    from raekit.tables import Table
+    from raekit.paper.figure3 import _plot, write_fig3_report
+    from raekit.paper.tables import Table
     result = {"dataset": "digits", "preset": "tiny", "extractor": "classifier-abc", "n": 100,
               "k_curves": {1: [80.5, 60.25, 55.0], 2: [78.0, 59.5, 54.75]},
               "kl_sweep": {0.1: {"rec": 20.5, "sample": 90.0}, 1.0: {"rec": 35.25, "sample": 60.5}}}
@@ -140,7 +140,7 @@ def test_fig3_page(browser, tmp_path):
 
 def test_fig2_page(browser, tmp_path):
     pytest.importorskip("rdkit")
-    from raekit.grammar.figure2 import figure2_table, write_fig2_report
+    from raekit.paper.figure2 import figure2_table, write_fig2_report
     rows = {"grae": {"runs": 2, "fraction_valid": 0.75, "mean_score": -4.5, "std_score": 0.5,
                      "top": [["CCO", -1.25], ["c1ccccc1", -2.0], ["CC(=O)O", -3.5]]},
             "cvae": {"runs": 2, "fraction_valid": 0.25, "mean_score": -9.0, "std_score": 1.0,

@@ -7,7 +7,7 @@ import pytest
 
 from raekit.cli import main
 from raekit.errors import RaekitError
-from raekit.reproduce import plan, reproduce
+from raekit.paper.reproduce import plan, reproduce
 
 FAST = {"epochs": 1}
 
@@ -89,7 +89,7 @@ def test_nothing_trained_is_an_error(tmp_path):
 
 
 def test_estimate_counts_the_epochs_left(repro, tmp_path):
-    from raekit.estimate import estimate
+    from raekit.paper.estimate import estimate
     out, _ = repro
     done = estimate(plan("digits", "tiny", out, ("ae",), (0, 1), FAST), "classifier", 100, None, True)
     assert done is None  # everything trained and evaluated

@@ -12,8 +12,9 @@ import pytest
 import torch
 from ddp_worker import SRC
 
-from raekit import locks, runs
-from raekit.locks import LOCK_FILE
+from raekit import runs
+from raekit.runs import locks
+from raekit.runs.locks import LOCK_FILE
 
 TRAIN = ["train", "--dataset", "digits", "--model", "rae-l2", "--preset", "tiny",
          "--set", "train_limit=200", "valid_limit=60", "batch_size=50"]
@@ -128,7 +129,7 @@ def test_lock_helper(tmp_path):
         with pytest.raises(locks.FolderLocked, match=f"process {holder.pid}"):
             with locks.hold(folder, "reproduction folder"):
                 pass
-        from raekit.reproduce import reproduce
+        from raekit.paper.reproduce import reproduce
         with pytest.raises(locks.FolderLocked, match=f"process {holder.pid}"):  # before any work
             reproduce("digits", "tiny", folder, models=("ae",), estimate=False)
         assert [p.name for p in folder.iterdir()] == [LOCK_FILE]
@@ -160,7 +161,7 @@ def test_lock_helper(tmp_path):
 def _interrupt_after_epoch_one(tmp_path):
     """A run of 2 epochs stopped by SIGTERM in epoch 2 (in process)."""
     from raekit.config import make_config
-    from raekit.train import TrainingInterrupted, _Loop, train
+    from raekit.training.loop import TrainingInterrupted, _Loop, train
 
     from helpers import tiny_digits
     original = _Loop._end_epoch
@@ -286,7 +287,7 @@ def _same(a, b):
 
 def _watch_steps(monkeypatch):
     """Record the model's whole state (parameters and buffers) before and after every step."""
-    from raekit.train import _Loop
+    from raekit.training.loop import _Loop
     original, seen = _Loop._step, []
 
     def step(self, x, batch):
@@ -327,7 +328,7 @@ def test_a_skipped_batch_leaves_weights_and_every_buffer_untouched(tmp_path, mon
         return terms
     monkeypatch.setattr(Autoencoder, "loss", loss)
     seen = _watch_steps(monkeypatch)
-    from raekit.train import train
+    from raekit.training import train
     run = train(_tiny(skip_nonfinite=1), tmp_path / "run", data=tiny_digits(200, 60))
     assert capsys.readouterr().err.count(f"skipping non-finite {bad}") == 1
     model = __import__("raekit.models.build", fromlist=["x"]).build_from_config(_tiny())
@@ -341,11 +342,11 @@ def test_a_skipped_batch_leaves_weights_and_every_buffer_untouched(tmp_path, mon
 
 
 def test_non_finite_validation_loss_never_counts_as_improved(tmp_path, monkeypatch):
-    from raekit.checkpoint import load_weights
+    from raekit.runs.checkpoint import load_weights
     from raekit.errors import RaekitError
     from raekit.models.autoencoder import Autoencoder
     from raekit.models.build import build_from_config
-    from raekit.train import _Loop, train
+    from raekit.training.loop import _Loop, train
 
     from helpers import tiny_digits
     real_loss, nan_epochs = Autoencoder.loss, {1}
@@ -375,7 +376,7 @@ def test_non_finite_validation_loss_never_counts_as_improved(tmp_path, monkeypat
 
 
 def test_non_finite_weights_are_never_written(tmp_path):
-    from raekit.checkpoint import save_checkpoint, save_weights
+    from raekit.runs.checkpoint import save_checkpoint, save_weights
     from raekit.errors import RaekitError
     model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2))
     save_weights(tmp_path / "w.safetensors", model, {})

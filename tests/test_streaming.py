@@ -8,18 +8,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sklearn.mixture import GaussianMixture
 
-from raekit import codes as codes_module
+from raekit.generation import codes as codes_module
 from raekit.cli import main
-from raekit.codes import encode_distributed, encode_to_file, open_codes
+from raekit.generation.codes import encode_to_file
+from raekit.density.io import open_codes
 from raekit.config import make_config
 from raekit.density import load_density
 from raekit.density.gmm import GMMDensity
 from raekit.density.streaming import fit_gmm_streaming, mean_log_likelihood
 from raekit.distributed import Context, block
 from raekit.errors import RaekitError
-from raekit.generate import encode_images, fit_density
+from raekit.generation import encode_images, fit_density
 from raekit.models import build_model
-from raekit.train import train
+from raekit.training import train
 
 
 @given(n=st.integers(0, 500), world=st.integers(1, 9))
@@ -94,7 +95,6 @@ def test_codes_file_holds_the_codes_and_no_partial_file(model_and_images, tmp_pa
     path = encode_to_file(model, images, tmp_path / "codes" / "train.npy", batch_size=50)
     expected = encode_images(model, images)
     np.testing.assert_allclose(open_codes(path), expected, rtol=1e-6, atol=1e-7)
-    np.testing.assert_allclose(encode_distributed(model, images, batch_size=64), expected, rtol=1e-6, atol=1e-7)
     assert [p.name for p in path.parent.iterdir()] == ["train.npy"]
 
 

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from raekit import runs, tracking
+from raekit import runs
+from raekit.training import tracking
 from raekit.config import make_config
 from raekit.errors import RaekitError
-from raekit.train import train
+from raekit.training import train
 from tests.helpers import tiny_digits
 
 pytest.importorskip("tensorboard")
@@ -75,7 +76,7 @@ def test_both_trackers_hold_metrics_csv(tmp_path, mlflow_store, one_thread):
 
 
 def test_evaluation_is_added_to_the_same_run(tmp_path, mlflow_store, one_thread):
-    from raekit.evaluate import evaluate_run
+    from raekit.paper.evaluate import evaluate_run
     data = tiny_digits()
     run_dir = train(_config(epochs=1), tmp_path / "run", data=data, track="mlflow,tensorboard")
     result = evaluate_run(run_dir, features="classifier", n=40, data=data, track="tensorboard,mlflow")

@@ -10,7 +10,7 @@ from raekit import runs
 from raekit.config import make_config
 from raekit.errors import RaekitError
 from raekit.models import IMAGE_MODELS
-from raekit.train import TrainingInterrupted, _Loop, evaluate_loss, train
+from raekit.training.loop import TrainingInterrupted, _Loop, evaluate_loss, train
 
 from helpers import tiny_digits
 
@@ -39,7 +39,7 @@ def test_run_directory_layout_and_best_weights(tmp_path):
     assert {p.name for p in run_dir.iterdir()} >= {"config.yaml", "model.safetensors", "metrics.csv", "checkpoints"}
     rows = runs.read_metrics(run_dir)
     best_epoch = min(rows, key=lambda r: r["valid_loss"])["epoch"]
-    from raekit.checkpoint import load_weights
+    from raekit.runs.checkpoint import load_weights
     from raekit.models.build import build_from_config
     meta = load_weights(run_dir / "model.safetensors", build_from_config(runs.read_config(run_dir)))
     assert meta["epoch"] == best_epoch

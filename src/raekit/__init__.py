@@ -8,7 +8,7 @@ from raekit.config import RunConfig, make_config
 from raekit.errors import RaekitError
 from raekit.models import VARIANTS, build_model
 from raekit.runs import load_run
-from raekit.train import train  # binds the function over the submodule of the same name
+from raekit.training import train
 
 __version__ = "0.1.0"
 __all__ = ["RaekitError", "RunConfig", "VARIANTS", "build_model", "load_run", "make_config", "train"]

@@ -40,7 +40,7 @@ def _terminate(signum, frame):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from raekit.train import TrainingInterrupted
+    from raekit.training import TrainingInterrupted
 
     if sys.stdout is sys.__stdout__ and sys.stdout is not None:
         sys.stdout = PipeSafe(sys.stdout)

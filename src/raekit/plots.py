@@ -10,6 +10,14 @@ from raekit.atomic import atomic_path
 from raekit.errors import RaekitError
 
 
+def pyplot():
+    """matplotlib.pyplot on the Agg backend: raekit draws to files, never to a screen."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
 def image_grid(images, nrow: int, pad: int = 2, fill: int = 255) -> np.ndarray:
     """(N, C, H, W) floats in [0, 1] (or uint8), C = 1 or 3 -> uint8 RGB grid
     (rows*(H+pad)+pad, nrow*(W+pad)+pad, 3), row-major; grey images stay grey (C repeated)."""
@@ -82,9 +90,7 @@ def _series(curves) -> dict[str, list[tuple[float, float]]]:
 
 def curves_figure(curves, path, xlabel: str | None = None, ylabel: str = "value", log_y: bool = False) -> Path:
     """Training curves (e.g. train and validation loss per epoch) as a PNG, with matplotlib's Agg."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     series = {name: points for name, points in _series(curves).items() if points}
     if not series:
         raise RaekitError("no curves to plot (empty metrics)")

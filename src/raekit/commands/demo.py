@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from raekit.commands.evaluate import parse_seeds
-    from raekit.demo import run_demo
+    from raekit.paper.demo import run_demo
     run_demo(args.out, args.dataset, [m.strip() for m in args.models.split(",") if m.strip()], args.preset,
              seeds=parse_seeds(args.seeds))
     return 0

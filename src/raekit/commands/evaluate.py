@@ -4,12 +4,12 @@ from __future__ import annotations
 import argparse
 
 from raekit.jsonio import dumps
-from raekit.paper_results import TABLE1_MODELS
+from raekit.paper.paper_results import TABLE1_MODELS
 
 
 def _densities(text: str | None) -> list[str] | None:
     """The --densities list, checked before any work starts."""
-    from raekit.evaluate import check_density_names
+    from raekit.paper.evaluate import check_density_names
     names = [d.strip() for d in text.split(",") if d.strip()] if text else None
     check_density_names(names)
     return names
@@ -75,7 +75,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_evaluate(args) -> int:
-    from raekit.evaluate import evaluate_run
+    from raekit.paper.evaluate import evaluate_run
     result = evaluate_run(args.run, features=args.features, n=args.n, densities=_densities(args.densities),
                           seed=args.seed, track=args.track)
     summary = {k: result[k] for k in ("model", "dataset", "extractor", "n", "fid")}
@@ -96,10 +96,10 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def run_reproduce(args) -> int:
-    from raekit.claims import claims_markdown
+    from raekit.paper.claims import claims_markdown
     from raekit.config import parse_assignments
     from raekit.models import get_variant
-    from raekit.reproduce import reproduce
+    from raekit.paper.reproduce import reproduce
     models = [get_variant(m.strip()).name for m in args.models.split(",") if m.strip()]
     results = reproduce(args.dataset, args.preset, args.out, models, seeds=parse_seeds(args.seeds),
                         features=args.features, n=args.n, densities=_densities(args.densities),
@@ -112,14 +112,14 @@ def run_reproduce(args) -> int:
 
 
 def run_export(args) -> int:
-    from raekit.export import export_results
+    from raekit.paper.export import export_results
     print(export_results(args.repro, args.dest, args.readme))
     return 0
 
 
 def run_fig3(args) -> int:
     from raekit.errors import RaekitError
-    from raekit.figure3 import reproduce_fig3
+    from raekit.paper.figure3 import reproduce_fig3
     try:
         ks = [int(k) for k in args.ks.split(",")]
         weights = [float(w) for w in args.kl_weights.split(",")]

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
+from raekit.density import DENSITIES
 from raekit.errors import RaekitError
+from raekit.generation.interpolate import METHODS
 from raekit.jsonio import dumps
 
 
@@ -15,7 +17,7 @@ def _run_arg(p: argparse.ArgumentParser) -> None:
 
 
 def _density_args(p: argparse.ArgumentParser, default: str = "gmm") -> None:
-    p.add_argument("--density", default=default, help=f"prior, gaussian, gmm or two-stage (default: {default})")
+    p.add_argument("--density", default=default, choices=DENSITIES, help=f"(default: {default})")
     p.add_argument("--components", type=int, help="GMM components (default 10)")
 
 
@@ -48,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _run_arg(p)
     p.add_argument("--pairs", type=int, default=6)
     p.add_argument("--steps", type=int, default=8)
-    p.add_argument("--method", default="slerp", choices=("slerp", "linear"))
+    p.add_argument("--method", default="slerp", choices=METHODS)
     p.add_argument("--split", default="valid", choices=("train", "valid", "test"))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="strip.png or strip.npz")
@@ -71,13 +73,13 @@ def _positive(name: str, value: int) -> int:
 
 
 def _components(args) -> int | None:
-    from raekit.evaluate import check_density_names
+    from raekit.paper.evaluate import check_density_names
     check_density_names([args.density])
     return None if args.components is None else _positive("components", args.components)
 
 
 def run_fit(args) -> int:
-    from raekit.generate import fit_density, fit_density_streaming
+    from raekit.generation import fit_density, fit_density_streaming
     components = _components(args)
     options = {} if components is None else {"components": components}
     if args.stream:
@@ -124,7 +126,8 @@ def _write_images(images: np.ndarray, out: str, figure) -> None:
 
 
 def run_sample(args) -> int:
-    from raekit.generate import as_model, load_run_density, sample_images
+    from raekit.runs import as_model
+    from raekit.generation import load_run_density, sample_images
     from raekit.plots import samples_figure
     _check_request(args, "n")
     model, _, _ = as_model(args.run)
@@ -135,7 +138,8 @@ def run_sample(args) -> int:
 
 
 def run_reconstruct(args) -> int:
-    from raekit.generate import as_model, reconstruct
+    from raekit.runs import as_model
+    from raekit.generation import reconstruct
     from raekit.plots import reconstruction_figure
     _check_request(args, "n")
     model, _, _ = as_model(args.run)
@@ -146,7 +150,8 @@ def run_reconstruct(args) -> int:
 
 
 def run_interpolate(args) -> int:
-    from raekit.generate import as_model, interpolate_images
+    from raekit.runs import as_model
+    from raekit.generation import interpolate_images
     from raekit.plots import interpolation_figure
     _check_request(args, "pairs", "steps")
     model, _, _ = as_model(args.run)
@@ -159,8 +164,9 @@ def run_interpolate(args) -> int:
 
 def run_neighbours(args) -> int:
     from raekit.data import load_images
-    from raekit.generate import as_model, load_run_density, sample_images
-    from raekit.neighbours import nearest_neighbours
+    from raekit.runs import as_model
+    from raekit.generation import load_run_density, sample_images
+    from raekit.generation.neighbours import nearest_neighbours
     from raekit.plots import neighbours_figure
     _check_request(args, "n", "k")
     model, config, _ = as_model(args.run)

@@ -86,7 +86,7 @@ def _bo_options(args) -> dict:
 
 def run_bo(args) -> int:
     from raekit.grammar.encode import parallel_parsing
-    from raekit.grammar.optimise import run_bo as bo
+    from raekit.bo.optimise import run_bo as bo
     with parallel_parsing(args.processes):
         row = bo(args.run, **_bo_options(args))
     print(dumps(row))
@@ -95,7 +95,7 @@ def run_bo(args) -> int:
 
 def run_fig2(args) -> int:
     from raekit.grammar.encode import parallel_parsing
-    from raekit.grammar.figure2 import reproduce_fig2
+    from raekit.paper.figure2 import reproduce_fig2
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     if args.smiles and args.data_root:
         raise RaekitError("give --smiles or --data-root, not both")

@@ -40,8 +40,8 @@ def add_track_option(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from raekit.train import train
-    from raekit.train_utils import RESUMABLE
+    from raekit.training import train
+    from raekit.training.utils import RESUMABLE
 
     overrides = parse_assignments(args.set)
     for key in ("epochs", "seed"):

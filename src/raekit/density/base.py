@@ -25,7 +25,8 @@ def as_codes(codes, d: int | None = None, what: str = "codes") -> np.ndarray:
 
 
 class Density:
-    """Base class: subclasses set `kind`, implement _fit, _sample, _score, state() and from_state()."""
+    """Base class: subclasses set `kind` and implement _fit, _sample, _score, and for saving,
+    state() (arrays) and load_state(arrays, d) (raekit.density.io writes and reads them)."""
     kind = "density"
     options: dict
 
@@ -48,6 +49,14 @@ class Density:
     def score(self, codes) -> float:
         """Mean log-likelihood per code."""
         return float(np.mean(self.score_samples(codes)))
+
+    def state(self) -> dict[str, np.ndarray]:
+        inner = type(getattr(self, "estimator", self)).__name__
+        raise RaekitError(f"a wrapped {inner} cannot be saved (raekit stores arrays, never pickles); "
+                          "keep it in memory or use a built-in kind such as 'gmm'")
+
+    def load_state(self, arrays: dict[str, np.ndarray], d: int) -> None:
+        raise RaekitError(f"the {self.kind} density cannot be loaded from arrays")
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "n_features_in_"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import zuko
 
 from raekit.density.base import Density, as_codes, torch_threads
 from raekit.errors import RaekitError
@@ -24,10 +25,6 @@ class FlowDensity(Density):
         return super().fit(codes)
 
     def _build(self, d: int):
-        try:
-            import zuko
-        except ImportError:
-            raise RaekitError("the flow density needs zuko: pip install zuko") from None
         torch.manual_seed(self.options["seed"])
         o = self.options
         return zuko.flows.MAF(d, transforms=o["transforms"], hidden_features=(o["hidden"], o["hidden"])).double()

@@ -8,6 +8,7 @@ import numpy as np
 from safetensors.numpy import load_file, save_file
 
 from raekit.atomic import atomic_path
+from raekit.density.base import Density
 from raekit.errors import RaekitError
 from raekit.jsonio import write_json
 
@@ -19,10 +20,8 @@ def _with(stem: Path, suffix: str) -> Path:
 
 def save_density(density, stem: str | Path, meta: dict | None = None) -> Path:
     """Write <stem>.safetensors (arrays) then <stem>.json (kind, options, d, meta), each atomically."""
-    if not hasattr(density, "state"):
-        inner = type(getattr(density, "estimator", density)).__name__
-        raise RaekitError(f"a wrapped {inner} cannot be saved (raekit stores arrays, never pickles); "
-                          "keep it in memory or use a built-in kind such as 'gmm'")
+    if not isinstance(density, Density):
+        raise RaekitError(f"save_density takes a raekit density, got {type(density).__name__}")
     stem = Path(stem)
     arrays = {k: np.ascontiguousarray(v) for k, v in density.state().items()}
     with atomic_path(_with(stem, ".safetensors")) as tmp:
@@ -86,3 +85,17 @@ def _restore(stem: Path, record: dict, arrays: dict):
         raise RaekitError(f"the density at {stem} is damaged (its samples or likelihoods are not finite "
                           f"{d}-dimensional values); fit it again with `raekit fit-density`")
     return density
+
+
+def open_codes(path: str | Path) -> np.ndarray:
+    """A read-only memory map of a codes file: rows are read from disk only when used."""
+    path = Path(path)
+    if not path.is_file():
+        raise RaekitError(f"codes file {path} not found")
+    try:
+        codes = np.load(path, mmap_mode="r", allow_pickle=False)
+    except ValueError as error:
+        raise RaekitError(f"{path} is not a .npy codes file: {error}") from None
+    if codes.ndim != 2 or codes.shape[0] == 0 or codes.dtype.kind != "f":
+        raise RaekitError(f"{path} must hold a non-empty (N, d) float array, got {codes.dtype} {codes.shape}")
+    return codes

@@ -1,7 +1,7 @@
 """The GMM on codes too many for memory or for one process: exact EM over mini-batches.
 
 Each EM iteration, every rank reads its own block of the codes chunk by chunk (from an array or a
-memory-mapped .npy file written by `raekit.codes.encode_to_file`), sums the E-step statistics and
+memory-mapped .npy file written by `raekit.generation.codes.encode_to_file`), sums the E-step statistics and
 all-reduces the sums; the M-step then runs on identical sums everywhere. These are the sums of
 full-batch EM, so the fit is scikit-learn's GaussianMixture from the same start, whatever the
 world size or chunk size. The k-means start is computed on rank 0 from at most `init_sample`
@@ -26,7 +26,7 @@ from raekit.errors import RaekitError
 def fit_gmm_streaming(codes, ctx: Context | None = None, chunk: int = 8192, init_sample: int = 100_000,
                       **options) -> GMMDensity:
     """A fitted GMMDensity (`options` as GMMDensity's) from an (N, d) array or a .npy file path."""
-    from raekit.codes import open_codes
+    from raekit.density.io import open_codes
     ctx = ctx or Context()
     source = open_codes(codes) if isinstance(codes, (str, Path)) else as_codes(codes)
     gmm = GMMDensity(**options)

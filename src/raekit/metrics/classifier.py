@@ -20,7 +20,7 @@ from raekit.atomic import atomic_path
 from raekit.cache import cache_dir, read_cached
 from raekit.errors import RaekitError, unknown
 from raekit.jsonio import write_json
-from raekit.metrics.features import as_image_tensor, batches
+from raekit.metrics.images import as_image_tensor, batches
 from raekit.progress import progress
 
 

@@ -2,17 +2,16 @@
 features (N, dim) float64, computed in batches under inference mode."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
 
+from raekit.data import load_images
 from raekit.errors import RaekitError, unknown
+from raekit.metrics.classifier import classifier_for, feature_dim
+from raekit.metrics.images import as_image_tensor, batches
 from raekit.progress import progress
-
-_RANGE_SLACK = 1e-4  # float images may overshoot [0, 1] by rounding; more than this is a mistake
-
 
 @runtime_checkable
 class FeatureExtractor(Protocol):
@@ -21,29 +20,6 @@ class FeatureExtractor(Protocol):
     fingerprint: str  # names the weights too, for cache keys
 
     def __call__(self, images) -> np.ndarray: ...
-
-
-def as_image_tensor(images) -> torch.Tensor:
-    """Check images and return them as float32 (N, C, H, W) in [0, 1]."""
-    x = images if isinstance(images, torch.Tensor) else torch.from_numpy(np.asarray(images))
-    if x.ndim != 4 or x.shape[1] not in (1, 3) or x.shape[0] == 0:
-        raise RaekitError(f"images must be (N, 1 or 3, H, W) with N > 0, got shape {tuple(x.shape)}")
-    if x.dtype == torch.uint8:
-        return x.float() / 255.0
-    if not x.is_floating_point():
-        raise RaekitError(f"images must be uint8 or float in [0, 1], got dtype {x.dtype}")
-    x = x.float()
-    if not torch.isfinite(x).all():
-        raise RaekitError("images contain NaN or Inf values")
-    low, high = float(x.min()), float(x.max())
-    if low < -_RANGE_SLACK or high > 1 + _RANGE_SLACK:
-        raise RaekitError(f"float images must lie in [0, 1], got values in [{low:.4g}, {high:.4g}]")
-    return x.clamp(0.0, 1.0)
-
-
-def batches(images: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:
-    for start in range(0, len(images), batch_size):
-        yield images[start:start + batch_size]
 
 
 class TorchExtractor:
@@ -89,7 +65,6 @@ class ClassifierExtractor(TorchExtractor):
     name = "classifier"
 
     def __init__(self, classifier, batch_size: int = 256):
-        from raekit.metrics.classifier import feature_dim
         classifier = classifier.eval()
         self.valid_accuracy = getattr(classifier, "valid_accuracy", None)
         super().__init__(classifier.features, feature_dim(classifier), batch_size,
@@ -97,11 +72,9 @@ class ClassifierExtractor(TorchExtractor):
 
 
 def _classifier_extractor(dataset: str | None, data=None, batch_size: int = 256, **train_kw):
-    from raekit.metrics.classifier import classifier_for
     if dataset is None and data is None:
         raise RaekitError("the classifier extractor needs a dataset (its classifier is trained on its labels)")
     if data is None:
-        from raekit.data import load_images
         data = load_images(dataset)
     return ClassifierExtractor(classifier_for(dataset or data.name, data, **train_kw), batch_size)
 

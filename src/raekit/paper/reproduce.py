@@ -12,15 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from raekit import results as results_mod
-from raekit import reuse, runs
+from raekit.paper import results as results_mod
+from raekit import runs
+from raekit.paper import reuse
 from raekit.atomic import atomic_write_text
 from raekit.config import RunConfig, make_config
 from raekit.errors import RaekitError
 from raekit.jsonio import write_json
-from raekit.locks import locking
-from raekit.paper_results import TABLE1, TABLE1_MODELS
-from raekit.tables import density_table, table1, table2
+from raekit.runs.locks import locking
+from raekit.paper.paper_results import TABLE1, TABLE1_MODELS
+from raekit.paper.tables import density_table, table1, table2
 
 
 @dataclass
@@ -54,7 +55,7 @@ def plan(dataset: str, preset: str, out: Path, models, seeds, overrides=None) ->
 
 def train_job(job: Job, data=None, **track) -> None:
     """Train or resume a job's run (`track`: train's track / experiment arguments)."""
-    from raekit.train import train
+    from raekit.training import train
     if job.finished:
         print(f"reusing {job.run_dir}", flush=True)
     else:
@@ -63,7 +64,7 @@ def train_job(job: Job, data=None, **track) -> None:
 
 def evaluate_job(job: Job, features: str, n: int, densities: list[str] | None, data=None,
                  **track) -> dict[str, Any]:
-    from raekit.evaluate import evaluate_run, protocol, read_eval
+    from raekit.paper.evaluate import evaluate_run, protocol, read_eval
     previous = read_eval(job.run_dir)
     if reuse.eval_matches(previous, features, n, job.seed, densities, protocol(job.config)):
         print(f"reusing {job.run_dir / 'eval.json'}", flush=True)
@@ -94,7 +95,7 @@ def reproduce(dataset: str, preset: str, out: str | Path, models=TABLE1_MODELS, 
     """Train (unless train=False: only finished runs are evaluated), evaluate and tabulate `models`
     for every seed (`overrides`: config values over the preset's); returns results.json's content.
     `track` logs every run to TensorBoard / MLflow, grouped under one MLflow experiment."""
-    from raekit.tracking import parse_backends
+    from raekit.training.tracking import parse_backends
     out, seeds = Path(out), list(seeds)
     parse_backends(track)
     tracked = {"track": track, "experiment": experiment_name(out)} if track else {}
@@ -103,7 +104,7 @@ def reproduce(dataset: str, preset: str, out: str | Path, models=TABLE1_MODELS, 
     jobs = plan(dataset, preset, out, models, seeds, overrides)
     out.mkdir(parents=True, exist_ok=True)
     if estimate:
-        from raekit.estimate import print_estimate
+        from raekit.paper.estimate import print_estimate
         print_estimate(jobs, features, n, densities, train, data=data)
     meta = {"dataset": dataset, "preset": preset, "features": features, "n": n, "seeds": seeds,
             "overrides": dict(overrides or {}),
@@ -128,12 +129,12 @@ def reproduce(dataset: str, preset: str, out: str | Path, models=TABLE1_MODELS, 
     if results is None:
         raise RaekitError(f"nothing is trained yet in {out}; run without --only-trained to train")
     if figures:
-        from raekit.report import write_report
+        from raekit.paper.report import write_report
         tables = make_tables(results)
         path = write_report(out, full, tables, paper_column(results), data=data, claims=results["claims"])
         print(f"report: {path}")
         if track:  # the figures exist only now: add them to each run's log
-            from raekit.tracking import log_files
+            from raekit.training.tracking import log_files
             for result in full.values():
                 run_dir = Path(result["run"])
                 log_files(track, run_dir, sorted((run_dir / "figures").glob("*.png")), tracked["experiment"])
@@ -152,7 +153,7 @@ def make_tables(results: dict[str, Any], paper: str | None = None):
 
 def write_results(out: Path, meta: dict[str, Any], collected) -> dict[str, Any]:
     """results.json, table1.md and table2.md from the runs evaluated so far."""
-    from raekit.claims import check_claims
+    from raekit.paper.claims import check_claims
     results = results_mod.build(meta, collected)
     results["claims"] = check_claims(results)
     write_json(out / results_mod.RESULTS_FILE, results)

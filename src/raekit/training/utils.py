@@ -10,10 +10,12 @@ from pathlib import Path
 
 import torch
 
-from raekit import checkpoint, distributed, locks, runs
+from raekit import distributed, runs
+from raekit.runs import checkpoint
+from raekit.runs import locks
 from raekit.config import RunConfig
 from raekit.errors import RaekitError
-from raekit.state_codec import decode
+from raekit.runs.state_codec import decode
 
 # Values a resumed run may change without invalidating its checkpoints.
 RESUMABLE = {"epochs", "device", "skip_nonfinite", "keep_checkpoints", "data_root"}

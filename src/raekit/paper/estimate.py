@@ -27,10 +27,10 @@ def _timed(fn, repeats: int) -> float:
 
 def model_costs(config, images: np.ndarray) -> dict[str, float]:
     """Seconds of `config`'s model per training step and per validation batch (batch_size images),
-    and per image encoded and decoded in evaluation (batches of 500, as raekit.generate does)."""
-    from raekit.generate import decode_codes, encode_images
+    and per image encoded and decoded in evaluation (batches of 500, as raekit.generation does)."""
+    from raekit.generation import decode_codes, encode_images
     from raekit.models.build import build_from_config
-    from raekit.train_utils import to_input
+    from raekit.training.utils import to_input
     torch.manual_seed(config.seed)
     model = build_from_config(config)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
@@ -81,9 +81,9 @@ def _clock(seconds: float) -> str:
 
 def estimate(jobs, features: str, n: int, densities, train: bool, data=None) -> dict[str, float] | None:
     """Seconds of training and of evaluation still to do for `jobs` (reproduce's plan)."""
-    from raekit import reuse
+    from raekit.paper import reuse
     from raekit.data import load_images
-    from raekit.evaluate import protocol, read_eval
+    from raekit.paper.evaluate import protocol, read_eval
     to_train = [j for j in jobs if train and not j.finished]
     to_eval = [j for j in jobs if (train or j.finished)
                and not reuse.eval_matches(read_eval(j.run_dir), features, n, j.seed, densities, protocol(j.config))]

@@ -32,8 +32,8 @@ def run_demo(out: str | Path = "raekit-demo", dataset: str = "mnist", models=DEM
     """Train the demo models, fit their Gaussian and GMM densities, evaluate them (classifier
     features, n samples), check the paper's claims on them and write the figures and report.html;
     print where everything is."""
-    from raekit.claims import claims_markdown
-    from raekit.reproduce import reproduce, run_dir_for
+    from raekit.paper.claims import claims_markdown
+    from raekit.paper.reproduce import reproduce, run_dir_for
     out = Path(out)
     started = time.perf_counter()
     dataset = ensure_dataset(dataset)

@@ -20,11 +20,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from raekit import checkpoint, distributed, runs, tracking
+from raekit import distributed, runs
+from raekit.runs import checkpoint
+from raekit.training import tracking
 from raekit.config import RunConfig
 from raekit.errors import RaekitError
 from raekit.models.build import build_from_config
-from raekit.train_utils import (SignalCatcher, TrainingInterrupted, check_resumable, epoch_order,
+from raekit.training.utils import (SignalCatcher, TrainingInterrupted, check_resumable, epoch_order,
                                 locked_run, prepare_run_dir, progress_bar, step_seed, to_input)
 
 __all__ = ["TrainingInterrupted", "evaluate_loss", "train"]
@@ -57,7 +59,7 @@ def train(config: RunConfig, out: str | Path, *, resume: bool = False, data=None
           encoder: nn.Module | None = None, decoder: nn.Module | None = None,
           progress: bool | None = None, track=None, experiment: str | None = None) -> Path:
     """Train `config` into run directory `out` and return it. `data` may be an ImageSplits;
-    `track` names trackers ("tensorboard", "mlflow"; see raekit.tracking)."""
+    `track` names trackers ("tensorboard", "mlflow"; see raekit.training.tracking)."""
     run_dir = Path(out)
     tracking.parse_backends(track)
     ctx = distributed.setup(config.device)

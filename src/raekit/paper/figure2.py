@@ -10,8 +10,8 @@ from raekit.atomic import atomic_write_text
 from raekit.config import make_config
 from raekit.errors import RaekitError
 from raekit.jsonio import write_json
-from raekit.htmlpage import Section, embed_png, page
-from raekit.tables import Table
+from raekit.paper.htmlpage import Section, embed_png, page
+from raekit.paper.tables import Table
 
 # The paper's Figure 2: (fraction valid, average score) per task and model.
 PAPER_FIG2 = {"expressions": {"grae": (1.00, 3.22), "gvae": (0.99, 3.26), "cvae": (0.82, 4.74)},
@@ -77,8 +77,8 @@ def write_fig2_report(out: Path, task: str, table: Table, rows: dict[str, dict])
 
 def _train_or_reuse(config, run_dir: Path) -> Path:
     """A finished run with this config is reused, an unfinished one resumed, else one is trained."""
-    from raekit import reuse
-    from raekit.train import train
+    from raekit.paper import reuse
+    from raekit.training import train
     exists = reuse.check_reusable(run_dir, config) is not None
     if exists and reuse.is_finished(run_dir, config):
         print(f"reusing {run_dir}", flush=True)
@@ -111,7 +111,7 @@ def _read_bo(path: Path) -> dict | None:
 def reproduce_fig2(task: str, out: str | Path, preset: str = "cpu", models=("cvae", "gvae", "grae"),
                    data_root: str | None = None, **bo_options) -> Path:
     """Train (or reuse) each model, run BO over seeds, write fig2.md / fig2.json / fig2.html."""
-    from raekit.grammar.optimise import check_bo_options, run_bo
+    from raekit.bo.optimise import check_bo_options, run_bo
     check_bo_options(**bo_options)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

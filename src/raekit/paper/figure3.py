@@ -13,18 +13,20 @@ from pathlib import Path
 import numpy as np
 
 from raekit import runs
+from raekit.plots import pyplot
 from raekit.atomic import atomic_write_text
 from raekit.jsonio import write_json
 from raekit.config import make_config, replace
 from raekit.errors import RaekitError
-from raekit.tables import Table
+from raekit.paper.tables import Table
 
 DEFAULT_KS = (1, 2, 5)
 DEFAULT_WEIGHTS = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)
 
 
 def _fids(run_dir: Path, data, extractor, n: int, samples: bool) -> dict[str, float]:
-    from raekit.generate import as_model, decode_codes, reconstruct
+    from raekit.runs import as_model
+    from raekit.generation import decode_codes, reconstruct
     from raekit.metrics import frechet_distance
     model, _, _ = as_model(run_dir)
     test = data.test[:n]
@@ -37,7 +39,7 @@ def _fids(run_dir: Path, data, extractor, n: int, samples: bool) -> dict[str, fl
 
 
 def _train_to(config, run_dir: Path, epochs: int, data):
-    from raekit.train import train
+    from raekit.training import train
     if (run_dir / runs.CONFIG_FILE).exists():
         saved = replace(runs.read_config(run_dir), epochs=epochs)
         return train(saved, run_dir, resume=True, data=data)
@@ -85,7 +87,7 @@ def reproduce_fig3(dataset: str, preset: str, out: str | Path, ks=DEFAULT_KS, we
 
 def write_fig3_report(out: Path, result: dict, table: Table) -> Path:
     """fig3.html: contents, the figure, the KL-weight table and the per-epoch FIDs of each k."""
-    from raekit.htmlpage import Section, embed_png, page
+    from raekit.paper.htmlpage import Section, embed_png, page
     features = f"{result['extractor']} features, {result['n']} test images"
     table.goals, table.key = [None, "min", "min"], "kl"
     table.note = (f"FID (lower is better; bold: the best of each column) of the test images' reconstructions and "
@@ -111,9 +113,7 @@ def write_fig3_report(out: Path, result: dict, table: Table) -> Path:
 
 
 def _plot(path: Path, curves, sweep) -> Path:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.2))
     for k, curve in curves.items():
         left.plot(range(1, len(curve) + 1), curve, marker="o", markersize=3, label=f"k = {k}")

@@ -4,7 +4,7 @@ Layout (format 2):
   {"format": 2, "dataset", "preset", "features", "extractor", "n", "n_reference", "seeds", "command",
    "runs": {model: {seed (str): compact eval result + "train_seconds", "epochs"}},
    "aggregate": {model: {"seeds", "columns", "fid": {kind: STAT}, "prd": {kind: {"f8": STAT, "f1_8": STAT}}}},
-   "claims": [...]}  (raekit.claims.check_claims of the rest)
+   "claims": [...]}  (raekit.paper.claims.check_claims of the rest)
 STAT = {"mean", "std", "n", "values"}; std is the sample standard deviation (ddof=1) over seeds, None
 for a single seed (one seed measures no spread). PRD curves stay in each run's eval.json.
 """
@@ -70,7 +70,7 @@ def prd_column(summary: dict[str, Any], name: str, metric: str) -> dict[str, Any
 
 
 def build(meta: dict[str, Any], runs: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
-    """results.json's content but the claims (raekit.claims adds them: they are computed from this)."""
+    """results.json's content but the claims (raekit.paper.claims adds them: they are computed from this)."""
     return {"format": FORMAT, **meta, "runs": runs, "aggregate": aggregate(runs)}
 
 

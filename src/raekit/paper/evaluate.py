@@ -20,7 +20,7 @@ import numpy as np
 
 from raekit.errors import RaekitError
 from raekit.jsonio import write_json
-from raekit.locks import locking
+from raekit.runs.locks import locking
 
 EVAL_FILE = "eval.json"
 
@@ -42,13 +42,14 @@ def evaluate_run(run_dir: str | Path, features: str = "classifier", n: int = 10_
                  densities: list[str] | None = None, seed: int = 0, data=None,
                  write: bool = True, track=None, experiment: str | None = None) -> dict[str, Any]:
     """Evaluate a trained run; writes RUN/eval.json and returns its content. `track` adds the FIDs
-    and PRD values to the run's TensorBoard / MLflow logs (see raekit.tracking)."""
+    and PRD values to the run's TensorBoard / MLflow logs (see raekit.training.tracking)."""
     from raekit.data import load_images
-    from raekit.generate import as_model, decode_codes, encode_images, load_run_density
-    from raekit.interpolate import slerp
+    from raekit.runs import as_model
+    from raekit.generation import decode_codes, encode_images, load_run_density
+    from raekit.generation.interpolate import midpoints
     from raekit.metrics import get_extractor
 
-    from raekit.tracking import parse_backends
+    from raekit.training.tracking import parse_backends
     if n < 2:
         raise RaekitError(f"--n must be at least 2, got {n}")
     check_density_names(densities)
@@ -88,7 +89,7 @@ def evaluate_run(run_dir: str | Path, features: str = "classifier", n: int = 10_
         loglik[kind] = density.score(codes)  # validation codes: which density generalises
     say("  FID of interpolation midpoints")
     pairs = _pick(len(images), n, rng, size=(n, 2))
-    mid = slerp(image_codes[pairs[:, 0]], image_codes[pairs[:, 1]], np.array([0.5]))[:, 0]
+    mid = midpoints(image_codes[pairs[:, 0]], image_codes[pairs[:, 1]])
     fid["interp"], _ = score(decode_codes(model, mid))
     result = {"run": str(run_dir), "dataset": config.dataset, "model": config.model,
               "preset": config.preset, "features": features, "extractor": extractor.name, "n": n,
@@ -114,7 +115,7 @@ def check_density_names(densities: list[str] | None) -> None:
 def track_eval(run_dir: Path, result: dict[str, Any], track, experiment: str | None = None) -> None:
     """Log an evaluation at the run's last epoch, with eval.json and any figures already drawn."""
     from raekit import runs
-    from raekit.tracking import open_tracker
+    from raekit.training.tracking import open_tracker
     tracker = open_tracker(track, run_dir, runs.read_config(run_dir), experiment=experiment)
     rows = runs.read_metrics(run_dir)
     step = int(rows[-1]["epoch"]) if rows else 0
@@ -143,7 +144,7 @@ def eval_images(config, data) -> np.ndarray:
 
 def _reconstructions(model, config, images: np.ndarray, run, data, seed: int) -> np.ndarray:
     """REC's images; the 2-stage VAE's pass through its second stage when `rec_second_stage`."""
-    from raekit.generate import decode_codes, encode_images, load_run_density, reconstruct
+    from raekit.generation import decode_codes, encode_images, load_run_density, reconstruct
     if config.rec_second_stage and normal_density(model) == "two-stage":
         stage_two = load_run_density(run, "two-stage", data=data)
         return decode_codes(model, stage_two.reconstruct(encode_images(model, images), seed=seed))

@@ -8,19 +8,20 @@ from typing import Any
 
 import numpy as np
 
-from raekit import runs
+from raekit import plots, runs
+from raekit.plots import pyplot
 from raekit.atomic import atomic_path, atomic_write_text
-from raekit.htmlpage import Section, embed_png, figure, page
+from raekit.paper.htmlpage import Section, embed_png, figure, page
 
 FIGURES = ("reconstructions", "samples-N", "samples-GMM", "interpolations", "neighbours", "curves", "prd")
 
 
 def model_figures(run_dir: Path, result: dict[str, Any], data, seed: int = 0) -> dict[str, Path]:
     """Write a run's figures into RUN/figures/ and return their paths (Figures 1, 4-6; PRD; curves)."""
-    from raekit import plots
-    from raekit.evaluate import eval_images
-    from raekit.generate import as_model, interpolate_images, load_run_density, reconstruct, sample_images
-    from raekit.neighbours import nearest_neighbours
+    from raekit.paper.evaluate import eval_images
+    from raekit.runs import as_model
+    from raekit.generation import interpolate_images, load_run_density, reconstruct, sample_images
+    from raekit.generation.neighbours import nearest_neighbours
 
     model, config, _ = as_model(run_dir)
     out = Path(run_dir) / "figures"
@@ -52,9 +53,7 @@ def model_figures(run_dir: Path, result: dict[str, Any], data, seed: int = 0) ->
 
 def prd_figure(prd: dict[str, Any], path: Path) -> None:
     """PRD curves (precision against recall) of each density's samples."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(3.5, 3.5))
     for kind, curve in prd.items():
         ax.plot(curve["recall"], curve["precision"], label=f"{kind} (F8 {curve['f8']:.2f}, F1/8 {curve['f1_8']:.2f})")
@@ -100,9 +99,7 @@ def comparison_curves_figure(results: dict[str, Any], path: Path) -> Path:
 
 
 def _panels(path: Path, count: int, draw) -> Path:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     fig, axes = plt.subplots(1, max(count, 1), figsize=(4.6 * max(count, 1), 3.8), squeeze=False)
     try:
         draw(list(axes[0]))
@@ -146,7 +143,7 @@ def write_report(out: Path, results: dict[str, Any], tables, paper_dataset: str 
     """report.html in `out`: contents, the tables, the paper's claims checked, the models side by
     side, then each model's detail (`results`: model -> one run's eval result), all in one file."""
     from raekit.data import load_images
-    from raekit.tables import annotate, describe_features
+    from raekit.paper.tables import annotate, describe_features
     out = Path(out)
     figures = {}
     for model, result in results.items():
@@ -167,7 +164,7 @@ def write_report(out: Path, results: dict[str, Any], tables, paper_dataset: str 
         sections[0].body += (f"<p class='note'>Paper columns: Ghosh et al. (ICLR 2020), {html.escape(paper_dataset)}, "
                              "Inception FID over 10k samples.</p>")
     if claims is not None:
-        from raekit.claims import claims_html
+        from raekit.paper.claims import claims_html
         body = claims_html(claims).split("</h3>", 1)[-1]  # the section brings its own heading
         sections.append(Section("claims", "The paper's claims at this scale", body))
     sections += [

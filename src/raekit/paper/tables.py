@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from raekit.paper_results import TABLE1, TABLE2
-from raekit.results import column, prd_column
+from raekit.paper.paper_results import TABLE1, TABLE2
+from raekit.paper.results import column, prd_column
 
 
 @dataclass

@@ -18,7 +18,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from raekit.results import aggregate, column, prd_column
+from raekit.paper.results import aggregate, column, prd_column
 
 HOLDS, FAILS, UNRESOLVED = "holds", "does not hold", "not resolved at this scale"
 RAE_VARIANTS = ("rae", "rae-l2", "rae-gp", "rae-sn")

@@ -49,7 +49,7 @@ def objective(task: str, strings: list[str], standardise: str = "zinc250k") -> O
 
 def decoder_for(model, task: str, objective_: Objective, draws: int, seed: int):
     """decode_and_score(points) -> (items, scores, valid) for the BO loop."""
-    from raekit.grammar.bo import most_frequent_valid
+    from raekit.bo.bayesian import most_frequent_valid
     from raekit.grammar.task import decode_draws
     calls = iter(range(1 << 30))  # each BO iteration samples with fresh random numbers
 
@@ -78,8 +78,8 @@ def run_bo(run_dir: str | Path, iterations: int = 5, batch: int = 50, seeds: int
            invalid: str = "worst", standardise: str = "zinc250k") -> dict:
     """BO with several seeds on a trained run; returns the Figure 2 row (and writes RUN/bo.json)."""
     from raekit.jsonio import write_json
-    from raekit.generate import encode_images
-    from raekit.grammar.bo import bayesian_optimisation, summarise_runs
+    from raekit.generation import encode_images
+    from raekit.bo.bayesian import bayesian_optimisation, summarise_runs
     from raekit.grammar.task import load_sequences
     from raekit.runs import load_run
 

@@ -23,7 +23,7 @@ from torch import nn
 
 from raekit.atomic import atomic_write_bytes, atomic_write_text
 from raekit.errors import RaekitError
-from raekit.state_codec import InvalidState, decode, encode
+from raekit.runs.state_codec import InvalidState, decode, encode
 
 __all__ = ["save_checkpoint", "load_checkpoint", "latest_checkpoint", "list_checkpoints",
            "save_weights", "load_weights"]

@@ -110,7 +110,7 @@ def warn_if_unfinished(run_dir: str | Path) -> None:
 def load_run(run_dir: str | Path, encoder: nn.Module | None = None,
              decoder: nn.Module | None = None) -> tuple[nn.Module, RunConfig]:
     """The trained model (best validation weights, eval mode) and its config."""
-    from raekit.checkpoint import load_weights
+    from raekit.runs.checkpoint import load_weights
     from raekit.models.build import build_from_config
 
     run_dir = Path(run_dir)
@@ -127,9 +127,17 @@ def load_run(run_dir: str | Path, encoder: nn.Module | None = None,
 
 def _missing_weights_advice(run_dir: Path, config: RunConfig) -> str:
     """Resuming helps only an unfinished run with a checkpoint; a finished run lost its weights."""
-    from raekit.checkpoint import list_checkpoints
+    from raekit.runs.checkpoint import list_checkpoints
     history = read_metrics(run_dir)
     finished = bool(history) and history[-1].get("epoch", 0) >= config.epochs
     if list_checkpoints(run_dir / CHECKPOINTS) and not finished:
         return f"finish training with `raekit train --out {run_dir} --resume`"
     return "its weights were removed and cannot be rebuilt from what is left; train it again into a new --out"
+
+
+def as_model(model_or_run):
+    """(model, config, run_dir or None) from a model object or a run directory."""
+    if isinstance(model_or_run, (str, Path)):
+        model, config = load_run(model_or_run)
+        return model, config, Path(model_or_run)
+    return model_or_run.eval(), getattr(model_or_run, "config", None), None
