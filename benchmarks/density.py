@@ -6,6 +6,7 @@ process, so the times compare the EM loops alone; torch and numpy's BLAS get the
 Usage: python benchmarks/density.py [--cases 50000x16:100,200000x128:100] [--threads 2]
 A case is NxD:MAX_ITER.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,7 +42,9 @@ def kmeans_start(codes: np.ndarray, k: int = 10, seed: int = 0) -> dict:
     resp = np.eye(k)[labels]
     nk = resp.sum(0) + 10 * np.finfo(float).eps
     means = resp.T @ codes / nk[:, None]
-    covs = np.stack([(resp[:, j, None] * (codes - means[j])).T @ (codes - means[j]) / nk[j] for j in range(k)])
+    covs = np.stack(
+        [(resp[:, j, None] * (codes - means[j])).T @ (codes - means[j]) / nk[j] for j in range(k)]
+    )
     precisions = np.linalg.inv(covs + 1e-6 * np.eye(codes.shape[1]))
     return {"weights_init": nk / len(codes), "means_init": means, "precisions_init": precisions}
 
@@ -56,11 +59,20 @@ def run_case(n: int, d: int, max_iter: int) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         t0 = time.perf_counter()
-        ref = GaussianMixture(10, covariance_type="full", max_iter=max_iter, tol=1e-3, reg_covar=1e-6,
-                              **start).fit(train)
+        ref = GaussianMixture(
+            10, covariance_type="full", max_iter=max_iter, tol=1e-3, reg_covar=1e-6, **start
+        ).fit(train)
         t_ref = time.perf_counter() - t0
-    return dict(n=n, d=d, max_iter=max_iter, iters=(ours.n_iter_, ref.n_iter_), t_ours=t_ours, t_ref=t_ref,
-                ll_ours=ours.score(test), ll_ref=ref.score(test))
+    return dict(
+        n=n,
+        d=d,
+        max_iter=max_iter,
+        iters=(ours.n_iter_, ref.n_iter_),
+        t_ours=t_ours,
+        t_ref=t_ref,
+        ll_ours=ours.score(test),
+        ll_ref=ref.score(test),
+    )
 
 
 def main() -> None:
@@ -71,16 +83,21 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     threadpool_limits(args.threads)  # numpy's BLAS, used by scikit-learn
     print(f"threads: {args.threads}")
-    print(f"{'codes':>11s} {'iters':>7s} {'raekit s':>9s} {'sklearn s':>9s} {'speed-up':>8s} "
-          f"{'raekit ll':>11s} {'sklearn ll':>11s} {'rel diff':>8s}")
+    print(
+        f"{'codes':>11s} {'iters':>7s} {'raekit s':>9s} {'sklearn s':>9s} {'speed-up':>8s} "
+        f"{'raekit ll':>11s} {'sklearn ll':>11s} {'rel diff':>8s}"
+    )
     for case in args.cases.split(","):
         size, max_iter = case.split(":")
         n, d = map(int, size.split("x"))
         r = run_case(n, d, int(max_iter))
         iters = f"{r['iters'][0]}/{r['iters'][1]}"
         rel = abs(r["ll_ours"] - r["ll_ref"]) / abs(r["ll_ref"])
-        print(f"{n:>6d}x{d:<4d} {iters:>7s} {r['t_ours']:9.2f} {r['t_ref']:9.2f} {r['t_ref'] / r['t_ours']:8.2f} "
-              f"{r['ll_ours']:11.5f} {r['ll_ref']:11.5f} {rel:8.1e}", flush=True)
+        print(
+            f"{n:>6d}x{d:<4d} {iters:>7s} {r['t_ours']:9.2f} {r['t_ref']:9.2f} {r['t_ref'] / r['t_ours']:8.2f} "
+            f"{r['ll_ours']:11.5f} {r['ll_ref']:11.5f} {rel:8.1e}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

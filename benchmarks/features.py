@@ -6,6 +6,7 @@ fp32 as shipped, and the same weights in the default contiguous layout for compa
 does not depend on its training, so an untrained one is timed).
 Usage: python benchmarks/features.py [--inception-images 200] [--classifier-images 5000] [--threads 2]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,11 +49,15 @@ def main() -> None:
     print(f"classifier (128-d)               {images_per_second(classifier, images):9.1f} images/s")
 
     images = images[: args.inception_images]
-    for label, extractor in (("channels_last", InceptionExtractor(batch_size=args.batch_size)),
-                             ("contiguous", contiguous_inception(args.batch_size))):
+    for label, extractor in (
+        ("channels_last", InceptionExtractor(batch_size=args.batch_size)),
+        ("contiguous", contiguous_inception(args.batch_size)),
+    ):
         rate = images_per_second(extractor, images)
-        print(f"inception (2048-d, {label:13s}) {rate:9.1f} images/s   "
-              f"(10k images: {10_000 / rate / 60:.1f} min)")
+        print(
+            f"inception (2048-d, {label:13s}) {rate:9.1f} images/s   "
+            f"(10k images: {10_000 / rate / 60:.1f} min)"
+        )
 
 
 if __name__ == "__main__":

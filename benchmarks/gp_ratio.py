@@ -9,6 +9,7 @@ No single factor turns one into the other, which is why the projection estimator
 a conversion of the official one.
 Usage: python benchmarks/gp_ratio.py [--width 0.125] [--batch 100] [--projections 200] [--seed 0]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,10 @@ def penalties(decoder, z: torch.Tensor, projections: int) -> tuple[float, float,
     z = z.detach().requires_grad_(True)
     x_hat = decoder(z)
     official = float(output_gradient_penalty(x_hat, z).detach())
-    draws = torch.stack([decoder_jacobian_penalty(x_hat, z, 1).detach() for _ in range(projections)])
-    return official, float(draws.mean()), float(draws.std() / projections ** 0.5)
+    draws = torch.stack(
+        [decoder_jacobian_penalty(x_hat, z, 1).detach() for _ in range(projections)]
+    )
+    return official, float(draws.mean()), float(draws.std() / projections**0.5)
 
 
 def main() -> None:
@@ -37,14 +40,20 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     model = raekit.build_model("rae-gp", "mnist", "cpu", width=args.width, seed=args.seed)
-    z = torch.randn(args.batch, model.latent_dim, generator=torch.Generator().manual_seed(args.seed))
+    z = torch.randn(
+        args.batch, model.latent_dim, generator=torch.Generator().manual_seed(args.seed)
+    )
     torch.manual_seed(args.seed)
-    print(f"MNIST decoder, width {args.width}, batch {args.batch}, {args.projections} projections, seed {args.seed}")
+    print(
+        f"MNIST decoder, width {args.width}, batch {args.batch}, {args.projections} projections, seed {args.seed}"
+    )
     for mode in ("train", "eval"):
         model.decoder.train(mode == "train")
         official, projection, error = penalties(model.decoder, z, args.projections)
-        print(f"{mode:5s}  official {official:.4g}  projection {projection:.4g} (+- {error:.2g})  "
-              f"official / projection = {official / projection:.3g}")
+        print(
+            f"{mode:5s}  official {official:.4g}  projection {projection:.4g} (+- {error:.2g})  "
+            f"official / projection = {official / projection:.3g}"
+        )
 
 
 if __name__ == "__main__":

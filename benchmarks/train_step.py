@@ -4,6 +4,7 @@ The minimal loop uses the same network, batch and Adam optimiser, with each loss
 inline, so the ratio is raekit's own overhead (variant dispatch, term bookkeeping).
 Usage: python benchmarks/train_step.py [--presets cpu,paper] [--steps 5] [--models ...]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,20 +26,23 @@ def minimal_loss(model, x: torch.Tensor) -> torch.Tensor:
         logvar = 10.0 * torch.tanh(raw / 5.0)
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
         out = model.decoder(z)
-        kl = 0.5 * (mu ** 2 + logvar.exp() - 1 - logvar).sum(1).mean()
+        kl = 0.5 * (mu**2 + logvar.exp() - 1 - logvar).sum(1).mean()
         return ((out - x) ** 2).sum((1, 2, 3)).mean() + model.beta * kl
     z = h
     out = model.decoder(z)
     loss = ((out - x) ** 2).sum((1, 2, 3)).mean()
     if name == "ae":
         return loss
-    loss = loss + model.beta * 0.5 * (z ** 2).sum(1).mean()
+    loss = loss + model.beta * 0.5 * (z**2).sum(1).mean()
     if name == "rae-l2":
-        loss = loss + model.lam * sum((m.weight ** 2).sum() for m in model.decoder.modules()
-                                      if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d, torch.nn.ConvTranspose2d)))
+        loss = loss + model.lam * sum(
+            (m.weight**2).sum()
+            for m in model.decoder.modules()
+            if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d, torch.nn.ConvTranspose2d))
+        )
     if name == "rae-gp":
         (g,) = torch.autograd.grad(out, z, torch.randn_like(out), create_graph=True)
-        loss = loss + model.lam * (g ** 2).sum(1).mean()
+        loss = loss + model.lam * (g**2).sum(1).mean()
     return loss
 
 
@@ -53,6 +57,7 @@ def stepper(model, step_loss, x):
         loss.backward()
         optimizer.step()
         return time.perf_counter() - begin
+
     one()  # warm-up
     return one
 
@@ -75,6 +80,7 @@ def raekit_step(model):
         for value in terms.values():
             float(value.detach())
         return loss
+
     return step
 
 
@@ -85,7 +91,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--dataset", default="mnist")
     args = parser.parse_args()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch 100, best of {args.steps} steps")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch 100, best of {args.steps} steps"
+    )
     print(f"{'preset':6s} {'model':7s} {'raekit s':>9s} {'minimal s':>9s} {'ratio':>6s}")
     for preset in args.presets.split(","):
         results = {}
@@ -97,7 +105,9 @@ def main() -> None:
             steppers = [stepper(model, raekit_step(model), x)]
             if name not in ("cv-vae", "wae"):
                 reference = build_from_config(config)
-                steppers.append(stepper(reference, lambda batch, m=reference: minimal_loss(m, batch), x))
+                steppers.append(
+                    stepper(reference, lambda batch, m=reference: minimal_loss(m, batch), x)
+                )
             ours, minimal = (interleaved_best(steppers, args.steps) + [None])[:2]
             results[name] = ours
             ratio = f"{ours / minimal:6.3f}" if minimal else "     -"

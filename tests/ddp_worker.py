@@ -13,6 +13,7 @@ Fault hooks, chosen by environment variables:
     RAEKIT_WORKER_FLOAT64=1          build the model and feed the images in float64
     RAEKIT_WORKER_OFFLINE=1          every URL fails at once, as on a machine without a network
 """
+
 from __future__ import annotations
 
 import importlib
@@ -34,7 +35,11 @@ from raekit.training.loop import _Loop, _LossModule, train
 from raekit.training.utils import to_input
 
 GRAD_BATCH = 20  # images in the one global batch of `grad` mode
-CODES_N, CODES_BATCH, GMM_CHUNK = 1001, 64, 97  # odd on purpose: blocks and chunks never divide evenly
+CODES_N, CODES_BATCH, GMM_CHUNK = (
+    1001,
+    64,
+    97,
+)  # odd on purpose: blocks and chunks never divide evenly
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 
@@ -44,16 +49,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def launch(args: list[str], nproc: int = 1, max_restarts: int = 0, timeout: float = 150,
-           **env: str) -> subprocess.CompletedProcess:
+def launch(
+    args: list[str], nproc: int = 1, max_restarts: int = 0, timeout: float = 150, **env: str
+) -> subprocess.CompletedProcess:
     """Run this script (under torchrun when nproc > 1) with one thread per process; env adds variables."""
     full_env = {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1", **env}
     command = [sys.executable, __file__, *args]
     if nproc > 1:
-        command[1:1] = ["-m", "torch.distributed.run", f"--nproc_per_node={nproc}",
-                        f"--max-restarts={max_restarts}", f"--master_port={free_port()}"]
-    return subprocess.run(command, env=full_env, capture_output=True, text=True, timeout=timeout,
-                          check=False)
+        command[1:1] = [
+            "-m",
+            "torch.distributed.run",
+            f"--nproc_per_node={nproc}",
+            f"--max-restarts={max_restarts}",
+            f"--master_port={free_port()}",
+        ]
+    return subprocess.run(
+        command, env=full_env, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 def _rank() -> int:
@@ -74,6 +86,7 @@ def _install_state_dump(directory: str) -> None:
         original(self, train_x, valid_x)
         state = {k: v.detach().clone().contiguous() for k, v in self.model.state_dict().items()}
         save_file(state, str(Path(directory) / f"rank-{_rank()}.safetensors"))
+
     _Loop.run = run
 
 
@@ -83,11 +96,14 @@ def _install_kill(where: str, marker: str | None) -> None:
     original = _Loop._step
 
     def step(self, x, b):
-        if (self.state.epoch, b, _rank()) == (epoch, batch, rank) and not (marker and os.path.exists(marker)):
+        if (self.state.epoch, b, _rank()) == (epoch, batch, rank) and not (
+            marker and os.path.exists(marker)
+        ):
             if marker:
                 Path(marker).touch()
             os.kill(os.getpid(), signal.SIGKILL)
         return original(self, x, b)
+
     _Loop._step = step
 
 
@@ -103,12 +119,15 @@ def _install_kill_in_save(n: int) -> None:
             if count["n"] == n:
                 os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)
         return original(path)
+
     atomic.atomic_path = atomic_path
 
 
 def _use_float64() -> None:
     """Train in float64: rounding then sits ~1e-16 down, far below any real discrepancy."""
-    trainer = importlib.import_module("raekit.training.loop")  # the module: the package re-exports train()
+    trainer = importlib.import_module(
+        "raekit.training.loop"
+    )  # the module: the package re-exports train()
     torch.set_default_dtype(torch.float64)
     to_input = trainer.to_input
     trainer.to_input = lambda batch, device: to_input(batch, device).double()
@@ -119,6 +138,7 @@ def _go_offline() -> None:
 
     def refuse(*args, **kwargs):
         raise OSError("network unreachable (offline test)")
+
     urllib.request.urlopen = refuse
 
 
@@ -173,16 +193,23 @@ def codes_and_gmm(out: Path) -> None:
     and save what this rank ended with (the codes it reads back, the GMM) to OUT/rank-R.npz."""
     import numpy as np
 
-    from raekit.generation.codes import encode_to_file
     from raekit.density.streaming import fit_gmm_streaming
+    from raekit.generation.codes import encode_to_file
+
     ctx = distributed.setup("cpu")
     try:
         model, images = codes_model(), load_images("digits").train[:CODES_N]
         path = encode_to_file(model, images, out / "codes.npy", ctx, CODES_BATCH)
         in_memory = np.load(path)
         gmm = fit_gmm_streaming(path, ctx, chunk=GMM_CHUNK, components=4)
-        np.savez(out / f"rank-{ctx.rank}.npz", codes=in_memory, weights=gmm.weights_, means=gmm.means_,
-                 covariances=gmm.covariances_, n_iter=gmm.n_iter_)
+        np.savez(
+            out / f"rank-{ctx.rank}.npz",
+            codes=in_memory,
+            weights=gmm.weights_,
+            means=gmm.means_,
+            covariances=gmm.covariances_,
+            n_iter=gmm.n_iter_,
+        )
     finally:
         distributed.teardown(ctx)
 
@@ -192,6 +219,7 @@ def main(argv: list[str]) -> int:
     _install_hooks()
     if mode == "cli":
         from raekit.cli import main as cli_main
+
         return cli_main(rest)
     if mode == "grad":
         one_gradient(Path(rest[0]), rest[1:])

@@ -1,4 +1,5 @@
 """Small shared test utilities."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,10 +10,17 @@ from raekit.data import ImageSplits
 def tiny_digits(n_train: int = 200, n_valid: int = 60, n_test: int = 60) -> ImageSplits:
     """A slice of the real digits data (fast to train on)."""
     from raekit.data import load_images
+
     data = load_images("digits")
-    return ImageSplits(name="digits", train=data.train[:n_train], valid=data.valid[:n_valid],
-                       test=data.test[:n_test], train_labels=data.train_labels[:n_train],
-                       valid_labels=data.valid_labels[:n_valid], test_labels=data.test_labels[:n_test])
+    return ImageSplits(
+        name="digits",
+        train=data.train[:n_train],
+        valid=data.valid[:n_valid],
+        test=data.test[:n_test],
+        train_labels=data.train_labels[:n_train],
+        valid_labels=data.valid_labels[:n_valid],
+        test_labels=data.test_labels[:n_test],
+    )
 
 
 def random_images(n: int, shape=(1, 32, 32), seed: int = 0) -> np.ndarray:

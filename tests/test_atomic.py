@@ -13,6 +13,7 @@ def umask():
 
     def set_mask(mask):
         os.umask(mask)
+
     yield set_mask
     os.umask(before)
 
@@ -26,7 +27,9 @@ def test_atomic_write_gets_umask_mode(tmp_path, umask, mask):
     # The same mode a plain open() gives under this umask.
     plain = tmp_path / "plain.txt"
     plain.write_text("x")
-    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~mask == stat.S_IMODE(plain.stat().st_mode)
+    assert (
+        stat.S_IMODE(target.stat().st_mode) == 0o666 & ~mask == stat.S_IMODE(plain.stat().st_mode)
+    )
     assert target.read_text() == "<p>hi</p>"
 
 

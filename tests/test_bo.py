@@ -1,4 +1,5 @@
 """Bayesian optimisation in latent space: GP fit, predictive density, qEI proposals, BO loop."""
+
 from __future__ import annotations
 
 import json
@@ -7,9 +8,8 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from raekit.errors import RaekitError
 from raekit.bo import bayesian as bo
-
+from raekit.errors import RaekitError
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -37,6 +37,7 @@ def test_sparse_gp_recovers_smooth_function(rng):
 def _kernel_by_hand(model, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The fitted RBF kernel (optionally scaled) written out in numpy."""
     from gpytorch.kernels import RBFKernel, ScaleKernel
+
     kernel, scale = model.covar_module, 1.0
     if isinstance(kernel, ScaleKernel):
         kernel, scale = kernel.base_kernel, float(kernel.outputscale.detach())
@@ -60,9 +61,12 @@ def test_evaluate_gp_matches_hand_posterior(rng):
     k = _kernel_by_hand(model, xn, xn) + noise * np.eye(len(x))
     ks = _kernel_by_hand(model, xtn, xn)
     mean_s = c + ks @ np.linalg.solve(k, ys - c)
-    var_s = np.diag(_kernel_by_hand(model, xtn, xtn)) - np.einsum(
-        "ij,ji->i", ks, np.linalg.solve(k, ks.T)) + noise
-    mean, var = mu + sd * mean_s, sd ** 2 * var_s
+    var_s = (
+        np.diag(_kernel_by_hand(model, xtn, xtn))
+        - np.einsum("ij,ji->i", ks, np.linalg.solve(k, ks.T))
+        + noise
+    )
+    mean, var = mu + sd * mean_s, sd**2 * var_s
     got = bo.evaluate_gp(model, xt, yt)
     assert got["loglik"] == pytest.approx(norm.logpdf(yt, mean, np.sqrt(var)).mean(), rel=1e-6)
     assert got["rmse"] == pytest.approx(np.sqrt(((mean - yt) ** 2).mean()), rel=1e-6)
@@ -86,7 +90,10 @@ def test_propose_batch_within_bounds_and_towards_minimum(rng):
 def quadratic_problem(seed: int):
     """Shifted quadratic on [-2, 2]^3 (lower is better) with 30 random scored codes."""
     centre = np.array([0.9, -0.7, 0.4])
-    f = (lambda z: ((z - centre) ** 2).sum(1))
+
+    def f(z):
+        return ((z - centre) ** 2).sum(1)
+
     codes = np.random.default_rng(seed).uniform(-2, 2, size=(30, 3))
     return f, codes, f(codes)
 
@@ -95,9 +102,13 @@ def test_bo_beats_random_search_on_quadratic():
     bo_best, random_best = [], []
     for seed in range(3):
         f, codes, scores = quadratic_problem(seed)
-        decode = (lambda p, f=f: ([str(r) for r in p.round(3)], f(p), np.ones(len(p), bool)))
-        result = bo.bayesian_optimisation(codes, scores, decode, iterations=3, batch=4,
-                                          seed=seed, gp="exact", progress=False)
+
+        def decode(p, f=f):
+            return ([str(r) for r in p.round(3)], f(p), np.ones(len(p), bool))
+
+        result = bo.bayesian_optimisation(
+            codes, scores, decode, iterations=3, batch=4, seed=seed, gp="exact", progress=False
+        )
         assert len(result.rounds) == 3 and result.fraction_valid == 1.0
         bo_best.append(result.top(1)[0][1])
         lo, hi = codes.min(0), codes.max(0)  # same box and 12 evaluations, drawn at random
@@ -114,26 +125,35 @@ def _recording_fit(monkeypatch):
     def fit(train_x, train_y, **kw):
         calls.append((np.array(train_x), np.array(train_y)))
         return real(train_x, train_y, **kw)
+
     monkeypatch.setattr(bo, "fit_gp", fit)
     return calls
 
 
 def _half_invalid(points):
     valid = points[:, 0] > np.median(points[:, 0])  # about half decode to nothing useful
-    return [str(p) for p in points], (points ** 2).sum(1), valid
+    return [str(p) for p in points], (points**2).sum(1), valid
 
 
 @pytest.mark.parametrize("policy", ["skip", "worst"])
 def test_invalid_points_policy(monkeypatch, rng, policy):
     calls = _recording_fit(monkeypatch)
     codes = rng.uniform(-1, 1, size=(30, 2))
-    scores = (codes ** 2).sum(1)
-    result = bo.bayesian_optimisation(codes, scores, _half_invalid, iterations=2, batch=4,
-                                      invalid=policy, gp="exact", progress=False)
+    scores = (codes**2).sum(1)
+    result = bo.bayesian_optimisation(
+        codes,
+        scores,
+        _half_invalid,
+        iterations=2,
+        batch=4,
+        invalid=policy,
+        gp="exact",
+        progress=False,
+    )
     valid = result.rounds[0]["valid"]
     assert 0 < valid.sum() < 4 and np.isnan(result.rounds[0]["scores"][~valid]).all()
     (_, y0), (_, y1) = calls  # initial fit, refit after iteration 1 (none after the last)
-    added = y1[len(y0):]
+    added = y1[len(y0) :]
     if policy == "skip":
         assert len(added) == valid.sum()
         np.testing.assert_allclose(added, (result.rounds[0]["points"][valid] ** 2).sum(1))
@@ -150,15 +170,29 @@ def test_bo_data_grows_by_the_batch_with_invalid_proposals(monkeypatch, rng, cap
     calls = _recording_fit(monkeypatch)
     codes = rng.uniform(-1, 1, size=(40, 2))
     invalid_score = np.log(1001)
-    result = bo.bayesian_optimisation(codes, (codes ** 2).sum(1), _half_invalid, iterations=4,
-                                      batch=3, gp="exact", invalid_score=invalid_score, sign=-1.0)
+    result = bo.bayesian_optimisation(
+        codes,
+        (codes**2).sum(1),
+        _half_invalid,
+        iterations=4,
+        batch=3,
+        gp="exact",
+        invalid_score=invalid_score,
+        sign=-1.0,
+    )
     sizes = [len(y) for _, y in calls]
-    assert sizes == [36, 39, 42, 45]  # 90% of 40, then + batch per iteration (no fit after the last)
+    assert sizes == [
+        36,
+        39,
+        42,
+        45,
+    ]  # 90% of 40, then + batch per iteration (no fit after the last)
     for i, (x, y) in enumerate(calls[1:]):
         r = result.rounds[i]
         np.testing.assert_array_equal(x[-3:], r["points"])
-        np.testing.assert_allclose(y[-3:], np.where(r["valid"], (r["points"] ** 2).sum(1),
-                                                    invalid_score))
+        np.testing.assert_allclose(
+            y[-3:], np.where(r["valid"], (r["points"] ** 2).sum(1), invalid_score)
+        )
     assert 0 < sum(int(r["valid"].sum()) for r in result.rounds) < 12
     # The progress line shows scores with the caller's sign: -1 turns the minimum into a maximum.
     first = result.rounds[0]
@@ -169,7 +203,10 @@ def test_bo_data_grows_by_the_batch_with_invalid_proposals(monkeypatch, rng, cap
 
 def test_decoder_length_mismatch_is_a_user_error(rng):
     codes = rng.uniform(-1, 1, size=(20, 2))
-    bad = (lambda p: (["a"], np.zeros(1), np.ones(1, bool)))
+
+    def bad(p):
+        return (["a"], np.zeros(1), np.ones(1, bool))
+
     with pytest.raises(RaekitError, match="decode_and_score returned 1 items"):
         bo.bayesian_optimisation(codes, codes.sum(1), bad, iterations=1, batch=2, progress=False)
     with pytest.raises(RaekitError, match="did you mean 'exact'"):
@@ -188,6 +225,7 @@ def test_most_frequent_valid_by_hand():
     def is_valid(s):
         checked.append(s)
         return s != "x"
+
     decodings = [["a", "b", "b", "x", "x", "x"], ["x", "x"], ["c", "d", "d", "c"], [None, "e"]]
     assert bo.most_frequent_valid(decodings, is_valid) == ["b", None, "c", "e"]
     assert sorted(checked) == ["a", "b", "c", "d", "e", "x"]  # one check per distinct string
@@ -195,8 +233,17 @@ def test_most_frequent_valid_by_hand():
 
 def test_summarise_runs_by_hand():
     def run(items, scores, valid):
-        return bo.BOResult(rounds=[{"points": np.zeros((len(items), 2)), "items": items,
-                                    "scores": np.array(scores), "valid": np.array(valid)}])
+        return bo.BOResult(
+            rounds=[
+                {
+                    "points": np.zeros((len(items), 2)),
+                    "items": items,
+                    "scores": np.array(scores),
+                    "valid": np.array(valid),
+                }
+            ]
+        )
+
     r1 = run(["a", "b", "c"], [1.0, np.nan, 3.0], [True, False, True])
     r2 = run(["a", "d", "a"], [2.0, 0.5, 1.5], [True, True, True])
     got = bo.summarise_runs([r1, r2], top=3)

@@ -1,4 +1,5 @@
 """Checkpoints: exact round trips, bit-identical resumption, pruning, damage and kill recovery, no pickle."""
+
 import hashlib
 import json
 import os
@@ -16,16 +17,21 @@ import pytest
 import torch
 from torch import nn
 
-from raekit.runs import checkpoint as ck
 from raekit.errors import RaekitError
+from raekit.runs import checkpoint as ck
 
 SRC = str(pathlib.Path(__file__).resolve().parents[1] / "src")
 
 
 def make_model(seed=0, hidden=6):
     torch.manual_seed(seed)
-    return nn.Sequential(nn.Linear(4, hidden), nn.BatchNorm1d(hidden), nn.ReLU(), nn.Dropout(0.3),
-                         nn.Linear(hidden, 3))
+    return nn.Sequential(
+        nn.Linear(4, hidden),
+        nn.BatchNorm1d(hidden),
+        nn.ReLU(),
+        nn.Dropout(0.3),
+        nn.Linear(hidden, 3),
+    )
 
 
 def make_training(seed=0, hidden=6):
@@ -65,10 +71,18 @@ def test_round_trip_is_exact(tmp_path):
         scheduler.step(loss)
     assert optimizer.param_groups[0]["lr"] == 5e-3 and scheduler.num_bad_epochs > 0
     gen = np.random.default_rng(7)
-    extra = {"history": [{"loss": 0.25, "lr": 1e-3}], "best": float("inf"), "nan": float("nan"),
-             "pair": (1, "a"), "ints": {3: "x"}, "tagged": {"__tensor__": "not a tensor"},
-             "array": np.arange(6, dtype=np.int16).reshape(2, 3), "tensor": torch.tensor([1.5, -2.0]),
-             "gen": gen, "np_scalar": np.float32(0.1)}
+    extra = {
+        "history": [{"loss": 0.25, "lr": 1e-3}],
+        "best": float("inf"),
+        "nan": float("nan"),
+        "pair": (1, "a"),
+        "ints": {3: "x"},
+        "tagged": {"__tensor__": "not a tensor"},
+        "array": np.arange(6, dtype=np.int16).reshape(2, 3),
+        "tensor": torch.tensor([1.5, -2.0]),
+        "gen": gen,
+        "np_scalar": np.float32(0.1),
+    }
     save(tmp_path, 5, (model, optimizer, scheduler), extra)
     expected = (torch.rand(3), np.random.rand(3), random.random(), gen.random())
     torch.manual_seed(99), np.random.seed(99), random.seed(99)  # scramble every RNG
@@ -85,11 +99,15 @@ def test_round_trip_is_exact(tmp_path):
     assert torch.equal(torch.rand(3), expected[0])
     assert np.array_equal(np.random.rand(3), expected[1]) and random.random() == expected[2]
     assert loaded["gen"].random() == expected[3]
-    assert loaded["step"] == 5 and loaded["history"] == extra["history"] and loaded["pair"] == (1, "a")
+    assert (
+        loaded["step"] == 5 and loaded["history"] == extra["history"] and loaded["pair"] == (1, "a")
+    )
     assert loaded["best"] == float("inf") and np.isnan(loaded["nan"]) and loaded["ints"] == {3: "x"}
     assert loaded["tagged"] == {"__tensor__": "not a tensor"}
     assert loaded["array"].dtype == np.int16 and np.array_equal(loaded["array"], extra["array"])
-    assert torch.equal(loaded["tensor"], extra["tensor"]) and loaded["np_scalar"] == float(np.float32(0.1))
+    assert torch.equal(loaded["tensor"], extra["tensor"]) and loaded["np_scalar"] == float(
+        np.float32(0.1)
+    )
 
 
 def test_tensor_learning_rate_round_trips(tmp_path):
@@ -123,7 +141,8 @@ def test_pruning_keeps_exactly_the_last_k(tmp_path):
         save(tmp_path, epoch, training, keep=3)
     assert epochs(tmp_path) == [4, 5, 6]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        f"step-{e:06d}.{s}" for e in (4, 5, 6) for s in ("json", "safetensors"))
+        f"step-{e:06d}.{s}" for e in (4, 5, 6) for s in ("json", "safetensors")
+    )
     with pytest.raises(RaekitError, match="keep must be at least 1"):
         save(tmp_path, 7, training, keep=0)
 
@@ -148,9 +167,14 @@ def _flip_last_byte(path):
     path.write_bytes(bytes(data))
 
 
-@pytest.mark.parametrize("damage,suffix", [(_truncate, "safetensors"),
-                                           (lambda p: p.write_text("{not json"), "json"),
-                                           (_flip_last_byte, "safetensors")])
+@pytest.mark.parametrize(
+    "damage,suffix",
+    [
+        (_truncate, "safetensors"),
+        (lambda p: p.write_text("{not json"), "json"),
+        (_flip_last_byte, "safetensors"),
+    ],
+)
 def test_damaged_newest_falls_back_with_a_warning(tmp_path, damage, suffix):
     model, optimizer, scheduler = make_training()
     save(tmp_path, 1, (model, optimizer, scheduler))
@@ -170,7 +194,10 @@ def test_all_damaged_or_none_is_a_clear_error(tmp_path):
         ck.load_checkpoint(tmp_path / "missing", make_model())
     save(tmp_path, 1, make_training())
     _truncate(tmp_path / "step-000001.safetensors")
-    with pytest.warns(UserWarning), pytest.raises(RaekitError, match=r"no valid checkpoint .* \(1 damaged"):
+    with (
+        pytest.warns(UserWarning),
+        pytest.raises(RaekitError, match=r"no valid checkpoint .* \(1 damaged"),
+    ):
         ck.load_checkpoint(tmp_path, make_model())
     assert ck.latest_checkpoint(tmp_path) is None
 
@@ -179,7 +206,9 @@ def test_leftovers_of_a_killed_write_are_ignored_and_cleaned(tmp_path):
     training = make_training()
     save(tmp_path, 2, training)
     (tmp_path / ".step-000003.safetensors.x1y2.tmp").write_bytes(b"half a file")
-    (tmp_path / "step-000003.safetensors").write_bytes((tmp_path / "step-000002.safetensors").read_bytes())
+    (tmp_path / "step-000003.safetensors").write_bytes(
+        (tmp_path / "step-000002.safetensors").read_bytes()
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # an uncommitted write is not damage: no warning either
         assert ck.load_checkpoint(tmp_path, make_model(1))["step"] == 2
@@ -228,7 +257,9 @@ ck.save_checkpoint(out, 2, model, opt, None, {"n": 2})
 def test_sigkill_during_a_write_leaves_the_previous_checkpoint(tmp_path):
     flag = tmp_path / "writing"
     env = {**os.environ, "PYTHONPATH": SRC}
-    child = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(tmp_path / "ck"), str(flag)], env=env)
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITER, str(tmp_path / "ck"), str(flag)], env=env
+    )
     deadline = time.monotonic() + 50
     while not flag.exists() and child.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -257,7 +288,10 @@ def test_pickles_are_refused_and_never_run(tmp_path, kind):
     if kind == "payload":
         stem.with_suffix(".safetensors").write_bytes(pickle.dumps(_Payload(marker), protocol=4))
     else:
-        torch.save({"model": make_model().state_dict(), "x": _Payload(marker)}, stem.with_suffix(".safetensors"))
+        torch.save(
+            {"model": make_model().state_dict(), "x": _Payload(marker)},
+            stem.with_suffix(".safetensors"),
+        )
     # A JSON that vouches for the pickle's hash must not help it through.
     digest = hashlib.sha256(stem.with_suffix(".safetensors").read_bytes()).hexdigest()
     stem.with_suffix(".json").write_text(json.dumps({"format": ck.FORMAT, "sha256": digest}))
@@ -272,7 +306,9 @@ def test_pickles_are_refused_and_never_run(tmp_path, kind):
 
 def test_checkpoint_of_another_model_is_refused(tmp_path):
     save(tmp_path, 1, make_training(hidden=6))
-    with pytest.raises(RaekitError, match=r"different model: 0.weight has shape \(6, 4\), model \(5, 4\)"):
+    with pytest.raises(
+        RaekitError, match=r"different model: 0.weight has shape \(6, 4\), model \(5, 4\)"
+    ):
         ck.load_checkpoint(tmp_path, make_model(hidden=5))
     with pytest.raises(RaekitError, match="missing 5.weight"):
         ck.load_checkpoint(tmp_path, nn.Sequential(*make_model(), nn.Linear(3, 2)))

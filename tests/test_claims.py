@@ -1,18 +1,41 @@
 """The paper's claims on hand-made results: each one holding, failing and unresolved."""
+
 import copy
 
 import pytest
 
-from raekit.paper.claims import FAILS, HOLDS, UNRESOLVED, all_of, any_of, check_claims, claims_markdown, compare
+from raekit.paper.claims import (
+    FAILS,
+    HOLDS,
+    UNRESOLVED,
+    all_of,
+    any_of,
+    check_claims,
+    claims_markdown,
+    compare,
+)
 from raekit.paper.results import aggregate, build, stat
 
 MODELS = ("vae", "cv-vae", "wae", "rae-l2", "rae", "ae")
-NORMAL = {"vae": "prior", "wae": "prior", "cv-vae": "gaussian", "rae-l2": "gaussian", "rae": "gaussian", "ae": "gaussian"}
+NORMAL = {
+    "vae": "prior",
+    "wae": "prior",
+    "cv-vae": "gaussian",
+    "rae-l2": "gaussian",
+    "rae": "gaussian",
+    "ae": "gaussian",
+}
 # Per model (REC, N, GMM, Interp) FID and (N, GMM) PRD (F_8, F_1/8), in the shape of the paper's MNIST
 # results: RAEs best, GMM better than N, VAEs reconstruct worst.
-FID = {"vae": (30, 40, 35, 40), "cv-vae": (28, 60, 38, 42), "wae": (20, 45, 30, 32),
-       "rae-l2": (15, 38, 20, 25), "rae": (16, 44, 22, 26), "ae": (17, 90, 25, 30)}
-PRD = {m: ((0.80, 0.70), (0.95, 0.90)) for m in FID}
+FID = {
+    "vae": (30, 40, 35, 40),
+    "cv-vae": (28, 60, 38, 42),
+    "wae": (20, 45, 30, 32),
+    "rae-l2": (15, 38, 20, 25),
+    "rae": (16, 44, 22, 26),
+    "ae": (17, 90, 25, 30),
+}
+PRD = dict.fromkeys(FID, ((0.8, 0.7), (0.95, 0.9)))
 JITTER = (-1.0, 0.0, 1.0)  # per-seed offsets of FIDs: std 1 for three seeds
 
 
@@ -24,10 +47,15 @@ def make_runs(fid=FID, prd=PRD, seeds=3, jitter=JITTER):
             j = jitter[s]
             kind = NORMAL[model]
             runs[model][str(s)] = {
-                "model": model, "seed": s, "columns": {"N": kind, "GMM": "gmm"},
+                "model": model,
+                "seed": s,
+                "columns": {"N": kind, "GMM": "gmm"},
                 "fid": {"rec": rec + j, kind: normal + j, "gmm": gmm + j, "interp": interp + j},
-                "prd": {kind: {"f8": prd[model][0][0] + j / 100, "f1_8": prd[model][0][1] + j / 100},
-                        "gmm": {"f8": prd[model][1][0] + j / 100, "f1_8": prd[model][1][1] + j / 100}}}
+                "prd": {
+                    kind: {"f8": prd[model][0][0] + j / 100, "f1_8": prd[model][0][1] + j / 100},
+                    "gmm": {"f8": prd[model][1][0] + j / 100, "f1_8": prd[model][1][1] + j / 100},
+                },
+            }
     return runs
 
 
@@ -52,7 +80,11 @@ def test_stat_is_the_sample_mean_and_std():
 def test_compare_against_a_hand_computation():
     a, b = stat([10.0, 12.0]), stat([20.0, 22.0, 24.0])  # std sqrt(2) and 2
     c = compare("a", a, "b", b)
-    assert c["gap"] == pytest.approx(11.0) and c["spread"] == pytest.approx(2 ** 0.5 + 2) and c["outcome"] == HOLDS
+    assert (
+        c["gap"] == pytest.approx(11.0)
+        and c["spread"] == pytest.approx(2**0.5 + 2)
+        and c["outcome"] == HOLDS
+    )
     assert compare("b", b, "a", a)["outcome"] == FAILS
     c = compare("a", a, "b", b, factor=0.5)  # a < 0.5 b ?  0.5 * 22 - 11 = 0, spread sqrt 2 + 1
     assert c["gap"] == pytest.approx(0.0) and c["outcome"] == UNRESOLVED
@@ -74,13 +106,16 @@ def test_every_claim_holds_on_paper_like_results():
     assert "| 1. " in claims_markdown(claims) and all(c["comparisons"] for c in claims)
 
 
-@pytest.mark.parametrize("claim,fid", [
-    (1, with_fid("rae", 2, 60)),                        # rae's GMM worse than its N (44)
-    (2, with_fid("wae", 2, 10)),                        # a non-RAE has the best GMM FID
-    (2, with_fid("ae", 3, 18)),                         # RAEs (best 25) not within 10% of ae's Interp.
-    (4, with_fid("ae", 0, 50)),                         # ae reconstructs worse than the VAE
-    (5, with_fid("rae", 3, 50)),                        # an RAE interpolates worse than the VAE
-])
+@pytest.mark.parametrize(
+    "claim,fid",
+    [
+        (1, with_fid("rae", 2, 60)),  # rae's GMM worse than its N (44)
+        (2, with_fid("wae", 2, 10)),  # a non-RAE has the best GMM FID
+        (2, with_fid("ae", 3, 18)),  # RAEs (best 25) not within 10% of ae's Interp.
+        (4, with_fid("ae", 0, 50)),  # ae reconstructs worse than the VAE
+        (5, with_fid("rae", 3, 50)),  # an RAE interpolates worse than the VAE
+    ],
+)
 def test_each_claim_fails_when_the_numbers_contradict_it(claim, fid):
     assert status(make_runs(fid), claim) == FAILS
     others = [c["status"] for c in check_claims({"runs": make_runs(fid)}) if c["claim"] != claim]
@@ -92,12 +127,15 @@ def test_prd_claim_fails_when_gmm_loses_recall():
     assert status(make_runs(prd=prd), 3) == FAILS
 
 
-@pytest.mark.parametrize("claim,fid", [
-    (1, with_fid("rae", 2, 43)),       # GMM 43 vs N 44, spread 2
-    (2, with_fid("wae", 2, 21)),       # wae's GMM 21 vs rae-l2's 20
-    (4, with_fid("ae", 0, 29.5)),      # REC 29.5 vs 30
-    (5, with_fid("rae", 3, 39)),       # Interp. 39 vs 40
-])
+@pytest.mark.parametrize(
+    "claim,fid",
+    [
+        (1, with_fid("rae", 2, 43)),  # GMM 43 vs N 44, spread 2
+        (2, with_fid("wae", 2, 21)),  # wae's GMM 21 vs rae-l2's 20
+        (4, with_fid("ae", 0, 29.5)),  # REC 29.5 vs 30
+        (5, with_fid("rae", 3, 39)),  # Interp. 39 vs 40
+    ],
+)
 def test_a_gap_within_the_seeds_spread_is_not_resolved(claim, fid):
     assert status(make_runs(fid), claim) == UNRESOLVED
 
@@ -120,5 +158,7 @@ def test_claims_read_the_runs_of_results_json():
     results = build({"dataset": "mnist", "seeds": [0, 1, 2]}, make_runs())
     assert [c["status"] for c in check_claims(results)] == [HOLDS] * 5
     agg = aggregate(make_runs())
-    assert agg["rae"]["fid"]["gmm"]["mean"] == pytest.approx(22.0) and agg["rae"]["fid"]["gmm"]["std"] == pytest.approx(1.0)
+    assert agg["rae"]["fid"]["gmm"]["mean"] == pytest.approx(22.0) and agg["rae"]["fid"]["gmm"][
+        "std"
+    ] == pytest.approx(1.0)
     assert agg["vae"]["prd"]["prior"]["f8"]["values"] == pytest.approx([0.79, 0.80, 0.81])

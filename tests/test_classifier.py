@@ -1,4 +1,5 @@
 """The classifier feature extractor: accuracy on real digits, caching, features, input checks."""
+
 from types import SimpleNamespace
 
 import numpy as np
@@ -13,7 +14,6 @@ from raekit.metrics import classifier as clf
 from raekit.metrics import get_extractor
 from raekit.metrics.classifier import train_classifier
 
-
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
@@ -27,9 +27,15 @@ def _digits32(n=None):
 
 def _splits(x, y, n_train):
     images = (x * 255).round().to(torch.uint8).numpy()
-    return SimpleNamespace(name="digits", train=images[:n_train], train_labels=y[:n_train],
-                           valid=images[n_train:], valid_labels=y[n_train:], test=images[n_train:],
-                           test_labels=y[n_train:])
+    return SimpleNamespace(
+        name="digits",
+        train=images[:n_train],
+        train_labels=y[:n_train],
+        valid=images[n_train:],
+        valid_labels=y[n_train:],
+        test=images[n_train:],
+        test_labels=y[n_train:],
+    )
 
 
 def test_reaches_90_percent_on_digits():
@@ -52,7 +58,10 @@ def test_cached_classifier_is_reused_and_its_features_are_the_penultimate_layer(
 
     monkeypatch.setattr(clf, "train_classifier", lambda *a, **k: pytest.fail("retrained"))
     again = get_extractor("classifier", dataset="digits", data=data, epochs=2)
-    assert again.fingerprint == extractor.fingerprint and again.valid_accuracy == extractor.valid_accuracy
+    assert (
+        again.fingerprint == extractor.fingerprint
+        and again.valid_accuracy == extractor.valid_accuracy
+    )
 
     model = clf.load_classifier(folder)
     with torch.no_grad():
@@ -75,13 +84,16 @@ def test_changed_data_trains_a_new_classifier():
     assert len({first.fingerprint, second.fingerprint, third.fingerprint}) == 3
 
 
-@pytest.mark.parametrize("images, match", [
-    (np.zeros((4, 32, 32), np.float32), "N, 1 or 3, H, W"),
-    (np.zeros((4, 2, 32, 32), np.float32), "N, 1 or 3, H, W"),
-    (np.full((4, 1, 32, 32), 2.0, np.float32), r"\[0, 1\]"),
-    (np.full((4, 1, 32, 32), np.nan, np.float32), "NaN or Inf"),
-    (np.zeros((4, 1, 32, 32), np.int32), "uint8 or float"),
-])
+@pytest.mark.parametrize(
+    "images, match",
+    [
+        (np.zeros((4, 32, 32), np.float32), "N, 1 or 3, H, W"),
+        (np.zeros((4, 2, 32, 32), np.float32), "N, 1 or 3, H, W"),
+        (np.full((4, 1, 32, 32), 2.0, np.float32), r"\[0, 1\]"),
+        (np.full((4, 1, 32, 32), np.nan, np.float32), "NaN or Inf"),
+        (np.zeros((4, 1, 32, 32), np.int32), "uint8 or float"),
+    ],
+)
 def test_bad_images_are_errors(images, match):
     with pytest.raises(RaekitError, match=match):
         train_classifier(images, np.zeros(4), np.zeros((2, 1, 32, 32), np.float32), np.zeros(2))
@@ -97,11 +109,15 @@ def test_bad_labels_and_datasets_are_errors():
         train_classifier(x, np.zeros(4), np.zeros((4, 1, 9, 9), np.float32), np.zeros(4))
     with pytest.raises(RaekitError, match="at least 4x4"):
         train_classifier(x[..., :3, :3], np.zeros(4), x[..., :3, :3], np.zeros(4))
-    unlabelled = SimpleNamespace(name="celeba", train=x, valid=x, train_labels=None, valid_labels=None)
+    unlabelled = SimpleNamespace(
+        name="celeba", train=x, valid=x, train_labels=None, valid_labels=None
+    )
     with pytest.raises(RaekitError, match="no labels"):
         get_extractor("classifier", dataset="celeba", data=unlabelled)
     with pytest.raises(RaekitError, match="needs a dataset"):
         get_extractor("classifier")
-    labelled = SimpleNamespace(name="digits", train=x, valid=x, train_labels=np.zeros(4), valid_labels=np.zeros(4))
+    labelled = SimpleNamespace(
+        name="digits", train=x, valid=x, train_labels=np.zeros(4), valid_labels=np.zeros(4)
+    )
     with pytest.raises(RaekitError, match="did you mean 'epochs'"):
         get_extractor("classifier", dataset="digits", data=labelled, epoch=1)

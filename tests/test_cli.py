@@ -1,4 +1,5 @@
 """The command line: bad input gives one clear line and exit code 2, runs are never lost."""
+
 import subprocess
 import sys
 
@@ -13,15 +14,27 @@ def run_cli(capsys, *argv):
     return code, captured.out, captured.err
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["train", "--dataset", "digits", "--model", "rea-l2", "--out", "X"], "did you mean 'rae-l2'"),
-    (["train", "--dataset", "mnsit", "--out", "X"], "did you mean 'mnist'"),
-    (["train", "--dataset", "digits", "--preset", "fast", "--out", "X"], "unknown preset 'fast'"),
-    (["train", "--dataset", "digits", "--out", "X", "--set", "wdth=2"], "did you mean 'width'"),
-    (["train", "--dataset", "digits", "--out", "X", "--set", "epochs=many"], "expects int"),
-    (["train", "--dataset", "digits", "--out", "X", "--set", "novalue"], "--set expects key=value"),
-    (["train", "--out", "nowhere", "--resume"], "is not a raekit run"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (
+            ["train", "--dataset", "digits", "--model", "rea-l2", "--out", "X"],
+            "did you mean 'rae-l2'",
+        ),
+        (["train", "--dataset", "mnsit", "--out", "X"], "did you mean 'mnist'"),
+        (
+            ["train", "--dataset", "digits", "--preset", "fast", "--out", "X"],
+            "unknown preset 'fast'",
+        ),
+        (["train", "--dataset", "digits", "--out", "X", "--set", "wdth=2"], "did you mean 'width'"),
+        (["train", "--dataset", "digits", "--out", "X", "--set", "epochs=many"], "expects int"),
+        (
+            ["train", "--dataset", "digits", "--out", "X", "--set", "novalue"],
+            "--set expects key=value",
+        ),
+        (["train", "--out", "nowhere", "--resume"], "is not a raekit run"),
+    ],
+)
 def test_bad_train_input_is_one_line_and_exit_2(capsys, tmp_path, argv, message):
     argv = [a if a not in ("X", "nowhere") else str(tmp_path / a) for a in argv]
     code, _, err = run_cli(capsys, *argv)
@@ -31,8 +44,20 @@ def test_bad_train_input_is_one_line_and_exit_2(capsys, tmp_path, argv, message)
 
 def test_train_then_resume_refuses_architecture_changes(capsys, tmp_path):
     out = str(tmp_path / "run")
-    code, stdout, _ = run_cli(capsys, "train", "--dataset", "digits", "--model", "ae", "--preset", "tiny",
-                              "--epochs", "1", "--out", out)
+    code, stdout, _ = run_cli(
+        capsys,
+        "train",
+        "--dataset",
+        "digits",
+        "--model",
+        "ae",
+        "--preset",
+        "tiny",
+        "--epochs",
+        "1",
+        "--out",
+        out,
+    )
     assert code == 0 and "trained ae on digits" in stdout
     config_before = (tmp_path / "run" / "config.yaml").read_text()
     code, _, err = run_cli(capsys, "train", "--out", out, "--resume", "--set", "width=0.5")
@@ -45,17 +70,27 @@ def test_train_then_resume_refuses_architecture_changes(capsys, tmp_path):
 
 
 def test_python_dash_m_raekit_help_lists_the_commands():
-    result = subprocess.run([sys.executable, "-m", "raekit", "--help"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "raekit", "--help"], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0
     for command in ("train", "fetch", "fit-density", "sample", "evaluate", "reproduce", "demo"):
         assert command in result.stdout
 
 
-@pytest.mark.parametrize("command", [["train", "--dataset", "digits", "--out", "X"],
-                                     ["reproduce", "--out", "X"],
-                                     ["grammar-train", "--task", "expressions", "--model", "grae", "--out", "X"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["train", "--dataset", "digits", "--out", "X"],
+        ["reproduce", "--out", "X"],
+        ["grammar-train", "--task", "expressions", "--model", "grae", "--out", "X"],
+    ],
+)
 def test_repeated_set_options_accumulate(command):
     """`--set a=1 --set b=2` keeps both, as `--set a=1 b=2` does."""
     from raekit.cli import build_parser
-    args = build_parser().parse_args(command + ["--set", "epochs=1", "--set", "width=0.5", "seed=3"])
+
+    args = build_parser().parse_args(
+        command + ["--set", "epochs=1", "--set", "width=0.5", "seed=3"]
+    )
     assert args.set == ["epochs=1", "width=0.5", "seed=3"]

@@ -1,4 +1,5 @@
 """Image readers on tiny files written in each real format; every bad input is a RaekitError."""
+
 import gzip
 import os
 import pickle
@@ -18,12 +19,16 @@ N_TRAIN = 10_006
 @pytest.fixture(autouse=True)
 def own_cache(tmp_path, monkeypatch):
     """Each test its own cache folder, so what one test fetches is not found by another."""
-    monkeypatch.setenv("RAEKIT_CACHE", str(tmp_path / "cache"))  # the last 10,000 are held out for validation, leaving 6 for training
+    monkeypatch.setenv(
+        "RAEKIT_CACHE", str(tmp_path / "cache")
+    )  # the last 10,000 are held out for validation, leaving 6 for training
 
 
 def idx_bytes(array, code=0x08, dtype=">u1"):
     """An IDX file written by hand: magic 0 0 code ndim, big-endian dims, big-endian values."""
-    header = bytes([0, 0, code, array.ndim]) + b"".join(int(s).to_bytes(4, "big") for s in array.shape)
+    header = bytes([0, 0, code, array.ndim]) + b"".join(
+        int(s).to_bytes(4, "big") for s in array.shape
+    )
     return header + np.ascontiguousarray(array, dtype=dtype).tobytes()
 
 
@@ -34,8 +39,12 @@ def write_idx(path, array, gz=False):
 
 def write_mnist_idx(root, n_train=N_TRAIN, n_test=7, gz=False, seed=0):
     rng = np.random.default_rng(seed)
-    arrays = [rng.integers(0, 256, (n_train, 28, 28)), rng.integers(0, 10, n_train),
-              rng.integers(0, 256, (n_test, 28, 28)), rng.integers(0, 10, n_test)]
+    arrays = [
+        rng.integers(0, 256, (n_train, 28, 28)),
+        rng.integers(0, 10, n_train),
+        rng.integers(0, 256, (n_test, 28, 28)),
+        rng.integers(0, 10, n_test),
+    ]
     for stem, array in zip(IDX_FILES, arrays):
         write_idx(root / (stem + (".gz" if gz else "")), array, gz)
     return arrays
@@ -62,8 +71,10 @@ def test_idx_splits_pixels_labels_and_zero_padding(tmp_path, gz, name):
     assert not data.train[:, 0][:, border].any() and not data.test[:, 0][:, border].any()
 
 
-@pytest.mark.parametrize("code,dtype", [(0x08, ">u1"), (0x09, ">i1"), (0x0B, ">i2"), (0x0C, ">i4"),
-                                        (0x0D, ">f4"), (0x0E, ">f8")])
+@pytest.mark.parametrize(
+    "code,dtype",
+    [(0x08, ">u1"), (0x09, ">i1"), (0x0B, ">i2"), (0x0C, ">i4"), (0x0D, ">f4"), (0x0E, ">f8")],
+)
 def test_read_idx_every_type_code(tmp_path, code, dtype):
     array = (np.arange(24).reshape(2, 3, 4) * (-1 if dtype[1] != "u" else 1)).astype(dtype)
     (tmp_path / "a").write_bytes(idx_bytes(array, code, dtype))
@@ -71,14 +82,17 @@ def test_read_idx_every_type_code(tmp_path, code, dtype):
     assert out.dtype == np.dtype(dtype).newbyteorder("=") and np.array_equal(out, array)
 
 
-@pytest.mark.parametrize("corrupt,message", [
-    (lambda raw: raw[:-5], "header says shape \\(7, 28, 28\\)"),
-    (lambda raw: raw + b"\0", "corrupt or truncated"),
-    (lambda raw: b"\x01\x02" + raw[2:], "bad magic number"),
-    (lambda raw: raw[:2] + b"\x07" + raw[3:], "bad magic number"),
-    (lambda raw: raw[:6], "header of 3 dimensions"),
-    (lambda raw: gzip.compress(raw)[:-20], "corrupt or truncated"),
-])
+@pytest.mark.parametrize(
+    "corrupt,message",
+    [
+        (lambda raw: raw[:-5], "header says shape \\(7, 28, 28\\)"),
+        (lambda raw: raw + b"\0", "corrupt or truncated"),
+        (lambda raw: b"\x01\x02" + raw[2:], "bad magic number"),
+        (lambda raw: raw[:2] + b"\x07" + raw[3:], "bad magic number"),
+        (lambda raw: raw[:6], "header of 3 dimensions"),
+        (lambda raw: gzip.compress(raw)[:-20], "corrupt or truncated"),
+    ],
+)
 def test_corrupt_idx_names_the_file(tmp_path, corrupt, message):
     write_mnist_idx(tmp_path)
     path = tmp_path / IDX_FILES[2]
@@ -124,7 +138,10 @@ def test_classic_pickle_pixels_are_round_256x(tmp_path, protocol):
     data = load_images("mnist", tmp_path)
     for images, ki in zip((data.train, data.valid, data.test), k):
         assert np.array_equal(unpad(images).reshape(len(ki), -1), ki)
-    assert all(np.array_equal(a, b) for a, b in zip((data.train_labels, data.valid_labels, data.test_labels), labels))
+    assert all(
+        np.array_equal(a, b)
+        for a, b in zip((data.train_labels, data.valid_labels, data.test_labels), labels)
+    )
     assert data.train.shape == (5, 1, 32, 32) and not data.train[:, 0, :2].any()
 
 
@@ -133,7 +150,16 @@ def test_classic_pickle_rounding_and_clipping(tmp_path):
     # 256 x = 0, 1, 128, 255, 100.6, 100.4, 255.74, 256 -> round, clip to 255
     x[0, :8] = [0, 1 / 256, 0.5, 255 / 256, 100.6 / 256, 100.4 / 256, 0.999, 1.0]
     write_pickle(tmp_path / "mnist.pkl.gz", tuple((x, np.array([3])) for _ in range(3)))
-    assert list(unpad(load_images("mnist", tmp_path).train)[0, 0, :8]) == [0, 1, 128, 255, 101, 100, 255, 255]
+    assert list(unpad(load_images("mnist", tmp_path).train)[0, 0, :8]) == [
+        0,
+        1,
+        128,
+        255,
+        101,
+        100,
+        255,
+        255,
+    ]
 
 
 class Exploit:
@@ -147,21 +173,40 @@ class Exploit:
 @pytest.mark.parametrize("protocol", [0, 2, 4])
 def test_malicious_pickle_is_refused_and_runs_nothing(tmp_path, protocol):
     marker = tmp_path / "pwned"
-    payload = ((np.zeros((1, 784)), Exploit(marker)), (np.zeros((1, 784)), [0]), (np.zeros((1, 784)), [0]))
+    payload = (
+        (np.zeros((1, 784)), Exploit(marker)),
+        (np.zeros((1, 784)), [0]),
+        (np.zeros((1, 784)), [0]),
+    )
     write_pickle(tmp_path / "mnist.pkl.gz", payload, protocol)
     with pytest.raises(RaekitError, match="refusing to unpickle (posix|os).system"):
         load_images("mnist", tmp_path)
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("payload,message", [
-    ((np.zeros((2, 784)), np.zeros(2, int)), "does not hold the \\(train, valid, test\\) pairs"),
-    (tuple((np.full((2, 784), 1.5), np.zeros(2, int)) for _ in range(3)), "must be finite and in \\[0, 1\\]"),
-    (tuple((np.full((2, 784), np.nan), np.zeros(2, int)) for _ in range(3)), "must be finite"),
-    (tuple((np.zeros((2, 783)), np.zeros(2, int)) for _ in range(3)), "expected N x 784 float pixels"),
-    (tuple((np.zeros((2, 784)), np.zeros(3, int)) for _ in range(3)), "3 labels for 2 images"),
-    (tuple((np.zeros((2, 784)), np.array([0, 12])) for _ in range(3)), "labels must lie in 0..9"),
-])
+@pytest.mark.parametrize(
+    "payload,message",
+    [
+        (
+            (np.zeros((2, 784)), np.zeros(2, int)),
+            "does not hold the \\(train, valid, test\\) pairs",
+        ),
+        (
+            tuple((np.full((2, 784), 1.5), np.zeros(2, int)) for _ in range(3)),
+            "must be finite and in \\[0, 1\\]",
+        ),
+        (tuple((np.full((2, 784), np.nan), np.zeros(2, int)) for _ in range(3)), "must be finite"),
+        (
+            tuple((np.zeros((2, 783)), np.zeros(2, int)) for _ in range(3)),
+            "expected N x 784 float pixels",
+        ),
+        (tuple((np.zeros((2, 784)), np.zeros(3, int)) for _ in range(3)), "3 labels for 2 images"),
+        (
+            tuple((np.zeros((2, 784)), np.array([0, 12])) for _ in range(3)),
+            "labels must lie in 0..9",
+        ),
+    ],
+)
 def test_classic_pickle_content_is_validated(tmp_path, payload, message):
     write_pickle(tmp_path / "mnist.pkl.gz", payload)
     with pytest.raises(RaekitError, match=message):
@@ -169,7 +214,9 @@ def test_classic_pickle_content_is_validated(tmp_path, payload, message):
 
 
 def test_truncated_pickle(tmp_path):
-    write_pickle(tmp_path / "mnist.pkl.gz", tuple((np.zeros((2, 784)), np.zeros(2, int)) for _ in range(3)))
+    write_pickle(
+        tmp_path / "mnist.pkl.gz", tuple((np.zeros((2, 784)), np.zeros(2, int)) for _ in range(3))
+    )
     raw = gzip.decompress((tmp_path / "mnist.pkl.gz").read_bytes())
     (tmp_path / "mnist.pkl.gz").write_bytes(gzip.compress(raw[: len(raw) // 2]))
     with pytest.raises(RaekitError, match="mnist.pkl.gz is corrupt or truncated"):
@@ -181,9 +228,14 @@ def write_cifar(root, n_train=2002, n_test=3, seed=2, labels_high=10):
     folder.mkdir(exist_ok=True)
     rng = np.random.default_rng(seed)
     batches = {}
-    for name, n in [*((f"data_batch_{i}.bin", n_train) for i in range(1, 6)), ("test_batch.bin", n_test)]:
+    for name, n in [
+        *((f"data_batch_{i}.bin", n_train) for i in range(1, 6)),
+        ("test_batch.bin", n_test),
+    ]:
         labels, pixels = rng.integers(0, labels_high, n), rng.integers(0, 256, (n, 3072))
-        (folder / name).write_bytes(np.concatenate([labels[:, None], pixels], 1).astype(np.uint8).tobytes())
+        (folder / name).write_bytes(
+            np.concatenate([labels[:, None], pixels], 1).astype(np.uint8).tobytes()
+        )
         batches[name] = (labels, pixels)
     return batches
 
@@ -209,7 +261,9 @@ def test_cifar10_bad_files(tmp_path):
         load_images("cifar10", tmp_path)
     write_cifar(tmp_path)
     (tmp_path / "cifar-10-batches-bin" / "data_batch_3.bin").write_bytes(bytes(3073 * 3 - 7))
-    with pytest.raises(RaekitError, match="data_batch_3.bin is corrupt.*not a whole number of 3073-byte"):
+    with pytest.raises(
+        RaekitError, match="data_batch_3.bin is corrupt.*not a whole number of 3073-byte"
+    ):
         load_images("cifar10", tmp_path)
     (tmp_path / "cifar-10-batches-bin" / "test_batch.bin").unlink()
     with pytest.raises(RaekitError, match="has no test_batch.bin"):
@@ -223,7 +277,9 @@ def write_celeba(root, n=7, seed=3):
     lines = []
     for i in range(n):
         name = f"{i + 1:06d}.jpg"
-        Image.fromarray(rng.integers(0, 256, (218, 178, 3), dtype=np.uint8)).save(folder / name, quality=90)
+        Image.fromarray(rng.integers(0, 256, (218, 178, 3), dtype=np.uint8)).save(
+            folder / name, quality=90
+        )
         lines.append(f"{name} {[0, 0, 0, 1, 1, 2, 2][i]}")
     (root / "list_eval_partition.txt").write_text("\n".join(lines) + "\n")
     return folder
@@ -232,10 +288,22 @@ def write_celeba(root, n=7, seed=3):
 def test_celeba_centre_crop_resize_and_official_splits(tmp_path):
     folder = write_celeba(tmp_path)
     data = load_images("celeba", tmp_path)
-    assert (len(data.train), len(data.valid), len(data.test)) == (3, 2, 2) and data.train_labels is None
-    for split, index, names in ((data.train, 0, "000001.jpg"), (data.valid, 1, "000005.jpg"), (data.test, 0, "000006.jpg")):
+    assert (len(data.train), len(data.valid), len(data.test)) == (
+        3,
+        2,
+        2,
+    ) and data.train_labels is None
+    for split, index, names in (
+        (data.train, 0, "000001.jpg"),
+        (data.valid, 1, "000005.jpg"),
+        (data.test, 0, "000006.jpg"),
+    ):
         with Image.open(folder / names) as im:  # 178x218: centre 140x140 starts at (19, 39)
-            rgb = im.convert("RGB").crop((19, 39, 159, 179)).resize((64, 64), Image.Resampling.BILINEAR)
+            rgb = (
+                im.convert("RGB")
+                .crop((19, 39, 159, 179))
+                .resize((64, 64), Image.Resampling.BILINEAR)
+            )
         assert np.array_equal(split[index], np.asarray(rgb).transpose(2, 0, 1))
     cached = sorted((dataset_dir("celeba")).glob("decoded-*.npy"))
     assert len(cached) == 3
@@ -247,7 +315,9 @@ def test_celeba_bad_inputs(tmp_path):
     folder = write_celeba(tmp_path)
     partition = tmp_path / "list_eval_partition.txt"
     partition.write_text("000001.jpg 0\n000002.jpg 3\n")
-    with pytest.raises(RaekitError, match="list_eval_partition.txt:2: expected '<image file name> <0|1|2>'"):
+    with pytest.raises(
+        RaekitError, match="list_eval_partition.txt:2: expected '<image file name> <0|1|2>'"
+    ):
         load_images("celeba", tmp_path)
     partition.write_text("../secret.jpg 0\n")
     with pytest.raises(RaekitError, match=":1: expected"):
@@ -265,6 +335,7 @@ def test_celeba_bad_inputs(tmp_path):
 
 def test_digits_always_available_seeded_and_disjoint():
     from sklearn.datasets import load_digits
+
     data, again = load_images("digits"), load_images("digits")
     assert (len(data.train), len(data.valid), len(data.test)) == (1257, 270, 270)
     assert np.array_equal(data.train, again.train) and data.image_shape == (1, 32, 32)
@@ -272,8 +343,14 @@ def test_digits_always_available_seeded_and_disjoint():
     assert np.array_equal(np.bincount(labels), np.bincount(load_digits().target))
     # a 16 in the 8x8 source is 255 after scaling; bilinear upsampling keeps values within range
     assert data.train.max() == 255 and data.train.min() == 0
-    rows = lambda x: {bytes(r) for r in x.reshape(len(x), -1)}
-    assert len(rows(data.train) & rows(data.test)) <= 2 and len(rows(data.train) & rows(data.valid)) <= 2
+
+    def rows(x):
+        return {bytes(r) for r in x.reshape(len(x), -1)}
+
+    assert (
+        len(rows(data.train) & rows(data.test)) <= 2
+        and len(rows(data.train) & rows(data.valid)) <= 2
+    )
 
 
 def test_missing_files_say_what_where_and_how(tmp_path):
@@ -283,7 +360,9 @@ def test_missing_files_say_what_where_and_how(tmp_path):
     assert "train-images-idx3-ubyte" in message and "mnist.pkl.gz" in message
     assert str(dataset_dir("mnist")) in message and "run `raekit fetch mnist`" in message
     write_idx(tmp_path / IDX_FILES[0], np.zeros((10_001, 28, 28)))
-    with pytest.raises(RaekitError, match="has no train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels"):
+    with pytest.raises(
+        RaekitError, match="has no train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels"
+    ):
         load_images("mnist", tmp_path)
     with pytest.raises(RaekitError, match="cs.toronto.edu/~kriz/cifar-10-binary.tar.gz") as info:
         load_images("cifar10", tmp_path)

@@ -1,24 +1,29 @@
 """Data-parallel training under torchrun (2 CPU processes, gloo) against one process doing the same."""
+
 import importlib
 
 import numpy as np
 import pytest
 import torch
-from ddp_worker import CODES_N, GRAD_BATCH, codes_model, launch
 from safetensors.torch import load_file
 
+from ddp_worker import CODES_N, GRAD_BATCH, codes_model, launch
 from raekit import runs
-from raekit.runs import checkpoint
 from raekit.config import make_config
 from raekit.data import load_images
 from raekit.generation import encode_images
 from raekit.models.build import build_from_config
+from raekit.runs import checkpoint
 
-trainer = importlib.import_module("raekit.training.loop")  # the module: the package re-exports train()
+trainer = importlib.import_module(
+    "raekit.training.loop"
+)  # the module: the package re-exports train()
 pytestmark = pytest.mark.slow
 # The worker's defaults: rae-l2 (deterministic), 200 training images, global batch 50 = 2 x 25,
 # 2 epochs, so 8 Adam steps at lr 1e-3.
-CONFIG = make_config("digits", "rae-l2", "tiny", epochs=2, batch_size=50, train_limit=200, valid_limit=60)
+CONFIG = make_config(
+    "digits", "rae-l2", "tiny", epochs=2, batch_size=50, train_limit=200, valid_limit=60
+)
 STEPS, LR = 8, 1e-3
 
 
@@ -48,7 +53,13 @@ def ddp_run(tmp_path_factory):
     """A clean 2-process run; each rank also saves the weights it ended with."""
     root = tmp_path_factory.mktemp("ddp")
     (root / "states").mkdir()
-    _check(launch(["train", str(root / "run")], nproc=2, **_env(root, RAEKIT_WORKER_STATE_DIR=str(root / "states"))))
+    _check(
+        launch(
+            ["train", str(root / "run")],
+            nproc=2,
+            **_env(root, RAEKIT_WORKER_STATE_DIR=str(root / "states")),
+        )
+    )
     return root
 
 
@@ -95,13 +106,17 @@ def test_per_rank_batch_norm_would_be_caught():
     x = torch.from_numpy(load_images("digits").train[:GRAD_BATCH]).double() / 255
     full = _single_gradients(torch.float64, x)
     halves = [_single_gradients(torch.float64, x[r::2]) for r in (0, 1)]
-    errors = [_relative((h0.grad + h1.grad) / 2, f.grad) for h0, h1, f in
-              zip(halves[0].parameters(), halves[1].parameters(), full.parameters())]
+    errors = [
+        _relative((h0.grad + h1.grad) / 2, f.grad)
+        for h0, h1, f in zip(halves[0].parameters(), halves[1].parameters(), full.parameters())
+    ]
     assert max(errors) > 1e-3
 
 
 def _gap(a: dict, b: dict) -> float:
-    return max((a[k].double() - b[k].double()).abs().max().item() for k in a if a[k].is_floating_point())
+    return max(
+        (a[k].double() - b[k].double()).abs().max().item() for k in a if a[k].is_floating_point()
+    )
 
 
 def test_short_float64_run_matches_one_process(tmp_path, monkeypatch):
@@ -110,14 +125,25 @@ def test_short_float64_run_matches_one_process(tmp_path, monkeypatch):
     even where Adam divides a near-zero gradient by its RMS the weights agree to ~1e-12, while any
     real discrepancy (a wrong shard, sum for mean, per-rank statistics) moves weights by ~lr = 1e-3."""
     (tmp_path / "states").mkdir()
-    _check(launch(["train", str(tmp_path / "ddp")], nproc=2, **_env(
-        tmp_path, RAEKIT_WORKER_FLOAT64="1", RAEKIT_WORKER_STATE_DIR=str(tmp_path / "states"))))
+    _check(
+        launch(
+            ["train", str(tmp_path / "ddp")],
+            nproc=2,
+            **_env(
+                tmp_path,
+                RAEKIT_WORKER_FLOAT64="1",
+                RAEKIT_WORKER_STATE_DIR=str(tmp_path / "states"),
+            ),
+        )
+    )
     to_input = trainer.to_input
     monkeypatch.setattr(trainer, "to_input", lambda batch, device: to_input(batch, device).double())
     default = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
     try:
-        single = _final_state(trainer.train(CONFIG, tmp_path / "single", data=load_images("digits")))
+        single = _final_state(
+            trainer.train(CONFIG, tmp_path / "single", data=load_images("digits"))
+        )
     finally:
         torch.set_default_dtype(default)
     ddp = load_file(tmp_path / "states" / "rank-0.safetensors")
@@ -147,16 +173,32 @@ def test_elastic_restart_after_sigkill_ends_with_the_clean_weights(ddp_run, tmp_
     the epoch-1 checkpoint and end with the clean run's exact weights."""
     marker = tmp_path / "killed-once"
     (tmp_path / "states").mkdir()
-    result = _check(launch(["train", str(tmp_path / "run")], nproc=2, max_restarts=1, **_env(
-        tmp_path, RAEKIT_WORKER_STATE_DIR=str(tmp_path / "states"), RAEKIT_WORKER_KILL="1:2:1",
-        RAEKIT_WORKER_MARKER=str(marker))))
+    result = _check(
+        launch(
+            ["train", str(tmp_path / "run")],
+            nproc=2,
+            max_restarts=1,
+            **_env(
+                tmp_path,
+                RAEKIT_WORKER_STATE_DIR=str(tmp_path / "states"),
+                RAEKIT_WORKER_KILL="1:2:1",
+                RAEKIT_WORKER_MARKER=str(marker),
+            ),
+        )
+    )
     assert marker.exists() and "exitcode: -9" in result.stderr  # the kill happened, then a restart
     for rank in (0, 1):
-        assert _equal(load_file(tmp_path / "states" / f"rank-{rank}.safetensors"),
-                      load_file(ddp_run / "states" / f"rank-{rank}.safetensors"))
-    assert _equal(load_file(tmp_path / "run" / "model.safetensors"), load_file(ddp_run / "run" / "model.safetensors"))
-    assert ([r["valid_loss"] for r in runs.read_metrics(tmp_path / "run")]
-            == [r["valid_loss"] for r in runs.read_metrics(ddp_run / "run")])
+        assert _equal(
+            load_file(tmp_path / "states" / f"rank-{rank}.safetensors"),
+            load_file(ddp_run / "states" / f"rank-{rank}.safetensors"),
+        )
+    assert _equal(
+        load_file(tmp_path / "run" / "model.safetensors"),
+        load_file(ddp_run / "run" / "model.safetensors"),
+    )
+    assert [r["valid_loss"] for r in runs.read_metrics(tmp_path / "run")] == [
+        r["valid_loss"] for r in runs.read_metrics(ddp_run / "run")
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -181,6 +223,7 @@ def test_streaming_gmm_matches_scikit_learn_and_one_process(two_rank_codes):
     from sklearn.mixture import GaussianMixture
 
     from raekit.density.streaming import fit_gmm_streaming
+
     out, ranks = two_rank_codes
     for key in ("weights", "means", "covariances", "n_iter"):
         assert np.array_equal(ranks[0][key], ranks[1][key]), key  # identical sums on every rank
@@ -189,16 +232,27 @@ def test_streaming_gmm_matches_scikit_learn_and_one_process(two_rank_codes):
     assert ranks[0]["n_iter"] == one.n_iter_ == reference.n_iter_
     for fitted, name in ((one, "one process"), (reference, "scikit-learn")):
         for key in ("weights", "means", "covariances"):
-            np.testing.assert_allclose(ranks[0][key], getattr(fitted, key + "_"), rtol=1e-7, atol=1e-10,
-                                       err_msg=f"{key} vs {name}")
+            np.testing.assert_allclose(
+                ranks[0][key],
+                getattr(fitted, key + "_"),
+                rtol=1e-7,
+                atol=1e-10,
+                err_msg=f"{key} vs {name}",
+            )
 
 
 def test_fit_density_stream_under_torchrun_saves_the_one_process_gmm(ddp_run):
     from raekit.density import load_density
     from raekit.generation import fit_density
+
     run = ddp_run / "run"
-    result = _check(launch(["cli", "fit-density", str(run), "--components", "3", "--stream"], nproc=2,
-                           **_env(ddp_run)))
+    result = _check(
+        launch(
+            ["cli", "fit-density", str(run), "--components", "3", "--stream"],
+            nproc=2,
+            **_env(ddp_run),
+        )
+    )
     assert result.stdout.count('"world_size": 2') == 1  # rank 0 alone reports
     streamed = load_density(run / "densities" / "gmm-3")
     in_memory, _ = fit_density(run, kind="gmm", components=3, save=False)
@@ -208,8 +262,16 @@ def test_fit_density_stream_under_torchrun_saves_the_one_process_gmm(ddp_run):
 
 def test_validation_smaller_than_one_batch_per_rank(tmp_path):
     """30 validation images, batch 50: rank 1 has no validation batch and still joins the sums."""
-    _check(launch(["train", str(tmp_path / "run"), "epochs=1", "valid_limit=30"], nproc=2, **_env(tmp_path)))
+    _check(
+        launch(
+            ["train", str(tmp_path / "run"), "epochs=1", "valid_limit=30"],
+            nproc=2,
+            **_env(tmp_path),
+        )
+    )
     logged = runs.read_metrics(tmp_path / "run")[-1]["valid_loss"]
     model, config = runs.load_run(tmp_path / "run")
     valid = torch.from_numpy(load_images("digits").valid[:30])
-    assert logged == pytest.approx(trainer.evaluate_loss(model, valid, 50, config.seed)["loss"], rel=1e-5)
+    assert logged == pytest.approx(
+        trainer.evaluate_loss(model, valid, 50, config.seed)["loss"], rel=1e-5
+    )

@@ -6,6 +6,7 @@ ran is byte-identical afterwards (only the files a case names, such as a damaged
 is rebuilt, may change). The files are built once per module: a digits run of the tiny preset
 with its densities and evaluation, and the classifier and reference caches evaluation leaves.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -67,22 +68,25 @@ runpy.run_module("raekit", run_name="__main__", alter_sys=True)
 """
 
 
-RUN_SETTINGS = {"epochs": 1, "train_limit": 300}  # the tiny preset, cut short: the world is built fast
+RUN_SETTINGS = {
+    "epochs": 1,
+    "train_limit": 300,
+}  # the tiny preset, cut short: the world is built fast
 
 
 @dataclass
 class World:
     base: Path
-    run: Path     # digits, rae-l2, tiny preset (RUN_SETTINGS): weights, gaussian + gmm densities, eval.json
-    cache: Path   # RAEKIT_CACHE holding its classifier and reference features
+    run: Path  # digits, rae-l2, tiny preset (RUN_SETTINGS): weights, gaussian + gmm densities, eval.json
+    cache: Path  # RAEKIT_CACHE holding its classifier and reference features
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> World:
-    from raekit import make_config
-    from raekit import train
-    from raekit.paper.evaluate import evaluate_run
+    from raekit import make_config, train
     from raekit.generation import fit_density
+    from raekit.paper.evaluate import evaluate_run
+
     base = tmp_path_factory.mktemp("contract")
     cache = base / "cache"
     with mock.patch.dict(os.environ, {"RAEKIT_CACHE": str(cache)}):
@@ -96,11 +100,12 @@ def world(tmp_path_factory) -> World:
 @dataclass
 class Setup:
     """One invocation: its arguments, the outcome it must have, and how it runs."""
+
     argv: list[str]
     code: int = 2
-    message: str = ""                 # must appear in the one stderr line
+    message: str = ""  # must appear in the one stderr line
     env: dict = field(default_factory=dict)
-    fault: tuple[str, Path] | None = None    # ("readonly" | "enospc", folder)
+    fault: tuple[str, Path] | None = None  # ("readonly" | "enospc", folder)
     may_change: tuple[Path, ...] = ()  # pre-existing files this case is meant to replace
 
 
@@ -123,13 +128,18 @@ def train_args(*extra: str) -> list[str]:
 def edited_config(w, d, key, value) -> Setup:
     run = copy_run(w, d)
     path = run / "config.yaml"
-    lines = [f"{key}: {value}" if line.startswith(f"{key}:") else line for line in path.read_text().splitlines()]
+    lines = [
+        f"{key}: {value}" if line.startswith(f"{key}:") else line
+        for line in path.read_text().splitlines()
+    ]
     path.write_text("\n".join(lines) + "\n")
     return Setup(["sample", str(run), "--out", str(d / "s.png")], message="config.yaml")
 
 
 def bad_set(key: str, value: str, message: str):
-    return lambda w, d: Setup(train_args("--out", str(d / "run"), "--set", f"{key}={value}"), message=message)
+    return lambda w, d: Setup(
+        train_args("--out", str(d / "run"), "--set", f"{key}={value}"), message=message
+    )
 
 
 def read_only(w, d, folder: Path, argv: list[str], message: str) -> Setup:
@@ -147,8 +157,11 @@ def read_only_home(w, d) -> Setup:
 
 def full_disk(w, d) -> Setup:
     run = copy_run(w, d)
-    return Setup(["train", "--out", str(run), "--resume", "--epochs", "2"], message="No space left on device",
-                 fault=("enospc", run))
+    return Setup(
+        ["train", "--out", str(run), "--resume", "--epochs", "2"],
+        message="No space left on device",
+        fault=("enospc", run),
+    )
 
 
 def damaged_cache(w, d, pattern: str, damage) -> Setup:
@@ -156,18 +169,26 @@ def damaged_cache(w, d, pattern: str, damage) -> Setup:
     run = copy_run(w, d)
     path = next(cache.glob(pattern))
     damage(path)
-    return Setup(evaluate_args(run), code=0, message="damaged", env={"RAEKIT_CACHE": str(cache)},
-                 may_change=(path, path.parent / "model.safetensors", run / "eval.json"))
+    return Setup(
+        evaluate_args(run),
+        code=0,
+        message="damaged",
+        env={"RAEKIT_CACHE": str(cache)},
+        may_change=(path, path.parent / "model.safetensors", run / "eval.json"),
+    )
 
 
 def damaged_density(w, d, damage) -> Setup:
     run = copy_run(w, d)
     damage(run / "densities")
-    return Setup(["sample", str(run), "--density", "gmm", "--out", str(d / "s.png")], message="density")
+    return Setup(
+        ["sample", str(run), "--density", "gmm", "--out", str(d / "s.png")], message="density"
+    )
 
 
 def drop_json_key(folder: Path) -> None:
     import json
+
     path = folder / "gmm.json"
     record = json.loads(path.read_text())
     del record["kind"]
@@ -176,6 +197,7 @@ def drop_json_key(folder: Path) -> None:
 
 def swap_arrays(folder: Path) -> None:
     from safetensors.numpy import load_file, save_file
+
     arrays = load_file(folder / "gmm.safetensors")
     arrays["means"], arrays["covariances"] = arrays["covariances"], arrays["means"]
     save_file(arrays, folder / "gmm.safetensors")
@@ -183,6 +205,7 @@ def swap_arrays(folder: Path) -> None:
 
 def drop_array(folder: Path) -> None:
     from safetensors.numpy import load_file, save_file
+
     arrays = load_file(folder / "gmm.safetensors")
     del arrays["weights"]
     save_file(arrays, folder / "gmm.safetensors")
@@ -193,25 +216,63 @@ def damaged_eval(w, d) -> Setup:
     run = Path(shutil.copytree(w.run, out / "rae-l2" / "seed0"))
     (run / "eval.json").write_text('{"run": "x", "fid": [1, 2]}')
     settings = [f"{k}={v}" for k, v in RUN_SETTINGS.items()]
-    return Setup(["reproduce", "--dataset", "digits", "--preset", "tiny", "--models", "rae-l2", "--out", str(out),
-                  "--n", "150", "--set", *settings], message="eval.json")
+    return Setup(
+        [
+            "reproduce",
+            "--dataset",
+            "digits",
+            "--preset",
+            "tiny",
+            "--models",
+            "rae-l2",
+            "--out",
+            str(out),
+            "--n",
+            "150",
+            "--set",
+            *settings,
+        ],
+        message="eval.json",
+    )
 
 
 def overflowing_idx(w, d) -> Setup:
     folder = d / "mnist"
     folder.mkdir()
     header = b"\x00\x00\x08\x04" + struct.pack(">IIII", 65536, 65536, 65536, 65536)  # 2^64 values
-    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-                 "t10k-labels-idx1-ubyte"):
+    for name in (
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ):
         (folder / name).write_bytes(header)
-    return Setup(train_args("--dataset", "mnist", "--data-root", str(folder), "--out", str(d / "run")),
-                 message="truncated")
+    return Setup(
+        train_args("--dataset", "mnist", "--data-root", str(folder), "--out", str(d / "run")),
+        message="truncated",
+    )
 
 
 def smiles_case(w, d, name: str, content: bytes, message: str) -> Setup:
     (d / name).write_bytes(content)
-    return Setup(["grammar-train", "--task", "molecules", "--model", "grae", "--preset", "tiny", "--epochs", "1",
-                  "--smiles", str(d / name), "--out", str(d / "run")], message=message)
+    return Setup(
+        [
+            "grammar-train",
+            "--task",
+            "molecules",
+            "--model",
+            "grae",
+            "--preset",
+            "tiny",
+            "--epochs",
+            "1",
+            "--smiles",
+            str(d / name),
+            "--out",
+            str(d / "run"),
+        ],
+        message=message,
+    )
 
 
 DEEP = b"CCO\n\n" + b"C(" * 400 + b"C" + b")" * 400 + b"\nc1ccccc1\n"
@@ -219,9 +280,12 @@ DEEP = b"CCO\n\n" + b"C(" * 400 + b"C" + b")" * 400 + b"\nc1ccccc1\n"
 
 def hostile_weights(w, d) -> Setup:
     import torch
+
     torch.save({"conv.weight": torch.zeros(1), "extra": Hostile()}, d / "weights.pth")
-    return Setup(["fetch", "inception", "--from", str(d / "weights.pth"), "--dest", str(d / "out")],
-                 message="could run code")
+    return Setup(
+        ["fetch", "inception", "--from", str(d / "weights.pth"), "--dest", str(d / "out")],
+        message="could run code",
+    )
 
 
 class Hostile:
@@ -231,13 +295,26 @@ class Hostile:
 
 def small_celeba(w, d) -> Setup:
     from PIL import Image
+
     folder = d / "celeba"
     (folder / "img_align_celeba").mkdir(parents=True)
     for i in range(1, 4):
         Image.new("RGB", (40, 40)).save(folder / "img_align_celeba" / f"00000{i}.jpg")
     (folder / "list_eval_partition.txt").write_text("000001.jpg 0\n000002.jpg 1\n000003.jpg 2\n")
-    return Setup(["train", "--dataset", "celeba", "--preset", "tiny", "--data-root", str(folder),
-                  "--out", str(d / "run")], message="000001.jpg")
+    return Setup(
+        [
+            "train",
+            "--dataset",
+            "celeba",
+            "--preset",
+            "tiny",
+            "--data-root",
+            str(folder),
+            "--out",
+            str(d / "run"),
+        ],
+        message="000001.jpg",
+    )
 
 
 def no_weights(w, d) -> Setup:
@@ -265,48 +342,78 @@ CASES = {
     "edited-config-dataset-typo": lambda w, d: edited_config(w, d, "dataset", "mnsit"),
     "edited-config-width-nan": lambda w, d: edited_config(w, d, "width", ".nan"),
     # command arguments, checked before any work
-    "components-zero": lambda w, d: Setup(["fit-density", str(w.run), "--components", "0"], message="--components"),
-    "bo-negative-iterations": lambda w, d: Setup(["bo", str(w.run), "--iterations", "-1"], message="--iterations"),
-    "densities-typo": lambda w, d: Setup(["evaluate", str(w.run), "--densities", "gaussian,gmn"],
-                                         message="did you mean 'gmm'"),
-    "argparse-bad-int": lambda w, d: Setup(["evaluate", str(w.run), "--n", "lots"], message="invalid int"),
-    "sample-out-suffix": lambda w, d: Setup(["sample", str(w.run), "--out", str(d / "s.jpg")], message=".png"),
+    "components-zero": lambda w, d: Setup(
+        ["fit-density", str(w.run), "--components", "0"], message="--components"
+    ),
+    "bo-negative-iterations": lambda w, d: Setup(
+        ["bo", str(w.run), "--iterations", "-1"], message="--iterations"
+    ),
+    "densities-typo": lambda w, d: Setup(
+        ["evaluate", str(w.run), "--densities", "gaussian,gmn"], message="did you mean 'gmm'"
+    ),
+    "argparse-bad-int": lambda w, d: Setup(
+        ["evaluate", str(w.run), "--n", "lots"], message="invalid int"
+    ),
+    "sample-out-suffix": lambda w, d: Setup(
+        ["sample", str(w.run), "--out", str(d / "s.jpg")], message=".png"
+    ),
     "missing-weights-advice": no_weights,
     # where output goes
-    "out-is-a-file": lambda w, d: Setup(train_args("--out", str(w.run / "config.yaml")), message="not a folder"),
-    "read-only-out": lambda w, d: read_only(w, d, d / "ro", train_args("--out", str(d / "ro" / "run")),
-                                            str(d / "ro")),
-    "read-only-sample-out": lambda w, d: read_only(w, d, d / "ro", ["sample", str(w.run), "--out",
-                                                                    str(d / "ro" / "s.png")], str(d / "ro")),
+    "out-is-a-file": lambda w, d: Setup(
+        train_args("--out", str(w.run / "config.yaml")), message="not a folder"
+    ),
+    "read-only-out": lambda w, d: read_only(
+        w, d, d / "ro", train_args("--out", str(d / "ro" / "run")), str(d / "ro")
+    ),
+    "read-only-sample-out": lambda w, d: read_only(
+        w, d, d / "ro", ["sample", str(w.run), "--out", str(d / "ro" / "s.png")], str(d / "ro")
+    ),
     "full-disk": full_disk,
     "read-only-home": read_only_home,
-    "cache-is-a-file": lambda w, d: Setup(evaluate_args(w.run), message="is a file",
-                                          env={"RAEKIT_CACHE": str(w.run / "config.yaml")}),
+    "cache-is-a-file": lambda w, d: Setup(
+        evaluate_args(w.run), message="is a file", env={"RAEKIT_CACHE": str(w.run / "config.yaml")}
+    ),
     # damaged files
-    "damaged-classifier-cache": lambda w, d: damaged_cache(w, d, "classifiers/*/classifier.json",
-                                                           lambda p: p.write_text("{not json")),
-    "damaged-reference-cache": lambda w, d: damaged_cache(w, d, "reference/*.safetensors",
-                                                          lambda p: p.write_bytes(p.read_bytes()[:100])),
+    "damaged-classifier-cache": lambda w, d: damaged_cache(
+        w, d, "classifiers/*/classifier.json", lambda p: p.write_text("{not json")
+    ),
+    "damaged-reference-cache": lambda w, d: damaged_cache(
+        w, d, "reference/*.safetensors", lambda p: p.write_bytes(p.read_bytes()[:100])
+    ),
     "damaged-eval-json": damaged_eval,
     "density-json-key-missing": lambda w, d: damaged_density(w, d, drop_json_key),
     "density-arrays-swapped": lambda w, d: damaged_density(w, d, swap_arrays),
     "density-array-missing": lambda w, d: damaged_density(w, d, drop_array),
     "idx-header-overflow": overflowing_idx,
-    "smiles-nested-400-deep": lambda w, d: smiles_case(w, d, "deep.smi", DEEP, "line 3: nested too deeply"),
-    "smiles-gz-truncated": lambda w, d: smiles_case(w, d, "m.smi.gz", gzip.compress(DEEP)[:-12], "truncated"),
+    "smiles-nested-400-deep": lambda w, d: smiles_case(
+        w, d, "deep.smi", DEEP, "line 3: nested too deeply"
+    ),
+    "smiles-gz-truncated": lambda w, d: smiles_case(
+        w, d, "m.smi.gz", gzip.compress(DEEP)[:-12], "truncated"
+    ),
     "inception-hostile-from": hostile_weights,
     "celeba-too-small": small_celeba,
 }
 
 
 def snapshot(*folders: Path) -> dict[Path, str]:
-    return {p: hashlib.sha256(p.read_bytes()).hexdigest()
-            for folder in folders for p in folder.rglob("*") if p.is_file()}
+    return {
+        p: hashlib.sha256(p.read_bytes()).hexdigest()
+        for folder in folders
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
 
 
 def run_cli(argv: list[str], env: dict, fault=None, **kwargs) -> subprocess.CompletedProcess:
-    full = {**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-            "RAEKIT_PROGRESS": "0", **env}
+    full = {
+        **os.environ,
+        "PYTHONPATH": str(SRC),
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "RAEKIT_PROGRESS": "0",
+        **env,
+    }
     full = {k: v for k, v in full.items() if v is not None}
     command = [sys.executable, "-m", "raekit", *argv]
     if fault is not None:
@@ -319,6 +426,7 @@ def run_cli(argv: list[str], env: dict, fault=None, **kwargs) -> subprocess.Comp
 def test_hostile_invocation_gives_one_line_and_keeps_every_file(world, tmp_path, name):
     if name == "device-cuda-on-cpu":
         import torch
+
         if torch.cuda.is_available():
             pytest.skip("this machine has CUDA")
     setup = CASES[name](world, tmp_path)
@@ -337,7 +445,9 @@ def test_hostile_invocation_gives_one_line_and_keeps_every_file(world, tmp_path,
     assert setup.message in lines[0]
     assert result.returncode == setup.code, lines
     after = snapshot(world.base, tmp_path)
-    changed = [p for p, digest in before.items() if after.get(p) != digest and p not in setup.may_change]
+    changed = [
+        p for p, digest in before.items() if after.get(p) != digest and p not in setup.may_change
+    ]
     assert not changed, f"changed or removed: {changed}"
     assert not [p for p in after if p.name.endswith(".tmp")], "temporary files left behind"
 
@@ -345,23 +455,41 @@ def test_hostile_invocation_gives_one_line_and_keeps_every_file(world, tmp_path,
 def test_a_closed_pipe_does_not_stop_training(world, tmp_path):
     """`raekit train ... | head -1`: the reader leaves after one line; training still finishes."""
     out = tmp_path / "run"
-    env = {**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1", "RAEKIT_CACHE": str(world.cache)}
-    process = subprocess.Popen([sys.executable, "-m", "raekit", *train_args("--out", str(out), "--epochs", "3",
-                                                                             "--set", "train_limit=300")],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(SRC),
+        "OMP_NUM_THREADS": "1",
+        "RAEKIT_CACHE": str(world.cache),
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "raekit",
+            *train_args("--out", str(out), "--epochs", "3", "--set", "train_limit=300"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     first = process.stdout.readline()
     process.stdout.close()  # like `head -1` exiting
     _, err = process.communicate(timeout=900)
     assert first.startswith(b"epoch 1/3")
     assert process.returncode == 0 and b"Traceback" not in err, err.decode()[-2000:]
     from raekit.runs import read_metrics
+
     assert [row["epoch"] for row in read_metrics(out)] == [1, 2, 3]
 
 
 def test_written_json_is_valid_json(world):
     import json
+
     for path in world.base.rglob("*.json"):
-        json.loads(path.read_text(), parse_constant=lambda name: pytest.fail(f"{path} holds {name}"))
+        json.loads(
+            path.read_text(),
+            parse_constant=lambda name, path=path: pytest.fail(f"{path} holds {name}"),
+        )
     assert np.isfinite(json.loads((world.run / "eval.json").read_text())["fid"]["gmm"])
 
 
@@ -371,12 +499,19 @@ def test_fetch_does_not_call_a_dataset_verified_when_other_files_break_it(tmp_pa
     from raekit.data.mnist_pickle import PICKLE_FILE
     from raekit.errors import RaekitError
     from test_reader_properties import mnist_pickle_bytes
+
     (tmp_path / PICKLE_FILE).write_bytes(mnist_pickle_bytes())
     sha = fetch.digest(tmp_path / PICKLE_FILE)
-    monkeypatch.setitem(fetch.SOURCES, "mnist", [fetch.Source("a wheel", lambda dest: None, {PICKLE_FILE: sha})])
+    monkeypatch.setitem(
+        fetch.SOURCES, "mnist", [fetch.Source("a wheel", lambda dest: None, {PICKLE_FILE: sha})]
+    )
     assert fetch.fetch("mnist", tmp_path) == tmp_path  # the pickle alone reads: already there
-    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-                 "t10k-labels-idx1-ubyte"):
+    for name in (
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ):
         (tmp_path / name).write_bytes(b"not idx")
     with pytest.raises(RaekitError, match="train-images-idx3-ubyte is not an IDX file"):
         fetch.fetch("mnist", tmp_path)

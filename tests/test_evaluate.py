@@ -1,4 +1,5 @@
 """evaluate, reproduce and the generation commands end to end on digits with the tiny preset."""
+
 import json
 
 import numpy as np
@@ -6,9 +7,9 @@ import pytest
 
 from raekit.cli import main
 from raekit.config import make_config
-from raekit.paper.evaluate import evaluate_run, normal_density
 from raekit.generation import fit_density, load_run_density, model_fingerprint
 from raekit.metrics import frechet_distance
+from raekit.paper.evaluate import evaluate_run, normal_density
 from raekit.runs import load_run
 from raekit.training import train
 
@@ -30,6 +31,7 @@ def test_fit_density_saves_a_model_checked_density(run_dir):
 
 def test_two_stage_density_takes_the_runs_dataset_kl_weight(run_dir):
     from raekit.density.two_stage import OFFICIAL_KL_WEIGHTS
+
     density, _ = fit_density(run_dir, kind="two-stage", save=False, epochs=1)
     assert density.options["dataset"] == "digits"
     assert density.options["kl_weight"] == OFFICIAL_KL_WEIGHTS["digits"]
@@ -38,24 +40,43 @@ def test_two_stage_density_takes_the_runs_dataset_kl_weight(run_dir):
 def test_evaluate_writes_the_table_rows(run_dir):
     result = evaluate_run(run_dir, features="classifier", n=200)
     saved = json.loads((run_dir / "eval.json").read_text())
-    assert saved["fid"] == result["fid"] and set(result["fid"]) == {"rec", "gaussian", "gmm", "interp"}
+    assert saved["fid"] == result["fid"] and set(result["fid"]) == {
+        "rec",
+        "gaussian",
+        "gmm",
+        "interp",
+    }
     assert result["extractor"].startswith("classifier") and result["n"] == 200
     assert all(0 <= v["f8"] <= 1 and 0 <= v["f1_8"] <= 1 for v in result["prd"].values())
     assert result["fid"]["rec"] < result["fid"]["gaussian"]  # reconstructions beat samples
-    assert set(result["valid_loglik"]) == {"gaussian", "gmm"} and all(np.isfinite(list(result["valid_loglik"].values())))
+    assert set(result["valid_loglik"]) == {"gaussian", "gmm"} and all(
+        np.isfinite(list(result["valid_loglik"].values()))
+    )
 
 
 def test_normal_column_is_the_prior_for_vae_and_wae():
     from raekit.models import build_model
-    assert normal_density(build_model("vae")) == "prior" and normal_density(build_model("wae")) == "prior"
-    assert normal_density(build_model("rae")) == "gaussian" and normal_density(build_model("2svae")) == "two-stage"
+
+    assert (
+        normal_density(build_model("vae")) == "prior"
+        and normal_density(build_model("wae")) == "prior"
+    )
+    assert (
+        normal_density(build_model("rae")) == "gaussian"
+        and normal_density(build_model("2svae")) == "two-stage"
+    )
 
 
-@pytest.mark.parametrize("command,out", [
-    (["sample", "--density", "gmm", "--n", "16"], "s.png"), (["sample", "--n", "5"], "s.npz"),
-    (["reconstruct", "--n", "6"], "r.png"), (["interpolate", "--pairs", "2", "--steps", "4"], "i.png"),
-    (["neighbours", "--n", "3", "--k", "2"], "nn.png"),
-])
+@pytest.mark.parametrize(
+    "command,out",
+    [
+        (["sample", "--density", "gmm", "--n", "16"], "s.png"),
+        (["sample", "--n", "5"], "s.npz"),
+        (["reconstruct", "--n", "6"], "r.png"),
+        (["interpolate", "--pairs", "2", "--steps", "4"], "i.png"),
+        (["neighbours", "--n", "3", "--k", "2"], "nn.png"),
+    ],
+)
 def test_generation_commands(run_dir, tmp_path, capsys, command, out):
     assert main([command[0], str(run_dir), *command[1:], "--out", str(tmp_path / out)]) == 0
     assert (tmp_path / out).stat().st_size > 0
@@ -63,13 +84,16 @@ def test_generation_commands(run_dir, tmp_path, capsys, command, out):
         assert np.load(tmp_path / out)["images"].shape == (5, 1, 32, 32)
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["fit-density", "{run}", "--density", "gmn"], "did you mean 'gmm'"),
-    (["sample", "{run}", "--out", "x.jpg"], "must end in .png or .npz"),
-    (["sample", "{tmp}", "--out", "x.png"], "not a raekit run"),
-    (["fit-density", "{run}", "--components", "5000"], "fewer than the 5000 GMM components"),
-    (["evaluate", "{run}", "--n", "1"], "at least 2"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["fit-density", "{run}", "--density", "gmn"], "did you mean 'gmm'"),
+        (["sample", "{run}", "--out", "x.jpg"], "must end in .png or .npz"),
+        (["sample", "{tmp}", "--out", "x.png"], "not a raekit run"),
+        (["fit-density", "{run}", "--components", "5000"], "fewer than the 5000 GMM components"),
+        (["evaluate", "{run}", "--n", "1"], "at least 2"),
+    ],
+)
 def test_bad_generation_input(run_dir, tmp_path, capsys, argv, message):
     argv = [a.format(run=run_dir, tmp=tmp_path) for a in argv]
     assert main(argv) == 2

@@ -1,4 +1,5 @@
 """GrammarVAE's expression file: reader, fetch (offline copy, SHA-256), use by the task."""
+
 from pathlib import Path
 
 import numpy as np
@@ -9,8 +10,12 @@ from raekit.config import make_config
 from raekit.errors import RaekitError
 from raekit.grammar.cfg import EXPRESSION_GRAMMAR
 from raekit.grammar.encode import encode_productions
-from raekit.grammar.expression_data import (EXPRESSIONS_NAME, EXPRESSIONS_SHA256, fetch_expressions,
-                                            read_expressions)
+from raekit.grammar.expression_data import (
+    EXPRESSIONS_NAME,
+    EXPRESSIONS_SHA256,
+    fetch_expressions,
+    read_expressions,
+)
 from raekit.grammar.task import task_strings
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / EXPRESSIONS_NAME
@@ -38,7 +43,10 @@ def test_reader_removes_spaces_and_skips_empty_lines(small):
 def test_task_reads_the_data_root_file_or_folder(small, capsys):
     for root in (small, small.parent):
         config = make_config("expressions", "grae", "tiny", data_root=str(root), max_rows=None)
-        assert task_strings(config) == (read_expressions(small), None)  # expressions carry no line numbers
+        assert task_strings(config) == (
+            read_expressions(small),
+            None,
+        )  # expressions carry no line numbers
         assert f"expressions from {small}" in capsys.readouterr().err
     with pytest.raises(RaekitError, match="expression file not found"):
         task_strings(make_config("expressions", "grae", "tiny", data_root=str(small) + ".missing"))
@@ -59,10 +67,13 @@ def test_fetch_from_a_file_checks_sha256(small, tmp_path, capsys):
         fetch_expressions(tmp_path, source=tmp_path / "nothing.txt")
 
 
-@pytest.mark.skipif(not SHARED.is_file(), reason="GrammarVAE's expression file is not on this machine")
+@pytest.mark.skipif(
+    not SHARED.is_file(), reason="GrammarVAE's expression file is not on this machine"
+)
 def test_real_file_fetched_offline_and_read(tmp_path):
     path = fetch_expressions(tmp_path, source=SHARED)
     from raekit.fetch import digest
+
     assert digest(path) == EXPRESSIONS_SHA256
     expressions = read_expressions(path)
     assert len(expressions) == 100_000

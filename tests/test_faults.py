@@ -1,5 +1,6 @@
 """Faults end to end on real `raekit train` processes: kills, signals, damaged and hostile
 checkpoints, determinism; and a scan of src/ for loaders that can run code."""
+
 import ast
 import hashlib
 import json
@@ -13,15 +14,26 @@ import sys
 
 import pytest
 import torch
-from ddp_worker import SRC, launch
 from safetensors.torch import load_file
 
+from ddp_worker import SRC, launch
 from raekit import runs
 from raekit.runs.checkpoint import FORMAT, list_checkpoints
 
 # VAE (noise RNG in play) on 300 digits: 6 batches an epoch, 3 epochs, a few seconds a run.
-TRAIN = ["train", "--dataset", "digits", "--model", "vae", "--preset", "tiny",
-         "--set", "train_limit=300", "valid_limit=60", "batch_size=50"]
+TRAIN = [
+    "train",
+    "--dataset",
+    "digits",
+    "--model",
+    "vae",
+    "--preset",
+    "tiny",
+    "--set",
+    "train_limit=300",
+    "valid_limit=60",
+    "batch_size=50",
+]
 EPOCH = 1_000_000  # checkpoint step = epoch * EPOCH + batch
 
 
@@ -31,8 +43,14 @@ def _env(**extra):
 
 def _cli(args, timeout=120, **env):
     """`raekit ARGS` in a fresh `python -m raekit` process."""
-    return subprocess.run([sys.executable, "-m", "raekit", *args], env=_env(**env), capture_output=True,
-                          text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "raekit", *args],
+        env=_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def _ok(result):
@@ -41,13 +59,20 @@ def _ok(result):
 
 
 def _steps(run_dir):
-    return [int(p.stem[len("step-"):]) for p in list_checkpoints(run_dir / runs.CHECKPOINTS)]
+    return [int(p.stem[len("step-") :]) for p in list_checkpoints(run_dir / runs.CHECKPOINTS)]
 
 
 def _assert_same_run(a, b):
     """Best weights, every tensor of the newest checkpoint (model, Adam, RNG) and the losses logged."""
-    pairs = [(a / runs.WEIGHTS_FILE, b / runs.WEIGHTS_FILE),
-             *((list_checkpoints(d / runs.CHECKPOINTS)[-1].with_suffix(".safetensors") for d in (a, b)),)]
+    pairs = [
+        (a / runs.WEIGHTS_FILE, b / runs.WEIGHTS_FILE),
+        *(
+            (
+                list_checkpoints(d / runs.CHECKPOINTS)[-1].with_suffix(".safetensors")
+                for d in (a, b)
+            ),
+        ),
+    ]
     for x, y in pairs:
         tx, ty = load_file(x), load_file(y)
         assert tx.keys() == ty.keys() and all(torch.equal(tx[k], ty[k]) for k in tx), (x, y)
@@ -79,8 +104,11 @@ def test_same_seed_gives_bitwise_equal_runs(clean, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kill, steps_left", [("1:3:0", [EPOCH]), ("0:3:0", [])],
-                         ids=["mid-epoch-2", "before-the-first-checkpoint"])
+@pytest.mark.parametrize(
+    "kill, steps_left",
+    [("1:3:0", [EPOCH]), ("0:3:0", [])],
+    ids=["mid-epoch-2", "before-the-first-checkpoint"],
+)
 def test_sigkill_mid_epoch_then_resume_is_bit_identical(clean, tmp_path, kill, steps_left):
     out = tmp_path / "run"
     killed = launch(["cli", *TRAIN, "--epochs", "3", "--out", str(out)], RAEKIT_WORKER_KILL=kill)
@@ -92,12 +120,19 @@ def test_sigkill_mid_epoch_then_resume_is_bit_identical(clean, tmp_path, kill, s
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(
+    "sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"]
+)
 def test_signal_checkpoints_exits_and_resumes_identically(clean, tmp_path, sig, code):
     out, log = tmp_path / "run", tmp_path / "stderr.txt"
     with open(log, "w") as err:
-        child = subprocess.Popen([sys.executable, "-m", "raekit", *TRAIN, "--epochs", "40", "--out", str(out)],
-                                 env=_env(), stdout=subprocess.PIPE, stderr=err, text=True)
+        child = subprocess.Popen(
+            [sys.executable, "-m", "raekit", *TRAIN, "--epochs", "40", "--out", str(out)],
+            env=_env(),
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
         try:
             first = child.stdout.readline()  # training is under way once epoch 1 is logged
             assert first.startswith("epoch 1/40"), first + log.read_text()
@@ -117,7 +152,9 @@ def test_signal_checkpoints_exits_and_resumes_identically(clean, tmp_path, sig, 
 @pytest.mark.slow
 def test_kill_during_a_checkpoint_write_keeps_the_previous_one(clean, tmp_path):
     out = tmp_path / "run"
-    killed = launch(["cli", *TRAIN, "--epochs", "3", "--out", str(out)], RAEKIT_WORKER_KILL_IN_SAVE="2")
+    killed = launch(
+        ["cli", *TRAIN, "--epochs", "3", "--out", str(out)], RAEKIT_WORKER_KILL_IN_SAVE="2"
+    )
     assert killed.returncode == -signal.SIGKILL
     names = {p.name for p in (out / runs.CHECKPOINTS).iterdir()}
     assert any(n.startswith(".step-2000000.safetensors.") for n in names)  # the write in flight
@@ -136,9 +173,14 @@ def _garble(path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("damage, suffix", [(_truncate, ".safetensors"), (_garble, ".json")],
-                         ids=["truncated-tensors", "garbage-json"])
-def test_damaged_newest_checkpoint_falls_back_to_the_previous(clean, two_epochs, tmp_path, damage, suffix):
+@pytest.mark.parametrize(
+    "damage, suffix",
+    [(_truncate, ".safetensors"), (_garble, ".json")],
+    ids=["truncated-tensors", "garbage-json"],
+)
+def test_damaged_newest_checkpoint_falls_back_to_the_previous(
+    clean, two_epochs, tmp_path, damage, suffix
+):
     out = tmp_path / "run"
     shutil.copytree(two_epochs, out)
     damage(out / runs.CHECKPOINTS / f"step-{2 * EPOCH:06d}{suffix}")
@@ -167,7 +209,9 @@ def test_a_pickle_planted_as_a_checkpoint_is_refused_and_runs_nothing(two_epochs
     stem.parent.mkdir()
     stem.with_suffix(".safetensors").write_bytes(pickle.dumps(_Payload(marker), protocol=4))
     digest = hashlib.sha256(stem.with_suffix(".safetensors").read_bytes()).hexdigest()
-    stem.with_suffix(".json").write_text(json.dumps({"format": FORMAT, "sha256": digest}))  # vouches for it
+    stem.with_suffix(".json").write_text(
+        json.dumps({"format": FORMAT, "sha256": digest})
+    )  # vouches for it
     before = {p.name: p.stat().st_mtime_ns for p in out.rglob("*")}
     result = _cli(["train", "--out", str(out), "--resume"])
     assert result.returncode == 2 and "pickle" in result.stderr and "Traceback" not in result.stderr
@@ -177,10 +221,26 @@ def test_a_pickle_planted_as_a_checkpoint_is_refused_and_runs_nothing(two_epochs
 
 # --- no loader in src/ may run code from a file -------------------------------------------------
 
-_NEVER = {"pickle.load", "pickle.loads", "pickle.Unpickler", "_pickle.load", "_pickle.loads", "dill.load",
-          "dill.loads", "joblib.load", "marshal.load", "marshal.loads", "shelve.open", "pandas.read_pickle",
-          "yaml.load", "yaml.load_all", "yaml.full_load", "yaml.full_load_all", "yaml.unsafe_load",
-          "yaml.unsafe_load_all"}
+_NEVER = {
+    "pickle.load",
+    "pickle.loads",
+    "pickle.Unpickler",
+    "_pickle.load",
+    "_pickle.loads",
+    "dill.load",
+    "dill.loads",
+    "joblib.load",
+    "marshal.load",
+    "marshal.loads",
+    "shelve.open",
+    "pandas.read_pickle",
+    "yaml.load",
+    "yaml.load_all",
+    "yaml.full_load",
+    "yaml.full_load_all",
+    "yaml.unsafe_load",
+    "yaml.unsafe_load_all",
+}
 
 
 def _dotted(node, aliases):
@@ -196,7 +256,10 @@ def _dotted(node, aliases):
 
 
 def _keyword_is(call, name, value):
-    return any(k.arg == name and isinstance(k.value, ast.Constant) and k.value.value is value for k in call.keywords)
+    return any(
+        k.arg == name and isinstance(k.value, ast.Constant) and k.value.value is value
+        for k in call.keywords
+    )
 
 
 def unsafe_loads(source, filename="<string>"):
@@ -211,9 +274,13 @@ def unsafe_loads(source, filename="<string>"):
     problems = []
     for node in ast.walk(tree):
         where = f"{filename}:{getattr(node, 'lineno', 0)}"
-        if isinstance(node, ast.ClassDef) and "pickle.Unpickler" in {_dotted(b, aliases) for b in node.bases}:
+        if isinstance(node, ast.ClassDef) and "pickle.Unpickler" in {
+            _dotted(b, aliases) for b in node.bases
+        }:
             # A subclass is allowed only as a whitelist: a find_class override that refuses.
-            finders = [f for f in node.body if isinstance(f, ast.FunctionDef) and f.name == "find_class"]
+            finders = [
+                f for f in node.body if isinstance(f, ast.FunctionDef) and f.name == "find_class"
+            ]
             if not finders or not any(isinstance(n, ast.Raise) for n in ast.walk(finders[0])):
                 problems.append(f"{where}: {node.name} unpickles without a refusing find_class")
         if not isinstance(node, ast.Call):
@@ -223,31 +290,52 @@ def unsafe_loads(source, filename="<string>"):
             problems.append(f"{where}: {name}")
         elif name == "torch.load" and not _keyword_is(node, "weights_only", True):
             problems.append(f"{where}: torch.load without weights_only=True")
-        elif name == "numpy.load" and not (_keyword_is(node, "allow_pickle", False) or
-                                           all(k.arg != "allow_pickle" for k in node.keywords)):
+        elif name == "numpy.load" and not (
+            _keyword_is(node, "allow_pickle", False)
+            or all(k.arg != "allow_pickle" for k in node.keywords)
+        ):
             problems.append(f"{where}: numpy.load with allow_pickle")
     return problems
 
 
-@pytest.mark.parametrize("snippet", [
-    "import pickle\npickle.load(f)", "import pickle as p\np.loads(b)", "from pickle import load\nload(f)",
-    "import pickle\npickle.Unpickler(f).load()", "import pickle\nclass U(pickle.Unpickler):\n    pass",
-    "import torch\ntorch.load(p)", "import torch\ntorch.load(p, weights_only=False)",
-    "import yaml\nyaml.load(s)", "import yaml\nyaml.load(s, Loader=yaml.FullLoader)", "import yaml\nyaml.full_load(s)",
-    "from yaml import unsafe_load\nunsafe_load(s)", "import numpy as np\nnp.load(p, allow_pickle=True)",
-    "import numpy\nnumpy.load(p, allow_pickle=flag)", "import joblib\njoblib.load(p)",
-])
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "import pickle\npickle.load(f)",
+        "import pickle as p\np.loads(b)",
+        "from pickle import load\nload(f)",
+        "import pickle\npickle.Unpickler(f).load()",
+        "import pickle\nclass U(pickle.Unpickler):\n    pass",
+        "import torch\ntorch.load(p)",
+        "import torch\ntorch.load(p, weights_only=False)",
+        "import yaml\nyaml.load(s)",
+        "import yaml\nyaml.load(s, Loader=yaml.FullLoader)",
+        "import yaml\nyaml.full_load(s)",
+        "from yaml import unsafe_load\nunsafe_load(s)",
+        "import numpy as np\nnp.load(p, allow_pickle=True)",
+        "import numpy\nnumpy.load(p, allow_pickle=flag)",
+        "import joblib\njoblib.load(p)",
+    ],
+)
 def test_scanner_flags_every_unsafe_loader(snippet):
     assert len(unsafe_loads(snippet)) == 1
 
 
-@pytest.mark.parametrize("snippet", [
-    "import torch\ntorch.load(p, map_location='cpu', weights_only=True)", "import yaml\nyaml.safe_load(s)",
-    "import numpy as np\nnp.load(p)", "import numpy as np\nnp.load(p, allow_pickle=False)",
-    "import json\njson.load(f)", "import pickle\ntry:\n    f()\nexcept pickle.UnpicklingError:\n    raise",
-    ("import pickle\nclass A(pickle.Unpickler):\n    def find_class(self, m, n):\n        if m != 'numpy':\n"
-     "            raise ValueError(m)\n        return super().find_class(m, n)\nA(f).load()"),
-])
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "import torch\ntorch.load(p, map_location='cpu', weights_only=True)",
+        "import yaml\nyaml.safe_load(s)",
+        "import numpy as np\nnp.load(p)",
+        "import numpy as np\nnp.load(p, allow_pickle=False)",
+        "import json\njson.load(f)",
+        "import pickle\ntry:\n    f()\nexcept pickle.UnpicklingError:\n    raise",
+        (
+            "import pickle\nclass A(pickle.Unpickler):\n    def find_class(self, m, n):\n        if m != 'numpy':\n"
+            "            raise ValueError(m)\n        return super().find_class(m, n)\nA(f).load()"
+        ),
+    ],
+)
 def test_scanner_passes_safe_loaders(snippet):
     assert unsafe_loads(snippet) == []
 

@@ -11,10 +11,17 @@ def test_rule_counts_order_and_lengths():
     assert len(ZINC_GRAMMAR) == 76 and ZINC_GRAMMAR.max_length == 277
     z = [str(p) for p in ZINC_GRAMMAR.productions]
     assert z[0] == "smiles -> chain" and z[1:4] == [
-        "atom -> bracket_atom", "atom -> aliphatic_organic", "atom -> aromatic_organic"]
+        "atom -> bracket_atom",
+        "atom -> aliphatic_organic",
+        "atom -> aromatic_organic",
+    ]
     assert z[37:45] == [f"DIGIT -> '{d}'" for d in "12345678"]
-    assert z[-4:] == ["chain -> branched_atom", "chain -> chain branched_atom",
-                      "chain -> chain bond branched_atom", "Nothing -> None"]
+    assert z[-4:] == [
+        "chain -> branched_atom",
+        "chain -> chain branched_atom",
+        "chain -> chain bond branched_atom",
+        "Nothing -> None",
+    ]
     assert str(EXPRESSION_GRAMMAR.productions[5]) == "T -> 'sin(' S ')'"
     assert ZINC_GRAMMAR.padding == 75 and EXPRESSION_GRAMMAR.padding == 11
 
@@ -37,8 +44,11 @@ def test_masks_rhs_and_lhs_tables():
     np.testing.assert_array_equal(g.production_masks[5], expected[1])
     z = ZINC_GRAMMAR
     chain = z.nonterminals.index("chain")
-    assert z.rhs_nonterminals[74] == (chain, z.nonterminals.index("bond"),
-                                      z.nonterminals.index("branched_atom"))
+    assert z.rhs_nonterminals[74] == (
+        chain,
+        z.nonterminals.index("bond"),
+        z.nonterminals.index("branched_atom"),
+    )
     # Every usable production appears in exactly one row of the masks.
     assert (z.masks.sum(0) == np.isin(np.arange(76), z.unused, invert=True)).all()
 
@@ -50,11 +60,17 @@ def test_grammar_errors():
         get_grammar("molecule")
 
 
-@pytest.mark.parametrize("text, tokens", [
-    ("CCl", ["C", "Cl"]), ("BrC", ["Br", "C"]), ("[C@@H]", ["[", "C", "@@", "H", "]"]),
-    ("[nH+]", ["[", "n", "H", "+", "]"]), ("C\\C=C/C", ["C", "\\", "C", "=", "C", "/", "C"]),
-    ("c1ccccc1", ["c", "1", "c", "c", "c", "c", "c", "1"]),
-])
+@pytest.mark.parametrize(
+    "text, tokens",
+    [
+        ("CCl", ["C", "Cl"]),
+        ("BrC", ["Br", "C"]),
+        ("[C@@H]", ["[", "C", "@@", "H", "]"]),
+        ("[nH+]", ["[", "n", "H", "+", "]"]),
+        ("C\\C=C/C", ["C", "\\", "C", "=", "C", "/", "C"]),
+        ("c1ccccc1", ["c", "1", "c", "c", "c", "c", "c", "1"]),
+    ],
+)
 def test_smiles_tokens(text, tokens):
     assert tokenize(text, ZINC_GRAMMAR) == tokens
 

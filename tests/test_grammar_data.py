@@ -12,8 +12,7 @@ from raekit.grammar.encode import encode_productions
 def test_expression_corpus_is_seeded_and_in_grammar():
     corpus = expression_corpus(2000, seed=7)
     assert corpus == expression_corpus(2000, seed=7) and corpus != expression_corpus(2000, seed=8)
-    encoded = encode_productions(corpus, EXPRESSION_GRAMMAR, max_invalid_fraction=0,
-                                 progress=False)
+    encoded = encode_productions(corpus, EXPRESSION_GRAMMAR, max_invalid_fraction=0, progress=False)
     lengths = (encoded.indices != EXPRESSION_GRAMMAR.padding).sum(1)
     assert lengths.max() <= 15 and lengths.min() == 2
     # Every operator, function and leaf of the grammar shows up.
@@ -29,7 +28,7 @@ def test_expression_corpus_rejects_bad_size():
 
 def test_smi_file_quotes_whitespace_and_empty_lines(tmp_path):
     path = tmp_path / "zinc.smi"
-    path.write_text('"CCO"\n  c1ccccc1  \n\nCC(=O)O\tacid\n\'CN\'\n')
+    path.write_text("\"CCO\"\n  c1ccccc1  \n\nCC(=O)O\tacid\n'CN'\n")
     rows = read_smiles_file(path)
     assert rows.values == ["CCO", "c1ccccc1", "CC(=O)O", "CN"]
     assert rows.lines == [1, 2, 4, 5] and rows.skipped == [(3, "empty line")]
@@ -45,8 +44,10 @@ def test_csv_and_gzip(tmp_path):
     assert checked.values == ["CCO"] and [r for r, _ in checked.skipped] == [3, 4]
 
 
-@pytest.mark.parametrize("content, message", [
-    (None, "not found"), ("", "empty"), ("\n\n", "empty"), ("a,b\n1,2\n", "no SMILES column")])
+@pytest.mark.parametrize(
+    "content, message",
+    [(None, "not found"), ("", "empty"), ("\n\n", "empty"), ("a,b\n1,2\n", "no SMILES column")],
+)
 def test_bad_files(tmp_path, content, message):
     path = tmp_path / ("x.csv" if content and "," in content else "x.smi")
     if content is not None:

@@ -5,13 +5,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from test_grammar_samples import SMILES
 from raekit.errors import RaekitError
 from raekit.grammar.cfg import EXPRESSION_GRAMMAR, ZINC_GRAMMAR
 from raekit.grammar.data import expression_corpus
 from raekit.grammar.decode import decode_chars, decode_grammar
 from raekit.grammar.encode import encode_productions, productions_to_string, to_one_hot
 from raekit.grammar.tokens import CharVocab
+from test_grammar_samples import SMILES
 
 
 def _check_leftmost(productions, grammar):
@@ -29,25 +29,36 @@ _values = st.one_of(st.floats(-50, 50), st.sampled_from([np.nan, np.inf, -np.inf
 
 
 @settings(max_examples=40, deadline=None)
-@given(data=st.data(), grammar=st.sampled_from([EXPRESSION_GRAMMAR, ZINC_GRAMMAR]),
-       sample=st.booleans(), seed=st.integers(0, 2**31 - 1))
+@given(
+    data=st.data(),
+    grammar=st.sampled_from([EXPRESSION_GRAMMAR, ZINC_GRAMMAR]),
+    sample=st.booleans(),
+    seed=st.integers(0, 2**31 - 1),
+)
 def test_decoder_only_emits_productions_of_the_popped_nonterminal(data, grammar, sample, seed):
     steps = data.draw(st.integers(1, 40 if grammar is ZINC_GRAMMAR else grammar.max_length))
     logits = data.draw(arrays(np.float32, (3, steps, len(grammar)), elements=_values))
-    out = decode_grammar(torch.from_numpy(logits), grammar, sample=sample,
-                         generator=torch.Generator().manual_seed(seed))
+    out = decode_grammar(
+        torch.from_numpy(logits),
+        grammar,
+        sample=sample,
+        generator=torch.Generator().manual_seed(seed),
+    )
     assert out.productions.shape == (3, steps)
     for row, complete, string in zip(out.productions.tolist(), out.complete.tolist(), out.strings):
         assert _check_leftmost(row, grammar) == complete
         assert string == (productions_to_string(row, grammar) if complete else "")
 
 
-@pytest.mark.parametrize("grammar, strings", [
-    (ZINC_GRAMMAR, SMILES), (EXPRESSION_GRAMMAR, expression_corpus(100, seed=5))])
+@pytest.mark.parametrize(
+    "grammar, strings",
+    [(ZINC_GRAMMAR, SMILES), (EXPRESSION_GRAMMAR, expression_corpus(100, seed=5))],
+)
 def test_decoding_the_true_one_hot_gives_the_strings_back(grammar, strings):
     encoded = encode_productions(strings, grammar, progress=False)
     logits = to_one_hot(encoded.indices, len(grammar)) * 4 + 0.1 * torch.randn(
-        len(strings), grammar.max_length, len(grammar), generator=torch.Generator().manual_seed(0))
+        len(strings), grammar.max_length, len(grammar), generator=torch.Generator().manual_seed(0)
+    )
     out = decode_grammar(logits, grammar)
     assert out.strings == strings and bool(out.complete.all())
     np.testing.assert_array_equal(out.productions.numpy(), encoded.indices)
@@ -86,6 +97,7 @@ def test_char_decoding():
     assert decode_chars(logits, vocab) == ["C(=O)", "CO"]
     logits[0, 0] = float("nan")
     assert decode_chars(logits, vocab)[1] == "CO"
-    sampled = decode_chars(logits * 10, vocab, sample=True,
-                           generator=torch.Generator().manual_seed(0))
+    sampled = decode_chars(
+        logits * 10, vocab, sample=True, generator=torch.Generator().manual_seed(0)
+    )
     assert sampled[1] == "CO"

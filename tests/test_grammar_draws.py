@@ -1,4 +1,5 @@
 """Batched masked decoding of many draws: equal to per-sequence decoding on the same logits."""
+
 import numpy as np
 import pytest
 import torch
@@ -21,7 +22,9 @@ def _one_sequence(logits: np.ndarray, grammar, u: np.ndarray, temperature: float
         allowed = np.flatnonzero(grammar.masks[symbol])
         scores = logits[t, allowed].astype(np.float64)
         cdf = np.cumsum(np.exp((scores - scores.max()) / temperature))
-        pick = allowed[min(int(np.searchsorted(cdf, u[t] * cdf[-1], side="right")), len(allowed) - 1)]
+        pick = allowed[
+            min(int(np.searchsorted(cdf, u[t] * cdf[-1], side="right")), len(allowed) - 1)
+        ]
         prods.append(int(pick))
         stack.extend(reversed(grammar.rhs_nonterminals[pick]))
     return "" if stack else productions_to_string(prods, grammar)
@@ -34,21 +37,37 @@ def _peaked_logits(grammar, strings, noise, seed=0):
     return onehot * 4 + noise * torch.randn(onehot.shape, generator=g)
 
 
-@pytest.mark.parametrize("grammar, strings", [
-    (EXPRESSION_GRAMMAR, ["x+1", "sin(x)*2/x", "exp(x*x)+3"]),
-    (ZINC_GRAMMAR, ["CCO", "c1ccccc1C(=O)O", "CN1CCC[C@H]1c2cccnc2"]),
-])
+@pytest.mark.parametrize(
+    "grammar, strings",
+    [
+        (EXPRESSION_GRAMMAR, ["x+1", "sin(x)*2/x", "exp(x*x)+3"]),
+        (ZINC_GRAMMAR, ["CCO", "c1ccccc1C(=O)O", "CN1CCC[C@H]1c2cccnc2"]),
+    ],
+)
 def test_sampled_draws_equal_per_sequence_decoding(grammar, strings):
     logits = _peaked_logits(grammar, strings, noise=2.0)
     draws, temperature = 6, 0.8
-    u = torch.rand(len(strings), draws, grammar.max_length, dtype=torch.float64,
-                   generator=torch.Generator().manual_seed(1))
+    u = torch.rand(
+        len(strings),
+        draws,
+        grammar.max_length,
+        dtype=torch.float64,
+        generator=torch.Generator().manual_seed(1),
+    )
     got = decode_grammar_draws(logits, grammar, draws, temperature=temperature, uniforms=u)
-    expected = [[_one_sequence(logits[i].numpy(), grammar, u[i, d].numpy(), temperature)
-                 for d in range(draws)] for i in range(len(strings))]
+    expected = [
+        [
+            _one_sequence(logits[i].numpy(), grammar, u[i, d].numpy(), temperature)
+            for d in range(draws)
+        ]
+        for i in range(len(strings))
+    ]
     assert got == expected
-    assert any(s for row in got for s in row) and any(not s for row in got for s in row) or \
-        grammar is EXPRESSION_GRAMMAR  # both complete and open derivations were exercised
+    assert (
+        any(s for row in got for s in row)
+        and any(not s for row in got for s in row)
+        or grammar is EXPRESSION_GRAMMAR
+    )  # both complete and open derivations were exercised
 
 
 @pytest.mark.parametrize("grammar", [EXPRESSION_GRAMMAR, ZINC_GRAMMAR])
@@ -90,8 +109,9 @@ def test_bad_arguments():
 
 @pytest.mark.parametrize("model", ["gvae", "cvae"])
 def test_decode_draws_runs_the_decoder_once_per_code(model, monkeypatch):
-    from raekit.models import build_model
     from raekit.grammar.task import decode_draws
+    from raekit.models import build_model
+
     net = build_model(model, "expressions", "tiny")
     calls = []
     real = net.decode

@@ -7,7 +7,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rdkit import Chem
 
-from test_grammar_samples import SMILES
 from raekit.errors import RaekitError
 from raekit.grammar.cfg import EXPRESSION_GRAMMAR, ZINC_GRAMMAR
 from raekit.grammar.data import expression_corpus, fetch_moses
@@ -15,6 +14,7 @@ from raekit.grammar.dataset import load_encoded
 from raekit.grammar.encode import encode_productions, productions_to_string, to_one_hot
 from raekit.grammar.parsers import NltkParser, ParseError, parser_for
 from raekit.grammar.tokens import tokenize
+from test_grammar_samples import SMILES
 
 
 def _canonical(smiles):
@@ -27,7 +27,8 @@ def moses_sample():
         path = os.environ.get("RAEKIT_TEST_MOSES") or fetch_moses()
     except Exception as err:  # no network, no pip, or the fetch module is unavailable
         pytest.skip(f"MOSES wheel cannot be obtained here: {err}")
-    lines = gzip.open(path, "rt").read().split()[1:]
+    with gzip.open(path, "rt") as handle:
+        lines = handle.read().split()[1:]
     rng = np.random.default_rng(1)
     return [lines[i] for i in rng.choice(len(lines), 300, replace=False)]
 
@@ -71,7 +72,7 @@ def test_moses_round_trip_and_nltk_agreement(moses_sample):
     reference = NltkParser(ZINC_GRAMMAR)
     for s, row in list(zip(kept, encoded.indices))[:20]:
         prods = reference(tokenize(s, ZINC_GRAMMAR))
-        np.testing.assert_array_equal(row[:len(prods)], prods)
+        np.testing.assert_array_equal(row[: len(prods)], prods)
 
 
 def test_expression_round_trip():
@@ -103,8 +104,7 @@ def test_failures_are_counted_with_reasons():
 def test_parallel_equals_serial():
     strings = SMILES * 3 + ["C("]
     serial = encode_productions(strings, ZINC_GRAMMAR, processes=1, progress=False)
-    parallel = encode_productions(strings, ZINC_GRAMMAR, processes=2, chunk_size=20,
-                                  progress=False)
+    parallel = encode_productions(strings, ZINC_GRAMMAR, processes=2, chunk_size=20, progress=False)
     np.testing.assert_array_equal(serial.indices, parallel.indices)
     assert serial.rows.tolist() == parallel.rows.tolist()
     assert serial.failures == parallel.failures == [(66, serial.failures[0][1])]
@@ -131,17 +131,25 @@ def test_cached_dataset(tmp_path, monkeypatch):
     np.testing.assert_array_equal(first.indices, again.indices)
     assert again.failures == first.failures and again.total == 4
     path.write_text("CCN\n")  # new content, new key
-    assert productions_to_string(load_encoded(path, ZINC_GRAMMAR).indices[0],
-                                 ZINC_GRAMMAR) == "CCN"
+    assert productions_to_string(load_encoded(path, ZINC_GRAMMAR).indices[0], ZINC_GRAMMAR) == "CCN"
 
 
 _TERMINALS = list(ZINC_GRAMMAR.terminals)
 
 
 @settings(max_examples=150, deadline=None)
-@given(base=st.sampled_from(SMILES[:12]), edits=st.lists(
-    st.tuples(st.sampled_from(["insert", "delete", "replace"]), st.integers(0, 200),
-              st.sampled_from(_TERMINALS)), min_size=1, max_size=3))
+@given(
+    base=st.sampled_from(SMILES[:12]),
+    edits=st.lists(
+        st.tuples(
+            st.sampled_from(["insert", "delete", "replace"]),
+            st.integers(0, 200),
+            st.sampled_from(_TERMINALS),
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+)
 def test_fast_smiles_parser_agrees_with_nltk_on_mutated_smiles(base, edits):
     tokens = tokenize(base, ZINC_GRAMMAR)
     for kind, at, terminal in edits:
@@ -169,6 +177,7 @@ def test_library_calls_start_no_process_pool_unless_asked(monkeypatch):
 
     def no_pool(*args, **kwargs):
         raise Asked(args)
+
     monkeypatch.setattr(encode.multiprocessing, "get_context", no_pool)
     strings = ["x+1", "sin(x)*2"] * 10_000  # 20k strings: the size that used to start a pool
     encoded = encode_productions(strings, EXPRESSION_GRAMMAR, progress=False)

@@ -28,5 +28,6 @@ SMILES = [
 
 def test_samples_are_distinct_valid_molecules():
     from rdkit import Chem
+
     assert len(set(SMILES)) == len(SMILES)
     assert all(Chem.MolFromSmiles(s) is not None for s in SMILES)

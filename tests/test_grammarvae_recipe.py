@@ -1,4 +1,5 @@
 """Sequence models trained as GrammarVAE trains them (and raekit's own recipe as an option)."""
+
 import math
 
 import numpy as np
@@ -57,7 +58,7 @@ def test_grammarvae_recipe_nets_and_latent_terms():
     assert _count_bn(own.encoder) == 0 and own.noise_std == 1.0 and not own.kl_mean
     # KL averaged over the 25 latent dimensions; noise of std 0.01 around the mean.
     mu, logvar = torch.randn(7, 25), torch.randn(7, 25)
-    by_hand = (-0.5 * (1 + logvar - mu ** 2 - logvar.exp()).mean(1)).mean()
+    by_hand = (-0.5 * (1 + logvar - mu**2 - logvar.exp()).mean(1)).mean()
     assert gvae._latent_term(mu, mu, logvar).item() == pytest.approx(by_hand.item(), rel=1e-5)
     torch.manual_seed(0)
     z = gvae._sample(mu, torch.zeros_like(mu))
@@ -65,11 +66,26 @@ def test_grammarvae_recipe_nets_and_latent_terms():
 
 
 def test_presets_follow_grammarvae_training_scripts():
-    expr, mol = make_config("expressions", "gvae", "paper"), make_config("molecules", "gvae", "paper")
-    assert (expr.epochs, expr.batch_size, expr.lr, expr.lr_factor, expr.lr_patience, expr.min_lr) == \
-        (50, 600, 1e-3, 0.2, 1, 1e-4)
-    assert (mol.epochs, mol.batch_size, mol.lr, mol.lr_factor, mol.lr_patience, mol.min_lr) == \
-        (100, 500, 1e-3, 0.2, 3, 1e-4)
+    expr, mol = (
+        make_config("expressions", "gvae", "paper"),
+        make_config("molecules", "gvae", "paper"),
+    )
+    assert (
+        expr.epochs,
+        expr.batch_size,
+        expr.lr,
+        expr.lr_factor,
+        expr.lr_patience,
+        expr.min_lr,
+    ) == (50, 600, 1e-3, 0.2, 1, 1e-4)
+    assert (mol.epochs, mol.batch_size, mol.lr, mol.lr_factor, mol.lr_patience, mol.min_lr) == (
+        100,
+        500,
+        1e-3,
+        0.2,
+        3,
+        1e-4,
+    )
     assert expr.sequence_recipe == mol.sequence_recipe == "grammarvae"
     assert make_config("mnist", "vae").min_lr == 0.0
 
@@ -78,10 +94,13 @@ def test_presets_follow_grammarvae_training_scripts():
 def test_trimmed_decoding_gives_the_same_loss_and_gradients(recipe, monkeypatch):
     from raekit.grammar.cfg import ZINC_GRAMMAR
     from raekit.grammar.encode import encode_productions
+
     torch.manual_seed(0)
     model = build_from_config(make_config("molecules", "grae", "tiny", sequence_recipe=recipe))
     smiles = ["CCO", "c1ccccc1C(=O)O", "CC(C)Cc1ccc(C)cc1"]
-    x = torch.as_tensor(encode_productions(smiles, ZINC_GRAMMAR, progress=False).indices.astype(np.int64))
+    x = torch.as_tensor(
+        encode_productions(smiles, ZINC_GRAMMAR, progress=False).indices.astype(np.int64)
+    )
     longest = int((x != ZINC_GRAMMAR.padding).sum(1).max())
     assert model.trim(x) == longest < 277 / 5
     steps, real = [], model.decoder.forward

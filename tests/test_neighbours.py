@@ -1,4 +1,5 @@
 """Pixel-space nearest neighbours against a brute-force numpy search."""
+
 import numpy as np
 import pytest
 
@@ -7,7 +8,9 @@ from raekit.generation.neighbours import nearest_neighbours
 
 
 def _brute(queries, reference):
-    return ((queries.reshape(len(queries), 1, -1) - reference.reshape(1, len(reference), -1)) ** 2).sum(-1)
+    return (
+        (queries.reshape(len(queries), 1, -1) - reference.reshape(1, len(reference), -1)) ** 2
+    ).sum(-1)
 
 
 @pytest.mark.parametrize("batch", [1, 7, 64, 5000])
@@ -32,12 +35,21 @@ def test_ties_go_to_the_lower_index():
     assert index.tolist() == [[1, 3]]
 
 
-@pytest.mark.parametrize("call,message", [
-    (lambda: nearest_neighbours(np.zeros((2, 1, 2, 2)), np.zeros((5, 1, 3, 3))), "values each"),
-    (lambda: nearest_neighbours(np.zeros((2, 4)), np.zeros((5, 4)), k=6), "k must be between 1 and the 5"),
-    (lambda: nearest_neighbours(np.zeros((0, 4)), np.zeros((5, 4))), "non-empty"),
-    (lambda: nearest_neighbours(np.zeros((2, 4)), np.zeros((5, 4)), batch=0), "batch must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "call,message",
+    [
+        (lambda: nearest_neighbours(np.zeros((2, 1, 2, 2)), np.zeros((5, 1, 3, 3))), "values each"),
+        (
+            lambda: nearest_neighbours(np.zeros((2, 4)), np.zeros((5, 4)), k=6),
+            "k must be between 1 and the 5",
+        ),
+        (lambda: nearest_neighbours(np.zeros((0, 4)), np.zeros((5, 4))), "non-empty"),
+        (
+            lambda: nearest_neighbours(np.zeros((2, 4)), np.zeros((5, 4)), batch=0),
+            "batch must be at least 1",
+        ),
+    ],
+)
 def test_bad_input(call, message):
     with pytest.raises(RaekitError, match=message):
         call()

@@ -1,5 +1,6 @@
 """The `official` preset against facts transcribed from the official RAE code, and every preset's
 round trip. Expected values are written out here independently of raekit.official."""
+
 import numpy as np
 import pytest
 import torch
@@ -20,16 +21,17 @@ VAE_FAMILY = ("vae", "cv-vae", "2svae")
 def _official_training(dataset, model):
     """(lr, batch, epochs) read from the official model files' Adam(lr=...) and configurations/config.py."""
     if model in RAE_FAMILY:
-        lr = 1e-3 if dataset == "celeba" else 5e-4      # rae_celeba.py / rae_mnist.py
+        lr = 1e-3 if dataset == "celeba" else 5e-4  # rae_celeba.py / rae_mnist.py
     elif model in VAE_FAMILY:
-        lr = 1e-4                                        # std_vae/get_vae_given_enc_dec.py
+        lr = 1e-4  # std_vae/get_vae_given_enc_dec.py
     else:
-        lr = 1e-3                                        # wae_mmd/get_wae_given_enc_dec.py
+        lr = 1e-3  # wae_mmd/get_wae_given_enc_dec.py
     batch = 1000 if (dataset, model) in (("celeba", "vae"), ("celeba", "2svae")) else 100
-    if dataset == "celeba" or (dataset == "cifar10" and model in ("wae", "cv-vae", "rae-gp")):
-        epochs = 70
-    else:
-        epochs = 100
+    epochs = (
+        70
+        if dataset == "celeba" or dataset == "cifar10" and model in ("wae", "cv-vae", "rae-gp")
+        else 100
+    )
     return lr, batch, epochs
 
 
@@ -38,23 +40,42 @@ def _official_training(dataset, model):
 def test_official_preset_follows_the_official_files(dataset, model):
     c = make_config(dataset, model, "official")
     assert (c.lr, c.batch_size, c.epochs) == _official_training(dataset, model)
-    assert (c.beta, c.lam) == converted_weights(model, dataset)        # the weights are shared with `paper`
-    assert c.net == "official" and c.sn_all_layers and c.width == 1.0 and c.gp_estimator == "official"
+    assert (c.beta, c.lam) == converted_weights(
+        model, dataset
+    )  # the weights are shared with `paper`
+    assert (
+        c.net == "official" and c.sn_all_layers and c.width == 1.0 and c.gp_estimator == "official"
+    )
     assert c.scale_input == (dataset != "celeba")
     assert c.l2_layers == ("all" if dataset == "celeba" else "transposed")
     assert c.filters == (64 if (dataset, model) == ("celeba", "cv-vae") else 128)
     assert c.gmm_components == (1 if (dataset, model) == ("celeba", "cv-vae") else 10)
     assert c.input_noise == (0.01 if (dataset, model) == ("celeba", "wae") else 0.0)
-    assert c.gmm_max_iter == 2000 and c.eval_images == "valid" and c.rec_sampled and c.rec_second_stage
-    assert (c.two_stage_hidden, c.two_stage_layers, c.two_stage_epochs, c.two_stage_batch, c.two_stage_lr,
-            c.two_stage_schedule, c.two_stage_sample_noise) == (1024, 2, 100, 64, 1e-4, "plateau", False)
+    assert (
+        c.gmm_max_iter == 2000 and c.eval_images == "valid" and c.rec_sampled and c.rec_second_stage
+    )
+    assert (
+        c.two_stage_hidden,
+        c.two_stage_layers,
+        c.two_stage_epochs,
+        c.two_stage_batch,
+        c.two_stage_lr,
+        c.two_stage_schedule,
+        c.two_stage_sample_noise,
+    ) == (1024, 2, 100, 64, 1e-4, "plateau", False)
 
 
 @pytest.mark.parametrize("preset", ["paper", "cpu", "tiny"])
 def test_paper_presets_keep_the_papers_choices_and_tables_caption(preset):
     c = make_config("mnist", "rae-l2", preset)
-    assert (c.net, c.l2_layers, c.scale_input, c.filters, c.input_noise, c.sn_all_layers) == \
-        ("paper", "all", False, 128, 0.0, False)
+    assert (c.net, c.l2_layers, c.scale_input, c.filters, c.input_noise, c.sn_all_layers) == (
+        "paper",
+        "all",
+        False,
+        128,
+        0.0,
+        False,
+    )
     assert (c.gmm_components, c.gmm_max_iter, c.lr, c.batch_size) == (10, 100, 1e-3, 100)
     assert c.eval_images == "test" and not c.rec_sampled and not c.rec_second_stage
 
@@ -75,25 +96,42 @@ def test_official_gp_times_its_lambda_is_hwc_times_the_official_expression():
     torch.manual_seed(0)
     c, h, w = IMAGE_SHAPES["mnist"]
     d = 16
-    decoder = nn.Sequential(nn.Linear(d, 32), nn.Tanh(), nn.Linear(32, c * h * w), nn.Sigmoid(),
-                            nn.Unflatten(1, (c, h, w)))
+    decoder = nn.Sequential(
+        nn.Linear(d, 32),
+        nn.Tanh(),
+        nn.Linear(32, c * h * w),
+        nn.Sigmoid(),
+        nn.Unflatten(1, (c, h, w)),
+    )
     z = torch.randn(5, d, requires_grad=True)
     raekit_term = converted_weights("rae-gp", "mnist")[1] * output_gradient_penalty(decoder(z), z)
     # Independent: one Jacobian per sample of sum_pixels D(z)^2, then the official mean.
-    per_sample = torch.stack([torch.func.jacrev(lambda v: decoder(v[None]).pow(2).sum())(zi) for zi in z.detach()])
+    per_sample = torch.stack(
+        [torch.func.jacrev(lambda v: decoder(v[None]).pow(2).sum())(zi) for zi in z.detach()]
+    )
     lam_off = OFFICIAL_WEIGHTS["rae-gp"]["mnist"][1]
     official_term = lam_off * per_sample.pow(2).mean()
     assert float(raekit_term.detach()) == pytest.approx(c * h * w * float(official_term), rel=1e-5)
 
 
-@pytest.mark.parametrize("dataset,expected", [
-    ("mnist", {"blocks.0", "blocks.3", "blocks.6"}),                # the three Conv2DTranspose kernels
-    ("cifar10", {"blocks.0", "blocks.3", "blocks.6"}),
-    ("celeba", {"fc", "blocks.0", "blocks.3", "blocks.6", "blocks.9"}),  # + the Dense, all four transposed
-])
+@pytest.mark.parametrize(
+    "dataset,expected",
+    [
+        ("mnist", {"blocks.0", "blocks.3", "blocks.6"}),  # the three Conv2DTranspose kernels
+        ("cifar10", {"blocks.0", "blocks.3", "blocks.6"}),
+        (
+            "celeba",
+            {"fc", "blocks.0", "blocks.3", "blocks.6", "blocks.9"},
+        ),  # + the Dense, all four transposed
+    ],
+)
 def test_official_l2_set_is_exactly_the_official_layers(dataset, expected):
     model = raekit.build_model("rae-l2", dataset, "official", width=0.0625)
-    weighted = {name for name, m in model.decoder.named_modules() if isinstance(m, (nn.Linear, nn.ConvTranspose2d))}
+    weighted = {
+        name
+        for name, m in model.decoder.named_modules()
+        if isinstance(m, (nn.Linear, nn.ConvTranspose2d))
+    }
     assert expected <= weighted
     by_name = dict(model.decoder.named_modules())
     hand = sum(float(by_name[name].weight.pow(2).sum()) for name in expected)
@@ -125,9 +163,18 @@ def _keras_trainable(dataset, filters, latent, encoder_outputs):
     return enc, dec
 
 
-@pytest.mark.parametrize("dataset,model", [("mnist", "rae"), ("mnist", "vae"), ("mnist", "rae-sn"),
-                                           ("cifar10", "wae"), ("celeba", "rae-l2"), ("celeba", "cv-vae"),
-                                           ("celeba", "2svae")])
+@pytest.mark.parametrize(
+    "dataset,model",
+    [
+        ("mnist", "rae"),
+        ("mnist", "vae"),
+        ("mnist", "rae-sn"),
+        ("cifar10", "wae"),
+        ("celeba", "rae-l2"),
+        ("celeba", "cv-vae"),
+        ("celeba", "2svae"),
+    ],
+)
 def test_official_nets_have_the_keras_parameter_counts(dataset, model, one_thread):
     config = make_config(dataset, model, "official")
     built = raekit.build_model(model, dataset, "official")
@@ -145,7 +192,7 @@ def test_same_transposed_conv_is_the_adjoint_of_tensorflows_same_conv(kernel, st
     layer = SameConvTranspose2d(3, 2, kernel, stride)
     nn.init.zeros_(layer.bias)
     n = 16
-    x = torch.randn(1, 2, n, n)              # the transposed conv's output space
+    x = torch.randn(1, 2, n, n)  # the transposed conv's output space
     y = torch.randn(1, 3, n // stride, n // stride)
     total = kernel - stride
     lo, hi = total // 2, total - total // 2

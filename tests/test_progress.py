@@ -40,8 +40,10 @@ def test_terminal_gets_a_bar_and_disabled_gets_nothing(monkeypatch):
     assert quiet.getvalue() == ""
 
 
-@pytest.mark.parametrize("env,expected", [({}, True), ({"RANK": "1"}, False), ({"RANK": "0"}, True),
-                                          ({"RAEKIT_PROGRESS": "0"}, False)])
+@pytest.mark.parametrize(
+    "env,expected",
+    [({}, True), ({"RANK": "1"}, False), ({"RANK": "0"}, True), ({"RAEKIT_PROGRESS": "0"}, False)],
+)
 def test_default_enabled(monkeypatch, env, expected):
     monkeypatch.delenv("RANK", raising=False)
     monkeypatch.delenv("RAEKIT_PROGRESS", raising=False)
@@ -54,6 +56,7 @@ def test_em_reports_its_iterations(monkeypatch, capsys, rng):
     # A slow step is simulated by a zero interval: EM's iterations show up on stderr as lines.
     monkeypatch.setattr(progress_module, "INTERVAL", 0.0)
     from raekit.density.gmm import GMMDensity
+
     codes = np.concatenate([rng.normal(-3, 1, (200, 2)), rng.normal(3, 1, (200, 2))])
     GMMDensity(components=2).fit(codes)
     err = capsys.readouterr().err

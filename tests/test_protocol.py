@@ -1,21 +1,23 @@
 """Table 1's protocol (REC and Interp. on test images) and the official code's evaluation choices."""
+
 import numpy as np
 import pytest
 import torch
 
 import raekit
+from helpers import tiny_digits
 from raekit.config import make_config
 from raekit.density import make_density
 from raekit.errors import RaekitError
-from raekit.paper.evaluate import eval_images, evaluate_run
 from raekit.generation import encode_images, reconstruct, run_density_options
+from raekit.paper.evaluate import eval_images, evaluate_run
 from raekit.runs import load_run
 from raekit.training import train
-from helpers import tiny_digits
 
 
-@pytest.mark.parametrize("preset,split", [("paper", "test"), ("cpu", "test"), ("tiny", "test"),
-                                          ("official", "valid")])
+@pytest.mark.parametrize(
+    "preset,split", [("paper", "test"), ("cpu", "test"), ("tiny", "test"), ("official", "valid")]
+)
 def test_rec_and_interp_images_follow_the_presets_protocol(preset, split):
     data = tiny_digits()
     config = make_config("digits", "rae", preset)
@@ -24,8 +26,11 @@ def test_rec_and_interp_images_follow_the_presets_protocol(preset, split):
 
 def test_evaluate_reconstructs_and_interpolates_test_images(tmp_path, monkeypatch):
     import raekit.paper.evaluate as ev
+
     data = tiny_digits()
-    run = train(make_config("digits", "rae", "tiny", epochs=1, width=1 / 32), tmp_path / "rae", data=data)
+    run = train(
+        make_config("digits", "rae", "tiny", epochs=1, width=1 / 32), tmp_path / "rae", data=data
+    )
     seen = {}
     real = ev._reconstructions
 
@@ -38,6 +43,7 @@ def test_evaluate_reconstructs_and_interpolates_test_images(tmp_path, monkeypatc
         return real_slerp(z0, z1, t)
 
     import raekit.generation.interpolate
+
     real_slerp = raekit.generation.interpolate.slerp
     monkeypatch.setattr(ev, "_reconstructions", capture)
     monkeypatch.setattr(raekit.generation.interpolate, "slerp", capture_slerp)
@@ -47,7 +53,11 @@ def test_evaluate_reconstructs_and_interpolates_test_images(tmp_path, monkeypatc
     test_codes = encode_images(load_run(run)[0], data.test)
     for z in seen["pairs"]:
         assert len(z) == 40 and np.abs(z[:, None] - test_codes[None]).max(-1).min(1).max() < 1e-6
-    assert result["protocol"] == {"eval_images": "test", "rec_sampled": False, "rec_second_stage": False}
+    assert result["protocol"] == {
+        "eval_images": "test",
+        "rec_sampled": False,
+        "rec_second_stage": False,
+    }
 
 
 def test_sampled_reconstructions_decode_posterior_draws(one_thread):
@@ -60,7 +70,7 @@ def test_sampled_reconstructions_decode_posterior_draws(one_thread):
     sampled = reconstruct(cv, images, sampled=True, seed=3)
     mu, z = codes[0], codes[1]
     assert not np.allclose(mean_rec, sampled)
-    assert float((z - mu).std()) == pytest.approx(cv.cv_sigma, rel=0.05)   # the CV-VAE's fixed sigma
+    assert float((z - mu).std()) == pytest.approx(cv.cv_sigma, rel=0.05)  # the CV-VAE's fixed sigma
     assert np.array_equal(sampled, reconstruct(cv, images, sampled=True, seed=3))
     rae = raekit.build_model("rae", "digits", "tiny").eval()
     assert np.array_equal(reconstruct(rae, images, sampled=True), reconstruct(rae, images))
@@ -69,11 +79,21 @@ def test_sampled_reconstructions_decode_posterior_draws(one_thread):
 def test_density_settings_come_from_the_run_config():
     official = make_config("celeba", "cv-vae", "official")
     assert run_density_options(official, "gmm", {}) == {"components": 1, "max_iter": 2000}
-    assert run_density_options(make_config("mnist", "rae", "paper"), "gmm", {"components": 5}) == \
-        {"components": 5, "max_iter": 100}
+    assert run_density_options(make_config("mnist", "rae", "paper"), "gmm", {"components": 5}) == {
+        "components": 5,
+        "max_iter": 100,
+    }
     two = run_density_options(make_config("mnist", "2svae", "official"), "two-stage", {})
-    assert two == {"dataset": "mnist", "hidden": 1024, "layers": 2, "epochs": 100, "batch_size": 64, "lr": 1e-4,
-                   "schedule": "plateau", "sample_noise": False}
+    assert two == {
+        "dataset": "mnist",
+        "hidden": 1024,
+        "layers": 2,
+        "epochs": 100,
+        "batch_size": 64,
+        "lr": 1e-4,
+        "schedule": "plateau",
+        "sample_noise": False,
+    }
     # The paper presets keep the two-stage density's own defaults.
     paper = run_density_options(make_config("mnist", "2svae", "cpu"), "two-stage", {})
     density = make_density("two-stage", **paper)
@@ -82,11 +102,22 @@ def test_density_settings_come_from_the_run_config():
 
 def test_plateau_schedule_halves_the_rate_and_reconstruct_uses_the_posterior(rng):
     codes = rng.normal(size=(400, 3)) * [1.0, 2.0, 0.5] + 4
-    two = make_density("two-stage", kl_weight=0.05, hidden=16, layers=2, epochs=12, batch_size=64, lr=3e-2,
-                       schedule="plateau", sample_noise=False).fit(codes)
+    two = make_density(
+        "two-stage",
+        kl_weight=0.05,
+        hidden=16,
+        layers=2,
+        epochs=12,
+        batch_size=64,
+        lr=3e-2,
+        schedule="plateau",
+        sample_noise=False,
+    ).fit(codes)
     rates = np.array(two.lr_history_)
     assert rates[0] == 3e-2 and np.all(np.diff(rates) <= 0)
-    assert np.allclose(np.log2(rates[0] / rates), np.round(np.log2(rates[0] / rates)))  # only halvings
+    assert np.allclose(
+        np.log2(rates[0] / rates), np.round(np.log2(rates[0] / rates))
+    )  # only halvings
     out = two.reconstruct(codes, seed=1)
     generator = torch.Generator().manual_seed(1)
     z = torch.as_tensor((codes - two.shift_) / two.scale_, dtype=torch.float32)

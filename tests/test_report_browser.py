@@ -1,23 +1,33 @@
 """Every kind of report opened in headless Chromium: images decode, no console error, the tables
 hold the numbers of the results file, and the contents link to sections that exist."""
+
 import json
 import os
 import shutil
 
 import numpy as np
 import pytest
-
 from tests.helpers import tiny_digits
 
 CHROMIUM = os.environ.get("RAEKIT_CHROMIUM") or next(
-    (p for p in map(shutil.which, ("chromium-headless-shell", "chromium", "chromium-browser")) if p), None)
+    (
+        p
+        for p in map(shutil.which, ("chromium-headless-shell", "chromium", "chromium-browser"))
+        if p
+    ),
+    None,
+)
 
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is not installed (pip install playwright)"
+    )
     if CHROMIUM is None:
-        pytest.skip("no Chromium binary (apt-get install chromium-headless-shell, or set RAEKIT_CHROMIUM)")
+        pytest.skip(
+            "no Chromium binary (apt-get install chromium-headless-shell, or set RAEKIT_CHROMIUM)"
+        )
     with sync_api.sync_playwright() as p:
         instance = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield instance
@@ -55,20 +65,32 @@ def reproduction(tmp_path_factory):
     import torch
 
     from raekit.paper.reproduce import reproduce
+
     out = tmp_path_factory.mktemp("repro")
     track = None
     saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_ALLOW_FILE_STORE")}
     try:
         import mlflow  # noqa: F401
-        os.environ.update(MLFLOW_TRACKING_URI=(out / "mlruns").as_uri(), MLFLOW_ALLOW_FILE_STORE="true")
+
+        os.environ.update(
+            MLFLOW_TRACKING_URI=(out / "mlruns").as_uri(), MLFLOW_ALLOW_FILE_STORE="true"
+        )
         track = "mlflow"
     except ImportError:
         pass
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        reproduce("digits", "tiny", out, models=("ae", "vae"), n=60, data=tiny_digits(), track=track,
-                  estimate=False)
+        reproduce(
+            "digits",
+            "tiny",
+            out,
+            models=("ae", "vae"),
+            n=60,
+            data=tiny_digits(),
+            track=track,
+            estimate=False,
+        )
     finally:
         torch.set_num_threads(threads)
         for key, value in saved.items():
@@ -79,10 +101,11 @@ def reproduction(tmp_path_factory):
 def test_reproduce_groups_its_runs_in_one_experiment(reproduction):
     out, track = reproduction
     if track is None:
-        pytest.skip("mlflow is not installed (pip install \"raekit[track]\")")
+        pytest.skip('mlflow is not installed (pip install "raekit[track]")')
     import mlflow
 
     from raekit.paper.reproduce import experiment_name
+
     client = mlflow.MlflowClient((out / "mlruns").as_uri())
     experiment = client.get_experiment_by_name(experiment_name(out))
     found = client.search_runs([experiment.experiment_id])
@@ -121,19 +144,33 @@ def test_reproduction_report(browser, reproduction):
 def test_fig3_page(browser, tmp_path):
     from raekit.paper.figure3 import _plot, write_fig3_report
     from raekit.paper.tables import Table
-    result = {"dataset": "digits", "preset": "tiny", "extractor": "classifier-abc", "n": 100,
-              "k_curves": {1: [80.5, 60.25, 55.0], 2: [78.0, 59.5, 54.75]},
-              "kl_sweep": {0.1: {"rec": 20.5, "sample": 90.0}, 1.0: {"rec": 35.25, "sample": 60.5}}}
+
+    result = {
+        "dataset": "digits",
+        "preset": "tiny",
+        "extractor": "classifier-abc",
+        "n": 100,
+        "k_curves": {1: [80.5, 60.25, 55.0], 2: [78.0, 59.5, 54.75]},
+        "kl_sweep": {0.1: {"rec": 20.5, "sample": 90.0}, 1.0: {"rec": 35.25, "sample": 60.5}},
+    }
     (tmp_path / "fig3.json").write_text(json.dumps(result))
     _plot(tmp_path / "fig3.png", result["k_curves"], result["kl_sweep"])
-    table = Table("Figure 3 (right)", ["KL weight", "reconstruction FID", "sample FID"],
-                  [[f"{w:g}", f"{v['rec']:.2f}", f"{v['sample']:.2f}"] for w, v in result["kl_sweep"].items()])
+    table = Table(
+        "Figure 3 (right)",
+        ["KL weight", "reconstruction FID", "sample FID"],
+        [
+            [f"{w:g}", f"{v['rec']:.2f}", f"{v['sample']:.2f}"]
+            for w, v in result["kl_sweep"].items()
+        ],
+    )
     write_fig3_report(tmp_path, result, table)
     errors, info = open_page(browser, tmp_path / "fig3.html")
     check_page(info, errors, 1)
     saved = json.loads((tmp_path / "fig3.json").read_text())
-    assert info["tables"]["kl-table"] == [[f"{float(w):g}", f"{v['rec']:.2f}", f"{v['sample']:.2f}"]
-                                          for w, v in saved["kl_sweep"].items()]
+    assert info["tables"]["kl-table"] == [
+        [f"{float(w):g}", f"{v['rec']:.2f}", f"{v['sample']:.2f}"]
+        for w, v in saved["kl_sweep"].items()
+    ]
     assert info["tables"]["k-table"][2] == ["3", "55.00", "54.75"]
     assert info["bold"]["kl-table"] == 2 and info["bold"]["k-table"] == 2
 
@@ -141,10 +178,23 @@ def test_fig3_page(browser, tmp_path):
 def test_fig2_page(browser, tmp_path):
     pytest.importorskip("rdkit")
     from raekit.paper.figure2 import figure2_table, write_fig2_report
-    rows = {"grae": {"runs": 2, "fraction_valid": 0.75, "mean_score": -4.5, "std_score": 0.5,
-                     "top": [["CCO", -1.25], ["c1ccccc1", -2.0], ["CC(=O)O", -3.5]]},
-            "cvae": {"runs": 2, "fraction_valid": 0.25, "mean_score": -9.0, "std_score": 1.0,
-                     "top": [["CCN", -2.5], ["CCCC", -4.0]]}}
+
+    rows = {
+        "grae": {
+            "runs": 2,
+            "fraction_valid": 0.75,
+            "mean_score": -4.5,
+            "std_score": 0.5,
+            "top": [["CCO", -1.25], ["c1ccccc1", -2.0], ["CC(=O)O", -3.5]],
+        },
+        "cvae": {
+            "runs": 2,
+            "fraction_valid": 0.25,
+            "mean_score": -9.0,
+            "std_score": 1.0,
+            "top": [["CCN", -2.5], ["CCCC", -4.0]],
+        },
+    }
     (tmp_path / "fig2.json").write_text(json.dumps(rows))
     write_fig2_report(tmp_path, "molecules", figure2_table("molecules", rows), rows)
     errors, info = open_page(browser, tmp_path / "fig2.html")

@@ -1,4 +1,5 @@
 """reproduce with several seeds, partial runs, reuse rules and the time estimate (digits, 1 epoch)."""
+
 import hashlib
 import json
 
@@ -13,13 +14,19 @@ FAST = {"epochs": 1}
 
 
 def _hashes(folder):
-    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
 def repro(tmp_path_factory):
     out = tmp_path_factory.mktemp("repro")
-    results = reproduce("digits", "tiny", out, models=("ae", "vae"), seeds=(0, 1), n=100, overrides=FAST)
+    results = reproduce(
+        "digits", "tiny", out, models=("ae", "vae"), seeds=(0, 1), n=100, overrides=FAST
+    )
     return out, results
 
 
@@ -28,25 +35,53 @@ def test_runs_live_in_model_seed_folders_and_results_hold_every_seed(repro):
     for model in ("ae", "vae"):
         for seed in (0, 1):
             run = out / model / f"seed{seed}"
-            assert (run / "model.safetensors").is_file() and json.loads((run / "eval.json").read_text())["seed"] == seed
+            assert (run / "model.safetensors").is_file() and json.loads(
+                (run / "eval.json").read_text()
+            )["seed"] == seed
     saved = json.loads((out / "results.json").read_text())
     assert saved["seeds"] == [0, 1] and set(saved["runs"]["ae"]) == {"0", "1"}
-    assert saved["runs"]["ae"]["1"]["run"] == "ae/seed1" and saved["runs"]["ae"]["0"]["train_seconds"] > 0
+    assert (
+        saved["runs"]["ae"]["1"]["run"] == "ae/seed1"
+        and saved["runs"]["ae"]["0"]["train_seconds"] > 0
+    )
     values = [saved["runs"]["vae"][s]["fid"]["gmm"] for s in ("0", "1")]
     agg = saved["aggregate"]["vae"]["fid"]["gmm"]
-    assert agg["mean"] == pytest.approx(np.mean(values)) and agg["std"] == pytest.approx(np.std(values, ddof=1))
+    assert agg["mean"] == pytest.approx(np.mean(values)) and agg["std"] == pytest.approx(
+        np.std(values, ddof=1)
+    )
     assert "precision" not in saved["runs"]["ae"]["0"]["prd"]["gmm"]  # curves stay in eval.json
     assert len(saved["claims"]) == 5 and "--seeds 0,1" in saved["command"]
     table = (out / "table1.md").read_text()
-    assert f"| vae | 2 | " in table and f"{agg['mean']:.2f} ± {agg['std']:.2f}" in table
+    assert "| vae | 2 | " in table and f"{agg['mean']:.2f} ± {agg['std']:.2f}" in table
     assert "The paper's claims" in (out / "report.html").read_text()
 
 
 def test_only_trained_tabulates_finished_runs_and_reuses_their_evaluations(repro, capsys):
     out, _ = repro
     before = _hashes(out / "ae")
-    assert main(["reproduce", "--dataset", "digits", "--preset", "tiny", "--out", str(out), "--models", "ae,vae",
-                 "--seeds", "0,1,2", "--n", "100", "--only-trained", "--set", "epochs=1"]) == 0
+    assert (
+        main(
+            [
+                "reproduce",
+                "--dataset",
+                "digits",
+                "--preset",
+                "tiny",
+                "--out",
+                str(out),
+                "--models",
+                "ae,vae",
+                "--seeds",
+                "0,1,2",
+                "--n",
+                "100",
+                "--only-trained",
+                "--set",
+                "epochs=1",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert f"skipping {out / 'ae' / 'seed2'}: not trained (not started)" in printed
     assert "every run is trained and evaluated already" in printed
@@ -57,8 +92,17 @@ def test_only_trained_tabulates_finished_runs_and_reuses_their_evaluations(repro
 
 def test_a_single_seed_is_marked(repro):
     out, _ = repro
-    results = reproduce("digits", "tiny", out, models=("ae",), seeds=(1,), n=100, overrides=FAST,
-                        train=False, figures=False)
+    results = reproduce(
+        "digits",
+        "tiny",
+        out,
+        models=("ae",),
+        seeds=(1,),
+        n=100,
+        overrides=FAST,
+        train=False,
+        figures=False,
+    )
     assert results["aggregate"]["ae"]["fid"]["rec"]["std"] is None
     assert "| ae | 1 (single seed) |" in (out / "table1.md").read_text()
 
@@ -66,8 +110,23 @@ def test_a_single_seed_is_marked(repro):
 def test_a_run_of_another_config_is_refused_with_the_difference(repro, capsys):
     out, _ = repro
     before = _hashes(out)
-    code = main(["reproduce", "--dataset", "digits", "--preset", "tiny", "--out", str(out), "--models", "ae",
-                 "--seeds", "0", "--n", "100"])
+    code = main(
+        [
+            "reproduce",
+            "--dataset",
+            "digits",
+            "--preset",
+            "tiny",
+            "--out",
+            str(out),
+            "--models",
+            "ae",
+            "--seeds",
+            "0",
+            "--n",
+            "100",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
     assert "holds a different run" in err and "epochs 1 (asked 12)" in err
@@ -90,13 +149,26 @@ def test_nothing_trained_is_an_error(tmp_path):
 
 def test_estimate_counts_the_epochs_left(repro, tmp_path):
     from raekit.paper.estimate import estimate
+
     out, _ = repro
-    done = estimate(plan("digits", "tiny", out, ("ae",), (0, 1), FAST), "classifier", 100, None, True)
+    done = estimate(
+        plan("digits", "tiny", out, ("ae",), (0, 1), FAST), "classifier", 100, None, True
+    )
     assert done is None  # everything trained and evaluated
-    one = estimate(plan("digits", "tiny", tmp_path, ("ae",), (0,), FAST), "classifier", 100, None, True)
-    three = estimate(plan("digits", "tiny", tmp_path, ("ae",), (0,), {"epochs": 3}), "classifier", 100, None, True)
+    one = estimate(
+        plan("digits", "tiny", tmp_path, ("ae",), (0,), FAST), "classifier", 100, None, True
+    )
+    three = estimate(
+        plan("digits", "tiny", tmp_path, ("ae",), (0,), {"epochs": 3}),
+        "classifier",
+        100,
+        None,
+        True,
+    )
     assert one["runs_to_train"] == 1 and one["train"] > 0 and one["evaluate"] > 0
-    assert 1.5 < three["train"] / one["train"] < 6  # three epochs cost about three times one (noisy machine)
+    assert (
+        1.5 < three["train"] / one["train"] < 6
+    )  # three epochs cost about three times one (noisy machine)
 
 
 @pytest.mark.parametrize("seeds", ["0,0", "a", ""])

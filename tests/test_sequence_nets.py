@@ -12,8 +12,10 @@ from raekit.nets.sequence import SEQUENCE_NETS, SequenceDecoder, SequenceEncoder
 
 
 # Molecule nets run on 40 positions here (277 in use): the GRU's cost is per position.
-@pytest.mark.parametrize("preset, grammar, length", [("expressions", EXPRESSION_GRAMMAR, 15),
-                                                     ("molecules-cpu", ZINC_GRAMMAR, 40)])
+@pytest.mark.parametrize(
+    "preset, grammar, length",
+    [("expressions", EXPRESSION_GRAMMAR, 15), ("molecules-cpu", ZINC_GRAMMAR, 40)],
+)
 def test_preset_shapes(preset, grammar, length):
     encoder, decoder = sequence_nets(preset, len(grammar), length)
     d = SEQUENCE_NETS[preset]["latent_dim"]
@@ -59,7 +61,8 @@ def test_masked_nll_two_steps_by_hand():
     loss = masked_sequence_nll(logits, target, masks)
     assert loss.shape == (1,) and loss.item() == pytest.approx(step1 + step2)
     plain = -(2.0 - math.log(math.exp(1) + math.exp(2) + math.exp(5))) - (
-        3.0 - math.log(math.exp(0.5) + math.exp(-1) + math.exp(3)))
+        3.0 - math.log(math.exp(0.5) + math.exp(-1) + math.exp(3))
+    )
     assert masked_sequence_nll(logits, target).item() == pytest.approx(plain)
 
 
@@ -71,7 +74,8 @@ def test_masked_nll_matches_cross_entropy_on_grammar_data():
     target = to_one_hot(idx, len(g))
     allowed = torch.from_numpy(g.production_masks)[idx]
     reference = torch.nn.functional.cross_entropy(
-        logits.masked_fill(~allowed, -1e9).flatten(0, 1), idx.flatten(), reduction="none")
+        logits.masked_fill(~allowed, -1e9).flatten(0, 1), idx.flatten(), reduction="none"
+    )
     loss = masked_sequence_nll(logits, target, torch.from_numpy(g.production_masks))
     torch.testing.assert_close(loss, reference.view(2, -1).sum(1))
     loss.sum().backward()

@@ -1,5 +1,6 @@
 """Codes on disk, contiguous rank blocks and the streaming GMM, in one process (the 2-process runs
 are in test_distributed.py)."""
+
 import json
 
 import numpy as np
@@ -8,17 +9,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sklearn.mixture import GaussianMixture
 
-from raekit.generation import codes as codes_module
 from raekit.cli import main
-from raekit.generation.codes import encode_to_file
-from raekit.density.io import open_codes
 from raekit.config import make_config
 from raekit.density import load_density
 from raekit.density.gmm import GMMDensity
+from raekit.density.io import open_codes
 from raekit.density.streaming import fit_gmm_streaming, mean_log_likelihood
 from raekit.distributed import Context, block
 from raekit.errors import RaekitError
+from raekit.generation import codes as codes_module
 from raekit.generation import encode_images, fit_density
+from raekit.generation.codes import encode_to_file
 from raekit.models import build_model
 from raekit.training import train
 
@@ -50,8 +51,11 @@ def test_streaming_fit_equals_the_in_memory_fit_whatever_the_chunk():
 def test_streaming_fit_from_a_file_equals_scikit_learn_from_the_same_start(tmp_path):
     x = _clusters(d=2)
     np.save(tmp_path / "codes.npy", x)
-    start = dict(weights_init=[0.2, 0.3, 0.5], means_init=[[1.0, 0], [-1, 0], [0, 1]],
-                 precisions_init=np.stack([np.eye(2)] * 3))
+    start = dict(
+        weights_init=[0.2, 0.3, 0.5],
+        means_init=[[1.0, 0], [-1, 0], [0, 1]],
+        precisions_init=np.stack([np.eye(2)] * 3),
+    )
     streamed = fit_gmm_streaming(tmp_path / "codes.npy", chunk=100, components=3, tol=1e-6, **start)
     reference = GaussianMixture(3, tol=1e-6, **start).fit(x)
     assert streamed.n_iter_ == reference.n_iter_ and streamed.converged_
@@ -59,7 +63,8 @@ def test_streaming_fit_from_a_file_equals_scikit_learn_from_the_same_start(tmp_p
     np.testing.assert_allclose(streamed.means_, reference.means_, rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(streamed.covariances_, reference.covariances_, rtol=1e-7, atol=1e-9)
     assert mean_log_likelihood(streamed, open_codes(tmp_path / "codes.npy"), 64) == pytest.approx(
-        reference.score(x), rel=1e-10)
+        reference.score(x), rel=1e-10
+    )
 
 
 def test_k_means_start_on_a_subsample_still_finds_the_clusters():
@@ -77,7 +82,11 @@ def test_bad_codes_give_clear_errors(tmp_path):
         fit_gmm_streaming(tmp_path / "nan.npy", chunk=100, init_sample=50, components=3)
     (tmp_path / "text.npy").write_text("not numbers")
     np.save(tmp_path / "flat.npy", np.zeros(5))
-    for name, message in (("missing.npy", "not found"), ("text.npy", "not a .npy"), ("flat.npy", r"\(N, d\)")):
+    for name, message in (
+        ("missing.npy", "not found"),
+        ("text.npy", "not a .npy"),
+        ("flat.npy", r"\(N, d\)"),
+    ):
         with pytest.raises(RaekitError, match=message):
             open_codes(tmp_path / name)
     with pytest.raises(RaekitError, match="fewer than the 3"):
@@ -87,7 +96,10 @@ def test_bad_codes_give_clear_errors(tmp_path):
 @pytest.fixture(scope="module")
 def model_and_images():
     from raekit.data import load_images
-    return build_model("rae", dataset="digits", width=0.125).eval(), load_images("digits").train[:203]
+
+    return build_model("rae", dataset="digits", width=0.125).eval(), load_images("digits").train[
+        :203
+    ]
 
 
 def test_codes_file_holds_the_codes_and_no_partial_file(model_and_images, tmp_path):
@@ -107,6 +119,7 @@ def test_a_crash_while_encoding_leaves_no_codes_file(model_and_images, tmp_path,
         if len(calls) == 2:
             raise KeyboardInterrupt
         return encode_images(*args, **kwargs)
+
     monkeypatch.setattr(codes_module, "encode_images", failing)
     with pytest.raises(KeyboardInterrupt):
         encode_to_file(model, images, tmp_path / "train.npy", batch_size=50)
@@ -116,9 +129,28 @@ def test_a_crash_while_encoding_leaves_no_codes_file(model_and_images, tmp_path,
 def test_fit_density_stream_saves_the_same_gmm_as_the_in_memory_fit(tmp_path, capsys):
     run = train(make_config("digits", "rae", "tiny", epochs=1), tmp_path / "run")
     capsys.readouterr()
-    assert main(["fit-density", str(run), "--density", "gmm", "--components", "4", "--stream", "--chunk", "100"]) == 0
+    assert (
+        main(
+            [
+                "fit-density",
+                str(run),
+                "--density",
+                "gmm",
+                "--components",
+                "4",
+                "--stream",
+                "--chunk",
+                "100",
+            ]
+        )
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
-    assert report["n_train"] == 1257 and report["world_size"] == 1 and np.isfinite(report["valid_loglik"])
+    assert (
+        report["n_train"] == 1257
+        and report["world_size"] == 1
+        and np.isfinite(report["valid_loglik"])
+    )
     streamed = load_density(run / "densities" / "gmm-4")
     in_memory, memory_report = fit_density(run, kind="gmm", components=4, save=False)
     np.testing.assert_allclose(streamed.means_, in_memory.means_, rtol=1e-8, atol=1e-10)

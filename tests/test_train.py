@@ -1,4 +1,5 @@
 """The trainer: learning, best weights, exact resume, signals, non-finite losses, run safety."""
+
 import csv
 import signal
 
@@ -6,13 +7,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from helpers import tiny_digits
 from raekit import runs
 from raekit.config import make_config
 from raekit.errors import RaekitError
 from raekit.models import IMAGE_MODELS
 from raekit.training.loop import TrainingInterrupted, _Loop, evaluate_loss, train
-
-from helpers import tiny_digits
 
 
 def _config(model="rae-l2", **kw):
@@ -36,11 +36,17 @@ def test_short_training_lowers_validation_loss(model, tmp_path):
 
 def test_run_directory_layout_and_best_weights(tmp_path):
     run_dir = train(_config(epochs=3), tmp_path / "run", data=tiny_digits())
-    assert {p.name for p in run_dir.iterdir()} >= {"config.yaml", "model.safetensors", "metrics.csv", "checkpoints"}
+    assert {p.name for p in run_dir.iterdir()} >= {
+        "config.yaml",
+        "model.safetensors",
+        "metrics.csv",
+        "checkpoints",
+    }
     rows = runs.read_metrics(run_dir)
     best_epoch = min(rows, key=lambda r: r["valid_loss"])["epoch"]
-    from raekit.runs.checkpoint import load_weights
     from raekit.models.build import build_from_config
+    from raekit.runs.checkpoint import load_weights
+
     meta = load_weights(run_dir / "model.safetensors", build_from_config(runs.read_config(run_dir)))
     assert meta["epoch"] == best_epoch
     model, config = runs.load_run(run_dir)
@@ -56,6 +62,7 @@ def _interrupt_after(monkeypatch, steps, signum=signal.SIGTERM):
         if count["n"] == steps:  # as if the signal arrived during this step
             self.stop.signum = signum
         return original(self, x, batch)
+
     monkeypatch.setattr(_Loop, "_step", step)
 
 
@@ -69,7 +76,10 @@ def test_interrupted_then_resumed_run_is_bit_identical(tmp_path, monkeypatch):
     assert info.value.exit_code == 143
     monkeypatch.undo()
     train(config, tmp_path / "resumed", data=data, resume=True)
-    a, b = load_file(clean / "model.safetensors"), load_file(tmp_path / "resumed" / "model.safetensors")
+    a, b = (
+        load_file(clean / "model.safetensors"),
+        load_file(tmp_path / "resumed" / "model.safetensors"),
+    )
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     rows_a, rows_b = runs.read_metrics(clean), runs.read_metrics(tmp_path / "resumed")
     assert [r["valid_loss"] for r in rows_a] == [r["valid_loss"] for r in rows_b]
@@ -91,8 +101,10 @@ def test_non_finite_loss_stops_before_the_step(tmp_path, monkeypatch):
     def counting_step(self, *a, **k):
         steps["n"] += 1
         return original(self, *a, **k)
+
     monkeypatch.setattr(torch.optim.Adam, "step", counting_step)
     from raekit.models.autoencoder import Autoencoder
+
     real_loss = Autoencoder.loss
 
     def loss(self, x):
@@ -101,6 +113,7 @@ def test_non_finite_loss_stops_before_the_step(tmp_path, monkeypatch):
             terms["rec"] = terms["rec"] * float("nan")
             terms["loss"] = terms["rec"]
         return terms
+
     monkeypatch.setattr(Autoencoder, "loss", loss)
     with pytest.raises(RaekitError, match=r"non-finite loss at epoch 1, batch 3 \(rec=nan"):
         train(config, tmp_path / "run", data=data)
@@ -109,6 +122,7 @@ def test_non_finite_loss_stops_before_the_step(tmp_path, monkeypatch):
 
 def test_skip_nonfinite_allows_k_bad_batches(tmp_path, monkeypatch, capsys):
     from raekit.models.autoencoder import Autoencoder
+
     real_loss = Autoencoder.loss
     calls = {"n": 0}
 
@@ -118,6 +132,7 @@ def test_skip_nonfinite_allows_k_bad_batches(tmp_path, monkeypatch, capsys):
         if self.training and calls["n"] in (2, 3):
             terms["loss"] = terms["loss"] * float("inf")
         return terms
+
     monkeypatch.setattr(Autoencoder, "loss", loss)
     train(_config(epochs=1, skip_nonfinite=2), tmp_path / "run", data=tiny_digits())
     assert capsys.readouterr().err.count("skipping non-finite loss") == 2
@@ -131,11 +146,14 @@ def test_existing_run_is_never_overwritten(tmp_path):
     assert (run_dir / "model.safetensors").read_bytes() == before
 
 
-@pytest.mark.parametrize("kw,message", [
-    (dict(batch_size=1000), "larger than the training set"),
-    (dict(epochs=0), "epochs must be at least 1"),
-    (dict(width=0.0), "width must be a finite number > 0"),
-])
+@pytest.mark.parametrize(
+    "kw,message",
+    [
+        (dict(batch_size=1000), "larger than the training set"),
+        (dict(epochs=0), "epochs must be at least 1"),
+        (dict(width=0.0), "width must be a finite number > 0"),
+    ],
+)
 def test_bad_training_settings(tmp_path, kw, message):
     with pytest.raises(RaekitError, match=message):
         train(_config(**kw), tmp_path / "run", data=tiny_digits())

@@ -1,11 +1,12 @@
 """Crash-safe file writes: a reader sees the old file or the new one, never half of one."""
+
 from __future__ import annotations
 
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from raekit.errors import RaekitError
 

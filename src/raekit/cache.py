@@ -1,4 +1,5 @@
 """Where raekit keeps downloaded datasets, weights and cached statistics."""
+
 from __future__ import annotations
 
 import os
@@ -24,12 +25,16 @@ def cache_dir() -> Path:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         reason = "it is a file" if path.exists() else (exc.strerror or str(exc))
-        raise RaekitError(f"cannot use {path} ({where}) as raekit's cache: {reason}; set RAEKIT_CACHE "
-                          f"to a writable folder") from None
+        raise RaekitError(
+            f"cannot use {path} ({where}) as raekit's cache: {reason}; set RAEKIT_CACHE "
+            f"to a writable folder"
+        ) from None
     return path
 
 
-def read_cached(path: Path, read: Callable[[Path], T], what: str, also: tuple[Path, ...] = ()) -> T | None:
+def read_cached(
+    path: Path, read: Callable[[Path], T], what: str, also: tuple[Path, ...] = ()
+) -> T | None:
     """`read(path)` for a file raekit can rebuild; None when it is absent. A damaged file (any
     error while reading or checking it) is deleted, with `also`, after one warning, so the caller
     rebuilds it instead of failing on it forever."""
@@ -38,8 +43,11 @@ def read_cached(path: Path, read: Callable[[Path], T], what: str, also: tuple[Pa
     try:
         return read(path)
     except Exception as exc:  # a cache entry is only data raekit made: whatever is wrong, remake it
-        warnings.warn(f"{what} {path} is damaged ({exc.__class__.__name__}); deleted it, rebuilding",
-                      RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"{what} {path} is damaged ({exc.__class__.__name__}); deleted it, rebuilding",
+            RuntimeWarning,
+            stacklevel=2,
+        )
         for stale in (path, *also):
             stale.unlink(missing_ok=True)
         return None

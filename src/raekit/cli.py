@@ -1,4 +1,5 @@
 """`raekit` command line: one module per group of subcommands under raekit.commands."""
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
     from raekit.commands import COMMAND_MODULES
 
     parser = Parser(
-        prog="raekit", description="Regularized autoencoders, ex-post density estimation and evaluation")
+        prog="raekit",
+        description="Regularized autoencoders, ex-post density estimation and evaluation",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMAND_MODULES:
         module.register(sub)

@@ -3,6 +3,7 @@
 `make_config(dataset, model, preset, **overrides)` is the only way configs are built, so every
 run's config.yaml records the complete, resolved set of values.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,10 +16,22 @@ from raekit import official
 from raekit.errors import RaekitError, unknown
 
 # (channels, height, width) and latent size of every dataset (Appendix C; MNIST-like padded to 32).
-IMAGE_SHAPES = {"mnist": (1, 32, 32), "fashion-mnist": (1, 32, 32), "digits": (1, 32, 32),
-                "cifar10": (3, 32, 32), "celeba": (3, 64, 64)}
-LATENT_DIMS = {"mnist": 16, "fashion-mnist": 16, "digits": 16, "cifar10": 128, "celeba": 64,
-               "expressions": 25, "molecules": 56}
+IMAGE_SHAPES = {
+    "mnist": (1, 32, 32),
+    "fashion-mnist": (1, 32, 32),
+    "digits": (1, 32, 32),
+    "cifar10": (3, 32, 32),
+    "celeba": (3, 64, 64),
+}
+LATENT_DIMS = {
+    "mnist": 16,
+    "fashion-mnist": 16,
+    "digits": 16,
+    "cifar10": 128,
+    "celeba": 64,
+    "expressions": 25,
+    "molecules": 56,
+}
 SEQUENCE_TASKS = ("expressions", "molecules")
 # Sequence models: VAEs use the ELBO's unit KL weight; GRAE uses MNIST RAE-L2's weights in raekit's
 # units (1.28e-2, 1.024e-4), rounded: both reconstructions are per-sample sums of similar size.
@@ -37,8 +50,13 @@ OFFICIAL_WEIGHTS = {
     "rae": {"mnist": (5e-4, 0), "cifar10": (1e-2, 0), "celeba": (1e-4, 0)},
     "ae": {"mnist": (0, 0), "cifar10": (0, 0), "celeba": (0, 0)},
 }
-_FAMILY = {"mnist": "mnist", "fashion-mnist": "mnist", "digits": "mnist", "cifar10": "cifar10",
-           "celeba": "celeba"}
+_FAMILY = {
+    "mnist": "mnist",
+    "fashion-mnist": "mnist",
+    "digits": "mnist",
+    "cifar10": "cifar10",
+    "celeba": "celeba",
+}
 
 
 # WAE on CelebA: the official `per_pix_recon_loss` is 0.05 * the per-image sum (no `recon_loss_type`).
@@ -75,52 +93,66 @@ def converted_weights(model: str, dataset: str) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class RunConfig:
-    dataset: str = "digits"          # dataset name (see raekit.data.DATASETS)
-    model: str = "rae-l2"            # variant name (see raekit.models.VARIANTS)
-    preset: str = "tiny"             # preset the defaults came from: paper, cpu, tiny or official
-    data_root: str | None = None     # folder of the dataset's files; None: raekit's cache / system paths
-    latent_dim: int = 16             # size of z (paper: 16 MNIST, 128 CIFAR-10, 64 CelebA)
-    width: float = 1.0               # channel multiplier of the Appendix C nets (1.0 = the paper)
-    filters: int = 128               # first encoder conv's filters (x2, x4, x8 after; decoder mirrors them)
-    net: str = "paper"               # "paper": Appendix C; "official": the official Keras layers (raekit.official)
-    scale_input: bool = False        # the encoder sees 2x - 1 (official MNIST / CIFAR-10 nets)
-    input_noise: float = 0.0         # s: training inputs + clip(N(0, s^2), -s, s) (official CelebA WAE: 0.01)
-    beta: float = 0.0                # weight of the latent term: KL, MMD or 1/2 ||z||^2
-    lam: float = 0.0                 # weight of the decoder regulariser: L2 or gradient penalty
-    l2_layers: str = "all"           # RAE-L2's weights: "all" decoder conv/linear or "transposed" convs only
-    cv_sigma: float = 0.7            # CV-VAE's fixed encoder noise (standard deviation)
-    gp_estimator: str = "official"   # "official": grad of sum D(z)^2 (Table 1's penalty); "projection": ||J||_F^2
-    gp_projections: int = 1          # random projections per step for the "projection" estimator
-    sn_all_layers: bool = False      # RAE-SN: also normalise the encoder (official code does)
-    mc_samples: int = 1              # VAE / CV-VAE: posterior draws per input for the reconstruction
-    epochs: int = 100                # maximum epochs (paper: 100; CelebA 70)
-    batch_size: int = 100            # mini-batch size (paper: 100)
-    lr: float = 1e-3                 # Adam's starting learning rate
-    lr_factor: float = 0.5           # learning rate multiplier on a validation plateau
-    lr_patience: int = 5             # epochs without validation improvement before that cut
-    min_lr: float = 0.0              # the plateau cuts stop here (GrammarVAE: 1e-4)
-    train_limit: int | None = None   # use only the first N training images (None: all)
-    valid_limit: int | None = None   # use only the first N validation images (None: all)
-    max_rows: int | None = None      # sequence tasks: strings read or generated (None: all / 100k)
-    sequence_recipe: str = "raekit"  # sequence tasks: "grammarvae" (make_config's default) or "raekit"
-    seed: int = 0                    # seeds weights, shuffling and noise
-    keep_checkpoints: int = 3        # how many recent checkpoints to keep
-    skip_nonfinite: int = 0          # bad (NaN/Inf) batches that may be skipped before stopping
-    device: str = "cpu"              # torch device, e.g. "cuda"
+    dataset: str = "digits"  # dataset name (see raekit.data.DATASETS)
+    model: str = "rae-l2"  # variant name (see raekit.models.VARIANTS)
+    preset: str = "tiny"  # preset the defaults came from: paper, cpu, tiny or official
+    data_root: str | None = (
+        None  # folder of the dataset's files; None: raekit's cache / system paths
+    )
+    latent_dim: int = 16  # size of z (paper: 16 MNIST, 128 CIFAR-10, 64 CelebA)
+    width: float = 1.0  # channel multiplier of the Appendix C nets (1.0 = the paper)
+    filters: int = 128  # first encoder conv's filters (x2, x4, x8 after; decoder mirrors them)
+    net: str = (
+        "paper"  # "paper": Appendix C; "official": the official Keras layers (raekit.official)
+    )
+    scale_input: bool = False  # the encoder sees 2x - 1 (official MNIST / CIFAR-10 nets)
+    input_noise: float = (
+        0.0  # s: training inputs + clip(N(0, s^2), -s, s) (official CelebA WAE: 0.01)
+    )
+    beta: float = 0.0  # weight of the latent term: KL, MMD or 1/2 ||z||^2
+    lam: float = 0.0  # weight of the decoder regulariser: L2 or gradient penalty
+    l2_layers: str = "all"  # RAE-L2's weights: "all" decoder conv/linear or "transposed" convs only
+    cv_sigma: float = 0.7  # CV-VAE's fixed encoder noise (standard deviation)
+    gp_estimator: str = (
+        "official"  # "official": grad of sum D(z)^2 (Table 1's penalty); "projection": ||J||_F^2
+    )
+    gp_projections: int = 1  # random projections per step for the "projection" estimator
+    sn_all_layers: bool = False  # RAE-SN: also normalise the encoder (official code does)
+    mc_samples: int = 1  # VAE / CV-VAE: posterior draws per input for the reconstruction
+    epochs: int = 100  # maximum epochs (paper: 100; CelebA 70)
+    batch_size: int = 100  # mini-batch size (paper: 100)
+    lr: float = 1e-3  # Adam's starting learning rate
+    lr_factor: float = 0.5  # learning rate multiplier on a validation plateau
+    lr_patience: int = 5  # epochs without validation improvement before that cut
+    min_lr: float = 0.0  # the plateau cuts stop here (GrammarVAE: 1e-4)
+    train_limit: int | None = None  # use only the first N training images (None: all)
+    valid_limit: int | None = None  # use only the first N validation images (None: all)
+    max_rows: int | None = None  # sequence tasks: strings read or generated (None: all / 100k)
+    sequence_recipe: str = (
+        "raekit"  # sequence tasks: "grammarvae" (make_config's default) or "raekit"
+    )
+    seed: int = 0  # seeds weights, shuffling and noise
+    keep_checkpoints: int = 3  # how many recent checkpoints to keep
+    skip_nonfinite: int = 0  # bad (NaN/Inf) batches that may be skipped before stopping
+    device: str = "cpu"  # torch device, e.g. "cuda"
     # Ex-post densities (defaults of `raekit fit-density` and `evaluate` for this run).
-    gmm_components: int = 10         # the "GMM" column's components (paper: 10)
-    gmm_max_iter: int = 100          # EM iterations at most (paper: 100)
-    two_stage_hidden: int = 256      # second-stage VAE: MLP width ...
-    two_stage_layers: int = 3        # ... and hidden layers
-    two_stage_epochs: int = 30       # its epochs, batch size and Adam learning rate
+    gmm_components: int = 10  # the "GMM" column's components (paper: 10)
+    gmm_max_iter: int = 100  # EM iterations at most (paper: 100)
+    two_stage_hidden: int = 256  # second-stage VAE: MLP width ...
+    two_stage_layers: int = 3  # ... and hidden layers
+    two_stage_epochs: int = 30  # its epochs, batch size and Adam learning rate
     two_stage_batch: int = 128
     two_stage_lr: float = 1e-3
-    two_stage_schedule: str = "cosine"   # "cosine" decay, or "plateau": halve after 3 epochs without gain
+    two_stage_schedule: str = (
+        "cosine"  # "cosine" decay, or "plateau": halve after 3 epochs without gain
+    )
     two_stage_sample_noise: bool = True  # samples add the decoder noise (False: the decoder mean)
     # Evaluation protocol (Table 1).
-    eval_images: str = "test"        # REC and Interp. images: "test" (Table 1's caption) or "valid"
-    rec_sampled: bool = False        # VAE / CV-VAE reconstructions decode a sampled z, not the mean
-    rec_second_stage: bool = False   # the 2-stage VAE's reconstructions pass through its second stage
+    eval_images: str = "test"  # REC and Interp. images: "test" (Table 1's caption) or "valid"
+    rec_sampled: bool = False  # VAE / CV-VAE reconstructions decode a sampled z, not the mean
+    rec_second_stage: bool = (
+        False  # the 2-stage VAE's reconstructions pass through its second stage
+    )
 
     def __post_init__(self):
         validate(self)
@@ -145,35 +177,86 @@ PRESETS: dict[str, dict[str, Any]] = {
     # text (raekit.official; per dataset and model).
     "official": {"width": 1.0, "epochs": 100},
 }
-_GRAMMARVAE_EXPRESSIONS = {"sequence_recipe": "grammarvae", "lr_factor": 0.2, "lr_patience": 1, "min_lr": 1e-4}
-_GRAMMARVAE_MOLECULES = {"sequence_recipe": "grammarvae", "lr_factor": 0.2, "lr_patience": 3, "min_lr": 1e-4}
+_GRAMMARVAE_EXPRESSIONS = {
+    "sequence_recipe": "grammarvae",
+    "lr_factor": 0.2,
+    "lr_patience": 1,
+    "min_lr": 1e-4,
+}
+_GRAMMARVAE_MOLECULES = {
+    "sequence_recipe": "grammarvae",
+    "lr_factor": 0.2,
+    "lr_patience": 3,
+    "min_lr": 1e-4,
+}
 # Per (dataset family, model) rows of a preset: preset -> function(family, model, official family).
 _PRESET_BY_MODEL = {"official": official.official_rows}
 # Fields that take one of a few values.
-CHOICES = {"gp_estimator": ("official", "projection"), "net": ("paper", "official"),
-           "l2_layers": ("all", "transposed"), "two_stage_schedule": ("cosine", "plateau"),
-           "eval_images": ("test", "valid")}
+CHOICES = {
+    "gp_estimator": ("official", "projection"),
+    "net": ("paper", "official"),
+    "l2_layers": ("all", "transposed"),
+    "two_stage_schedule": ("cosine", "plateau"),
+    "eval_images": ("test", "valid"),
+}
 _PRESET_BY_DATASET = {
-    ("paper", "celeba"): {"epochs": 70}, ("cpu", "digits"): {"epochs": 60}, ("tiny", "digits"): {"epochs": 12},
+    ("paper", "celeba"): {"epochs": 70},
+    ("cpu", "digits"): {"epochs": 60},
+    ("tiny", "digits"): {"epochs": 12},
     # GrammarVAE's networks and training scripts (expressions: 50 epochs, batches of 600, LR x0.2
     # after 1 epoch without improvement; molecules: 100 epochs, 500, x0.2 after 3; both down to
     # 1e-4); the CPU presets use fewer strings, and for molecules a GRU of 128.
-    ("paper", "expressions"): {"epochs": 50, "batch_size": 600, "width": 1.0, "max_rows": 100_000,
-                               **_GRAMMARVAE_EXPRESSIONS},
-    ("cpu", "expressions"): {"epochs": 30, "batch_size": 600, "width": 1.0, "max_rows": 100_000,
-                             **_GRAMMARVAE_EXPRESSIONS},
-    ("tiny", "expressions"): {"epochs": 3, "batch_size": 100, "width": 1.0, "max_rows": 2_000,
-                              "train_limit": None, "valid_limit": None, **_GRAMMARVAE_EXPRESSIONS},
-    ("paper", "molecules"): {"epochs": 100, "batch_size": 500, "width": 1.0, **_GRAMMARVAE_MOLECULES},
-    ("cpu", "molecules"): {"epochs": 20, "batch_size": 500, "width": 1.0, "max_rows": 20_000,
-                           **_GRAMMARVAE_MOLECULES},
-    ("tiny", "molecules"): {"epochs": 2, "batch_size": 100, "width": 1.0, "max_rows": 500,
-                            "train_limit": None, "valid_limit": None, **_GRAMMARVAE_MOLECULES},
+    ("paper", "expressions"): {
+        "epochs": 50,
+        "batch_size": 600,
+        "width": 1.0,
+        "max_rows": 100_000,
+        **_GRAMMARVAE_EXPRESSIONS,
+    },
+    ("cpu", "expressions"): {
+        "epochs": 30,
+        "batch_size": 600,
+        "width": 1.0,
+        "max_rows": 100_000,
+        **_GRAMMARVAE_EXPRESSIONS,
+    },
+    ("tiny", "expressions"): {
+        "epochs": 3,
+        "batch_size": 100,
+        "width": 1.0,
+        "max_rows": 2_000,
+        "train_limit": None,
+        "valid_limit": None,
+        **_GRAMMARVAE_EXPRESSIONS,
+    },
+    ("paper", "molecules"): {
+        "epochs": 100,
+        "batch_size": 500,
+        "width": 1.0,
+        **_GRAMMARVAE_MOLECULES,
+    },
+    ("cpu", "molecules"): {
+        "epochs": 20,
+        "batch_size": 500,
+        "width": 1.0,
+        "max_rows": 20_000,
+        **_GRAMMARVAE_MOLECULES,
+    },
+    ("tiny", "molecules"): {
+        "epochs": 2,
+        "batch_size": 100,
+        "width": 1.0,
+        "max_rows": 500,
+        "train_limit": None,
+        "valid_limit": None,
+        **_GRAMMARVAE_MOLECULES,
+    },
 }
 
 
-def make_config(dataset: str = "digits", model: str = "rae-l2", preset: str = "tiny",
-                **overrides: Any) -> RunConfig:
+def make_config(
+    dataset: str = "digits", model: str = "rae-l2", preset: str = "tiny", **overrides: Any
+) -> RunConfig:
     """Resolve a preset for a dataset and model, then apply `overrides` (field name -> value)."""
     _check_value("dataset", dataset)
     _check_value("preset", preset)
@@ -183,20 +266,30 @@ def make_config(dataset: str = "digits", model: str = "rae-l2", preset: str = "t
     model = variant.name
     _check_pair(dataset, model)
     if preset in _PRESET_BY_MODEL and dataset in SEQUENCE_TASKS:
-        raise RaekitError(f"the {preset} preset covers the image models (the official code has no sequence "
-                          f"models); use --preset paper for {dataset!r}")
+        raise RaekitError(
+            f"the {preset} preset covers the image models (the official code has no sequence "
+            f"models); use --preset paper for {dataset!r}"
+        )
     beta, lam = converted_weights(model, dataset)
     rows = _PRESET_BY_MODEL.get(preset)
-    values = {"dataset": dataset, "model": model, "preset": preset, "beta": beta, "lam": lam,
-              "latent_dim": LATENT_DIMS[dataset], **PRESETS[preset],
-              **_PRESET_BY_DATASET.get((preset, dataset), {}),
-              **(rows(_FAMILY[dataset], model, variant.weight_rule) if rows else {})}
+    values = {
+        "dataset": dataset,
+        "model": model,
+        "preset": preset,
+        "beta": beta,
+        "lam": lam,
+        "latent_dim": LATENT_DIMS[dataset],
+        **PRESETS[preset],
+        **_PRESET_BY_DATASET.get((preset, dataset), {}),
+        **(rows(_FAMILY[dataset], model, variant.weight_rule) if rows else {}),
+    }
     config = RunConfig(**values)
     return replace(config, **overrides) if overrides else config
 
 
 # ---- validation: one table of rules, checked whenever a RunConfig is built (make_config, --set,
 # a hand-edited config.yaml read back), so a bad value fails at once with its name and the rule.
+
 
 class _Names:
     """A rule: the value is one of a table's names (an unknown one gets a 'did you mean')."""
@@ -207,6 +300,7 @@ class _Names:
     def choices(self) -> tuple[str, ...]:
         if self.kind == "model":
             from raekit.models.variants import VARIANTS  # models import this module
+
             return tuple(VARIANTS)
         return tuple({"dataset": LATENT_DIMS, "preset": PRESETS}[self.kind])
 
@@ -236,7 +330,7 @@ RULES: dict[str, tuple[Any, str]] = {
     "train_limit": (lambda v: v >= 1, "at least 1, or none for all"),
     "valid_limit": (lambda v: v >= 1, "at least 1, or none for all"),
     "max_rows": (lambda v: v >= 1, "at least 1, or none for all"),
-    "seed": (lambda v: 0 <= v < 2 ** 63, "an integer in [0, 2^63)"),
+    "seed": (lambda v: 0 <= v < 2**63, "an integer in [0, 2^63)"),
     "keep_checkpoints": (lambda v: v >= 1, "at least 1"),
     "skip_nonfinite": (lambda v: v >= 0, "at least 0"),
     "device": (_is_device, "cpu, cuda, cuda:N, mps or xpu"),
@@ -269,7 +363,9 @@ def _check_type(key: str, value: Any) -> Any:
     declared = str(_FIELD_TYPES[key])
     optional = "None" in declared
     kind = _TYPES[declared.split(" ")[0]]
-    if value is None or (optional and isinstance(value, str) and value.lower() in ("none", "null", "")):
+    if value is None or (
+        optional and isinstance(value, str) and value.lower() in ("none", "null", "")
+    ):
         if optional:
             return None
         raise RaekitError(f"config {key} expects {declared}, got none")
@@ -299,8 +395,10 @@ def _check_pair(dataset: str, model: str) -> None:
     variant = get_variant(model)
     if (dataset in SEQUENCE_TASKS) != (variant.data != "image"):
         kind = "a sequence task" if dataset in SEQUENCE_TASKS else "an image dataset"
-        raise RaekitError(f"model {model!r} does not apply to {kind} ({dataset!r}); sequence tasks take "
-                          f"cvae, gvae or grae, image datasets the image models")
+        raise RaekitError(
+            f"model {model!r} does not apply to {kind} ({dataset!r}); sequence tasks take "
+            f"cvae, gvae or grae, image datasets the image models"
+        )
 
 
 def replace(config: RunConfig, **overrides: Any) -> RunConfig:
@@ -330,7 +428,9 @@ def parse_assignments(pairs: list[str]) -> dict[str, str]:
         if not sep or not key:
             raise RaekitError(f"--set expects key=value, got {pair!r}")
         if key.strip() in ("dataset", "model", "preset"):
-            raise RaekitError(f"--set {key.strip()}=... is not accepted: choose the dataset, model and preset "
-                              f"with --dataset, --model and --preset (the other defaults follow from them)")
+            raise RaekitError(
+                f"--set {key.strip()}=... is not accepted: choose the dataset, model and preset "
+                f"with --dataset, --model and --preset (the other defaults follow from them)"
+            )
         out[key.strip()] = value.strip()
     return out

@@ -3,6 +3,7 @@
 A single process is the world-size-1 case of the same code path, so a script runs unchanged on a
 laptop and under `torchrun --nproc_per_node=N -m raekit train ...`.
 """
+
 from __future__ import annotations
 
 import os
@@ -52,13 +53,20 @@ def check_device(device: str) -> torch.device:
         want = torch.device(device)
     except RuntimeError:
         raise RaekitError(f"unknown device {device!r}; use cpu, cuda or cuda:N") from None
-    available = {"cpu": lambda: True, "cuda": torch.cuda.is_available,
-                 "mps": lambda: torch.backends.mps.is_available()}.get(want.type, lambda: False)
+    available = {
+        "cpu": lambda: True,
+        "cuda": torch.cuda.is_available,
+        "mps": lambda: torch.backends.mps.is_available(),
+    }.get(want.type, lambda: False)
     if not available():
-        raise RaekitError(f"device {device!r} is not available here (this torch build or machine has no "
-                          f"{want.type.upper()}); use --set device=cpu")
+        raise RaekitError(
+            f"device {device!r} is not available here (this torch build or machine has no "
+            f"{want.type.upper()}); use --set device=cpu"
+        )
     if want.type == "cuda" and want.index is not None and want.index >= torch.cuda.device_count():
-        raise RaekitError(f"device {device!r} is not available: {torch.cuda.device_count()} CUDA device(s)")
+        raise RaekitError(
+            f"device {device!r} is not available: {torch.cuda.device_count()} CUDA device(s)"
+        )
     return want
 
 
@@ -70,10 +78,18 @@ def _init_group(backend: str, rank: int, world: int) -> None:
     # torchrun keeps one store across restarts and the group's keys carry no attempt number, so a
     # restarted group would read the dead workers' addresses (connection refused, or a hang).
     agent_store = os.environ.get("TORCHELASTIC_USE_AGENT_STORE") == str(True)
-    store = dist.TCPStore(os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), world,
-                          is_master=rank == 0 and not agent_store)
-    dist.init_process_group(backend, store=dist.PrefixStore(f"raekit/attempt-{attempt}", store),
-                            rank=rank, world_size=world)
+    store = dist.TCPStore(
+        os.environ["MASTER_ADDR"],
+        int(os.environ["MASTER_PORT"]),
+        world,
+        is_master=rank == 0 and not agent_store,
+    )
+    dist.init_process_group(
+        backend,
+        store=dist.PrefixStore(f"raekit/attempt-{attempt}", store),
+        rank=rank,
+        world_size=world,
+    )
 
 
 def teardown(ctx: Context) -> None:
@@ -116,7 +132,7 @@ def gather_blocks(ctx: Context, rows: torch.Tensor, n: int) -> torch.Tensor:
         return rows
     width = -(-n // ctx.world_size)  # blocks differ by at most one row: pad to the widest
     padded = rows.new_zeros((width, *rows.shape[1:]), device=_comm_device(ctx))
-    padded[:len(rows)] = rows
+    padded[: len(rows)] = rows
     parts = [torch.empty_like(padded) for _ in range(ctx.world_size)]
     dist.all_gather(parts, padded)
     sizes = [len(block(n, Context(r, ctx.world_size))) for r in range(ctx.world_size)]
@@ -152,8 +168,10 @@ def wrap_for_training(module: nn.Module, ctx: Context) -> nn.Module:
 def shard(batch_indices: torch.Tensor, ctx: Context) -> torch.Tensor:
     """This rank's share of a global batch (interleaved, as DistributedSampler splits)."""
     if len(batch_indices) % ctx.world_size:
-        raise RaekitError(f"batch of {len(batch_indices)} does not split over {ctx.world_size} processes")
-    return batch_indices[ctx.rank::ctx.world_size]
+        raise RaekitError(
+            f"batch of {len(batch_indices)} does not split over {ctx.world_size} processes"
+        )
+    return batch_indices[ctx.rank :: ctx.world_size]
 
 
 class GlobalBatchNorm(_BatchNorm):

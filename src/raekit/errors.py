@@ -1,8 +1,9 @@
 """One exception type for every user mistake; the CLI prints it as one line and exits 2."""
+
 from __future__ import annotations
 
 import difflib
-from typing import Iterable
+from collections.abc import Iterable
 
 
 class RaekitError(Exception):

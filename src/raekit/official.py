@@ -7,6 +7,7 @@ caption); `official` is `paper` plus the rows below, each naming the file of the
 "rae" (models/rae/), "std_vae" (models/std_vae/: VAE, CV-VAE, 2-stage VAE), "wae" (models/wae_mmd/).
 This module imports nothing from raekit, so config.py can read it.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,15 +24,21 @@ COMMON: dict[str, Any] = {
     # my_utility/estimate_density_and_sample.py, VaeModelWrapper: Dense 1024 x 2 MLPs; fit(batch_size=64,
     # epochs=100, validation_split=0.1) with ReduceLROnPlateau(factor 0.5, patience 3); Adam 1e-4
     # (models/std_vae/get_vae_given_enc_dec.py); sample() returns the decoder's output (its mean).
-    "two_stage_hidden": 1024, "two_stage_layers": 2, "two_stage_epochs": 100, "two_stage_batch": 64,
-    "two_stage_lr": 1e-4, "two_stage_schedule": "plateau", "two_stage_sample_noise": False,
+    "two_stage_hidden": 1024,
+    "two_stage_layers": 2,
+    "two_stage_epochs": 100,
+    "two_stage_batch": 64,
+    "two_stage_lr": 1e-4,
+    "two_stage_schedule": "plateau",
+    "two_stage_sample_noise": False,
     # interpolation_fid_and_viz.py: reconstructions of validation images, slerp midpoints of
     # validation codes.
     "eval_images": "valid",
     # interpolation_fid_and_viz.py reconstructs with auto_encoder.predict, which keeps the sampling
     # layer of models/std_vae/get_vae_given_enc_dec.py; the 2-stage VAE's goes through
     # predict_2stage (first encoder -> second-stage VAE -> first decoder).
-    "rec_sampled": True, "rec_second_stage": True,
+    "rec_sampled": True,
+    "rec_second_stage": True,
 }
 
 BY_DATASET: dict[str, dict[str, Any]] = {
@@ -54,12 +61,15 @@ LEARNING_RATES: dict[str, dict[str, float]] = {
 
 # configurations/config.py entries that differ from their dataset's defaults, and the WAE's noise.
 BY_MODEL: dict[tuple[str, str], dict[str, Any]] = {
-    ("cifar10", "wae"): {"epochs": 70},                          # config 8
-    ("cifar10", "cv-vae"): {"epochs": 70},                       # config 10
-    ("cifar10", "rae-gp"): {"epochs": 70},                       # config 11
-    ("celeba", "vae"): {"batch_size": 1000},                     # config 17
-    ("celeba", "2svae"): {"batch_size": 1000},                   # config 28
-    ("celeba", "cv-vae"): {"filters": 64, "gmm_components": 1},  # config 18: num_filters 64, n_components 1
+    ("cifar10", "wae"): {"epochs": 70},  # config 8
+    ("cifar10", "cv-vae"): {"epochs": 70},  # config 10
+    ("cifar10", "rae-gp"): {"epochs": 70},  # config 11
+    ("celeba", "vae"): {"batch_size": 1000},  # config 17
+    ("celeba", "2svae"): {"batch_size": 1000},  # config 28
+    ("celeba", "cv-vae"): {
+        "filters": 64,
+        "gmm_components": 1,
+    },  # config 18: num_filters 64, n_components 1
     # models/wae_mmd/get_wae_given_enc_dec.py: CelebA inputs + clip(N(0, 0.01^2), -0.01, 0.01).
     ("celeba", "wae"): {"input_noise": 0.01},
 }
@@ -67,4 +77,9 @@ BY_MODEL: dict[tuple[str, str], dict[str, Any]] = {
 
 def official_rows(family: str, model: str, rule: str) -> dict[str, Any]:
     """The official preset's values for a dataset family, a model and its official family."""
-    return {**COMMON, **BY_DATASET[family], "lr": LEARNING_RATES[rule][family], **BY_MODEL.get((family, model), {})}
+    return {
+        **COMMON,
+        **BY_DATASET[family],
+        "lr": LEARNING_RATES[rule][family],
+        **BY_MODEL.get((family, model), {}),
+    }

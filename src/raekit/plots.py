@@ -1,4 +1,5 @@
 """Figures without torchvision: image grids with Pillow, training curves with matplotlib (Agg)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,8 +14,10 @@ from raekit.errors import RaekitError
 def pyplot():
     """matplotlib.pyplot on the Agg backend: raekit draws to files, never to a screen."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     return plt
 
 
@@ -23,11 +26,15 @@ def image_grid(images, nrow: int, pad: int = 2, fill: int = 255) -> np.ndarray:
     (rows*(H+pad)+pad, nrow*(W+pad)+pad, 3), row-major; grey images stay grey (C repeated)."""
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[1] not in (1, 3) or len(images) == 0:
-        raise RaekitError(f"images must be a non-empty (N, C, H, W) array with C = 1 or 3, got {images.shape}")
+        raise RaekitError(
+            f"images must be a non-empty (N, C, H, W) array with C = 1 or 3, got {images.shape}"
+        )
     if int(nrow) < 1 or int(pad) < 0:
         raise RaekitError(f"nrow must be at least 1 and pad at least 0, got nrow={nrow}, pad={pad}")
     if images.dtype != np.uint8:
-        images = (np.clip(np.nan_to_num(images.astype(np.float64)), 0, 1) * 255 + 0.5).astype(np.uint8)
+        images = (np.clip(np.nan_to_num(images.astype(np.float64)), 0, 1) * 255 + 0.5).astype(
+            np.uint8
+        )
     if images.shape[1] == 1:
         images = np.repeat(images, 3, axis=1)
     n, _, h, w = images.shape
@@ -36,7 +43,7 @@ def image_grid(images, nrow: int, pad: int = 2, fill: int = 255) -> np.ndarray:
     for i, image in enumerate(images):
         r, c = divmod(i, nrow)
         top, left = pad + r * (h + pad), pad + c * (w + pad)
-        grid[top:top + h, left:left + w] = image.transpose(1, 2, 0)
+        grid[top : top + h, left : left + w] = image.transpose(1, 2, 0)
     return grid
 
 
@@ -53,7 +60,9 @@ def save_grid(images, path, nrow: int, scale: int = 2) -> Path:
 def reconstruction_figure(originals, recons, path) -> Path:
     """Ground truth on the top row, reconstructions below (Figure 1's layout)."""
     n = len(originals)
-    return save_grid(np.concatenate([np.asarray(originals, np.float32), np.asarray(recons, np.float32)]), path, n)
+    return save_grid(
+        np.concatenate([np.asarray(originals, np.float32), np.asarray(recons, np.float32)]), path, n
+    )
 
 
 def samples_figure(samples, path, nrow: int | None = None) -> Path:
@@ -77,25 +86,35 @@ def _series(curves) -> dict[str, list[tuple[float, float]]]:
     """metrics.csv rows (x = epoch, else step, else row number; every other column a curve) or a
     dict name -> y values or (x, y) pairs, as name -> points."""
     if isinstance(curves, dict):
-        return {name: [tuple(p) if np.ndim(p) else (i + 1, p) for i, p in enumerate(values)]
-                for name, values in curves.items()}
+        return {
+            name: [tuple(p) if np.ndim(p) else (i + 1, p) for i, p in enumerate(values)]
+            for name, values in curves.items()
+        }
     rows = list(curves)
     x_key = next((key for key in ("epoch", "step") if rows and all(key in r for r in rows)), None)
     names = [key for key in dict.fromkeys(k for r in rows for k in r) if key != x_key]
     losses = [name for name in names if name.endswith("loss")]
-    names = losses or names  # metrics.csv also logs lr and seconds: plot only the losses when present
-    return {name: [(r[x_key] if x_key else i + 1, r[name]) for i, r in enumerate(rows) if name in r]
-            for name in names}
+    names = (
+        losses or names
+    )  # metrics.csv also logs lr and seconds: plot only the losses when present
+    return {
+        name: [(r[x_key] if x_key else i + 1, r[name]) for i, r in enumerate(rows) if name in r]
+        for name in names
+    }
 
 
-def curves_figure(curves, path, xlabel: str | None = None, ylabel: str = "value", log_y: bool = False) -> Path:
+def curves_figure(
+    curves, path, xlabel: str | None = None, ylabel: str = "value", log_y: bool = False
+) -> Path:
     """Training curves (e.g. train and validation loss per epoch) as a PNG, with matplotlib's Agg."""
     plt = pyplot()
     series = {name: points for name, points in _series(curves).items() if points}
     if not series:
         raise RaekitError("no curves to plot (empty metrics)")
     rows = curves if not isinstance(curves, dict) else []
-    xlabel = xlabel or next((k for k in ("epoch", "step") if rows and all(k in r for r in rows)), "step")
+    xlabel = xlabel or next(
+        (k for k in ("epoch", "step") if rows and all(k in r for r in rows)), "step"
+    )
     fig, ax = plt.subplots(figsize=(4.5, 3.2))
     for name, points in series.items():
         ax.plot(*zip(*points), label=name.replace("_", " "), marker="o", markersize=2)

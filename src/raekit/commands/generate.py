@@ -1,4 +1,5 @@
 """raekit fit-density / sample / reconstruct / interpolate / neighbours."""
+
 from __future__ import annotations
 
 import argparse
@@ -25,13 +26,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("fit-density", help="fit an ex-post density on a run's training codes")
     _run_arg(p)
     _density_args(p)
-    p.add_argument("--stream", action="store_true",
-                   help="gmm only: write the codes to RUN/codes/*.npy and fit by EM over chunks of them; "
-                        "under torchrun every process encodes and fits its share")
-    p.add_argument("--chunk", type=int, default=8192, help="codes per chunk with --stream (default 8192)")
+    p.add_argument(
+        "--stream",
+        action="store_true",
+        help="gmm only: write the codes to RUN/codes/*.npy and fit by EM over chunks of them; "
+        "under torchrun every process encodes and fits its share",
+    )
+    p.add_argument(
+        "--chunk", type=int, default=8192, help="codes per chunk with --stream (default 8192)"
+    )
     p.set_defaults(handler=run_fit)
 
-    p = sub.add_parser("sample", help="decode samples of a density into a grid (.png) or arrays (.npz)")
+    p = sub.add_parser(
+        "sample", help="decode samples of a density into a grid (.png) or arrays (.npz)"
+    )
     _run_arg(p)
     _density_args(p)
     p.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
@@ -56,7 +64,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="strip.png or strip.npz")
     p.set_defaults(handler=run_interpolate)
 
-    p = sub.add_parser("neighbours", help="samples next to their nearest training images (pixel space)")
+    p = sub.add_parser(
+        "neighbours", help="samples next to their nearest training images (pixel space)"
+    )
     _run_arg(p)
     _density_args(p)
     p.add_argument("--n", type=int, default=8, help="samples (default 8)")
@@ -74,12 +84,14 @@ def _positive(name: str, value: int) -> int:
 
 def _components(args) -> int | None:
     from raekit.paper.evaluate import check_density_names
+
     check_density_names([args.density])
     return None if args.components is None else _positive("components", args.components)
 
 
 def run_fit(args) -> int:
     from raekit.generation import fit_density, fit_density_streaming
+
     components = _components(args)
     options = {} if components is None else {"components": components}
     if args.stream:
@@ -107,6 +119,7 @@ def _check_request(args, *counts: str) -> None:
 def _split(args):
     from raekit.data import load_images
     from raekit.runs import read_config
+
     config = read_config(args.run)
     return getattr(load_images(config.dataset, config.data_root), args.split)
 
@@ -115,9 +128,9 @@ def _write_images(images: np.ndarray, out: str, figure) -> None:
     path = Path(out)
     if path.suffix == ".npz":
         from raekit.atomic import atomic_path
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as handle:
-                np.savez_compressed(handle, images=images)
+
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            np.savez_compressed(handle, images=images)
     elif path.suffix == ".png":
         figure(path)
     else:
@@ -126,9 +139,10 @@ def _write_images(images: np.ndarray, out: str, figure) -> None:
 
 
 def run_sample(args) -> int:
-    from raekit.runs import as_model
     from raekit.generation import load_run_density, sample_images
     from raekit.plots import samples_figure
+    from raekit.runs import as_model
+
     _check_request(args, "n")
     model, _, _ = as_model(args.run)
     density = load_run_density(args.run, args.density, _components(args))
@@ -138,41 +152,48 @@ def run_sample(args) -> int:
 
 
 def run_reconstruct(args) -> int:
-    from raekit.runs import as_model
     from raekit.generation import reconstruct
     from raekit.plots import reconstruction_figure
+    from raekit.runs import as_model
+
     _check_request(args, "n")
     model, _, _ = as_model(args.run)
-    originals = _split(args)[:args.n]
+    originals = _split(args)[: args.n]
     recons = reconstruct(model, originals)
-    _write_images(recons, args.out, lambda path: reconstruction_figure(originals / 255.0, recons, path))
+    _write_images(
+        recons, args.out, lambda path: reconstruction_figure(originals / 255.0, recons, path)
+    )
     return 0
 
 
 def run_interpolate(args) -> int:
-    from raekit.runs import as_model
     from raekit.generation import interpolate_images
     from raekit.plots import interpolation_figure
+    from raekit.runs import as_model
+
     _check_request(args, "pairs", "steps")
     model, _, _ = as_model(args.run)
     images = _split(args)
     pick = np.random.default_rng(args.seed).choice(len(images), size=(args.pairs, 2))
-    strips = interpolate_images(model, images[pick[:, 0]], images[pick[:, 1]], args.steps, args.method)
+    strips = interpolate_images(
+        model, images[pick[:, 0]], images[pick[:, 1]], args.steps, args.method
+    )
     _write_images(strips, args.out, lambda path: interpolation_figure(strips, path))
     return 0
 
 
 def run_neighbours(args) -> int:
     from raekit.data import load_images
-    from raekit.runs import as_model
     from raekit.generation import load_run_density, sample_images
     from raekit.generation.neighbours import nearest_neighbours
     from raekit.plots import neighbours_figure
+    from raekit.runs import as_model
+
     _check_request(args, "n", "k")
     model, config, _ = as_model(args.run)
     density = load_run_density(args.run, args.density, _components(args))
     samples = sample_images(model, density, args.n, args.seed)
-    train = load_images(config.dataset, config.data_root).train[:config.train_limit]
+    train = load_images(config.dataset, config.data_root).train[: config.train_limit]
     reference = train.astype(np.float32) / 255.0
     index, _ = nearest_neighbours(samples, reference, k=args.k)
     neighbours = reference[index]

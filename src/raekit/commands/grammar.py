@@ -1,26 +1,34 @@
 """raekit grammar-train / bo / reproduce-fig2: the paper's Section 6.2."""
+
 from __future__ import annotations
 
 import argparse
 
+from raekit.commands.train import add_track_option
 from raekit.errors import RaekitError
 from raekit.jsonio import dumps
-from raekit.commands.train import add_track_option
 from raekit.models import SEQUENCE_MODELS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("grammar-train", help="train a CVAE, GVAE or GRAE on expressions or molecules")
+    p = sub.add_parser(
+        "grammar-train", help="train a CVAE, GVAE or GRAE on expressions or molecules"
+    )
     p.add_argument("--task", required=True, choices=("expressions", "molecules"))
     p.add_argument("--model", required=True, choices=SEQUENCE_MODELS)
     p.add_argument("--out", required=True)
     p.add_argument("--preset", default="cpu")
     p.add_argument("--epochs", type=int)
-    p.add_argument("--smiles", help="SMILES file (.smi / .csv, optionally .gz; default: MOSES via "
-                                    "`raekit fetch moses`)")
-    p.add_argument("--data-root", help="expressions: GrammarVAE's equation2_15_dataset.txt or its folder "
-                                       "(default: the copy from `raekit fetch expressions`, else a "
-                                       "synthetic corpus); molecules: as --smiles")
+    p.add_argument(
+        "--smiles",
+        help="SMILES file (.smi / .csv, optionally .gz; default: MOSES via `raekit fetch moses`)",
+    )
+    p.add_argument(
+        "--data-root",
+        help="expressions: GrammarVAE's equation2_15_dataset.txt or its folder "
+        "(default: the copy from `raekit fetch expressions`, else a "
+        "synthetic corpus); molecules: as --smiles",
+    )
     p.add_argument("--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE")
     p.add_argument("--resume", action="store_true")
     add_track_option(p)
@@ -32,21 +40,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     _bo_args(p)
     p.set_defaults(handler=run_bo)
 
-    p = sub.add_parser("reproduce-fig2", help="train CVAE, GVAE and GRAE, run BO, write Figure 2's table")
+    p = sub.add_parser(
+        "reproduce-fig2", help="train CVAE, GVAE and GRAE, run BO, write Figure 2's table"
+    )
     p.add_argument("--task", required=True, choices=("expressions", "molecules"))
     p.add_argument("--out", required=True)
     p.add_argument("--preset", default="cpu")
     p.add_argument("--models", default=",".join(SEQUENCE_MODELS))
     p.add_argument("--smiles", help="SMILES file for molecules (default: MOSES)")
-    p.add_argument("--data-root", help="expressions: GrammarVAE's equation2_15_dataset.txt or its folder "
-                                       "(default: the copy from `raekit fetch expressions`)")
+    p.add_argument(
+        "--data-root",
+        help="expressions: GrammarVAE's equation2_15_dataset.txt or its folder "
+        "(default: the copy from `raekit fetch expressions`)",
+    )
     _bo_args(p)
     p.set_defaults(handler=run_fig2)
 
 
 def _processes_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--processes", type=int, default=1,
-                   help="worker processes to parse 20k strings or more (default 1; 0: one per core)")
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="worker processes to parse 20k strings or more (default 1; 0: one per core)",
+    )
 
 
 def _bo_args(p: argparse.ArgumentParser) -> None:
@@ -54,23 +71,39 @@ def _bo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--iterations", type=int, default=5)
     p.add_argument("--batch", type=int, default=50)
     p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--draws", type=int, help="decodings per point (default 25 expressions / 500 molecules)")
-    p.add_argument("--gp", default="sparse", choices=("sparse", "exact"),
-                   help="sparse: 500 inducing points on the 90%% split (GrammarVAE); exact: an exact "
-                        "GP on a 1,000-code subsample")
-    p.add_argument("--invalid", default="worst", choices=("worst", "skip"),
-                   help="worst: every proposal enters the GP's data, an invalid one with log(1+1000) "
-                        "(expressions) or the data's worst score (molecules), as GrammarVAE; "
-                        "skip: invalid proposals stay out of the GP")
-    p.add_argument("--standardise", default="zinc250k", choices=("zinc250k", "data"),
-                   help="molecule scores: GrammarVAE's ZINC250k constants, or the loaded data's "
-                        "mean and std")
-    p.add_argument("--max-codes", type=int, help="use at most this many dataset codes to fit the GP")
+    p.add_argument(
+        "--draws", type=int, help="decodings per point (default 25 expressions / 500 molecules)"
+    )
+    p.add_argument(
+        "--gp",
+        default="sparse",
+        choices=("sparse", "exact"),
+        help="sparse: 500 inducing points on the 90%% split (GrammarVAE); exact: an exact "
+        "GP on a 1,000-code subsample",
+    )
+    p.add_argument(
+        "--invalid",
+        default="worst",
+        choices=("worst", "skip"),
+        help="worst: every proposal enters the GP's data, an invalid one with log(1+1000) "
+        "(expressions) or the data's worst score (molecules), as GrammarVAE; "
+        "skip: invalid proposals stay out of the GP",
+    )
+    p.add_argument(
+        "--standardise",
+        default="zinc250k",
+        choices=("zinc250k", "data"),
+        help="molecule scores: GrammarVAE's ZINC250k constants, or the loaded data's mean and std",
+    )
+    p.add_argument(
+        "--max-codes", type=int, help="use at most this many dataset codes to fit the GP"
+    )
 
 
 def run_train(args) -> int:
-    from raekit.grammar.encode import parallel_parsing
     from raekit.commands.train import run as train_run
+    from raekit.grammar.encode import parallel_parsing
+
     args.dataset = args.task
     if args.smiles and args.data_root:
         raise RaekitError("give --smiles or --data-root, not both")
@@ -80,13 +113,22 @@ def run_train(args) -> int:
 
 
 def _bo_options(args) -> dict:
-    return dict(iterations=args.iterations, batch=args.batch, seeds=args.seeds, draws=args.draws, gp=args.gp,
-                max_codes=args.max_codes, invalid=args.invalid, standardise=args.standardise)
+    return dict(
+        iterations=args.iterations,
+        batch=args.batch,
+        seeds=args.seeds,
+        draws=args.draws,
+        gp=args.gp,
+        max_codes=args.max_codes,
+        invalid=args.invalid,
+        standardise=args.standardise,
+    )
 
 
 def run_bo(args) -> int:
-    from raekit.grammar.encode import parallel_parsing
     from raekit.bo.optimise import run_bo as bo
+    from raekit.grammar.encode import parallel_parsing
+
     with parallel_parsing(args.processes):
         row = bo(args.run, **_bo_options(args))
     print(dumps(row))
@@ -96,12 +138,19 @@ def run_bo(args) -> int:
 def run_fig2(args) -> int:
     from raekit.grammar.encode import parallel_parsing
     from raekit.paper.figure2 import reproduce_fig2
+
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     if args.smiles and args.data_root:
         raise RaekitError("give --smiles or --data-root, not both")
     with parallel_parsing(args.processes):
-        path = reproduce_fig2(args.task, args.out, args.preset, models, data_root=args.smiles or args.data_root,
-                              **_bo_options(args))
+        path = reproduce_fig2(
+            args.task,
+            args.out,
+            args.preset,
+            models,
+            data_root=args.smiles or args.data_root,
+            **_bo_options(args),
+        )
     print((path.parent / "fig2.md").read_text())
     print(f"report: {path}")
     return 0

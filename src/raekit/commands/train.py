@@ -1,4 +1,5 @@
 """raekit train."""
+
 from __future__ import annotations
 
 import argparse
@@ -14,29 +15,48 @@ IDENTITY = {"dataset": "mnist", "model": "rae-l2", "preset": "cpu"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train one model into a run directory",
-                       description="Train a model. With --resume, continue the run in --out from its last "
-                                   "checkpoint (its config.yaml is used; --epochs may extend it).")
-    p.add_argument("--dataset",
-                   help=f"one of {', '.join(DATASETS + SEQUENCE_TASKS)} (default: mnist)")
-    p.add_argument("--model", help=f"one of {', '.join(VARIANTS)} (default: rae-l2; "
-                                                     "cvae, gvae and grae are for expressions and molecules)")
+    p = sub.add_parser(
+        "train",
+        help="train one model into a run directory",
+        description="Train a model. With --resume, continue the run in --out from its last "
+        "checkpoint (its config.yaml is used; --epochs may extend it).",
+    )
+    p.add_argument(
+        "--dataset", help=f"one of {', '.join(DATASETS + SEQUENCE_TASKS)} (default: mnist)"
+    )
+    p.add_argument(
+        "--model",
+        help=f"one of {', '.join(VARIANTS)} (default: rae-l2; "
+        "cvae, gvae and grae are for expressions and molecules)",
+    )
     p.add_argument("--out", required=True, help="run directory to create (or to resume)")
     p.add_argument("--preset", help=f"one of {', '.join(PRESETS)} (default: cpu)")
     p.add_argument("--epochs", type=int, help="maximum epochs (overrides the preset)")
     p.add_argument("--seed", type=int, help="random seed (default 0)")
     p.add_argument("--data-root", help="folder holding the dataset's files")
-    p.add_argument("--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
-                   help="override any config value, e.g. --set beta=1e-2 lam=1e-4 width=0.25")
-    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    p.add_argument(
+        "--set",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override any config value, e.g. --set beta=1e-2 lam=1e-4 width=0.25",
+    )
+    p.add_argument(
+        "--resume", action="store_true", help="continue from the last checkpoint in --out"
+    )
     add_track_option(p)
     p.set_defaults(handler=run)
 
 
 def add_track_option(p: argparse.ArgumentParser) -> None:
     """--track, shared by every command that trains."""
-    p.add_argument("--track", metavar="TOOLS", help="log to tensorboard (RUN/tb/) and/or mlflow "
-                                                  "(MLFLOW_TRACKING_URI, default ./mlruns), e.g. tensorboard,mlflow")
+    p.add_argument(
+        "--track",
+        metavar="TOOLS",
+        help="log to tensorboard (RUN/tb/) and/or mlflow "
+        "(MLFLOW_TRACKING_URI, default ./mlruns), e.g. tensorboard,mlflow",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,8 +72,10 @@ def run(args: argparse.Namespace) -> int:
     if args.resume:
         changed = sorted(set(overrides) - RESUMABLE)
         if changed:
-            raise RaekitError(f"--resume keeps the run's config; {', '.join(changed)} cannot change "
-                              f"(allowed: {', '.join(sorted(RESUMABLE))})")
+            raise RaekitError(
+                f"--resume keeps the run's config; {', '.join(changed)} cannot change "
+                f"(allowed: {', '.join(sorted(RESUMABLE))})"
+            )
         config = replace(runs.read_config(args.out), **overrides)
         _check_identity(args, config)
     else:
@@ -69,8 +91,12 @@ def _check_identity(args: argparse.Namespace, config) -> None:
     clashes = []
     for key in IDENTITY:
         given = getattr(args, key)
-        if given is not None and (get_variant(given).name if key == "model" else given) != getattr(config, key):
+        if given is not None and (get_variant(given).name if key == "model" else given) != getattr(
+            config, key
+        ):
             clashes.append(f"--{key} {given} (the run has {getattr(config, key)})")
     if clashes:
-        raise RaekitError(f"--resume continues {args.out} as it was started, but {', '.join(clashes)}; "
-                          f"drop them, or train a new run into a new --out")
+        raise RaekitError(
+            f"--resume continues {args.out} as it was started, but {', '.join(clashes)}; "
+            f"drop them, or train a new run into a new --out"
+        )

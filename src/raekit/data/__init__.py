@@ -1,4 +1,5 @@
 """Image datasets with the paper's splits: uint8 (N, C, H, W) arrays, validation held out of training."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,7 +11,9 @@ from raekit.data.splits import ImageSplits
 from raekit.errors import unknown
 
 DATASETS = ("mnist", "fashion-mnist", "cifar10", "celeba", "digits")
-SYSTEM_PATHS = {"fashion-mnist": Path("/usr/share/datasets/fashion-mnist")}  # Debian dataset-fashion-mnist
+SYSTEM_PATHS = {
+    "fashion-mnist": Path("/usr/share/datasets/fashion-mnist")
+}  # Debian dataset-fashion-mnist
 
 __all__ = ["DATASETS", "ImageSplits", "MissingFiles", "dataset_dir", "how_to_get", "load_images"]
 
@@ -25,11 +28,15 @@ def how_to_get(name: str, folder: Path) -> str:
     if name in ("mnist", "fashion-mnist"):
         return f"run `raekit fetch {name}`"
     if name == "cifar10":
-        return (f"run `raekit fetch cifar10` (online), or download {CIFAR_URL} and run "
-                f"`raekit fetch cifar10 --from cifar-10-binary.tar.gz`, or unpack it into {folder}")
-    return (f"download img_align_celeba.zip and list_eval_partition.txt from {CELEBA_HOME} and run "
-            f"`raekit fetch celeba --from` on each, or unzip them into {folder} so that "
-            f"{folder}/img_align_celeba/000001.jpg and {folder}/list_eval_partition.txt exist")
+        return (
+            f"run `raekit fetch cifar10` (online), or download {CIFAR_URL} and run "
+            f"`raekit fetch cifar10 --from cifar-10-binary.tar.gz`, or unpack it into {folder}"
+        )
+    return (
+        f"download img_align_celeba.zip and list_eval_partition.txt from {CELEBA_HOME} and run "
+        f"`raekit fetch celeba --from` on each, or unzip them into {folder} so that "
+        f"{folder}/img_align_celeba/000001.jpg and {folder}/list_eval_partition.txt exist"
+    )
 
 
 def load_images(name: str, root: str | Path | None = None) -> ImageSplits:
@@ -38,8 +45,13 @@ def load_images(name: str, root: str | Path | None = None) -> ImageSplits:
         raise unknown("dataset", name, DATASETS)
     if name == "digits":
         from raekit.data.digits import read_digits
+
         return read_digits()
-    folders = [Path(root)] if root is not None else [dataset_dir(name), *filter(None, [SYSTEM_PATHS.get(name)])]
+    folders = (
+        [Path(root)]
+        if root is not None
+        else [dataset_dir(name), *filter(None, [SYSTEM_PATHS.get(name)])]
+    )
     misses = []
     for folder in folders:
         try:
@@ -52,9 +64,12 @@ def load_images(name: str, root: str | Path | None = None) -> ImageSplits:
 def _read(name: str, folder: Path) -> ImageSplits:
     if name in ("mnist", "fashion-mnist"):
         from raekit.data.mnist import read_mnist_like
+
         return read_mnist_like(name, folder)
     if name == "cifar10":
         from raekit.data.cifar import read_cifar10
+
         return read_cifar10(folder)
     from raekit.data.celeba import read_celeba
+
     return read_celeba(folder)

@@ -1,4 +1,5 @@
 """Safe extraction of dataset archives: only the expected folder, no absolute or '..' paths."""
+
 from __future__ import annotations
 
 import os
@@ -24,7 +25,9 @@ def extract_tar(archive: Path, dest: Path, folder: str) -> list[Path]:
                 tar.extractall(tmp, members=members, filter="data")
                 return _move_into(Path(tmp), dest, [m.name for m in members])
     except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-        raise RaekitError(f"{archive} is corrupt or truncated ({exc.__class__.__name__}: {exc})") from None
+        raise RaekitError(
+            f"{archive} is corrupt or truncated ({exc.__class__.__name__}: {exc})"
+        ) from None
 
 
 def extract_zip(archive: Path, dest: Path, folder: str) -> list[Path]:
@@ -42,14 +45,20 @@ def extract_zip(archive: Path, dest: Path, folder: str) -> list[Path]:
                         shutil.copyfileobj(src, out)
                 return _move_into(Path(tmp), dest, names)
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
-        raise RaekitError(f"{archive} is corrupt or truncated ({exc.__class__.__name__}: {exc})") from None
+        raise RaekitError(
+            f"{archive} is corrupt or truncated ({exc.__class__.__name__}: {exc})"
+        ) from None
 
 
 def _inside(name: str, folder: str) -> bool:
     """True for a relative path below `folder` with no '..' or absolute parts."""
     path = PurePosixPath(name)
-    return (not path.is_absolute() and ".." not in path.parts and len(path.parts) > 1
-            and path.parts[0] == folder)
+    return (
+        not path.is_absolute()
+        and ".." not in path.parts
+        and len(path.parts) > 1
+        and path.parts[0] == folder
+    )
 
 
 def _move_into(tmp: Path, dest: Path, names: list[str]) -> list[Path]:

@@ -4,6 +4,7 @@ Each image is centre-cropped to 140x140 and resized to 64x64 with Pillow's bilin
 (which widens its support when shrinking, so it antialiases). Decoding 200k JPEGs is slow, so
 the decoded arrays are cached as .npy files (read back with allow_pickle=False).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,7 +30,9 @@ def preprocess(image: Image.Image) -> np.ndarray:
     if w < CROP or h < CROP:
         raise RaekitError(f"CelebA image of {w}x{h} is smaller than the {CROP}x{CROP} crop")
     left, top = (w - CROP) // 2, (h - CROP) // 2
-    image = image.crop((left, top, left + CROP, top + CROP)).resize((SIZE, SIZE), Image.Resampling.BILINEAR)
+    image = image.crop((left, top, left + CROP, top + CROP)).resize(
+        (SIZE, SIZE), Image.Resampling.BILINEAR
+    )
     return np.asarray(image, dtype=np.uint8).transpose(2, 0, 1)
 
 
@@ -41,7 +44,9 @@ def read_partition(path: Path) -> dict[int, list[str]]:
             continue
         parts = line.split()
         if len(parts) != 2 or parts[1] not in ("0", "1", "2") or Path(parts[0]).name != parts[0]:
-            raise RaekitError(f"{path}:{number}: expected '<image file name> <0|1|2>', got {line!r}")
+            raise RaekitError(
+                f"{path}:{number}: expected '<image file name> <0|1|2>', got {line!r}"
+            )
         splits[int(parts[1])].append(parts[0])
     return splits
 

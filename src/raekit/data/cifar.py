@@ -2,6 +2,7 @@
 
 Training 50k -> the first 40k train, the last 10k validation (disjoint from train); test 10k.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,8 +24,10 @@ def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """(images (N, 3, 32, 32) uint8, labels (N,) int64) of one binary batch file."""
     raw = np.fromfile(path, dtype=np.uint8)
     if raw.size == 0 or raw.size % RECORD:
-        raise RaekitError(f"{path} is corrupt or truncated: {raw.size} bytes is not a whole number "
-                          f"of {RECORD}-byte CIFAR-10 records")
+        raise RaekitError(
+            f"{path} is corrupt or truncated: {raw.size} bytes is not a whole number "
+            f"of {RECORD}-byte CIFAR-10 records"
+        )
     records = raw.reshape(-1, RECORD)
     return records[:, 1:].reshape(-1, 3, 32, 32), class_labels(str(path), records[:, 0])
 

@@ -1,4 +1,5 @@
 """Locating a dataset's files, and the error raised when they are not there."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -3,6 +3,7 @@
 Layout: magic number (two zero bytes, a type code, the number of dimensions), one big-endian
 uint32 per dimension, then the values in C order, big-endian.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -24,19 +25,31 @@ def read_idx(path: str | Path) -> np.ndarray:
     path = Path(path)
     raw = _read_bytes(path)
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _DTYPES:
-        raise RaekitError(f"{path} is not an IDX file (bad magic number {raw[:4].hex() or 'empty'})")
+        raise RaekitError(
+            f"{path} is not an IDX file (bad magic number {raw[:4].hex() or 'empty'})"
+        )
     ndim = raw[3]
     header = 4 + 4 * ndim
     if ndim == 0 or len(raw) < header:
-        raise RaekitError(f"{path} is corrupt or truncated: an IDX header of {ndim} dimensions "
-                          f"needs {header} bytes, the file has {len(raw)}")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+        raise RaekitError(
+            f"{path} is corrupt or truncated: an IDX header of {ndim} dimensions "
+            f"needs {header} bytes, the file has {len(raw)}"
+        )
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     dtype = np.dtype(_DTYPES[raw[2]])
-    expected = header + math.prod(shape) * dtype.itemsize  # Python ints: a hostile header cannot overflow
+    expected = (
+        header + math.prod(shape) * dtype.itemsize
+    )  # Python ints: a hostile header cannot overflow
     if len(raw) != expected:
-        raise RaekitError(f"{path} is corrupt or truncated: its header says shape {shape} "
-                          f"({expected} bytes), the file has {len(raw)} bytes")
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+        raise RaekitError(
+            f"{path} is corrupt or truncated: its header says shape {shape} "
+            f"({expected} bytes), the file has {len(raw)} bytes"
+        )
+    return (
+        np.frombuffer(raw, dtype=dtype, offset=header)
+        .reshape(shape)
+        .astype(dtype.newbyteorder("="))
+    )
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -3,6 +3,7 @@
 IDX training images 60k -> the first 50k train, the last 10k validation (the split of the
 classic file); test 10k. The 28x28 images are zero-padded to 32x32 (the paper's Appendix C).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,8 +16,12 @@ from raekit.data.mnist_pickle import PICKLE_FILE, read_mnist_pickle
 from raekit.data.splits import ImageSplits, class_labels, hold_out
 from raekit.errors import RaekitError
 
-IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-             "t10k-labels-idx1-ubyte")
+IDX_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
 N_VALID = 10_000
 
 
@@ -37,7 +42,9 @@ def read_mnist_like(name: str, root: Path) -> ImageSplits:
     if name == "mnist" and (root / PICKLE_FILE).is_file():
         return _from_pickle(root / PICKLE_FILE)
     missing = [stem for stem, path in zip(IDX_FILES, paths) if path is None]
-    wanted = ", ".join(missing) + " (raw or .gz)" + (f", nor {PICKLE_FILE}" if name == "mnist" else "")
+    wanted = (
+        ", ".join(missing) + " (raw or .gz)" + (f", nor {PICKLE_FILE}" if name == "mnist" else "")
+    )
     raise missing_files(name, root, wanted)
 
 
@@ -46,13 +53,18 @@ def _from_idx(name: str, paths: list[Path]) -> ImageSplits:
     train_y, test_y = class_labels(str(paths[1]), train_y), class_labels(str(paths[3]), test_y)
     train_x, test_x = pad_to_32(train_x, str(paths[0])), pad_to_32(test_x, str(paths[2]))
     if len(test_x) != len(test_y):
-        raise RaekitError(f"{name}: {paths[3].name} has {len(test_y)} labels for {len(test_x)} test images")
+        raise RaekitError(
+            f"{name}: {paths[3].name} has {len(test_y)} labels for {len(test_x)} test images"
+        )
     train_x, valid_x, train_y, valid_y = hold_out(name, train_x, train_y, N_VALID)
     return ImageSplits(name, train_x, valid_x, test_x, train_y, valid_y, test_y)
 
 
 def _from_pickle(path: Path) -> ImageSplits:
     (tx, ty), (vx, vy), (sx, sy) = read_mnist_pickle(path)
-    labels = [class_labels(f"{path} {split}", y) for split, y in zip(("train", "valid", "test"), (ty, vy, sy))]
+    labels = [
+        class_labels(f"{path} {split}", y)
+        for split, y in zip(("train", "valid", "test"), (ty, vy, sy))
+    ]
     images = [pad_to_32(x, str(path)) for x in (tx, vx, sx)]
     return ImageSplits("mnist", *images, *labels)

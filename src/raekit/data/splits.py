@@ -1,4 +1,5 @@
 """The split container every image reader returns, and the checks every split passes."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from raekit.errors import RaekitError
 @dataclass(frozen=True)
 class ImageSplits:
     """uint8 images (N, C, H, W) per split, with int64 labels (N,) (None where a dataset has none)."""
+
     name: str
     train: np.ndarray
     valid: np.ndarray
@@ -37,7 +39,9 @@ class ImageSplits:
 def check_images(name: str, split: str, images: np.ndarray) -> None:
     """Raise RaekitError unless `images` is a non-empty uint8 (N, 1 or 3, H, W) array."""
     if not isinstance(images, np.ndarray) or images.ndim != 4:
-        raise RaekitError(f"{name} {split}: expected an (N, C, H, W) array, got shape {np.shape(images)}")
+        raise RaekitError(
+            f"{name} {split}: expected an (N, C, H, W) array, got shape {np.shape(images)}"
+        )
     if images.dtype != np.uint8:
         raise RaekitError(f"{name} {split}: expected uint8 pixels in [0, 255], got {images.dtype}")
     if len(images) == 0:
@@ -51,8 +55,10 @@ def check_labels(name: str, split: str, labels: np.ndarray | None, n_images: int
     if labels is None:
         return
     if not isinstance(labels, np.ndarray) or labels.ndim != 1 or labels.dtype != np.int64:
-        raise RaekitError(f"{name} {split}: labels must be an int64 vector, got "
-                          f"{getattr(labels, 'dtype', type(labels).__name__)} of shape {np.shape(labels)}")
+        raise RaekitError(
+            f"{name} {split}: labels must be an int64 vector, got "
+            f"{getattr(labels, 'dtype', type(labels).__name__)} of shape {np.shape(labels)}"
+        )
     if len(labels) != n_images:
         raise RaekitError(f"{name} {split}: {len(labels)} labels for {n_images} images")
 
@@ -61,20 +67,27 @@ def class_labels(source: str, labels: np.ndarray, n_classes: int = 10) -> np.nda
     """`labels` as int64, checked to be a vector of class indices 0..n_classes-1 read from `source`."""
     labels = np.asarray(labels)
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-        raise RaekitError(f"{source}: expected a vector of integer labels, got {labels.dtype} "
-                          f"of shape {labels.shape}")
+        raise RaekitError(
+            f"{source}: expected a vector of integer labels, got {labels.dtype} "
+            f"of shape {labels.shape}"
+        )
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-        raise RaekitError(f"{source}: labels must lie in 0..{n_classes - 1}, "
-                          f"found {labels.min()}..{labels.max()}")
+        raise RaekitError(
+            f"{source}: labels must lie in 0..{n_classes - 1}, found {labels.min()}..{labels.max()}"
+        )
     return labels.astype(np.int64)
 
 
 def hold_out(name: str, images: np.ndarray, labels: np.ndarray, n_valid: int):
     """Split a training set into (train, valid) images and labels: the last `n_valid` are validation."""
     if len(images) != len(labels):
-        raise RaekitError(f"{name}: {len(labels)} training labels for {len(images)} training images")
+        raise RaekitError(
+            f"{name}: {len(labels)} training labels for {len(images)} training images"
+        )
     if len(images) <= n_valid:
-        raise RaekitError(f"{name}: {len(images)} training images; need more than {n_valid} "
-                          f"to hold out a validation set")
+        raise RaekitError(
+            f"{name}: {len(images)} training images; need more than {n_valid} "
+            f"to hold out a validation set"
+        )
     cut = len(images) - n_valid
     return images[:cut], images[cut:], labels[:cut], labels[cut:]

@@ -1,4 +1,5 @@
 """Ex-post density estimators on latent codes (paper Section 4) with scikit-learn's contract."""
+
 from __future__ import annotations
 
 import inspect
@@ -14,11 +15,25 @@ from raekit.density.simple import GaussianDensity, PriorDensity
 from raekit.density.two_stage import TwoStageDensity
 from raekit.errors import RaekitError, unknown
 
-DENSITIES = {"prior": PriorDensity, "gaussian": GaussianDensity, "gmm": GMMDensity, "two-stage": TwoStageDensity,
-             "kde": KDEDensity, "bayes-gmm": BayesGMMDensity, "flow": FlowDensity}
+DENSITIES = {
+    "prior": PriorDensity,
+    "gaussian": GaussianDensity,
+    "gmm": GMMDensity,
+    "two-stage": TwoStageDensity,
+    "kde": KDEDensity,
+    "bayes-gmm": BayesGMMDensity,
+    "flow": FlowDensity,
+}
 
-__all__ = ["DENSITIES", "Density", "EstimatorDensity", "fit_density", "load_density", "make_density",
-           "save_density"]
+__all__ = [
+    "DENSITIES",
+    "Density",
+    "EstimatorDensity",
+    "fit_density",
+    "load_density",
+    "make_density",
+    "save_density",
+]
 
 
 def make_density(kind, **options: Any) -> Density:
@@ -30,8 +45,10 @@ def make_density(kind, **options: Any) -> Density:
     accepted = list(inspect.signature(DENSITIES[kind]).parameters)
     extra = sorted(set(options) - set(accepted))
     if extra:
-        raise RaekitError(f"density {kind!r} does not take option(s) {', '.join(extra)} "
-                          f"(it takes {', '.join(accepted) or 'none'})")
+        raise RaekitError(
+            f"density {kind!r} does not take option(s) {', '.join(extra)} "
+            f"(it takes {', '.join(accepted) or 'none'})"
+        )
     return DENSITIES[kind](**options)
 
 
@@ -43,11 +60,19 @@ def fit_density(codes, kind="gmm", valid_codes=None, **options: Any) -> tuple[De
     # The KDE chooses its bandwidth, the flow its stopping epoch, on the validation codes.
     uses_valid = density.kind in ("kde", "flow")
     density = density.fit(codes, valid_codes) if uses_valid else density.fit(codes)
-    report = {"kind": density.kind, "options": density.options, "n_train": len(codes),
-              "train_loglik": density.score(codes)}
+    report = {
+        "kind": density.kind,
+        "options": density.options,
+        "n_train": len(codes),
+        "train_loglik": density.score(codes),
+    }
     if valid_codes is not None:
         report.update(n_valid=len(valid_codes), valid_loglik=density.score(valid_codes))
-    for name in ("n_iter", "converged", "ridge"):  # EM iterations used; the Gaussian's singularity ridge
+    for name in (
+        "n_iter",
+        "converged",
+        "ridge",
+    ):  # EM iterations used; the Gaussian's singularity ridge
         if hasattr(density, name + "_"):
             report[name] = getattr(density, name + "_")
     return density, report

@@ -1,8 +1,9 @@
 """The density contract (scikit-learn's): fit(codes) -> self, sample(n, seed), score_samples(codes)."""
+
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -18,7 +19,9 @@ def as_codes(codes, d: int | None = None, what: str = "codes") -> np.ndarray:
         raise RaekitError(f"{what} must be a non-empty (N, d) array, got shape {array.shape}")
     bad = ~np.isfinite(array).all(axis=1)
     if bad.any():
-        raise RaekitError(f"{what} hold {int(bad.sum())} rows with NaN or Inf (first: row {int(np.argmax(bad))})")
+        raise RaekitError(
+            f"{what} hold {int(bad.sum())} rows with NaN or Inf (first: row {int(np.argmax(bad))})"
+        )
     if d is not None and array.shape[1] != d:
         raise RaekitError(f"{what} have {array.shape[1]} dimensions, the density was fitted on {d}")
     return array
@@ -27,10 +30,11 @@ def as_codes(codes, d: int | None = None, what: str = "codes") -> np.ndarray:
 class Density:
     """Base class: subclasses set `kind` and implement _fit, _sample, _score, and for saving,
     state() (arrays) and load_state(arrays, d) (raekit.density.io writes and reads them)."""
+
     kind = "density"
     options: dict
 
-    def fit(self, codes) -> "Density":
+    def fit(self, codes) -> Density:
         codes = as_codes(codes)
         self.n_features_in_ = codes.shape[1]
         self._fit(codes)
@@ -52,8 +56,10 @@ class Density:
 
     def state(self) -> dict[str, np.ndarray]:
         inner = type(getattr(self, "estimator", self)).__name__
-        raise RaekitError(f"a wrapped {inner} cannot be saved (raekit stores arrays, never pickles); "
-                          "keep it in memory or use a built-in kind such as 'gmm'")
+        raise RaekitError(
+            f"a wrapped {inner} cannot be saved (raekit stores arrays, never pickles); "
+            "keep it in memory or use a built-in kind such as 'gmm'"
+        )
 
     def load_state(self, arrays: dict[str, np.ndarray], d: int) -> None:
         raise RaekitError(f"the {self.kind} density cannot be loaded from arrays")
@@ -66,9 +72,10 @@ class Density:
 def gaussian_logpdf(x: np.ndarray, mean: np.ndarray, cov_cholesky: np.ndarray) -> np.ndarray:
     """log N(x; mean, L L^T) for each row of x."""
     from scipy.linalg import solve_triangular
+
     d = x.shape[1]
     y = solve_triangular(cov_cholesky, (x - mean).T, lower=True)
-    return -0.5 * (y ** 2).sum(0) - np.log(np.diag(cov_cholesky)).sum() - 0.5 * d * np.log(2 * np.pi)
+    return -0.5 * (y**2).sum(0) - np.log(np.diag(cov_cholesky)).sum() - 0.5 * d * np.log(2 * np.pi)
 
 
 @contextlib.contextmanager
@@ -79,6 +86,7 @@ def torch_threads(n: int | None) -> Iterator[None]:
     and on a shared machine they can make a fit tens of times slower.
     """
     import torch
+
     previous = torch.get_num_threads()
     if n:
         torch.set_num_threads(int(n))

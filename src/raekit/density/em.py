@@ -9,11 +9,13 @@ The updates and the stopping rule are scikit-learn's GaussianMixture (full covar
   Sigma_k = sum_n r_nk (x_n - mu_k)(x_n - mu_k)^T / N_k + reg_covar I,  pi_k = N_k / sum_j N_j,
 and EM stops once the mean log-likelihood computed in the E-step changes by less than `tol`.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Callable, Iterable, NamedTuple
+from typing import NamedTuple
 
 import torch
 
@@ -25,19 +27,21 @@ EPS10 = 10 * torch.finfo(torch.float64).eps  # scikit-learn's guard against empt
 
 class Mixture(NamedTuple):
     """Mixture parameters; `prec_chol[k]` is U with U U^T = inverse covariance of component k."""
-    weights: torch.Tensor      # (K,)
-    means: torch.Tensor        # (K, d)
+
+    weights: torch.Tensor  # (K,)
+    means: torch.Tensor  # (K, d)
     covariances: torch.Tensor  # (K, d, d)
-    prec_chol: torch.Tensor    # (K, d, d)
+    prec_chol: torch.Tensor  # (K, d, d)
 
 
 class EStats(NamedTuple):
     """Sufficient statistics of one E-step; every field is a sum over codes, so they add up across workers."""
-    resp_sum: torch.Tensor        # (K,)   sum_n r_nk
-    weighted_sum: torch.Tensor    # (K, d) sum_n r_nk x_n
+
+    resp_sum: torch.Tensor  # (K,)   sum_n r_nk
+    weighted_sum: torch.Tensor  # (K, d) sum_n r_nk x_n
     weighted_outer: torch.Tensor  # (K, d, d) sum_n r_nk x_n x_n^T
-    loglik_sum: torch.Tensor      # ()     sum_n log p(x_n)
-    count: int                    # number of codes
+    loglik_sum: torch.Tensor  # ()     sum_n log p(x_n)
+    count: int  # number of codes
 
 
 def precision_cholesky(covariances: torch.Tensor) -> torch.Tensor:
@@ -45,8 +49,10 @@ def precision_cholesky(covariances: torch.Tensor) -> torch.Tensor:
     chol, info = torch.linalg.cholesky_ex(covariances)
     if int(info.max()) > 0:
         bad = int(torch.nonzero(info)[0, 0])
-        raise RaekitError(f"GMM component {bad} has a singular covariance (collapsed codes); "
-                          "use fewer components or a larger reg_covar")
+        raise RaekitError(
+            f"GMM component {bad} has a singular covariance (collapsed codes); "
+            "use fewer components or a larger reg_covar"
+        )
     eye = torch.eye(covariances.shape[-1], dtype=covariances.dtype).expand_as(covariances)
     return torch.linalg.solve_triangular(chol, eye, upper=False).mT
 
@@ -61,8 +67,14 @@ def component_log_prob(x: torch.Tensor, mix: Mixture) -> torch.Tensor:
     u_all = mix.prec_chol.permute(1, 0, 2).reshape(d, k * d)  # [U_1 ... U_K] side by side
     shift = torch.einsum("kd,kde->ke", mix.means, mix.prec_chol).reshape(k * d)
     y = torch.addmm(-shift, x, u_all).square_()  # (x - mu_k) U_k for every k, squared in place
-    log_det = torch.log(torch.diagonal(mix.prec_chol, dim1=-2, dim2=-1)).sum(-1)  # = -1/2 log|Sigma_k|
-    return -0.5 * (d * math.log(2 * math.pi) + y.view(-1, k, d).sum(-1)) + log_det + torch.log(mix.weights)
+    log_det = torch.log(torch.diagonal(mix.prec_chol, dim1=-2, dim2=-1)).sum(
+        -1
+    )  # = -1/2 log|Sigma_k|
+    return (
+        -0.5 * (d * math.log(2 * math.pi) + y.view(-1, k, d).sum(-1))
+        + log_det
+        + torch.log(mix.weights)
+    )
 
 
 def chunk_size(k: int, d: int, budget: int = 1 << 23) -> int:
@@ -77,7 +89,9 @@ def log_density(x: torch.Tensor, mix: Mixture, chunk: int | None = None) -> torc
     return torch.cat([torch.logsumexp(component_log_prob(part, mix), 1) for part in x.split(chunk)])
 
 
-def weighted_stats(x: torch.Tensor, resp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def weighted_stats(
+    x: torch.Tensor, resp: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(sum_n r_nk, sum_n r_nk x_n, sum_n r_nk x_n x_n^T) for one chunk of codes and responsibilities."""
     m, k, d = len(x), resp.shape[1], x.shape[1]
     # x^T [r_1 x, ..., r_K x]: all K weighted outer-product sums in one matrix product (no transposed copy).
@@ -94,8 +108,11 @@ def e_step_stats(x: torch.Tensor, mix: Mixture, chunk: int | None = None) -> ESt
 def accumulate_stats(chunks: Iterable[torch.Tensor], mix: Mixture) -> EStats:
     """`e_step_stats` over chunks from any source (a tensor's slices, a file read piece by piece)."""
     k, d = mix.means.shape
-    total = [torch.zeros(k, dtype=mix.means.dtype), torch.zeros(k, d, dtype=mix.means.dtype),
-             torch.zeros(k, d, d, dtype=mix.means.dtype)]
+    total = [
+        torch.zeros(k, dtype=mix.means.dtype),
+        torch.zeros(k, d, dtype=mix.means.dtype),
+        torch.zeros(k, d, d, dtype=mix.means.dtype),
+    ]
     loglik, count = torch.zeros((), dtype=mix.means.dtype), 0
     for part in chunks:
         log_prob = component_log_prob(part, mix)
@@ -114,7 +131,9 @@ def m_step(stats: EStats, reg_covar: float) -> Mixture:
     # Expanding sum r (x - mu)(x - mu)^T / N_k gives S2 / N_k - (2 - sum r / N_k) mu mu^T exactly
     # (the 10 eps in N_k included). Callers centre the codes, so this subtraction cancels little in float64.
     outer = means[:, :, None] * means[:, None, :]
-    cov = stats.weighted_outer / nk[:, None, None] - (2 - stats.resp_sum / nk)[:, None, None] * outer
+    cov = (
+        stats.weighted_outer / nk[:, None, None] - (2 - stats.resp_sum / nk)[:, None, None] * outer
+    )
     cov = 0.5 * (cov + cov.mT) + reg_covar * torch.eye(means.shape[1], dtype=means.dtype)
     return from_covariances(nk / nk.sum(), means, cov)
 
@@ -123,12 +142,19 @@ class EMResult(NamedTuple):
     mixture: Mixture
     n_iter: int
     converged: bool
-    lower_bound: float           # mean log-likelihood at the last E-step (scikit-learn's lower_bound_)
-    lower_bounds: list[float]    # one per iteration
+    lower_bound: float  # mean log-likelihood at the last E-step (scikit-learn's lower_bound_)
+    lower_bounds: list[float]  # one per iteration
 
 
-def run_em(x, init: Mixture, max_iter: int = 100, tol: float = 1e-3, reg_covar: float = 1e-6,
-           chunk: int | None = None, reduce: Callable[[EStats], EStats] | None = None) -> EMResult:
+def run_em(
+    x,
+    init: Mixture,
+    max_iter: int = 100,
+    tol: float = 1e-3,
+    reg_covar: float = 1e-6,
+    chunk: int | None = None,
+    reduce: Callable[[EStats], EStats] | None = None,
+) -> EMResult:
     """EM from `init` until |change in mean log-likelihood| < tol or max_iter iterations.
 
     `x` is an (n, d) tensor, or a function that returns a fresh iterable of chunks on each call
@@ -137,7 +163,9 @@ def run_em(x, init: Mixture, max_iter: int = 100, tol: float = 1e-3, reg_covar: 
     """
     passes = x if callable(x) else partial(x.split, chunk or chunk_size(*init.means.shape))
     mix, lower_bound, history = init, -math.inf, []
-    with progress(range(1, max_iter + 1), desc=f"GMM EM, {len(init.weights)} components", unit="iter") as bar:
+    with progress(
+        range(1, max_iter + 1), desc=f"GMM EM, {len(init.weights)} components", unit="iter"
+    ) as bar:
         for n_iter in bar:
             stats = accumulate_stats(passes(), mix)
             if reduce is not None:

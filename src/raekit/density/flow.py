@@ -1,5 +1,6 @@
 """A masked autoregressive flow on the codes (zuko's MAF), trained by maximum likelihood with
 early stopping on the validation codes."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,20 +15,37 @@ from raekit.progress import progress
 class FlowDensity(Density):
     kind = "flow"
 
-    def __init__(self, transforms: int = 3, hidden: int = 128, epochs: int = 100, batch_size: int = 256,
-                 lr: float = 1e-3, patience: int = 10, seed: int = 0):
-        self.options = dict(transforms=int(transforms), hidden=int(hidden), epochs=int(epochs),
-                            batch_size=int(batch_size), lr=float(lr), patience=int(patience), seed=int(seed))
+    def __init__(
+        self,
+        transforms: int = 3,
+        hidden: int = 128,
+        epochs: int = 100,
+        batch_size: int = 256,
+        lr: float = 1e-3,
+        patience: int = 10,
+        seed: int = 0,
+    ):
+        self.options = dict(
+            transforms=int(transforms),
+            hidden=int(hidden),
+            epochs=int(epochs),
+            batch_size=int(batch_size),
+            lr=float(lr),
+            patience=int(patience),
+            seed=int(seed),
+        )
         self._valid = None
 
-    def fit(self, codes, valid_codes=None) -> "FlowDensity":
+    def fit(self, codes, valid_codes=None) -> FlowDensity:
         self._valid = None if valid_codes is None else as_codes(valid_codes)
         return super().fit(codes)
 
     def _build(self, d: int):
         torch.manual_seed(self.options["seed"])
         o = self.options
-        return zuko.flows.MAF(d, transforms=o["transforms"], hidden_features=(o["hidden"], o["hidden"])).double()
+        return zuko.flows.MAF(
+            d, transforms=o["transforms"], hidden_features=(o["hidden"], o["hidden"])
+        ).double()
 
     def _fit(self, codes):
         with torch_threads(1):  # a small MLP on small batches: latency-bound, see torch_threads
@@ -40,7 +58,7 @@ class FlowDensity(Density):
         valid = self._valid
         if valid is None:  # hold out 10% for early stopping
             order = np.random.default_rng(o["seed"]).permutation(len(codes))
-            valid, codes = codes[order[: len(codes) // 10]], codes[order[len(codes) // 10:]]
+            valid, codes = codes[order[: len(codes) // 10]], codes[order[len(codes) // 10 :]]
         self.shift_, self.scale_ = codes.mean(0), codes.std(0) + 1e-8
         self.flow_ = self._build(codes.shape[1])
         train = torch.as_tensor((codes - self.shift_) / self.scale_)
@@ -73,7 +91,7 @@ class FlowDensity(Density):
 
     @torch.no_grad()
     def _sample(self, n, rng):
-        torch.manual_seed(int(rng.integers(2 ** 31)))
+        torch.manual_seed(int(rng.integers(2**31)))
         return self.flow_().sample((n,)).numpy() * self.scale_ + self.shift_
 
     @torch.no_grad()
@@ -89,4 +107,6 @@ class FlowDensity(Density):
     def load_state(self, arrays, d: int) -> None:
         self.n_features_in_, self.shift_, self.scale_ = d, arrays["shift"], arrays["scale"]
         self.flow_ = self._build(d)
-        self.flow_.load_state_dict({k[5:]: torch.as_tensor(v) for k, v in arrays.items() if k.startswith("flow.")})
+        self.flow_.load_state_dict(
+            {k[5:]: torch.as_tensor(v) for k, v in arrays.items() if k.startswith("flow.")}
+        )

@@ -5,6 +5,7 @@ rule, started from scikit-learn's own k-means (or k-means++) initialisation with
 a fit matches `GaussianMixture(random_state=seed)`. Parameters are plain arrays: they save to
 safetensors and sample with a seeded numpy generator.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,18 +21,35 @@ INITS = ("kmeans", "k-means++")
 class GMMDensity(Density):
     """Options follow scikit-learn's GaussianMixture; `weights_init`, `means_init` and
     `precisions_init` (arrays, not saved) replace the k-means start, as they do there."""
+
     kind = "gmm"
 
-    def __init__(self, components: int = 10, max_iter: int = 100, tol: float = 1e-3, reg_covar: float = 1e-6,
-                 init: str = "kmeans", seed: int = 0, weights_init=None, means_init=None, precisions_init=None):
+    def __init__(
+        self,
+        components: int = 10,
+        max_iter: int = 100,
+        tol: float = 1e-3,
+        reg_covar: float = 1e-6,
+        init: str = "kmeans",
+        seed: int = 0,
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+    ):
         if int(components) < 1:
             raise RaekitError(f"a GMM needs at least 1 component, got {components}")
         if int(max_iter) < 1:
             raise RaekitError(f"max_iter must be at least 1, got {max_iter}")
         if init not in INITS:
             raise unknown("GMM init", init, INITS)
-        self.options = dict(components=int(components), max_iter=int(max_iter), tol=float(tol),
-                            reg_covar=float(reg_covar), init=init, seed=int(seed))
+        self.options = dict(
+            components=int(components),
+            max_iter=int(max_iter),
+            tol=float(tol),
+            reg_covar=float(reg_covar),
+            init=init,
+            seed=int(seed),
+        )
         self._given = {"weights": weights_init, "means": means_init, "precisions": precisions_init}
 
     def _fit(self, codes):
@@ -43,7 +61,9 @@ class GMMDensity(Density):
 
     def check_count(self, n: int) -> None:
         if n < self.options["components"]:
-            raise RaekitError(f"{n} codes are fewer than the {self.options['components']} GMM components")
+            raise RaekitError(
+                f"{n} codes are fewer than the {self.options['components']} GMM components"
+            )
 
     def em_options(self) -> tuple[int, float, float]:
         return self.options["max_iter"], self.options["tol"], self.options["reg_covar"]
@@ -65,7 +85,9 @@ class GMMDensity(Density):
         if given["weights"] is not None:
             w = np.asarray(given["weights"], dtype=np.float64)
             if (w < 0).any() or abs(w.sum() - 1) > 1e-6:
-                raise RaekitError(f"GMM weights_init must be non-negative and sum to 1, got sum {w.sum():.6g}")
+                raise RaekitError(
+                    f"GMM weights_init must be non-negative and sum to 1, got sum {w.sum():.6g}"
+                )
         if all(v is not None for v in given.values()):
             weights, means = _array(given["weights"], (k,)), _array(given["means"], (k, d))
             precisions = _array(given["precisions"], (k, d, d))
@@ -82,28 +104,42 @@ class GMMDensity(Density):
         if given["means"] is not None:
             start = start._replace(means=_array(given["means"], (k, d)))
         if given["precisions"] is not None:
-            start = _from_precisions(start.weights, start.means, _array(given["precisions"], (k, d, d)))
+            start = _from_precisions(
+                start.weights, start.means, _array(given["precisions"], (k, d, d))
+            )
         return start
 
     def _labels(self, codes: np.ndarray) -> np.ndarray:
         """Hard assignments from scikit-learn's k-means (or k-means++ seeds), -1 for unassigned codes."""
         from sklearn.cluster import KMeans, kmeans_plusplus
+
         k, seed = self.options["components"], np.random.RandomState(self.options["seed"])
         if self.options["init"] == "kmeans":
-            return KMeans(n_clusters=k, n_init=1, random_state=seed).fit(codes).labels_.astype(np.int64)
+            return (
+                KMeans(n_clusters=k, n_init=1, random_state=seed)
+                .fit(codes)
+                .labels_.astype(np.int64)
+            )
         _, indices = kmeans_plusplus(codes, k, random_state=seed)
         labels = np.full(len(codes), -1, dtype=np.int64)
         labels[indices] = np.arange(k)
         return labels
 
     def _factor(self):
-        self.mixture_ = em.from_covariances(*(torch.from_numpy(np.asarray(a, np.float64))
-                                              for a in (self.weights_, self.means_, self.covariances_)))
+        self.mixture_ = em.from_covariances(
+            *(
+                torch.from_numpy(np.asarray(a, np.float64))
+                for a in (self.weights_, self.means_, self.covariances_)
+            )
+        )
 
     def _sample(self, n, rng):
         counts = rng.multinomial(n, self.weights_ / self.weights_.sum())
         chol = np.linalg.cholesky(self.covariances_)
-        parts = [m + rng.standard_normal((c, len(m))) @ lo.T for m, lo, c in zip(self.means_, chol, counts)]
+        parts = [
+            m + rng.standard_normal((c, len(m))) @ lo.T
+            for m, lo, c in zip(self.means_, chol, counts)
+        ]
         return np.concatenate(parts)[rng.permutation(n)]
 
     def _score(self, codes):
@@ -114,7 +150,11 @@ class GMMDensity(Density):
 
     def load_state(self, arrays, d: int) -> None:
         self.n_features_in_ = d
-        self.weights_, self.means_, self.covariances_ = arrays["weights"], arrays["means"], arrays["covariances"]
+        self.weights_, self.means_, self.covariances_ = (
+            arrays["weights"],
+            arrays["means"],
+            arrays["covariances"],
+        )
         self._factor()
 
 
@@ -131,7 +171,9 @@ def shifted(mix: em.Mixture, shift: torch.Tensor) -> em.Mixture:
 def _array(value, shape) -> torch.Tensor:
     array = torch.as_tensor(np.asarray(value, dtype=np.float64))
     if tuple(array.shape) != tuple(shape):
-        raise RaekitError(f"GMM initial parameters have shape {tuple(array.shape)}, expected {tuple(shape)}")
+        raise RaekitError(
+            f"GMM initial parameters have shape {tuple(array.shape)}, expected {tuple(shape)}"
+        )
     return array
 
 

@@ -1,4 +1,5 @@
 """More ex-post densities: Gaussian KDE and the Bayesian (Dirichlet-process) GMM."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,6 +15,7 @@ class KDEDensity(Density):
     Codes are whitened per dimension first, so one bandwidth fits every dimension. Without
     validation codes, 20% of the training codes are held out to choose it.
     """
+
     kind = "kde"
 
     def __init__(self, bandwidths=None, seed: int = 0):
@@ -21,7 +23,7 @@ class KDEDensity(Density):
         self.options = {"bandwidths": [float(b) for b in grid], "seed": int(seed)}
         self._valid = None
 
-    def fit(self, codes, valid_codes=None) -> "KDEDensity":
+    def fit(self, codes, valid_codes=None) -> KDEDensity:
         self._valid = None if valid_codes is None else as_codes(valid_codes)
         return super().fit(codes)
 
@@ -31,7 +33,7 @@ class KDEDensity(Density):
         valid = self._valid
         if valid is None:
             order = np.random.default_rng(self.options["seed"]).permutation(len(codes))
-            valid, codes_fit = codes[order[: len(codes) // 5]], codes[order[len(codes) // 5:]]
+            valid, codes_fit = codes[order[: len(codes) // 5]], codes[order[len(codes) // 5 :]]
         else:
             codes_fit = codes
         self.shift_, self.scale_ = codes.mean(0), codes.std(0) + 1e-12
@@ -41,6 +43,7 @@ class KDEDensity(Density):
 
     def _loglik(self, reference, codes, bandwidth):
         from sklearn.neighbors import KernelDensity
+
         kde = KernelDensity(bandwidth=bandwidth).fit((reference - self.shift_) / self.scale_)
         return kde.score_samples((codes - self.shift_) / self.scale_) - np.log(self.scale_).sum()
 
@@ -52,18 +55,27 @@ class KDEDensity(Density):
         return self._loglik(self.codes_, codes, self.bandwidth_)
 
     def state(self):
-        return {"codes": self.codes_, "shift": self.shift_, "scale": self.scale_,
-                "bandwidth": np.array([self.bandwidth_])}
+        return {
+            "codes": self.codes_,
+            "shift": self.shift_,
+            "scale": self.scale_,
+            "bandwidth": np.array([self.bandwidth_]),
+        }
 
     def load_state(self, arrays, d: int) -> None:
         self.n_features_in_, self.codes_ = d, arrays["codes"]
-        self.shift_, self.scale_, self.bandwidth_ = arrays["shift"], arrays["scale"], float(arrays["bandwidth"][0])
+        self.shift_, self.scale_, self.bandwidth_ = (
+            arrays["shift"],
+            arrays["scale"],
+            float(arrays["bandwidth"][0]),
+        )
 
 
 class BayesGMMDensity(GMMDensity):
     """scikit-learn's BayesianGaussianMixture (Dirichlet-process prior on the weights): unused
     components shrink towards zero weight, so `components` is an upper bound. Sampling, scoring
     and saving are the GMM's, from the posterior-mean weights, means and covariances."""
+
     kind = "bayes-gmm"
 
     def _fit(self, codes):
@@ -71,17 +83,30 @@ class BayesGMMDensity(GMMDensity):
 
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.mixture import BayesianGaussianMixture
+
         o = self.options
         if len(codes) < o["components"]:
-            raise RaekitError(f"{len(codes)} codes are fewer than the {o['components']} mixture components")
-        mixture = BayesianGaussianMixture(n_components=o["components"], covariance_type="full",
-                                          max_iter=o["max_iter"], tol=o["tol"], reg_covar=o["reg_covar"],
-                                          init_params=o["init"], random_state=o["seed"],
-                                          weight_concentration_prior_type="dirichlet_process")
+            raise RaekitError(
+                f"{len(codes)} codes are fewer than the {o['components']} mixture components"
+            )
+        mixture = BayesianGaussianMixture(
+            n_components=o["components"],
+            covariance_type="full",
+            max_iter=o["max_iter"],
+            tol=o["tol"],
+            reg_covar=o["reg_covar"],
+            init_params=o["init"],
+            random_state=o["seed"],
+            weight_concentration_prior_type="dirichlet_process",
+        )
         with warnings.catch_warnings():
             # Stopping at max_iter is the paper's setting for EM, not an error; converged_ records it.
             warnings.simplefilter("ignore", ConvergenceWarning)
             mixture.fit(codes)
         self.converged_, self.n_iter_ = bool(mixture.converged_), int(mixture.n_iter_)
-        self.weights_, self.means_, self.covariances_ = mixture.weights_, mixture.means_, mixture.covariances_
+        self.weights_, self.means_, self.covariances_ = (
+            mixture.weights_,
+            mixture.means_,
+            mixture.covariances_,
+        )
         self._factor()

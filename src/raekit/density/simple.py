@@ -1,4 +1,5 @@
 """The prior N(0, I) and a full-covariance Gaussian with fitted mean (Table 1's "N" column)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,6 +10,7 @@ from raekit.errors import RaekitError
 
 class PriorDensity(Density):
     """N(0, I): the VAE's and WAE's fixed prior; fitting only records the dimension."""
+
     kind = "prior"
 
     def __init__(self):
@@ -22,7 +24,7 @@ class PriorDensity(Density):
 
     def _score(self, codes):
         d = codes.shape[1]
-        return -0.5 * (codes ** 2).sum(1) - 0.5 * d * np.log(2 * np.pi)
+        return -0.5 * (codes**2).sum(1) - 0.5 * d * np.log(2 * np.pi)
 
     def state(self) -> dict[str, np.ndarray]:
         return {}
@@ -38,6 +40,7 @@ class GaussianDensity(Density):
     codes in a subspace), a ridge of 1e-9 x the mean variance is added to its diagonal so the density
     stays proper; `ridge_` records it (0.0 when none was needed).
     """
+
     kind = "gaussian"
 
     def __init__(self):
@@ -46,7 +49,9 @@ class GaussianDensity(Density):
     def _fit(self, codes):
         n, d = codes.shape
         if n < d + 1:
-            raise RaekitError(f"a full-covariance Gaussian in {d} dimensions needs at least {d + 1} codes, got {n}")
+            raise RaekitError(
+                f"a full-covariance Gaussian in {d} dimensions needs at least {d + 1} codes, got {n}"
+            )
         self.mean_ = codes.mean(0)
         centred = codes - self.mean_
         covariance = centred.T @ centred / n
@@ -68,7 +73,11 @@ class GaussianDensity(Density):
         return gaussian_logpdf(codes, self.mean_, self.cholesky_)
 
     def state(self):
-        return {"mean": self.mean_, "covariance": self.covariance_, "ridge": np.array([self.ridge_])}
+        return {
+            "mean": self.mean_,
+            "covariance": self.covariance_,
+            "ridge": np.array([self.ridge_]),
+        }
 
     def load_state(self, arrays, d: int) -> None:
         self.n_features_in_, self.mean_, self.covariance_ = d, arrays["mean"], arrays["covariance"]

@@ -7,6 +7,7 @@ full-batch EM, so the fit is scikit-learn's GaussianMixture from the same start,
 world size or chunk size. The k-means start is computed on rank 0 from at most `init_sample`
 codes (all of them when there are fewer, which reproduces `GMMDensity.fit`) and broadcast.
 """
+
 from __future__ import annotations
 
 from functools import partial
@@ -23,10 +24,12 @@ from raekit.distributed import Context
 from raekit.errors import RaekitError
 
 
-def fit_gmm_streaming(codes, ctx: Context | None = None, chunk: int = 8192, init_sample: int = 100_000,
-                      **options) -> GMMDensity:
+def fit_gmm_streaming(
+    codes, ctx: Context | None = None, chunk: int = 8192, init_sample: int = 100_000, **options
+) -> GMMDensity:
     """A fitted GMMDensity (`options` as GMMDensity's) from an (N, d) array or a .npy file path."""
     from raekit.density.io import open_codes
+
     ctx = ctx or Context()
     source = open_codes(codes) if isinstance(codes, (str, Path)) else as_codes(codes)
     gmm = GMMDensity(**options)
@@ -35,18 +38,25 @@ def fit_gmm_streaming(codes, ctx: Context | None = None, chunk: int = 8192, init
     shift = centre_of(start)
     rows = distributed.block(len(source), ctx)
     passes = partial(_chunks, source, rows, int(chunk), shift)
-    result = em.run_em(passes, shifted(start, -shift), *gmm.em_options(), reduce=partial(_all_reduce, ctx))
+    result = em.run_em(
+        passes, shifted(start, -shift), *gmm.em_options(), reduce=partial(_all_reduce, ctx)
+    )
     gmm.set_result(result, shift)
     return gmm
 
 
 def mean_log_likelihood(density: GMMDensity, codes: np.ndarray, chunk: int = 8192) -> float:
     """Mean log-likelihood of codes that need not fit in memory (a memory map), chunk by chunk."""
-    total = sum(float(density.score_samples(codes[i:i + chunk]).sum()) for i in range(0, len(codes), chunk))
+    total = sum(
+        float(density.score_samples(codes[i : i + chunk]).sum())
+        for i in range(0, len(codes), chunk)
+    )
     return total / len(codes)
 
 
-def _shared_start(gmm: GMMDensity, source: np.ndarray, init_sample: int, ctx: Context) -> em.Mixture:
+def _shared_start(
+    gmm: GMMDensity, source: np.ndarray, init_sample: int, ctx: Context
+) -> em.Mixture:
     """Rank 0's initial mixture on every rank (k-means need not agree bitwise across processes)."""
     k, d = gmm.options["components"], source.shape[1]
     if ctx.is_main:
@@ -83,9 +93,16 @@ def _all_reduce(ctx: Context, stats: em.EStats) -> em.EStats:
     """Sum the statistics over ranks in one message."""
     if not ctx.distributed:
         return stats
-    parts = [stats.resp_sum, stats.weighted_sum, stats.weighted_outer, stats.loglik_sum,
-             torch.tensor(float(stats.count), dtype=torch.float64)]
+    parts = [
+        stats.resp_sum,
+        stats.weighted_sum,
+        stats.weighted_outer,
+        stats.loglik_sum,
+        torch.tensor(float(stats.count), dtype=torch.float64),
+    ]
     flat = distributed.all_reduce_sum(ctx, torch.cat([p.reshape(-1) for p in parts]))
     sizes = [p.numel() for p in parts]
-    resp, weighted, outer, loglik, count = (piece.view(p.shape) for piece, p in zip(flat.split(sizes), parts))
+    resp, weighted, outer, loglik, count = (
+        piece.view(p.shape) for piece, p in zip(flat.split(sizes), parts)
+    )
     return em.EStats(resp, weighted, outer, loglik, int(count))

@@ -20,6 +20,7 @@ the encoder q(u|z): log (1/K) sum_k N(z; D(u_k), sigma^2 I) N(u_k; 0, I) / q(u_k
 unbiased for p(z) itself, a lower bound on log p(z) in expectation, and converges to log p(z) as K
 grows; the standardisation's Jacobian (-sum_j log std_j) puts it in the units of the original codes.
 """
+
 from __future__ import annotations
 
 import math
@@ -33,7 +34,13 @@ from raekit.errors import RaekitError, unknown
 from raekit.progress import progress
 
 # Official second-stage KL weights (DESIGN section 6); MNIST-like datasets share MNIST's.
-OFFICIAL_KL_WEIGHTS = {"mnist": 1.5e-3, "fashion-mnist": 1.5e-3, "digits": 1.5e-3, "cifar10": 1e-3, "celeba": 2e-3}
+OFFICIAL_KL_WEIGHTS = {
+    "mnist": 1.5e-3,
+    "fashion-mnist": 1.5e-3,
+    "digits": 1.5e-3,
+    "cifar10": 1e-3,
+    "celeba": 2e-3,
+}
 SCHEDULES = ("cosine", "plateau")
 HELD_OUT = 0.1  # the "plateau" fit's validation fraction (Keras validation_split: the last 10%)
 
@@ -58,32 +65,62 @@ class _StageTwo(nn.Module):
 
 def _log_normal(x: torch.Tensor, mean, log_std) -> torch.Tensor:
     """log N(x; mean, exp(log_std)^2), summed over the last dimension."""
-    return (-0.5 * ((x - mean) / torch.exp(log_std)) ** 2 - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+    return (
+        -0.5 * ((x - mean) / torch.exp(log_std)) ** 2 - log_std - 0.5 * math.log(2 * math.pi)
+    ).sum(-1)
 
 
 class TwoStageDensity(Density):
     """Paper size (Dai & Wipf): hidden=1024, layers=3; the defaults are scaled down for CPU.
     `threads`: torch threads while training (1 suits the default small MLP; None keeps torch's)."""
+
     kind = "two-stage"
 
-    def __init__(self, dataset: str = "mnist", kl_weight: float | None = None, hidden: int = 256, layers: int = 3,
-                 epochs: int = 30, batch_size: int = 128, lr: float = 1e-3, importance_samples: int = 256,
-                 sample_noise: bool = True, threads: int | None = 1, seed: int = 0, schedule: str = "cosine"):
+    def __init__(
+        self,
+        dataset: str = "mnist",
+        kl_weight: float | None = None,
+        hidden: int = 256,
+        layers: int = 3,
+        epochs: int = 30,
+        batch_size: int = 128,
+        lr: float = 1e-3,
+        importance_samples: int = 256,
+        sample_noise: bool = True,
+        threads: int | None = 1,
+        seed: int = 0,
+        schedule: str = "cosine",
+    ):
         if kl_weight is None and dataset not in OFFICIAL_KL_WEIGHTS:
             raise unknown("dataset for the two-stage KL weight", dataset, OFFICIAL_KL_WEIGHTS)
         weight = OFFICIAL_KL_WEIGHTS[dataset] if kl_weight is None else float(kl_weight)
         if not weight > 0:
             raise RaekitError(f"the two-stage kl_weight must be positive, got {kl_weight}")
-        for name, value in (("hidden", hidden), ("layers", layers), ("epochs", epochs), ("batch_size", batch_size),
-                            ("importance_samples", importance_samples)):
+        for name, value in (
+            ("hidden", hidden),
+            ("layers", layers),
+            ("epochs", epochs),
+            ("batch_size", batch_size),
+            ("importance_samples", importance_samples),
+        ):
             if int(value) < 1:
                 raise RaekitError(f"the two-stage {name} must be at least 1, got {value}")
         if schedule not in SCHEDULES:
             raise unknown("two-stage schedule", schedule, SCHEDULES)
-        self.options = dict(dataset=dataset, kl_weight=weight, hidden=int(hidden), layers=int(layers),
-                            epochs=int(epochs), batch_size=int(batch_size), lr=float(lr),
-                            importance_samples=int(importance_samples), sample_noise=bool(sample_noise),
-                            threads=threads, seed=int(seed), schedule=schedule)
+        self.options = dict(
+            dataset=dataset,
+            kl_weight=weight,
+            hidden=int(hidden),
+            layers=int(layers),
+            epochs=int(epochs),
+            batch_size=int(batch_size),
+            lr=float(lr),
+            importance_samples=int(importance_samples),
+            sample_noise=bool(sample_noise),
+            threads=threads,
+            seed=int(seed),
+            schedule=schedule,
+        )
 
     def _log_sigma(self) -> float:
         """log of the decoder's standard deviation: sigma^2 = d * kl_weight / 2 (see the module docstring)."""
@@ -95,8 +132,10 @@ class TwoStageDensity(Density):
             raise RaekitError(f"the two-stage density needs at least 2 codes, got {len(codes)}")
         self.shift_, self.scale_ = codes.mean(0), codes.std(0)
         if not (self.scale_ > 0).all():
-            raise RaekitError(f"codes are constant in {int((self.scale_ <= 0).sum())} dimensions; "
-                              "the two-stage density needs every dimension to vary")
+            raise RaekitError(
+                f"codes are constant in {int((self.scale_ <= 0).sum())} dimensions; "
+                "the two-stage density needs every dimension to vary"
+            )
         torch.manual_seed(o["seed"])
         self.net_ = _StageTwo(codes.shape[1], o["hidden"], o["layers"])
         data = torch.as_tensor((codes - self.shift_) / self.scale_, dtype=torch.float32)
@@ -108,11 +147,12 @@ class TwoStageDensity(Density):
         o = self.options
         plateau = o["schedule"] == "plateau"
         held = int(len(data) * HELD_OUT) if plateau else 0
-        data, valid = data[:len(data) - held], data[len(data) - held:]
+        data, valid = data[: len(data) - held], data[len(data) - held :]
         optimizer = torch.optim.Adam(self.net_.parameters(), lr=o["lr"])
         if plateau:
-            schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=3,
-                                                                  threshold=1e-4, threshold_mode="abs")
+            schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                optimizer, factor=0.5, patience=3, threshold=1e-4, threshold_mode="abs"
+            )
         else:
             steps = o["epochs"] * math.ceil(len(data) / o["batch_size"])
             schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
@@ -123,7 +163,9 @@ class TwoStageDensity(Density):
             for idx in torch.randperm(len(data), generator=generator).split(o["batch_size"]):
                 loss = self._loss(data[idx], generator)
                 if not torch.isfinite(loss):
-                    raise RaekitError("the two-stage density's training diverged (non-finite loss); lower lr=...")
+                    raise RaekitError(
+                        "the two-stage density's training diverged (non-finite loss); lower lr=..."
+                    )
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
@@ -155,7 +197,9 @@ class TwoStageDensity(Density):
         """Codes through the second stage: u ~ q(u | z), then the decoder's mean (official predict_2stage)."""
         self._check_fitted()
         generator = torch.Generator().manual_seed(seed)
-        z = torch.as_tensor((np.asarray(codes, np.float64) - self.shift_) / self.scale_, dtype=torch.float32)
+        z = torch.as_tensor(
+            (np.asarray(codes, np.float64) - self.shift_) / self.scale_, dtype=torch.float32
+        )
         mu, log_std = self.net_.posterior(z)
         u = mu + torch.randn(mu.shape, generator=generator) * torch.exp(log_std)
         return self.net_.decoder(u).double().numpy() * self.scale_ + self.shift_
@@ -173,9 +217,11 @@ class TwoStageDensity(Density):
             mu, log_std = self.net_.posterior(z)
             u = mu + torch.randn((k, *mu.shape), generator=generator) * torch.exp(log_std)
             u64, log_sigma = u.double(), torch.tensor(self._log_sigma(), dtype=torch.float64)
-            log_w = (_log_normal(z.double(), self.net_.decoder(u).double(), log_sigma)  # log p(z | u)
-                     + _log_normal(u64, 0.0, torch.zeros((), dtype=torch.float64))  # log p(u)
-                     - _log_normal(u64, mu.double(), log_std.double()))  # log q(u | z)
+            log_w = (
+                _log_normal(z.double(), self.net_.decoder(u).double(), log_sigma)  # log p(z | u)
+                + _log_normal(u64, 0.0, torch.zeros((), dtype=torch.float64))  # log p(u)
+                - _log_normal(u64, mu.double(), log_std.double())
+            )  # log q(u | z)
             out.append(torch.logsumexp(log_w, 0) - math.log(k))
         return torch.cat(out).numpy() - np.log(self.scale_).sum()
 
@@ -188,5 +234,7 @@ class TwoStageDensity(Density):
         o = self.options
         self.n_features_in_, self.shift_, self.scale_ = d, arrays["shift"], arrays["scale"]
         self.net_ = _StageTwo(d, o["hidden"], o["layers"])
-        self.net_.load_state_dict({k[4:]: torch.as_tensor(v) for k, v in arrays.items() if k.startswith("net.")})
+        self.net_.load_state_dict(
+            {k[4:]: torch.as_tensor(v) for k, v in arrays.items() if k.startswith("net.")}
+        )
         self.net_.eval()

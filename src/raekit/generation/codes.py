@@ -6,6 +6,7 @@ encoded exactly once and in dataset order, into one .npy file that appears under
 once every rank has finished (a crash leaves no half-written codes). Several nodes must see the
 same file system for the file route.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,16 +27,19 @@ def _device(model) -> torch.device:
 
 
 @torch.no_grad()
-def encode_images(model, images: np.ndarray, batch_size: int = 500,
-                  desc: str | None = "encoding codes") -> np.ndarray:
+def encode_images(
+    model, images: np.ndarray, batch_size: int = 500, desc: str | None = "encoding codes"
+) -> np.ndarray:
     """Codes (encoder means) of uint8 or [0, 1] float images, float64 (N, d); `desc` names the
     progress bar (None: no bar)."""
     model.eval()
     starts = range(0, len(images), batch_size)
     if desc is not None:
         starts = progress(starts, desc=f"{desc} ({len(images)} images)", unit="batch")
-    out = [model.encode(_to_float(images[i:i + batch_size], _device(model))).double().cpu()
-           for i in starts]
+    out = [
+        model.encode(_to_float(images[i : i + batch_size], _device(model))).double().cpu()
+        for i in starts
+    ]
     return torch.cat(out).numpy() if out else np.zeros((0, model.latent_dim))
 
 
@@ -47,13 +51,18 @@ def decode_codes(model, codes: np.ndarray, batch_size: int = 500) -> np.ndarray:
     if codes.ndim != 2 or codes.shape[1] != model.latent_dim:
         raise RaekitError(f"codes must have shape (N, {model.latent_dim}), got {codes.shape}")
     dtype = next(model.parameters()).dtype
-    out = [model.decode(torch.as_tensor(codes[i:i + batch_size], dtype=dtype, device=_device(model))).cpu()
-           for i in range(0, len(codes), batch_size)]
+    out = [
+        model.decode(
+            torch.as_tensor(codes[i : i + batch_size], dtype=dtype, device=_device(model))
+        ).cpu()
+        for i in range(0, len(codes), batch_size)
+    ]
     return torch.cat(out).float().numpy()
 
 
-def reconstruct(model, images: np.ndarray, batch_size: int = 500, sampled: bool = False,
-                seed: int = 0) -> np.ndarray:
+def reconstruct(
+    model, images: np.ndarray, batch_size: int = 500, sampled: bool = False, seed: int = 0
+) -> np.ndarray:
     """Images decoded from their codes; `sampled`: from z ~ q(z|x) for VAEs and CV-VAEs (as the
     official code's reconstructions are), else from the posterior mean."""
     if not sampled or model.variant.encoder == "deterministic":
@@ -64,7 +73,7 @@ def reconstruct(model, images: np.ndarray, batch_size: int = 500, sampled: bool 
     out = []
     with torch.no_grad():
         for i in range(0, len(images), batch_size):
-            mu, logvar = model.posterior(_to_float(images[i:i + batch_size], device))
+            mu, logvar = model.posterior(_to_float(images[i : i + batch_size], device))
             noise = torch.randn(mu.shape, generator=generator, device=device, dtype=mu.dtype)
             out.append(model.decode(mu + noise * model.posterior_std(logvar)).cpu())
     return torch.cat(out).float().numpy()
@@ -83,11 +92,12 @@ def code_images(config, data=None) -> tuple[np.ndarray, np.ndarray]:
     """(training, validation) images whose codes densities are fitted and checked on (limits applied)."""
     if data is None:
         data = load_data(config)
-    return data.train[:config.train_limit], data.valid[:config.valid_limit]
+    return data.train[: config.train_limit], data.valid[: config.valid_limit]
 
 
-def encode_to_file(model, images: np.ndarray, path: str | Path, ctx: Context | None = None,
-                   batch_size: int = 500) -> Path:
+def encode_to_file(
+    model, images: np.ndarray, path: str | Path, ctx: Context | None = None, batch_size: int = 500
+) -> Path:
     """Write the float64 (N, d) codes of all images to the .npy file `path`; returns `path`."""
     ctx, path = ctx or Context(), Path(path)
     partial = path.with_name(f".{path.name}.partial.tmp")  # hidden, never read as finished codes
@@ -98,8 +108,11 @@ def encode_to_file(model, images: np.ndarray, path: str | Path, ctx: Context | N
     distributed.barrier(ctx)
     out = np.load(partial, mmap_mode="r+")
     rows = distributed.block(len(images), ctx)
-    starts = progress(range(rows.start, rows.stop, batch_size), unit="batch",
-                      desc=f"encoding codes to {path.name} ({rows.stop - rows.start} images)")
+    starts = progress(
+        range(rows.start, rows.stop, batch_size),
+        unit="batch",
+        desc=f"encoding codes to {path.name} ({rows.stop - rows.start} images)",
+    )
     for start in starts:
         stop = min(start + batch_size, rows.stop)
         out[start:stop] = encode_images(model, images[start:stop], batch_size, desc=None)

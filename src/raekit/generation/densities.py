@@ -1,5 +1,6 @@
 """Ex-post densities of a run: fitted on training-set codes, checked on validation codes (the
 paper's Section 4 and Appendix C), saved in RUN/densities/ tagged with the model's fingerprint."""
+
 from __future__ import annotations
 
 import hashlib
@@ -7,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from raekit import distributed
-from raekit.density import fit_density as fit, load_density, save_density
+from raekit.density import fit_density as fit
+from raekit.density import load_density, save_density
 from raekit.density.io import open_codes
 from raekit.density.streaming import fit_gmm_streaming, mean_log_likelihood
 from raekit.errors import RaekitError
@@ -33,15 +35,18 @@ def density_stem(run_dir: Path, kind: str, components: int | None = None) -> Pat
 
 
 @locking("model_or_run", "run")
-def fit_density(model_or_run, data=None, kind: str = "gmm", save: bool = True,
-                **options: Any) -> tuple[Any, dict]:
+def fit_density(
+    model_or_run, data=None, kind: str = "gmm", save: bool = True, **options: Any
+) -> tuple[Any, dict]:
     """Fit a density of `kind` on training codes; report train and validation log-likelihood.
 
     With a run directory (and save=True) the density is written to RUN/densities/ as
     safetensors + JSON, tagged with the model's fingerprint.
     """
     model, config, run_dir = as_model(model_or_run)
-    train_codes, valid_codes = (encode_images(model, images) for images in code_images(config, data))
+    train_codes, valid_codes = (
+        encode_images(model, images) for images in code_images(config, data)
+    )
     options = run_density_options(config, kind, options)
     density, report = fit(train_codes, kind, valid_codes=valid_codes, **options)
     if save and run_dir is not None:
@@ -52,26 +57,40 @@ def fit_density(model_or_run, data=None, kind: str = "gmm", save: bool = True,
 
 
 @locking("run_dir", "run")
-def fit_density_streaming(run_dir: str | Path, data=None, chunk: int = 8192, **options: Any) -> tuple[Any, dict]:
+def fit_density_streaming(
+    run_dir: str | Path, data=None, chunk: int = 8192, **options: Any
+) -> tuple[Any, dict]:
     """The GMM of a run for datasets too large for one process: the codes are encoded by every
     rank torchrun started (or this process alone) into RUN/codes/{train,valid}.npy, and EM reads
     them chunk by chunk with its statistics all-reduced. Rank 0 saves the density."""
     model, config, run_dir = as_model(run_dir)
     if run_dir is None:
-        raise RaekitError("streaming density fits need a run directory (the codes are written inside it)")
+        raise RaekitError(
+            "streaming density fits need a run directory (the codes are written inside it)"
+        )
     options = run_density_options(config, "gmm", options)
     ctx = distributed.setup(config.device)
     try:
         model.to(ctx.device)
-        files = {split: encode_to_file(model, images, run_dir / "codes" / f"{split}.npy", ctx)
-                 for split, images in zip(("train", "valid"), code_images(config, data))}
+        files = {
+            split: encode_to_file(model, images, run_dir / "codes" / f"{split}.npy", ctx)
+            for split, images in zip(("train", "valid"), code_images(config, data))
+        }
         density = fit_gmm_streaming(files["train"], ctx, chunk, **options)
-        report = {"kind": "gmm", "options": density.options, "world_size": ctx.world_size,
-                  "n_iter": density.n_iter_, "converged": density.converged_}
+        report = {
+            "kind": "gmm",
+            "options": density.options,
+            "world_size": ctx.world_size,
+            "n_iter": density.n_iter_,
+            "converged": density.converged_,
+        }
         if ctx.is_main:  # rank 0 alone scores, saves and reports
             for split, path in files.items():
                 codes = open_codes(path)
-                report[f"n_{split}"], report[f"{split}_loglik"] = len(codes), mean_log_likelihood(density, codes, chunk)
+                report[f"n_{split}"], report[f"{split}_loglik"] = (
+                    len(codes),
+                    mean_log_likelihood(density, codes, chunk),
+                )
             stem = density_stem(run_dir, "gmm", density.options["components"])
             save_density(density, stem, meta=_density_meta(model.cpu()))
             report["path"] = str(stem)
@@ -85,8 +104,9 @@ def _density_meta(model) -> dict:
     return {"model_fingerprint": model_fingerprint(model), "latent_dim": int(model.latent_dim)}
 
 
-def load_run_density(model_or_run, kind: str, components: int | None = None,
-                     fit_if_missing: bool = True, data=None):
+def load_run_density(
+    model_or_run, kind: str, components: int | None = None, fit_if_missing: bool = True, data=None
+):
     """The saved density of a run (checked against the model), fitted first if missing."""
     model, config, run_dir = as_model(model_or_run)
     options = run_density_options(config, kind, {"components": components} if components else {})
@@ -95,7 +115,9 @@ def load_run_density(model_or_run, kind: str, components: int | None = None,
         if stem.with_suffix(".json").exists():
             return load_density(stem, expect_meta=_density_meta(model))
     if not fit_if_missing:
-        raise RaekitError(f"no {kind} density fitted for {run_dir}; run `raekit fit-density {run_dir} --density {kind}`")
+        raise RaekitError(
+            f"no {kind} density fitted for {run_dir}; run `raekit fit-density {run_dir} --density {kind}`"
+        )
     return fit_density(model if run_dir is None else run_dir, data, kind, **options)[0]
 
 
@@ -106,9 +128,15 @@ def run_density_options(config, kind: str, options: dict[str, Any]) -> dict[str,
         return dict(options)
     defaults = {
         "gmm": {"components": config.gmm_components, "max_iter": config.gmm_max_iter},
-        "two-stage": {"dataset": config.dataset, "hidden": config.two_stage_hidden,
-                      "layers": config.two_stage_layers, "epochs": config.two_stage_epochs,
-                      "batch_size": config.two_stage_batch, "lr": config.two_stage_lr,
-                      "schedule": config.two_stage_schedule, "sample_noise": config.two_stage_sample_noise},
+        "two-stage": {
+            "dataset": config.dataset,
+            "hidden": config.two_stage_hidden,
+            "layers": config.two_stage_layers,
+            "epochs": config.two_stage_epochs,
+            "batch_size": config.two_stage_batch,
+            "lr": config.two_stage_lr,
+            "schedule": config.two_stage_schedule,
+            "sample_noise": config.two_stage_sample_noise,
+        },
     }
     return {**defaults.get(kind, {}), **options}

@@ -5,6 +5,7 @@ and z1 (Shoemake's formula on the raw codes, as the official RAE code applies it
 undefined or the formula is singular (a zero code, parallel or anti-parallel codes) the path falls
 back to linear interpolation, which is also the formula's limit as W -> 0, so nothing is ever NaN.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,7 +22,9 @@ def _inputs(z0, z1, t) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
     single = z0.ndim == 1
     z0, z1 = np.atleast_2d(z0), np.atleast_2d(z1)
     if z0.shape != z1.shape or z0.ndim != 2:
-        raise RaekitError(f"interpolation needs two (n, d) arrays of one shape, got {z0.shape} and {z1.shape}")
+        raise RaekitError(
+            f"interpolation needs two (n, d) arrays of one shape, got {z0.shape} and {z1.shape}"
+        )
     if t.ndim != 1:
         raise RaekitError(f"interpolation fractions t must be a 1-D array, got shape {t.shape}")
     return z0, z1, t, single
@@ -53,6 +56,8 @@ def slerp(z0, z1, t, eps: float = 1e-7) -> np.ndarray:
 def midpoints(z0, z1, method: str = "slerp") -> np.ndarray:
     """(n, d) midpoints (t = 1/2), as the paper's interpolation FID uses."""
     if method not in METHODS:
-        raise RaekitError(f"unknown interpolation method {method!r} (choices: {', '.join(METHODS)})")
+        raise RaekitError(
+            f"unknown interpolation method {method!r} (choices: {', '.join(METHODS)})"
+        )
     path = (slerp if method == "slerp" else lerp)(z0, z1, np.array([0.5]))
     return path[..., 0, :]

@@ -1,4 +1,5 @@
 """Nearest training images of generated samples, in pixel space (Appendix G)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,13 +11,16 @@ from raekit.errors import RaekitError
 def _flat(images, name: str, dtype: torch.dtype) -> torch.Tensor:
     array = torch.as_tensor(np.asarray(images), dtype=dtype)
     if array.ndim < 2 or len(array) == 0:
-        raise RaekitError(f"{name} must be a non-empty (N, ...) array of images, got shape {tuple(array.shape)}")
+        raise RaekitError(
+            f"{name} must be a non-empty (N, ...) array of images, got shape {tuple(array.shape)}"
+        )
     return array.flatten(1)
 
 
 @torch.no_grad()
-def nearest_neighbours(queries, reference, k: int = 1, batch: int = 2048,
-                       dtype: torch.dtype = torch.float64) -> tuple[np.ndarray, np.ndarray]:
+def nearest_neighbours(
+    queries, reference, k: int = 1, batch: int = 2048, dtype: torch.dtype = torch.float64
+) -> tuple[np.ndarray, np.ndarray]:
     """(indices (n, k), squared Euclidean distances (n, k)) of each query's k nearest references.
 
     Images are flattened ((N, C, H, W) or (N, D)); distances are ||a||^2 - 2 a.b + ||b||^2,
@@ -26,7 +30,9 @@ def nearest_neighbours(queries, reference, k: int = 1, batch: int = 2048,
     """
     q, r = _flat(queries, "queries", dtype), _flat(reference, "reference", dtype)
     if q.shape[1] != r.shape[1]:
-        raise RaekitError(f"queries have {q.shape[1]} values each, the reference images {r.shape[1]}")
+        raise RaekitError(
+            f"queries have {q.shape[1]} values each, the reference images {r.shape[1]}"
+        )
     if not 1 <= int(k) <= len(r):
         raise RaekitError(f"k must be between 1 and the {len(r)} reference images, got {k}")
     if int(batch) < 1:
@@ -39,11 +45,15 @@ def nearest_neighbours(queries, reference, k: int = 1, batch: int = 2048,
         best_i = torch.zeros((len(q_block), k), dtype=torch.long)
         q_norm = q_block.square().sum(1, keepdim=True)
         for start in range(0, len(r), batch):
-            block = r[start:start + batch]
-            d = torch.addmm(q_norm + r_norm[start:start + batch], q_block, block.T, alpha=-2).clamp_min_(0)
+            block = r[start : start + batch]
+            d = torch.addmm(
+                q_norm + r_norm[start : start + batch], q_block, block.T, alpha=-2
+            ).clamp_min_(0)
             # Earlier candidates come first, so a stable sort keeps ties at the lower index.
             d_all = torch.cat([best_d, d], 1)
-            i_all = torch.cat([best_i, torch.arange(start, start + len(block)).expand(len(q_block), -1)], 1)
+            i_all = torch.cat(
+                [best_i, torch.arange(start, start + len(block)).expand(len(q_block), -1)], 1
+            )
             order = torch.sort(d_all, dim=1, stable=True).indices[:, :k]
             best_d, best_i = d_all.gather(1, order), i_all.gather(1, order)
         indices.append(best_i)

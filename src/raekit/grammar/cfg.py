@@ -5,6 +5,7 @@ A `Grammar` is built from nltk CFG text. Production i is one-hot symbol i; the l
 string (GrammarVAE's ZINC grammar refers to an undefined `class`) are kept, so indices match
 GrammarVAE's, but listed in `unused` and left out of `masks`.
 """
+
 from __future__ import annotations
 
 from functools import cached_property
@@ -77,18 +78,28 @@ class Grammar:
         self.lhs = np.array([nt_index[n] for n in lhs_names], dtype=np.int64)
         # Non-terminals of each right-hand side, left to right (undefined symbols have no index).
         self.rhs_nonterminals = tuple(
-            tuple(nt_index[s.symbol()] for s in p.rhs()
-                  if isinstance(s, nltk.Nonterminal) and s.symbol() in nt_index)
-            for p in self.productions)
+            tuple(
+                nt_index[s.symbol()]
+                for s in p.rhs()
+                if isinstance(s, nltk.Nonterminal) and s.symbol() in nt_index
+            )
+            for p in self.productions
+        )
         pads = [i for i, n in enumerate(lhs_names) if n == PADDING_LHS]
         if len(pads) != 1:
             raise RaekitError(f"grammar {name!r} needs exactly one padding rule 'Nothing -> None'")
         self.padding = pads[0]
         self.unused = self._unproductive()
-        self.terminals = tuple(sorted({s for p in self.productions for s in p.rhs()
-                                       if isinstance(s, str)}, key=lambda s: (-len(s), s)))
-        self._rules = {(lhs_names[i], tuple(_name(s) for s in p.rhs())): i
-                       for i, p in enumerate(self.productions)}
+        self.terminals = tuple(
+            sorted(
+                {s for p in self.productions for s in p.rhs() if isinstance(s, str)},
+                key=lambda s: (-len(s), s),
+            )
+        )
+        self._rules = {
+            (lhs_names[i], tuple(_name(s) for s in p.rhs())): i
+            for i, p in enumerate(self.productions)
+        }
 
     def __repr__(self) -> str:
         return f"Grammar({self.name!r}, {len(self)} productions, max_length={self.max_length})"
@@ -113,11 +124,16 @@ class Grammar:
             for p in self.productions:
                 name = p.lhs().symbol()
                 if name not in productive and all(
-                        isinstance(s, str) or s.symbol() in productive for s in p.rhs()):
+                    isinstance(s, str) or s.symbol() in productive for s in p.rhs()
+                ):
                     productive.add(name)
                     changed = True
-        return tuple(i for i, p in enumerate(self.productions) if i != self.padding and not all(
-            isinstance(s, str) or s.symbol() in productive for s in p.rhs()))
+        return tuple(
+            i
+            for i, p in enumerate(self.productions)
+            if i != self.padding
+            and not all(isinstance(s, str) or s.symbol() in productive for s in p.rhs())
+        )
 
     @cached_property
     def lhs_masks(self) -> np.ndarray:
@@ -153,6 +169,7 @@ GRAMMARS = {"expressions": EXPRESSION_GRAMMAR, "molecules": ZINC_GRAMMAR}
 def get_grammar(name: str) -> Grammar:
     """The built-in grammar called `name` ('expressions' or 'molecules')."""
     from raekit.errors import unknown
+
     if name not in GRAMMARS:
         raise unknown("grammar", name, GRAMMARS)
     return GRAMMARS[name]

@@ -1,4 +1,5 @@
 """Grammar-model data: the expression corpus, SMILES files and the MOSES training set."""
+
 from __future__ import annotations
 
 import csv
@@ -8,7 +9,6 @@ import random
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-
 
 from raekit.cache import cache_dir
 from raekit.errors import RaekitError
@@ -30,8 +30,11 @@ class TextRows:
     skipped: list[tuple[int, str]] = field(default_factory=list)
 
 
-def expression_corpus(n: int = 100_000, seed: int = 0, grammar: Grammar = EXPRESSION_GRAMMAR,
-                      ) -> list[str]:
+def expression_corpus(
+    n: int = 100_000,
+    seed: int = 0,
+    grammar: Grammar = EXPRESSION_GRAMMAR,
+) -> list[str]:
     """`n` distinct random expressions in the style of Kusner et al. (2017), Section 4.1.
 
     Their data are binary operations of unary operations of x and constants. Reconstructed
@@ -42,6 +45,7 @@ def expression_corpus(n: int = 100_000, seed: int = 0, grammar: Grammar = EXPRES
     """
     from raekit.grammar.parsers import ExpressionParser
     from raekit.grammar.tokens import tokenize
+
     if n < 1:
         raise RaekitError(f"expression corpus size must be positive, got {n}")
     rng = random.Random(seed)  # ~10x faster than numpy for single draws
@@ -85,7 +89,9 @@ def read_smiles_file(path, max_rows: int | None = None, validate: bool = False) 
         if path.suffix == ".gz" or raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
     except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
-        raise RaekitError(f"{path} is corrupt or truncated ({exc.__class__.__name__}: {exc})") from None
+        raise RaekitError(
+            f"{path} is corrupt or truncated ({exc.__class__.__name__}: {exc})"
+        ) from None
     text = raw.decode("utf-8", errors="replace")
     if not text.strip():
         raise RaekitError(f"SMILES file is empty: {path}")
@@ -129,12 +135,14 @@ def _line_rows(text: str):
 
 def _rdkit_valid(smiles: str) -> bool:
     from raekit.grammar.scores import is_valid_molecule
+
     return is_valid_molecule(smiles)
 
 
 def fetch_moses(dest=None) -> Path:
     """The MOSES training SMILES (`train.csv.gz`), taken out of the molsets 0.3.1 wheel."""
     from raekit.fetch import extract_from_wheel
+
     dest = Path(dest) if dest is not None else cache_dir() / "moses" / "train.csv.gz"
     if dest.is_file():
         return dest

@@ -3,6 +3,7 @@
 The cache holds integer production indices (int16 npz, never one-hot, never pickled); the
 one-hot tensors are built per batch with `to_one_hot`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -21,6 +22,7 @@ from raekit.grammar.encode import Encoded, encode_productions
 
 def _file_hash(path: Path) -> str:
     from raekit.fetch import digest
+
     return digest(Path(path))
 
 
@@ -30,8 +32,9 @@ def cache_key(path, grammar: Grammar, max_rows: int | None) -> str:
     return hashlib.sha256(spec.encode()).hexdigest()[:24]
 
 
-def load_encoded(path, grammar: Grammar, *, max_rows: int | None = None, cache: bool = True,
-                 **encode_options) -> Encoded:
+def load_encoded(
+    path, grammar: Grammar, *, max_rows: int | None = None, cache: bool = True, **encode_options
+) -> Encoded:
     """Encode the SMILES (or expression) file at `path`; rows and failures use file lines.
 
     `Encoded.rows` holds the 1-based line numbers kept; failures are (line, reason).
@@ -43,9 +46,11 @@ def load_encoded(path, grammar: Grammar, *, max_rows: int | None = None, cache: 
     encoded = encode_productions(text.values, grammar, lines=text.lines, **encode_options)
     lines = np.asarray(text.lines, dtype=np.int64)
     result = Encoded(
-        indices=encoded.indices, rows=lines[encoded.rows],
+        indices=encoded.indices,
+        rows=lines[encoded.rows],
         failures=sorted(text.skipped + [(int(lines[r]), why) for r, why in encoded.failures]),
-        total=len(text.values) + len(text.skipped))
+        total=len(text.values) + len(text.skipped),
+    )
     if cache:
         _write(target, result)
     return result
@@ -54,18 +59,23 @@ def load_encoded(path, grammar: Grammar, *, max_rows: int | None = None, cache: 
 def _write(target: Path, encoded: Encoded) -> None:
     with atomic_path(target) as tmp, open(tmp, "wb") as handle:
         np.savez_compressed(
-            handle, indices=encoded.indices.astype(np.int16), rows=encoded.rows,
+            handle,
+            indices=encoded.indices.astype(np.int16),
+            rows=encoded.rows,
             failure_rows=np.array([r for r, _ in encoded.failures], dtype=np.int64),
             failure_reasons=np.array([w for _, w in encoded.failures], dtype=np.str_),
-            total=np.array(encoded.total))
+            total=np.array(encoded.total),
+        )
 
 
 def _read(target: Path) -> Encoded:
     try:
         with np.load(target, allow_pickle=False) as data:
-            return Encoded(indices=data["indices"], rows=data["rows"],
-                           failures=list(zip(data["failure_rows"].tolist(),
-                                             data["failure_reasons"].tolist())),
-                           total=int(data["total"]))
+            return Encoded(
+                indices=data["indices"],
+                rows=data["rows"],
+                failures=list(zip(data["failure_rows"].tolist(), data["failure_reasons"].tolist())),
+                total=int(data["total"]),
+            )
     except (OSError, KeyError, ValueError) as err:
         raise RaekitError(f"damaged dataset cache {target} ({err}); delete it") from None

@@ -6,6 +6,7 @@ productions, one is chosen (greedily or by sampling) and its right-hand non-term
 in reverse, so the leftmost is expanded next. It never raises: NaN or -inf logits fall back to
 the first allowed production, and a derivation still open after `max_length` steps decodes to ''.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ def _tables(grammar: Grammar, device):
     nt = grammar.num_nonterminals
     rhs = torch.full((len(grammar), max(map(len, grammar.rhs_nonterminals))), -1, dtype=torch.long)
     for p, symbols in enumerate(grammar.rhs_nonterminals):
-        rhs[p, :len(symbols)] = torch.tensor(symbols[::-1], dtype=torch.long)
+        rhs[p, : len(symbols)] = torch.tensor(symbols[::-1], dtype=torch.long)
     masks = torch.as_tensor(grammar.masks, dtype=torch.bool)
     nothing = grammar.nonterminals.index(grammar.productions[grammar.padding].lhs().symbol())
     assert nothing < nt
@@ -54,8 +55,14 @@ def _choose(logits, allowed, sample: bool, temperature: float, generator):
 
 
 @torch.no_grad()
-def decode_grammar(logits: torch.Tensor, grammar: Grammar, *, sample: bool = False,
-                   temperature: float = 1.0, generator: torch.Generator | None = None) -> Decoded:
+def decode_grammar(
+    logits: torch.Tensor,
+    grammar: Grammar,
+    *,
+    sample: bool = False,
+    temperature: float = 1.0,
+    generator: torch.Generator | None = None,
+) -> Decoded:
     """Masked decoding of logits (N, L, num_productions); L steps at most."""
     if sample and not temperature > 0:
         raise RaekitError(f"sampling temperature must be positive, got {temperature}")
@@ -79,14 +86,22 @@ def decode_grammar(logits: torch.Tensor, grammar: Grammar, *, sample: bool = Fal
             stack[rows[keep], top[keep] + j] = pushed[keep, j]
         top = top + rhs_len[choice]
     complete = top == 0
-    strings = [productions_to_string(row, grammar) if ok else ""
-               for row, ok in zip(chosen.cpu().numpy(), complete.cpu().tolist())]
+    strings = [
+        productions_to_string(row, grammar) if ok else ""
+        for row, ok in zip(chosen.cpu().numpy(), complete.cpu().tolist())
+    ]
     return Decoded(chosen, strings, complete)
 
 
 @torch.no_grad()
-def decode_chars(logits: torch.Tensor, vocab: CharVocab, *, sample: bool = False,
-                 temperature: float = 1.0, generator: torch.Generator | None = None) -> list[str]:
+def decode_chars(
+    logits: torch.Tensor,
+    vocab: CharVocab,
+    *,
+    sample: bool = False,
+    temperature: float = 1.0,
+    generator: torch.Generator | None = None,
+) -> list[str]:
     """Character decoding (N, L, len(vocab)) -> strings, per position, padding removed."""
     if sample and not temperature > 0:
         raise RaekitError(f"sampling temperature must be positive, got {temperature}")

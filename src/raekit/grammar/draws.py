@@ -11,6 +11,7 @@ them (they could never complete), and each distinct derivation becomes a string 
 Edge cases follow `decode_grammar`: NaN logits never win, +inf ones share the probability,
 a non-terminal without a finite allowed logit is uniform over its productions.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -24,10 +25,16 @@ from raekit.grammar.decode import _tables
 
 
 @torch.no_grad()
-def decode_grammar_draws(logits: torch.Tensor, grammar: Grammar, draws: int = 1, *,
-                         sample: bool = True, temperature: float = 1.0,
-                         generator: torch.Generator | None = None,
-                         uniforms: torch.Tensor | None = None) -> list[list[str]]:
+def decode_grammar_draws(
+    logits: torch.Tensor,
+    grammar: Grammar,
+    draws: int = 1,
+    *,
+    sample: bool = True,
+    temperature: float = 1.0,
+    generator: torch.Generator | None = None,
+    uniforms: torch.Tensor | None = None,
+) -> list[list[str]]:
     """``draws`` masked decodings of each of N sequences of logits (N, L, S).
 
     ``uniforms`` (N, draws, L) in [0, 1) replace ``generator``'s random numbers (draw d of
@@ -74,8 +81,11 @@ def decode_grammar_draws(logits: torch.Tensor, grammar: Grammar, draws: int = 1,
         if not sample:
             choice = table.best[point, t, symbol]
         else:
-            u = (uniforms.reshape(n * draws, steps)[ids, t].to(torch.float64) if uniforms is not None
-                 else torch.rand(len(ids), generator=generator, dtype=torch.float64, device=device))
+            u = (
+                uniforms.reshape(n * draws, steps)[ids, t].to(torch.float64)
+                if uniforms is not None
+                else torch.rand(len(ids), generator=generator, dtype=torch.float64, device=device)
+            )
             choice = table.sample(t, point, symbol, u)
         work[:, t] = choice
         # The production's non-terminals, reversed, above the top; slots past its length get
@@ -112,21 +122,25 @@ class _Tables:
             allowed = masks[k][self.order[a:b]]
             block = _allowed_scores(scores[..., a:b], allowed)
             weights[..., a:b] = torch.where(
-                allowed, ((block - block.max(-1, keepdim=True).values) / temperature).exp(), 0.0)
+                allowed, ((block - block.max(-1, keepdim=True).values) / temperature).exp(), 0.0
+            )
             self.best[..., k] = self.order[a + block.argmax(-1)]
             positive = (weights[..., a:b] > 0) * torch.arange(1, b - a + 1, device=device)
             self.last[..., k] = a + positive.argmax(-1)
         cum = weights.cumsum(-1)  # (N, L, S), each <= S
         # Lift point i's sums by i * (S + 1): one array per step that rises across all points.
         self.width = scores.shape[-1]
-        lift = torch.arange(len(cum), device=device, dtype=cum.dtype)[:, None, None] * (self.width + 1)
+        lift = torch.arange(len(cum), device=device, dtype=cum.dtype)[:, None, None] * (
+            self.width + 1
+        )
         before = torch.cat([torch.zeros_like(cum[..., :1]), cum], -1)
         self.base = before[..., starts] + lift
         self.total = cum[..., ends] - before[..., starts]
         self.cum = (cum + lift).transpose(0, 1).reshape(cum.shape[1], -1).contiguous()  # (L, N*S)
 
-    def sample(self, t: int, point: torch.Tensor, symbol: torch.Tensor,
-               u: torch.Tensor) -> torch.Tensor:
+    def sample(
+        self, t: int, point: torch.Tensor, symbol: torch.Tensor, u: torch.Tensor
+    ) -> torch.Tensor:
         """Productions for rows of `point` and non-terminal `symbol` at step t, by uniforms u."""
         target = self.base[point, t, symbol] + u * self.total[point, t, symbol]
         position = torch.searchsorted(self.cum[t], target, right=True) - point * self.width
@@ -142,7 +156,9 @@ def _allowed_scores(scores: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor
     scores = torch.where(allowed, scores, neg_inf)
     posinf = scores == float("inf")
     if bool(posinf.any()):
-        scores = torch.where(posinf.any(-1, keepdim=True), torch.where(posinf, 0.0, neg_inf), scores)
+        scores = torch.where(
+            posinf.any(-1, keepdim=True), torch.where(posinf, 0.0, neg_inf), scores
+        )
     dead = ~(scores > neg_inf).any(-1, keepdim=True)
     return torch.where(dead & allowed, 0.0, scores)
 
@@ -159,14 +175,16 @@ def _strings(chosen: torch.Tensor, complete: torch.Tensor, grammar: Grammar) -> 
         if key not in text:
             text[key] = _derived(row, expand, grammar.padding)
         flat.append(text[key])
-    return [flat[i * draws:(i + 1) * draws] for i in range(n)]
+    return [flat[i * draws : (i + 1) * draws] for i in range(n)]
 
 
 @lru_cache(maxsize=8)
 def _expansions(grammar: Grammar) -> tuple[tuple, ...]:
     """Per production, its right-hand side reversed: terminals as str, non-terminals as None."""
-    return tuple(tuple(s if isinstance(s, str) else None for s in reversed(p.rhs()))
-                 for p in grammar.productions)
+    return tuple(
+        tuple(s if isinstance(s, str) else None for s in reversed(p.rhs()))
+        for p in grammar.productions
+    )
 
 
 def _derived(productions: np.ndarray, expand: tuple[tuple, ...], padding: int) -> str:

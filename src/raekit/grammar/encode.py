@@ -8,6 +8,7 @@ shows on a terminal (elsewhere a line every ~10 s). A string that has an unknown
 derivable or needs more than `max_length` productions is skipped, counted and reported with its
 line number; only too many of them is an error.
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -24,7 +25,6 @@ from raekit.grammar.cfg import Grammar
 from raekit.grammar.parsers import ParseError, parser_for
 from raekit.grammar.tokens import TokenError, tokenize
 from raekit.progress import progress as progress_bar
-
 
 _PROCESSES: ContextVar[int] = ContextVar("raekit_parse_processes", default=1)
 
@@ -56,7 +56,9 @@ class Encoded:
         """'kept 990 of 1000; skipped 10: line 3: unknown token ...' (first `limit` shown)."""
         text = f"kept {len(self.rows)} of {self.total}"
         if self.failures:
-            shown = "; ".join(f"line {self.line(r, first_line)}: {why}" for r, why in self.failures[:limit])
+            shown = "; ".join(
+                f"line {self.line(r, first_line)}: {why}" for r, why in self.failures[:limit]
+            )
             more = f"; ... {len(self.failures) - limit} more" if len(self.failures) > limit else ""
             text += f"; skipped {len(self.failures)}: {shown}{more}"
         return text
@@ -86,14 +88,21 @@ def _parse_chunk(args) -> tuple[np.ndarray, list[int], list[tuple[int, str]]]:
         if len(prods) > max_length:
             failures.append((start + i, f"{len(prods)} productions > {max_length}"))
             continue
-        out[len(kept), :len(prods)] = prods
+        out[len(kept), : len(prods)] = prods
         kept.append(start + i)
-    return out[:len(kept)], kept, failures
+    return out[: len(kept)], kept, failures
 
 
-def encode_productions(strings, grammar: Grammar, *, processes: int | None = None,
-                       chunk_size: int = 2000, max_invalid_fraction: float = 0.05,
-                       progress: bool | None = None, lines=None) -> Encoded:
+def encode_productions(
+    strings,
+    grammar: Grammar,
+    *,
+    processes: int | None = None,
+    chunk_size: int = 2000,
+    max_invalid_fraction: float = 0.05,
+    progress: bool | None = None,
+    lines=None,
+) -> Encoded:
     """Leftmost derivations of `strings`, each padded with the grammar's `Nothing` rule.
 
     `processes`: worker processes (default: 1, or what an enclosing `parallel_parsing` asks for
@@ -104,11 +113,17 @@ def encode_productions(strings, grammar: Grammar, *, processes: int | None = Non
     strings = list(strings)
     if not strings:
         raise RaekitError("no strings to encode")
-    jobs = [(grammar.text, grammar.max_length, s, strings[s:s + chunk_size])
-            for s in range(0, len(strings), chunk_size)]
-    if processes is None:  # 1 unless asked; a worker costs ~1 s to start: worth it from ~20k strings
+    jobs = [
+        (grammar.text, grammar.max_length, s, strings[s : s + chunk_size])
+        for s in range(0, len(strings), chunk_size)
+    ]
+    if (
+        processes is None
+    ):  # 1 unless asked; a worker costs ~1 s to start: worth it from ~20k strings
         processes = 1 if len(strings) < 20_000 else _PROCESSES.get()
-    bar = progress_bar(total=len(strings), unit="str", desc=f"parsing {grammar.name}", enabled=progress)
+    bar = progress_bar(
+        total=len(strings), unit="str", desc=f"parsing {grammar.name}", enabled=progress
+    )
     parts = []
     if processes <= 1 or len(jobs) == 1:
         for job in jobs:
@@ -123,18 +138,23 @@ def encode_productions(strings, grammar: Grammar, *, processes: int | None = Non
     result = Encoded(
         indices=np.concatenate([p[0] for p in parts]),  # int16: 1.6M x 277 fits in 0.9 GB
         rows=np.array([r for p in parts for r in p[1]], dtype=np.int64),
-        failures=[f for p in parts for f in p[2]], total=len(strings),
-        lines=None if lines is None else np.asarray(lines, dtype=np.int64))
+        failures=[f for p in parts for f in p[2]],
+        total=len(strings),
+        lines=None if lines is None else np.asarray(lines, dtype=np.int64),
+    )
     if len(result.failures) > max_invalid_fraction * len(strings):
-        raise RaekitError(f"{len(result.failures)} of {len(strings)} strings cannot be encoded "
-                          f"with the {grammar.name} grammar (limit {max_invalid_fraction:.0%}): "
-                          f"{result.report(limit=3)}")
+        raise RaekitError(
+            f"{len(result.failures)} of {len(strings)} strings cannot be encoded "
+            f"with the {grammar.name} grammar (limit {max_invalid_fraction:.0%}): "
+            f"{result.report(limit=3)}"
+        )
     return result
 
 
 def to_one_hot(indices, num_symbols: int, dtype=None):
     """(N, L) integer indices -> (N, L, num_symbols) one-hot float32 tensor (or `dtype`)."""
     import torch  # imported here so that parsing workers start without torch
+
     dtype = dtype or torch.float32
     indices = torch.as_tensor(np.asarray(indices), dtype=torch.long)
     if indices.numel() and not 0 <= int(indices.min()) <= int(indices.max()) < num_symbols:

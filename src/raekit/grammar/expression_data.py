@@ -4,6 +4,7 @@ One expression per line with tokens separated by spaces (`x + x + ( x ) + sin( x
 raekit never ships the file: `raekit fetch expressions` downloads it (or copies a local file)
 into the cache, SHA-256 checked; without it, training falls back to a synthetic corpus.
 """
+
 from __future__ import annotations
 
 import sys
@@ -15,8 +16,9 @@ from raekit.cache import cache_dir
 from raekit.errors import RaekitError
 
 EXPRESSIONS_NAME = "equation2_15_dataset.txt"
-EXPRESSIONS_URL = ("https://raw.githubusercontent.com/mkusner/grammarVAE/master/data/"
-                   + EXPRESSIONS_NAME)
+EXPRESSIONS_URL = (
+    "https://raw.githubusercontent.com/mkusner/grammarVAE/master/data/" + EXPRESSIONS_NAME
+)
 EXPRESSIONS_SHA256 = "ae9850311e884f888491f56dca57ef3c2f9880899e63d26b5da3b71840591ca2"
 
 
@@ -28,6 +30,7 @@ def fetch_expressions(dest: str | Path | None = None, source: str | Path | None 
     """The expression file in `dest` (default: the cache): copied from `source` when given,
     else downloaded from GrammarVAE's repository; either way SHA-256 checked."""
     from raekit.fetch import copy_verified, download
+
     dest = Path(dest) / EXPRESSIONS_NAME if dest is not None else cached_expressions()
     if source is not None:
         source = Path(source)
@@ -48,8 +51,9 @@ def expressions_path(data_root: str | Path | None) -> Path | None:
     root = Path(data_root)
     path = root / EXPRESSIONS_NAME if root.is_dir() else root
     if not path.is_file():
-        raise RaekitError(f"expression file not found: {path} (get it with "
-                          f"`raekit fetch expressions`)")
+        raise RaekitError(
+            f"expression file not found: {path} (get it with `raekit fetch expressions`)"
+        )
     return path
 
 
@@ -68,7 +72,9 @@ def read_expressions(path: str | Path, max_rows: int | None = None, seed: int = 
     if not expressions:
         raise RaekitError(f"no expressions in {path}")
     if max_rows is not None and max_rows < len(expressions):
-        keep = np.sort(np.random.default_rng(seed).choice(len(expressions), max_rows, replace=False))
+        keep = np.sort(
+            np.random.default_rng(seed).choice(len(expressions), max_rows, replace=False)
+        )
         expressions = [expressions[i] for i in keep]
     return expressions
 
@@ -76,10 +82,14 @@ def read_expressions(path: str | Path, max_rows: int | None = None, seed: int = 
 def expression_strings(data_root: str | Path | None, max_rows: int | None, seed: int) -> list[str]:
     """GrammarVAE's expressions when available, else raekit's synthetic corpus (and says so)."""
     from raekit.grammar.data import expression_corpus
+
     path = expressions_path(data_root)
     if path is not None:
         print(f"raekit: expressions from {path}", file=sys.stderr)
         return read_expressions(path, max_rows, seed)
-    print("raekit: GrammarVAE's expression data is not in the cache (`raekit fetch expressions`); "
-          "using raekit's synthetic expression corpus instead", file=sys.stderr)
+    print(
+        "raekit: GrammarVAE's expression data is not in the cache (`raekit fetch expressions`); "
+        "using raekit's synthetic expression corpus instead",
+        file=sys.stderr,
+    )
     return expression_corpus(n=max_rows or 100_000, seed=seed)

@@ -1,4 +1,5 @@
 """Sequence reconstruction loss for character and grammar models."""
+
 from __future__ import annotations
 
 import torch
@@ -15,8 +16,12 @@ def _allowed(logits: torch.Tensor, target: torch.Tensor, masks) -> torch.Tensor:
 KERAS_EPS = 1e-7  # Keras clips probabilities to [eps, 1 - eps] in its cross-entropies
 
 
-def grammarvae_bce(logits: torch.Tensor, target_onehot: torch.Tensor,
-                   masks: torch.Tensor | None = None, eps: float = KERAS_EPS) -> torch.Tensor:
+def grammarvae_bce(
+    logits: torch.Tensor,
+    target_onehot: torch.Tensor,
+    masks: torch.Tensor | None = None,
+    eps: float = KERAS_EPS,
+) -> torch.Tensor:
     """GrammarVAE's reconstruction term per sequence: L * mean binary cross-entropy.
 
     Probabilities p are the (masked, as in `masked_sequence_nll`) softmax over symbols, clipped to
@@ -34,8 +39,9 @@ def grammarvae_bce(logits: torch.Tensor, target_onehot: torch.Tensor,
     return bce.mean(-1).sum(-1)
 
 
-def masked_sequence_nll(logits: torch.Tensor, target_onehot: torch.Tensor,
-                        masks: torch.Tensor | None = None) -> torch.Tensor:
+def masked_sequence_nll(
+    logits: torch.Tensor, target_onehot: torch.Tensor, masks: torch.Tensor | None = None
+) -> torch.Tensor:
     """Per-sequence sum over positions of the categorical NLL of the target symbol.
 
     logits, target_onehot: (N, L, S). masks: optional (S, S) bool, row p = the symbols allowed

@@ -6,6 +6,7 @@ rules (`chain -> chain bond branched_atom`, `S -> S '+' T`, ...) read a list of 
 pre-order emits the list rules from the last item back to the first, then each item in order.
 `parser_for` picks the fast parser when a grammar has exactly the expected rules.
 """
+
 from __future__ import annotations
 
 import functools
@@ -22,12 +23,14 @@ class ParseError(ValueError):
 def _depth_limited(parse):
     """A parser that reports absurd nesting (`C(C(C(...` hundreds deep) as a ParseError, not a
     RecursionError: recursive descent needs a few Python frames per level."""
+
     @functools.wraps(parse)
     def wrapper(self, tokens: list[str]) -> list[int]:
         try:
             return parse(self, tokens)
         except RecursionError:
             raise ParseError("nested too deeply") from None
+
     return wrapper
 
 
@@ -116,28 +119,49 @@ class SmilesParser:
     def __init__(self, g: Grammar):
         r = g.rule
         self.smiles = r("smiles", "chain")
-        self.chain = (r("chain", "branched_atom"), r("chain", "chain", "branched_atom"),
-                      r("chain", "chain", "bond", "branched_atom"))
+        self.chain = (
+            r("chain", "branched_atom"),
+            r("chain", "chain", "branched_atom"),
+            r("chain", "chain", "bond", "branched_atom"),
+        )
         self.bond = {b: r("bond", b) for b in _BONDS}
         self.digit = {d: r("DIGIT", d) for d in _DIGITS}
         self.organic = {}
-        for kind, symbols in (("aliphatic_organic", "B C N O S P F I Cl Br"),
-                              ("aromatic_organic", "c n o s")):
+        for kind, symbols in (
+            ("aliphatic_organic", "B C N O S P F I Cl Br"),
+            ("aromatic_organic", "c n o s"),
+        ):
             for s in symbols.split():
                 self.organic[s] = (r("atom", kind), r(kind, s), r("symbol", kind))
         self.bracket = (r("atom", "bracket_atom"), r("bracket_atom", "[", "BAI", "]"))
-        self.ba = {(rb, bb): r("branched_atom", *("atom",) + ("RB",) * rb + ("BB",) * bb)
-                   for rb in (0, 1) for bb in (0, 1)}
-        self.rb = (r("RB", "ringbond"), r("RB", "RB", "ringbond"),
-                   r("ringbond", "DIGIT"), r("ringbond", "bond", "DIGIT"))
-        self.bb = (r("BB", "branch"), r("BB", "BB", "branch"),
-                   r("branch", "(", "chain", ")"), r("branch", "(", "bond", "chain", ")"))
-        self.bai = {(iso, bac): r("BAI", *("isotope",) * iso + ("symbol",) + ("BAC",) * bac)
-                    for iso in (0, 1) for bac in (0, 1)}
-        self.bac = {(c, h): r("BAC", *("chiral",) * c + ("BAH",) * h)
-                    for c, h in ((1, 1), (0, 1), (1, 0))}
-        self.bah = {(h, c): r("BAH", *("hcount",) * h + ("BACH",) * c)
-                    for h, c in ((1, 1), (0, 1), (1, 0))}
+        self.ba = {
+            (rb, bb): r("branched_atom", *("atom",) + ("RB",) * rb + ("BB",) * bb)
+            for rb in (0, 1)
+            for bb in (0, 1)
+        }
+        self.rb = (
+            r("RB", "ringbond"),
+            r("RB", "RB", "ringbond"),
+            r("ringbond", "DIGIT"),
+            r("ringbond", "bond", "DIGIT"),
+        )
+        self.bb = (
+            r("BB", "branch"),
+            r("BB", "BB", "branch"),
+            r("branch", "(", "chain", ")"),
+            r("branch", "(", "bond", "chain", ")"),
+        )
+        self.bai = {
+            (iso, bac): r("BAI", *("isotope",) * iso + ("symbol",) + ("BAC",) * bac)
+            for iso in (0, 1)
+            for bac in (0, 1)
+        }
+        self.bac = {
+            (c, h): r("BAC", *("chiral",) * c + ("BAH",) * h) for c, h in ((1, 1), (0, 1), (1, 0))
+        }
+        self.bah = {
+            (h, c): r("BAH", *("hcount",) * h + ("BACH",) * c) for h, c in ((1, 1), (0, 1), (1, 0))
+        }
         self.bach = r("BACH", "charge")
         self.isotope = {n: r("isotope", *("DIGIT",) * n) for n in (1, 2, 3)}
         self.chiral = {c: r("chiral", c) for c in ("@", "@@")}

@@ -4,6 +4,7 @@ Expressions are evaluated by walking their derivation with numpy (never `eval`).
 puts '+', '*' and '/' at one level, so each list `T op T op ...` is evaluated with the usual
 precedence ('*' and '/' before '+', left to right), which is how the printed string reads.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -35,8 +36,10 @@ class _Evaluator:
         self.x = x
         self.op = {g.rule("S", "S", op, "T"): op for op in "+*/"}
         self.wrap = {g.rule("T", w, "S", ")"): w for w in ("(", "sin(", "exp(")}
-        self.leaf = {g.rule("T", c): (x if c == "x" else np.full_like(x, float(c)))
-                     for c in ("x", "1", "2", "3")}
+        self.leaf = {
+            g.rule("T", c): (x if c == "x" else np.full_like(x, float(c)))
+            for c in ("x", "1", "2", "3")
+        }
 
     def evaluate(self, prods: list[int]) -> np.ndarray:
         self.prods, self.pos = prods, 0
@@ -131,13 +134,20 @@ class ScoreStats:
 
 
 # GrammarVAE's standardisation constants, computed on ZINC250k.
-ZINC250K_STATS = ScoreStats(2.4570953396190123, 1.434324401111988, -3.0525811293166134,
-                            0.8335207024513095, -0.0485696876403053, 0.2860212110245455)
+ZINC250K_STATS = ScoreStats(
+    2.4570953396190123,
+    1.434324401111988,
+    -3.0525811293166134,
+    0.8335207024513095,
+    -0.0485696876403053,
+    0.2860212110245455,
+)
 
 
 @lru_cache(maxsize=1)
 def _sascorer():
     from rdkit import RDConfig
+
     path = os.path.join(RDConfig.RDContribDir, "SA_Score", "sascorer.py")
     if not os.path.isfile(path):
         raise RaekitError(f"rdkit's SA scorer is missing ({path}); reinstall rdkit from PyPI")
@@ -149,6 +159,7 @@ def _sascorer():
 
 def _molecule(smiles: str):
     from rdkit import Chem, RDLogger
+
     RDLogger.DisableLog("rdApp.*")  # invalid decodings are expected; rdkit would print each
     mol = Chem.MolFromSmiles(smiles) if smiles else None
     return mol if mol is not None and mol.GetNumAtoms() >= 1 else None
@@ -165,6 +176,7 @@ def molecule_terms(smiles: str) -> tuple[float, float, float] | None:
     if mol is None:
         return None
     from rdkit.Chem import Descriptors
+
     return Descriptors.MolLogP(mol), -_sascorer().calculateScore(mol), -float(ring_penalty(mol))
 
 
@@ -173,6 +185,7 @@ def ring_penalty(mol) -> int:
     GrammarVAE computes it (a cycle basis, not RDKit's SSSR: they differ on bridged rings)."""
     import networkx as nx
     from rdkit.Chem import rdmolops
+
     # Built from the adjacency matrix as GrammarVAE does: the basis depends on the edge order.
     cycles = nx.cycle_basis(nx.from_numpy_array(rdmolops.GetAdjacencyMatrix(mol)))
     return max(0, max(map(len, cycles), default=0) - 6)
@@ -194,6 +207,8 @@ def penalized_logp(smiles: str, stats: ScoreStats = ZINC250K_STATS) -> float | N
     if terms is None:
         return None
     logp, neg_sa, neg_cycle = terms
-    return float((logp - stats.logp_mean) / stats.logp_std
-                 + (neg_sa - stats.sa_mean) / stats.sa_std
-                 + (neg_cycle - stats.cycle_mean) / stats.cycle_std)
+    return float(
+        (logp - stats.logp_mean) / stats.logp_std
+        + (neg_sa - stats.sa_mean) / stats.sa_std
+        + (neg_cycle - stats.cycle_mean) / stats.cycle_std
+    )

@@ -3,6 +3,7 @@
 Grammar models (GVAE, GRAE) see production-index sequences; the character model (CVAE) sees
 character indices. Both are int arrays (N, max_length) split 80/10/10 with a seeded permutation.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ TASKS = ("expressions", "molecules")
 @dataclass(frozen=True)
 class SequenceSplits:
     """Integer sequences per split and the strings they encode (train / valid / test)."""
+
     name: str
     train: np.ndarray
     valid: np.ndarray
@@ -33,7 +35,9 @@ class SequenceSplits:
 def char_vocab(task: str) -> CharVocab:
     """A fixed vocabulary: every character of the task grammar's terminals (plus padding)."""
     grammar = get_grammar(task)
-    chars = sorted({c for p in grammar.productions for s in p.rhs() if isinstance(s, str) for c in s})
+    chars = sorted(
+        {c for p in grammar.productions for s in p.rhs() if isinstance(s, str) for c in s}
+    )
     return CharVocab("".join(chars), CHAR_MAX_LENGTH[task])
 
 
@@ -55,6 +59,7 @@ def task_strings(config) -> tuple[list[str], list[int] | None]:
     SMILES file's molecules."""
     from raekit.grammar.data import fetch_moses, read_smiles_file
     from raekit.grammar.expression_data import expression_strings
+
     if config.dataset == "expressions":
         return expression_strings(config.data_root, config.max_rows, config.seed), None
     path = Path(config.data_root) if config.data_root else fetch_moses()
@@ -62,12 +67,14 @@ def task_strings(config) -> tuple[list[str], list[int] | None]:
     return rows.values, rows.lines
 
 
-def encode_strings(strings: list[str], task: str, model: str,
-                   lines: list[int] | None = None) -> tuple[np.ndarray, list[str]]:
+def encode_strings(
+    strings: list[str], task: str, model: str, lines: list[int] | None = None
+) -> tuple[np.ndarray, list[str]]:
     """(indices, strings kept): out-of-grammar or too-long strings are dropped and reported
     (with their file `lines` when given)."""
     if uses_grammar(model):
         from raekit.grammar.encode import encode_productions
+
         encoded = encode_productions(strings, get_grammar(task), lines=lines)
         if encoded.failures:
             print(f"raekit: {encoded.report()}")
@@ -75,7 +82,9 @@ def encode_strings(strings: list[str], task: str, model: str,
     vocab = char_vocab(task)
     keep = [s for s in strings if len(s) <= vocab.max_length and all(c in vocab.index for c in s)]
     if len(keep) < len(strings):
-        print(f"raekit: kept {len(keep)} of {len(strings)} strings (others too long or with other characters)")
+        print(
+            f"raekit: kept {len(keep)} of {len(strings)} strings (others too long or with other characters)"
+        )
     return vocab.encode(keep), keep
 
 
@@ -83,12 +92,23 @@ def load_sequences(config) -> SequenceSplits:
     strings, lines = task_strings(config)
     indices, strings = encode_strings(strings, config.dataset, config.model, lines)
     if len(indices) < 10:
-        raise RaekitError(f"only {len(indices)} usable strings for {config.dataset}; need at least 10")
+        raise RaekitError(
+            f"only {len(indices)} usable strings for {config.dataset}; need at least 10"
+        )
     order = np.random.default_rng(config.seed).permutation(len(indices))
     n_valid = n_test = max(1, len(order) // 10)
-    parts = {"valid": order[:n_valid], "test": order[n_valid:n_valid + n_test], "train": order[n_valid + n_test:]}
-    return SequenceSplits(config.dataset, indices[parts["train"]], indices[parts["valid"]], indices[parts["test"]],
-                          {k: [strings[i] for i in v] for k, v in parts.items()})
+    parts = {
+        "valid": order[:n_valid],
+        "test": order[n_valid : n_valid + n_test],
+        "train": order[n_valid + n_test :],
+    }
+    return SequenceSplits(
+        config.dataset,
+        indices[parts["train"]],
+        indices[parts["valid"]],
+        indices[parts["test"]],
+        {k: [strings[i] for i in v] for k, v in parts.items()},
+    )
 
 
 class OneHot(nn.Module):
@@ -113,6 +133,7 @@ class SequenceNLL:
 
     def __call__(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         from raekit.grammar.loss import KERAS_EPS, grammarvae_bce, masked_sequence_nll
+
         steps = logits.shape[1]  # fewer than the target's when trimmed (`PaddingTrim`)
         onehot = F.one_hot(target[:, :steps].long(), logits.shape[-1]).to(logits.dtype)
         term = grammarvae_bce if self.form == "bce" else masked_sequence_nll
@@ -150,17 +171,26 @@ def sequence_parts(config, encoder_outputs: int):
     """
     from raekit.errors import unknown
     from raekit.nets.sequence import sequence_nets
+
     task, model, recipe = config.dataset, config.model, config.sequence_recipe
     if recipe not in RECIPES:
         raise unknown("sequence recipe", recipe, RECIPES)
     grammarvae = recipe == "grammarvae"
     net = task + ("-cpu" if task == "molecules" and config.preset != "paper" else "")
-    encoder, decoder = sequence_nets(net, num_symbols(task, model), max_length(task, model), encoder_outputs,
-                                     batch_norm=grammarvae and task == "expressions")
+    encoder, decoder = sequence_nets(
+        net,
+        num_symbols(task, model),
+        max_length(task, model),
+        encoder_outputs,
+        batch_norm=grammarvae and task == "expressions",
+    )
     grammar = get_grammar(task) if uses_grammar(model) else None
-    options = {"reconstruction": SequenceNLL(grammar, "bce" if grammarvae else "nll"),
-               "noise_std": 0.01 if grammarvae else 1.0, "kl_mean": grammarvae,
-               "trim": PaddingTrim(grammar.padding) if grammar is not None else None}
+    options = {
+        "reconstruction": SequenceNLL(grammar, "bce" if grammarvae else "nll"),
+        "noise_std": 0.01 if grammarvae else 1.0,
+        "kl_mean": grammarvae,
+        "trim": PaddingTrim(grammar.padding) if grammar is not None else None,
+    }
     return OneHot(num_symbols(task, model), encoder), decoder, options
 
 
@@ -168,6 +198,7 @@ def sequence_parts(config, encoder_outputs: int):
 def decode_strings(model, codes, sample: bool = False, seed: int = 0) -> list[str]:
     """Strings decoded from codes (masked grammar decoding, or characters for the CVAE)."""
     from raekit.grammar.decode import decode_chars, decode_grammar
+
     model.eval()
     device = next(model.parameters()).device
     logits = model.decode(torch.as_tensor(np.asarray(codes), dtype=torch.float32, device=device))
@@ -185,6 +216,7 @@ def decode_draws(model, codes, draws: int, seed: int = 0, chunk: int = 50_000) -
     model per position in chunks of about ``chunk`` sequences."""
     from raekit.grammar.decode import decode_chars
     from raekit.grammar.draws import decode_grammar_draws
+
     model.eval()
     device = next(model.parameters()).device
     logits = model.decode(torch.as_tensor(np.asarray(codes), dtype=torch.float32, device=device))
@@ -197,7 +229,9 @@ def decode_draws(model, codes, draws: int, seed: int = 0, chunk: int = 50_000) -
     per_chunk = max(1, chunk // max(1, n))
     for start in range(0, draws, per_chunk):
         k = min(per_chunk, draws - start)
-        strings = decode_chars(logits.repeat_interleave(k, 0), vocab, sample=True, generator=generator)
+        strings = decode_chars(
+            logits.repeat_interleave(k, 0), vocab, sample=True, generator=generator
+        )
         for i in range(n):  # rows i * k ... i * k + k - 1 are code i's draws
-            samples[i] += strings[i * k:(i + 1) * k]
+            samples[i] += strings[i * k : (i + 1) * k]
     return samples

@@ -1,4 +1,5 @@
 """Tokenisation into a grammar's terminals, and character vocabularies for character models."""
+
 from __future__ import annotations
 
 import re
@@ -36,7 +37,7 @@ def tokenize(text: str, grammar: Grammar) -> list[str]:
         tokens.append(match.group())
         pos = match.end()
     if pos != len(text):
-        raise TokenError(f"unknown token at character {pos + 1}: {text[pos:pos + 4]!r}")
+        raise TokenError(f"unknown token at character {pos + 1}: {text[pos : pos + 4]!r}")
     return tokens
 
 
@@ -56,7 +57,7 @@ class CharVocab:
         self.index = {c: i for i, c in enumerate(self.chars)}
 
     @classmethod
-    def from_strings(cls, strings, max_length: int, pad: str = " ") -> "CharVocab":
+    def from_strings(cls, strings, max_length: int, pad: str = " ") -> CharVocab:
         """The sorted set of characters used by `strings`."""
         return cls("".join(sorted(set("".join(strings)))), max_length, pad)
 
@@ -68,17 +69,22 @@ class CharVocab:
         out = np.zeros((len(strings), self.max_length), dtype=np.int64)
         for row, text in enumerate(strings):
             if len(text) > self.max_length:
-                raise RaekitError(f"string {row + 1} has {len(text)} characters, more than "
-                                  f"{self.max_length}: {text[:40]!r}")
+                raise RaekitError(
+                    f"string {row + 1} has {len(text)} characters, more than "
+                    f"{self.max_length}: {text[:40]!r}"
+                )
             try:
-                out[row, :len(text)] = [self.index[c] for c in text]
+                out[row, : len(text)] = [self.index[c] for c in text]
             except KeyError as err:
-                raise RaekitError(f"string {row + 1} has character {err.args[0]!r} "
-                                  f"outside the vocabulary") from None
+                raise RaekitError(
+                    f"string {row + 1} has character {err.args[0]!r} outside the vocabulary"
+                ) from None
         return out
 
     def decode(self, indices) -> list[str]:
         """Strings from (N, L) indices, padding characters removed."""
         chars = self.chars
-        return ["".join(chars[i] for i in row if 0 < i < len(chars))
-                for row in np.asarray(indices).tolist()]
+        return [
+            "".join(chars[i] for i in row if 0 < i < len(chars))
+            for row in np.asarray(indices).tolist()
+        ]

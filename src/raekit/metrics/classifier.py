@@ -3,6 +3,7 @@
 Cached under cache_dir()/classifiers/<dataset>-<hash>/ as model.safetensors + classifier.json, the
 hash covering the training data and options, so a changed dataset or option trains a new one.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -26,18 +27,24 @@ from raekit.progress import progress
 
 @dataclass(frozen=True)
 class ClassifierConfig:
-    widths: tuple[int, int, int] = (16, 32, 64)  # conv channels; narrow keeps MNIST training near a minute
-    feature_dim: int = 128       # penultimate width = feature dimension
-    epochs: int | None = None    # None: enough epochs for ~300 steps, at least 2
+    widths: tuple[int, int, int] = (
+        16,
+        32,
+        64,
+    )  # conv channels; narrow keeps MNIST training near a minute
+    feature_dim: int = 128  # penultimate width = feature dimension
+    epochs: int | None = None  # None: enough epochs for ~300 steps, at least 2
     batch_size: int = 64
-    lr: float = 3e-3             # Adam
+    lr: float = 3e-3  # Adam
     seed: int = 0
 
 
 class Classifier(nn.Module):
     """conv-pool, conv-pool, conv, 4x4 average pool, FC (features), FC (logits)."""
 
-    def __init__(self, in_channels: int, n_classes: int, config: ClassifierConfig = ClassifierConfig()):
+    def __init__(
+        self, in_channels: int, n_classes: int, config: ClassifierConfig = ClassifierConfig()
+    ):
         super().__init__()
         w1, w2, w3 = config.widths
         self.conv1 = nn.Conv2d(in_channels, w1, 3, padding=1)
@@ -63,7 +70,9 @@ def feature_dim(model: Classifier) -> int:
 def _labels(y, n: int, what: str) -> torch.Tensor:
     y = torch.as_tensor(np.asarray(y), dtype=torch.int64)
     if y.ndim != 1 or len(y) != n:
-        raise RaekitError(f"{what} labels must be a 1-D array of {n} entries, got shape {tuple(y.shape)}")
+        raise RaekitError(
+            f"{what} labels must be a 1-D array of {n} entries, got shape {tuple(y.shape)}"
+        )
     if n and y.min() < 0:
         raise RaekitError(f"{what} labels must be non-negative class indices")
     return y
@@ -72,20 +81,27 @@ def _labels(y, n: int, what: str) -> torch.Tensor:
 @torch.inference_mode()
 def accuracy(model: Classifier, x: torch.Tensor, y: torch.Tensor, batch_size: int = 512) -> float:
     model.eval()
-    correct = sum(int((model(xb).argmax(1) == yb).sum())
-                  for xb, yb in zip(batches(x, batch_size), batches(y, batch_size)))
+    correct = sum(
+        int((model(xb).argmax(1) == yb).sum())
+        for xb, yb in zip(batches(x, batch_size), batches(y, batch_size))
+    )
     return correct / len(y)
 
 
-def train_classifier(train_x, train_y, valid_x, valid_y,
-                     config: ClassifierConfig = ClassifierConfig()) -> Classifier:
+def train_classifier(
+    train_x, train_y, valid_x, valid_y, config: ClassifierConfig = ClassifierConfig()
+) -> Classifier:
     """Train with Adam, keep the best-validation weights; `.valid_accuracy` holds their accuracy."""
     tx, vx = as_image_tensor(train_x), as_image_tensor(valid_x)
     ty, vy = _labels(train_y, len(tx), "training"), _labels(valid_y, len(vx), "validation")
     if tx.shape[1:] != vx.shape[1:]:
-        raise RaekitError(f"training and validation images differ in shape: {tuple(tx.shape[1:])} vs {tuple(vx.shape[1:])}")
+        raise RaekitError(
+            f"training and validation images differ in shape: {tuple(tx.shape[1:])} vs {tuple(vx.shape[1:])}"
+        )
     if min(tx.shape[-2:]) < 4:
-        raise RaekitError(f"images must be at least 4x4 for the classifier, got {tuple(tx.shape[-2:])}")
+        raise RaekitError(
+            f"images must be at least 4x4 for the classifier, got {tuple(tx.shape[-2:])}"
+        )
     torch.manual_seed(config.seed)
     model = Classifier(tx.shape[1], int(max(ty.max(), vy.max())) + 1, config)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
@@ -112,7 +128,9 @@ def train_classifier(train_x, train_y, valid_x, valid_y,
 def _digest(arrays, config: ClassifierConfig) -> str:
     h = hashlib.sha256(json.dumps(asdict(config), sort_keys=True).encode())
     for arr in arrays:
-        arr = np.ascontiguousarray(arr.numpy() if isinstance(arr, torch.Tensor) else np.asarray(arr))
+        arr = np.ascontiguousarray(
+            arr.numpy() if isinstance(arr, torch.Tensor) else np.asarray(arr)
+        )
         h.update(f"{arr.dtype}{arr.shape}".encode())
         h.update(arr.tobytes())
     return h.hexdigest()[:16]
@@ -121,6 +139,7 @@ def _digest(arrays, config: ClassifierConfig) -> str:
 def save_classifier(model: Classifier, folder: Path, meta: dict) -> None:
     """Weights first, JSON last: the JSON marks a complete entry."""
     from safetensors.torch import save_file
+
     with atomic_path(folder / "model.safetensors") as tmp:
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, tmp)
     write_json(folder / "classifier.json", meta)
@@ -128,6 +147,7 @@ def save_classifier(model: Classifier, folder: Path, meta: dict) -> None:
 
 def load_classifier(folder: Path) -> Classifier:
     from safetensors.torch import load_file
+
     meta = json.loads((folder / "classifier.json").read_text())
     config = ClassifierConfig(**{**meta["config"], "widths": tuple(meta["config"]["widths"])})
     model = Classifier(meta["in_channels"], meta["n_classes"], config)
@@ -139,22 +159,35 @@ def load_classifier(folder: Path) -> Classifier:
 def classifier_for(dataset: str, data, **options) -> Classifier:
     """The cached classifier for `data` (an ImageSplits with labels), training it on first use."""
     if data.train_labels is None or data.valid_labels is None:
-        raise RaekitError(f"dataset {dataset!r} has no labels, so no classifier can be trained; "
-                          "use --features inception")
+        raise RaekitError(
+            f"dataset {dataset!r} has no labels, so no classifier can be trained; "
+            "use --features inception"
+        )
     for option in options:
         if option not in ClassifierConfig.__dataclass_fields__:
             raise unknown("classifier option", option, ClassifierConfig.__dataclass_fields__)
     config = ClassifierConfig(**options)
     key = f"{dataset}-{_digest([data.train, data.train_labels, data.valid, data.valid_labels], config)}"
     folder = cache_dir() / "classifiers" / key
-    cached = read_cached(folder / "classifier.json", lambda _: load_classifier(folder), "the cached classifier",
-                         also=(folder / "model.safetensors",))
+    cached = read_cached(
+        folder / "classifier.json",
+        lambda _: load_classifier(folder),
+        "the cached classifier",
+        also=(folder / "model.safetensors",),
+    )
     if cached is not None:
         return cached
     model = train_classifier(data.train, data.train_labels, data.valid, data.valid_labels, config)
     model.cache_key = key
-    save_classifier(model, folder, {"dataset": dataset, "config": asdict(config),
-                                    "in_channels": model.conv1.in_channels,
-                                    "n_classes": model.head.out_features,
-                                    "valid_accuracy": model.valid_accuracy})
+    save_classifier(
+        model,
+        folder,
+        {
+            "dataset": dataset,
+            "config": asdict(config),
+            "in_channels": model.conv1.in_channels,
+            "n_classes": model.head.out_features,
+            "valid_accuracy": model.valid_accuracy,
+        },
+    )
     return model

@@ -1,5 +1,6 @@
 """Feature extractors: images (N, C, H, W) in [0, 1] (numpy or torch; uint8 means 0..255) ->
 features (N, dim) float64, computed in batches under inference mode."""
+
 from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
@@ -12,6 +13,7 @@ from raekit.errors import RaekitError, unknown
 from raekit.metrics.classifier import classifier_for, feature_dim
 from raekit.metrics.images import as_image_tensor, batches
 from raekit.progress import progress
+
 
 @runtime_checkable
 class FeatureExtractor(Protocol):
@@ -37,8 +39,12 @@ class TorchExtractor:
         x = as_image_tensor(images)
         out = []
         with torch.inference_mode():
-            steps = progress(batches(x, self.batch_size), total=-(-len(x) // self.batch_size), unit="batch",
-                             desc=f"{self.name} features ({len(x)} images)")
+            steps = progress(
+                batches(x, self.batch_size),
+                total=-(-len(x) // self.batch_size),
+                unit="batch",
+                desc=f"{self.name} features ({len(x)} images)",
+            )
             for batch in steps:
                 out.append(self.embed(batch).double().cpu().numpy())
         return np.concatenate(out)
@@ -52,10 +58,12 @@ class InceptionExtractor(TorchExtractor):
     def __init__(self, weights=None, batch_size: int = 50):
         from raekit.metrics.inception import FEATURE_DIM, preprocess
         from raekit.metrics.inception_weights import WEIGHTS_SHA256, load_inception
+
         net = load_inception(weights).to(memory_format=torch.channels_last)
 
         def embed(batch):
             return net(preprocess(batch).contiguous(memory_format=torch.channels_last))
+
         super().__init__(embed, FEATURE_DIM, batch_size, f"inception-{WEIGHTS_SHA256[:12]}")
 
 
@@ -67,13 +75,19 @@ class ClassifierExtractor(TorchExtractor):
     def __init__(self, classifier, batch_size: int = 256):
         classifier = classifier.eval()
         self.valid_accuracy = getattr(classifier, "valid_accuracy", None)
-        super().__init__(classifier.features, feature_dim(classifier), batch_size,
-                         f"classifier-{getattr(classifier, 'cache_key', 'untracked')}")
+        super().__init__(
+            classifier.features,
+            feature_dim(classifier),
+            batch_size,
+            f"classifier-{getattr(classifier, 'cache_key', 'untracked')}",
+        )
 
 
 def _classifier_extractor(dataset: str | None, data=None, batch_size: int = 256, **train_kw):
     if dataset is None and data is None:
-        raise RaekitError("the classifier extractor needs a dataset (its classifier is trained on its labels)")
+        raise RaekitError(
+            "the classifier extractor needs a dataset (its classifier is trained on its labels)"
+        )
     if data is None:
         data = load_images(dataset)
     return ClassifierExtractor(classifier_for(dataset or data.name, data, **train_kw), batch_size)

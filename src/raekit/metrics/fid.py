@@ -3,6 +3,7 @@
 FID = ||mu1 - mu2||^2 + tr(S1 + S2 - 2 (S1 S2)^{1/2}); everything runs in float64 because the
 matrix square root of a 2048 x 2048 product loses digits fast in float32.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -34,16 +35,28 @@ def feature_statistics(features, what: str = "features") -> tuple[np.ndarray, np
     arr = _check_features(features, what)
     n, dim = arr.shape
     if n < dim:
-        warnings.warn(f"{what}: {n} samples for {dim} dimensions, so the covariance is singular; "
-                      "the Fréchet distance will be biased", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"{what}: {n} samples for {dim} dimensions, so the covariance is singular; "
+            "the Fréchet distance will be biased",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return arr.mean(axis=0), np.atleast_2d(np.cov(arr, rowvar=False))
 
 
 def _check_stats(mu1, sigma1, mu2, sigma2):
-    mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
-    sigma1, sigma2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(np.asarray(sigma2, np.float64))
+    mu1, mu2 = (
+        np.atleast_1d(np.asarray(mu1, np.float64)),
+        np.atleast_1d(np.asarray(mu2, np.float64)),
+    )
+    sigma1, sigma2 = (
+        np.atleast_2d(np.asarray(sigma1, np.float64)),
+        np.atleast_2d(np.asarray(sigma2, np.float64)),
+    )
     if mu1.ndim != 1 or mu1.shape != mu2.shape:
-        raise RaekitError(f"mean vectors must be 1-D of equal length, got {mu1.shape} and {mu2.shape}")
+        raise RaekitError(
+            f"mean vectors must be 1-D of equal length, got {mu1.shape} and {mu2.shape}"
+        )
     dim = mu1.shape[0]
     for name, s in (("first", sigma1), ("second", sigma2)):
         if s.shape != (dim, dim):
@@ -74,7 +87,9 @@ def _sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray) -> np.ndarray:
             warnings.simplefilter("ignore", linalg.LinAlgWarning)
             root = linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
     if not np.isfinite(root).all():
-        raise RaekitError("the covariance product has no finite square root even after regularisation")
+        raise RaekitError(
+            "the covariance product has no finite square root even after regularisation"
+        )
     return root
 
 
@@ -86,8 +101,10 @@ def frechet_distance_from_stats(mu1, sigma1, mu2, sigma2) -> float:
     if np.iscomplexobj(covmean):
         worst = np.max(np.abs(np.diagonal(covmean).imag))
         if worst > IMAG_TOLERANCE:
-            raise RaekitError(f"the covariance square root has an imaginary component of {worst:.3g} "
-                              f"(tolerance {IMAG_TOLERANCE}); the statistics are ill-conditioned, use more samples")
+            raise RaekitError(
+                f"the covariance square root has an imaginary component of {worst:.3g} "
+                f"(tolerance {IMAG_TOLERANCE}); the statistics are ill-conditioned, use more samples"
+            )
         covmean = covmean.real
     value = diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * np.trace(covmean)
     return float(value)
@@ -99,5 +116,6 @@ def frechet_distance(features_a, features_b) -> float:
     b = _check_features(features_b, "second features")
     if a.shape[1] != b.shape[1]:
         raise RaekitError(f"feature dimensions differ: {a.shape[1]} vs {b.shape[1]}")
-    return frechet_distance_from_stats(*feature_statistics(a, "first features"),
-                                       *feature_statistics(b, "second features"))
+    return frechet_distance_from_stats(
+        *feature_statistics(a, "first features"), *feature_statistics(b, "second features")
+    )

@@ -1,4 +1,5 @@
 """Images as every metric takes them: checked float32 (N, C, H, W) in [0, 1], in batches."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -15,7 +16,9 @@ def as_image_tensor(images) -> torch.Tensor:
     """Check images and return them as float32 (N, C, H, W) in [0, 1]."""
     x = images if isinstance(images, torch.Tensor) else torch.from_numpy(np.asarray(images))
     if x.ndim != 4 or x.shape[1] not in (1, 3) or x.shape[0] == 0:
-        raise RaekitError(f"images must be (N, 1 or 3, H, W) with N > 0, got shape {tuple(x.shape)}")
+        raise RaekitError(
+            f"images must be (N, 1 or 3, H, W) with N > 0, got shape {tuple(x.shape)}"
+        )
     if x.dtype == torch.uint8:
         return x.float() / 255.0
     if not x.is_floating_point():
@@ -31,4 +34,4 @@ def as_image_tensor(images) -> torch.Tensor:
 
 def batches(images: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:
     for start in range(0, len(images), batch_size):
-        yield images[start:start + batch_size]
+        yield images[start : start + batch_size]

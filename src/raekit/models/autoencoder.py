@@ -1,8 +1,9 @@
 """One autoencoder for every variant: the variant picks the encoder noise and the loss terms."""
+
 from __future__ import annotations
 
 import contextlib
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -21,17 +22,33 @@ class Autoencoder(nn.Module):
     `lam` the decoder regulariser, as in Eq. 11.
     """
 
-    def __init__(self, encoder: nn.Module, decoder: nn.Module, variant: Variant, latent_dim: int,
-                 beta: float = 0.0, lam: float = 0.0, cv_sigma: float = 0.7,
-                 gp_estimator: str = "projection", gp_projections: int = 1, mc_samples: int = 1,
-                 reconstruction: Reconstruction = losses.sum_squared_error,
-                 noise_std: float = 1.0, kl_mean: bool = False,
-                 trim: Callable[[torch.Tensor], int] | None = None,
-                 l2_layers: str = "all", input_noise: float = 0.0):
+    def __init__(
+        self,
+        encoder: nn.Module,
+        decoder: nn.Module,
+        variant: Variant,
+        latent_dim: int,
+        beta: float = 0.0,
+        lam: float = 0.0,
+        cv_sigma: float = 0.7,
+        gp_estimator: str = "projection",
+        gp_projections: int = 1,
+        mc_samples: int = 1,
+        reconstruction: Reconstruction = losses.sum_squared_error,
+        noise_std: float = 1.0,
+        kl_mean: bool = False,
+        trim: Callable[[torch.Tensor], int] | None = None,
+        l2_layers: str = "all",
+        input_noise: float = 0.0,
+    ):
         super().__init__()
         self.encoder, self.decoder, self.variant = encoder, decoder, variant
         self.latent_dim, self.beta, self.lam = latent_dim, beta, lam
-        self.cv_sigma, self.gp_estimator, self.gp_projections = cv_sigma, gp_estimator, gp_projections
+        self.cv_sigma, self.gp_estimator, self.gp_projections = (
+            cv_sigma,
+            gp_estimator,
+            gp_projections,
+        )
         self.mc_samples = mc_samples if variant.encoder != "deterministic" else 1
         self.reconstruction = reconstruction
         # GrammarVAE's VAEs: z = mu + sigma * eps with eps ~ N(0, noise_std^2), and the KL

@@ -2,6 +2,7 @@
 
 Units follow the paper (Eq. 8, 11): per-sample sums over pixels / latent dimensions, batch mean.
 """
+
 from __future__ import annotations
 
 import torch
@@ -31,8 +32,13 @@ def decoder_weight_l2(decoder: nn.Module, layers: str = "all") -> torch.Tensor:
     input and recurrent weight matrices of its recurrent layers (no biases, no BatchNorm)."""
     weights = [m.weight for m in decoder.modules() if isinstance(m, L2_LAYERS[layers])]
     if layers == "all":
-        weights += [w for m in decoder.modules() if isinstance(m, nn.RNNBase)
-                    for name, w in m.named_parameters() if name.startswith("weight_")]
+        weights += [
+            w
+            for m in decoder.modules()
+            if isinstance(m, nn.RNNBase)
+            for name, w in m.named_parameters()
+            if name.startswith("weight_")
+        ]
     if not weights:
         raise ValueError(f"the decoder has no {layers!r} layers for the L2 term")
     return torch.stack([w.pow(2).sum() for w in weights]).sum()
@@ -44,14 +50,16 @@ _TRANSPOSED = (nn.ConvTranspose1d, nn.ConvTranspose2d)
 L2_LAYERS = {"all": (nn.Linear, nn.Conv1d, nn.Conv2d, *_TRANSPOSED), "transposed": _TRANSPOSED}
 
 
-def decoder_jacobian_penalty(x_hat: torch.Tensor, z: torch.Tensor, projections: int = 1) -> torch.Tensor:
+def decoder_jacobian_penalty(
+    x_hat: torch.Tensor, z: torch.Tensor, projections: int = 1
+) -> torch.Tensor:
     """RAE-GP's ||grad D(z)||^2 as the squared Frobenius norm of dD/dz, per sample, batch mean.
 
     Unbiased: E_v ||J^T v||^2 = ||J||_F^2 for v ~ N(0, I), one vector-Jacobian product per
     projection (create_graph so the penalty itself is differentiated).
     """
     total = x_hat.new_zeros(())
-    for i in range(projections):
+    for _ in range(projections):
         v = torch.randn_like(x_hat)
         (vjp,) = torch.autograd.grad(x_hat, z, grad_outputs=v, create_graph=True)
         total = total + vjp.pow(2).sum(1).mean()

@@ -6,6 +6,7 @@ Decoder: (batch norm of z in the expression models) -> Dense(latent) + ReLU -> r
 positions -> GRU stack -> Linear to symbol logits. Batch norm uses Keras's defaults (momentum
 0.99, epsilon 1e-3), as GrammarVAE's Keras models.
 """
+
 from __future__ import annotations
 
 import torch
@@ -15,22 +16,44 @@ from raekit.errors import RaekitError, unknown
 
 # Sizes from GrammarVAE's models (expressions: model_eq; molecules: model_zinc).
 SEQUENCE_NETS = {
-    "expressions": {"conv_channels": (2, 3, 4), "kernels": (2, 3, 4), "hidden": 100,
-                    "gru_hidden": 100, "latent_dim": 25},
-    "molecules": {"conv_channels": (9, 9, 10), "kernels": (9, 9, 11), "hidden": 435,
-                  "gru_hidden": 501, "latent_dim": 56},
+    "expressions": {
+        "conv_channels": (2, 3, 4),
+        "kernels": (2, 3, 4),
+        "hidden": 100,
+        "gru_hidden": 100,
+        "latent_dim": 25,
+    },
+    "molecules": {
+        "conv_channels": (9, 9, 10),
+        "kernels": (9, 9, 11),
+        "hidden": 435,
+        "gru_hidden": 501,
+        "latent_dim": 56,
+    },
     # A CPU-sized molecule net: same encoder, a GRU of 128 instead of 501 (~13x fewer GRU FLOPs).
-    "molecules-cpu": {"conv_channels": (9, 9, 10), "kernels": (9, 9, 11), "hidden": 435,
-                      "gru_hidden": 128, "latent_dim": 56},
+    "molecules-cpu": {
+        "conv_channels": (9, 9, 10),
+        "kernels": (9, 9, 11),
+        "hidden": 435,
+        "gru_hidden": 128,
+        "latent_dim": 56,
+    },
 }
 
 
 class SequenceEncoder(nn.Module):
     """One-hot (N, max_length, num_symbols) -> (N, out_features)."""
 
-    def __init__(self, num_symbols: int, max_length: int, out_features: int,
-                 conv_channels=(9, 9, 10), kernels=(9, 9, 11), hidden: int = 435,
-                 batch_norm: bool = False):
+    def __init__(
+        self,
+        num_symbols: int,
+        max_length: int,
+        out_features: int,
+        conv_channels=(9, 9, 10),
+        kernels=(9, 9, 11),
+        hidden: int = 435,
+        batch_norm: bool = False,
+    ):
         super().__init__()
         if len(conv_channels) != len(kernels):
             raise RaekitError("conv_channels and kernels must have the same length")
@@ -42,8 +65,9 @@ class SequenceEncoder(nn.Module):
                 layers.append(keras_batch_norm(channels))
             width = channels
         if length < 1:
-            raise RaekitError(f"sequences of length {max_length} are too short for kernels "
-                              f"{tuple(kernels)}")
+            raise RaekitError(
+                f"sequences of length {max_length} are too short for kernels {tuple(kernels)}"
+            )
         self.max_length, self.num_symbols = max_length, num_symbols
         self.convs = nn.Sequential(*layers)
         self.dense = nn.Sequential(nn.Flatten(), nn.Linear(width * length, hidden), nn.ReLU())
@@ -62,8 +86,15 @@ def keras_batch_norm(features: int) -> nn.BatchNorm1d:
 class SequenceDecoder(nn.Module):
     """z (N, latent_dim) -> logits (N, max_length, num_symbols)."""
 
-    def __init__(self, latent_dim: int, num_symbols: int, max_length: int, hidden: int = 501,
-                 gru_layers: int = 3, batch_norm: bool = False):
+    def __init__(
+        self,
+        latent_dim: int,
+        num_symbols: int,
+        max_length: int,
+        hidden: int = 501,
+        gru_layers: int = 3,
+        batch_norm: bool = False,
+    ):
         super().__init__()
         self.max_length = max_length
         norm = [keras_batch_norm(latent_dim)] if batch_norm else []
@@ -78,16 +109,29 @@ class SequenceDecoder(nn.Module):
         return self.out(self.gru(h.contiguous())[0])
 
 
-def sequence_nets(preset: str, num_symbols: int, max_length: int, out_features: int | None = None,
-                  batch_norm: bool = False) -> tuple[SequenceEncoder, SequenceDecoder]:
+def sequence_nets(
+    preset: str,
+    num_symbols: int,
+    max_length: int,
+    out_features: int | None = None,
+    batch_norm: bool = False,
+) -> tuple[SequenceEncoder, SequenceDecoder]:
     """Encoder and decoder of a preset; `out_features` defaults to the latent size (2x for VAEs).
     `batch_norm`: after each encoder conv and on the decoder's input (GrammarVAE's expression
     models)."""
     if preset not in SEQUENCE_NETS:
         raise unknown("sequence net preset", preset, SEQUENCE_NETS)
     p = SEQUENCE_NETS[preset]
-    encoder = SequenceEncoder(num_symbols, max_length, out_features or p["latent_dim"],
-                              p["conv_channels"], p["kernels"], p["hidden"], batch_norm)
-    decoder = SequenceDecoder(p["latent_dim"], num_symbols, max_length, p["gru_hidden"],
-                              batch_norm=batch_norm)
+    encoder = SequenceEncoder(
+        num_symbols,
+        max_length,
+        out_features or p["latent_dim"],
+        p["conv_channels"],
+        p["kernels"],
+        p["hidden"],
+        batch_norm,
+    )
+    decoder = SequenceDecoder(
+        p["latent_dim"], num_symbols, max_length, p["gru_hidden"], batch_norm=batch_norm
+    )
     return encoder, decoder

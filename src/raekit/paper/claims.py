@@ -13,6 +13,7 @@ checked as "better than", since a tie cannot be told from noise. Combinations ar
 when any part holds and does not hold when every part does not; otherwise not resolved. A claim
 about models that were not evaluated is not resolved.
 """
+
 from __future__ import annotations
 
 import html
@@ -27,36 +28,51 @@ STOCHASTIC = ("vae", "cv-vae")
 CLAIMS = {
     1: "ex-post density estimation improves sample quality: GMM FID < N FID for every model (Sec. 6.1)",
     2: "an RAE variant has the best GMM FID, and RAE variants are within 10% of the best on N, REC and "
-       "Interp. (Table 1)",
+    "Interp. (Table 1)",
     3: "GMM samples improve PRD precision (F_1/8) and recall (F_8) over N samples (Table 2)",
     4: "deterministic models (AE, RAEs) reconstruct better than the VAE and CV-VAE (REC column)",
     5: "interpolations of RAEs are no worse than those of the VAE (Interp. column)",
 }
 
 
-def compare(label_a: str, a, label_b: str, b, higher_is_better: bool = False,
-            factor: float = 1.0) -> dict[str, Any]:
-    """"a better than factor * b" for two STATs (see the module docstring)."""
+def compare(
+    label_a: str, a, label_b: str, b, higher_is_better: bool = False, factor: float = 1.0
+) -> dict[str, Any]:
+    """ "a better than factor * b" for two STATs (see the module docstring)."""
     gap = (a["mean"] - factor * b["mean"]) if higher_is_better else (factor * b["mean"] - a["mean"])
     if a["std"] is None or b["std"] is None:
         spread, outcome = None, UNRESOLVED
     else:
         spread = a["std"] + factor * b["std"]
         outcome = HOLDS if gap > spread else FAILS if -gap > spread else UNRESOLVED
-    return {"a": label_a, "b": label_b, "factor": factor, "a_mean": a["mean"], "a_std": a["std"],
-            "b_mean": b["mean"], "b_std": b["std"], "gap": gap, "spread": spread, "outcome": outcome}
+    return {
+        "a": label_a,
+        "b": label_b,
+        "factor": factor,
+        "a_mean": a["mean"],
+        "a_std": a["std"],
+        "b_mean": b["mean"],
+        "b_std": b["std"],
+        "gap": gap,
+        "spread": spread,
+        "outcome": outcome,
+    }
 
 
 def all_of(outcomes: list[str]) -> str:
     if not outcomes:
         return UNRESOLVED
-    return FAILS if FAILS in outcomes else HOLDS if all(o == HOLDS for o in outcomes) else UNRESOLVED
+    return (
+        FAILS if FAILS in outcomes else HOLDS if all(o == HOLDS for o in outcomes) else UNRESOLVED
+    )
 
 
 def any_of(outcomes: list[str]) -> str:
     if not outcomes:
         return UNRESOLVED
-    return HOLDS if HOLDS in outcomes else FAILS if all(o == FAILS for o in outcomes) else UNRESOLVED
+    return (
+        HOLDS if HOLDS in outcomes else FAILS if all(o == FAILS for o in outcomes) else UNRESOLVED
+    )
 
 
 def _fid(agg, model, name):
@@ -65,14 +81,20 @@ def _fid(agg, model, name):
 
 def _pairs(agg, firsts, seconds, name, factor=1.0) -> list[dict[str, Any]]:
     """compare(first, second) on FID column `name` for every pair where both have the number."""
-    return [compare(f"{x} {name}", _fid(agg, x, name), f"{y} {name}", _fid(agg, y, name), factor=factor)
-            for x in firsts for y in seconds
-            if x != y and _fid(agg, x, name) is not None and _fid(agg, y, name) is not None]
+    return [
+        compare(f"{x} {name}", _fid(agg, x, name), f"{y} {name}", _fid(agg, y, name), factor=factor)
+        for x in firsts
+        for y in seconds
+        if x != y and _fid(agg, x, name) is not None and _fid(agg, y, name) is not None
+    ]
 
 
 def _claim_density(agg) -> tuple[str, list]:
-    comps = [compare(f"{m} GMM", column(s, "GMM"), f"{m} N", column(s, "N")) for m, s in agg.items()
-             if column(s, "GMM") is not None and column(s, "N") is not None]
+    comps = [
+        compare(f"{m} GMM", column(s, "GMM"), f"{m} N", column(s, "N"))
+        for m, s in agg.items()
+        if column(s, "GMM") is not None and column(s, "N") is not None
+    ]
     return all_of([c["outcome"] for c in comps]), comps
 
 
@@ -88,7 +110,9 @@ def _rae_beats_others(agg, name, factor) -> tuple[str, list]:
 
 
 def _claim_rae_best(agg) -> tuple[str, list]:
-    parts = [_rae_beats_others(agg, "GMM", 1.0)] + [_rae_beats_others(agg, c, 1.1) for c in ("N", "REC", "Interp")]
+    parts = [_rae_beats_others(agg, "GMM", 1.0)] + [
+        _rae_beats_others(agg, c, 1.1) for c in ("N", "REC", "Interp")
+    ]
     return all_of([p[0] for p in parts]), [c for p in parts for c in p[1]]
 
 
@@ -98,7 +122,15 @@ def _claim_prd(agg) -> tuple[str, list]:
         for metric, label in (("f8", "F_8"), ("f1_8", "F_1/8")):
             gmm, normal = prd_column(s, "GMM", metric), prd_column(s, "N", metric)
             if gmm is not None and normal is not None:
-                comps.append(compare(f"{model} GMM {label}", gmm, f"{model} N {label}", normal, higher_is_better=True))
+                comps.append(
+                    compare(
+                        f"{model} GMM {label}",
+                        gmm,
+                        f"{model} N {label}",
+                        normal,
+                        higher_is_better=True,
+                    )
+                )
     return all_of([c["outcome"] for c in comps]), comps
 
 
@@ -122,8 +154,15 @@ def check_claims(results: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for number, check in _CHECKS.items():
         status, comps = check(agg)
-        out.append({"claim": number, "text": CLAIMS[number], "status": status,
-                    "reason": _reason(status, comps), "comparisons": comps})
+        out.append(
+            {
+                "claim": number,
+                "text": CLAIMS[number],
+                "status": status,
+                "reason": _reason(status, comps),
+                "comparisons": comps,
+            }
+        )
     return out
 
 
@@ -134,7 +173,8 @@ def _fmt(mean, std) -> str:
 def describe(c: dict[str, Any]) -> str:
     b = f"{c['factor']:g} x {c['b']}" if c["factor"] != 1 else c["b"]
     spread = "one seed, no spread" if c["spread"] is None else f"spread {c['spread']:.2f}"
-    return f"{c['a']} {_fmt(c['a_mean'], c['a_std'])} vs {b} {_fmt(c['b_mean'], c['b_std'])}: gap {c['gap']:.2f}, {spread}"
+    a, b_value = _fmt(c["a_mean"], c["a_std"]), _fmt(c["b_mean"], c["b_std"])
+    return f"{c['a']} {a} vs {b} {b_value}: gap {c['gap']:.2f}, {spread}"
 
 
 def _reason(status: str, comps: list[dict[str, Any]]) -> str:
@@ -145,7 +185,9 @@ def _reason(status: str, comps: list[dict[str, Any]]) -> str:
     if status == HOLDS:
         return summary
     worst = [c for c in comps if c["outcome"] == (FAILS if status == FAILS else UNRESOLVED)]
-    if not worst:  # e.g. "there is" not resolved because some RAE's comparisons fail, others are open
+    if (
+        not worst
+    ):  # e.g. "there is" not resolved because some RAE's comparisons fail, others are open
         worst = [c for c in comps if c["outcome"] != HOLDS]
     return f"{summary}; e.g. {describe(worst[0])}"
 
@@ -157,9 +199,14 @@ def claims_markdown(claims: list[dict[str, Any]]) -> str:
 
 
 def claims_html(claims: list[dict[str, Any]]) -> str:
-    rows = "".join(f"<tr><td style='text-align:left'>{c['claim']}. {html.escape(c['text'])}</td>"
-                   f"<td><b>{html.escape(c['status'])}</b></td>"
-                   f"<td style='text-align:left'>{html.escape(c['reason'])}</td></tr>" for c in claims)
-    return ("<h3>The paper's claims at this scale</h3><p>A claim holds only where the gap exceeds the "
-            "seeds' spread (sum of the standard deviations over seeds); with one seed nothing is resolved.</p>"
-            f"<table><tr><th>claim</th><th>status</th><th>why</th></tr>{rows}</table>")
+    rows = "".join(
+        f"<tr><td style='text-align:left'>{c['claim']}. {html.escape(c['text'])}</td>"
+        f"<td><b>{html.escape(c['status'])}</b></td>"
+        f"<td style='text-align:left'>{html.escape(c['reason'])}</td></tr>"
+        for c in claims
+    )
+    return (
+        "<h3>The paper's claims at this scale</h3><p>A claim holds only where the gap exceeds the "
+        "seeds' spread (sum of the standard deviations over seeds); with one seed nothing is resolved.</p>"
+        f"<table><tr><th>claim</th><th>status</th><th>why</th></tr>{rows}</table>"
+    )

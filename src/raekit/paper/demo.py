@@ -1,4 +1,5 @@
 """The demo: the main job on the embedded default, offline, a few minutes on 2 CPU cores."""
+
 from __future__ import annotations
 
 import sys
@@ -14,6 +15,7 @@ def ensure_dataset(name: str) -> str:
     """Make `name` loadable (fetching it if needed); fall back to the bundled digits if that fails."""
     from raekit.data import load_images
     from raekit.fetch import fetch
+
     try:
         try:
             load_images(name)
@@ -22,34 +24,47 @@ def ensure_dataset(name: str) -> str:
             load_images(name)
         return name
     except RaekitError as exc:
-        print(f"raekit: could not obtain {name} ({exc}); using scikit-learn's digits instead",
-              file=sys.stderr)
+        print(
+            f"raekit: could not obtain {name} ({exc}); using scikit-learn's digits instead",
+            file=sys.stderr,
+        )
         return "digits"
 
 
-def run_demo(out: str | Path = "raekit-demo", dataset: str = "mnist", models=DEMO_MODELS,
-             preset: str = "tiny", n: int = 1000, seeds=(0,)) -> dict:
+def run_demo(
+    out: str | Path = "raekit-demo",
+    dataset: str = "mnist",
+    models=DEMO_MODELS,
+    preset: str = "tiny",
+    n: int = 1000,
+    seeds=(0,),
+) -> dict:
     """Train the demo models, fit their Gaussian and GMM densities, evaluate them (classifier
     features, n samples), check the paper's claims on them and write the figures and report.html;
     print where everything is."""
     from raekit.paper.claims import claims_markdown
     from raekit.paper.reproduce import reproduce, run_dir_for
+
     out = Path(out)
     started = time.perf_counter()
     dataset = ensure_dataset(dataset)
-    print(f"raekit demo: on {dataset}, trains {', '.join(models)} ({preset} preset, seeds "
-          f"{','.join(map(str, seeds))}), fits a Gaussian and a 10-component GMM on each model's codes, scores "
-          f"reconstructions, samples and interpolations by FID and PRD ({n} samples, classifier features), "
-          f"checks the paper's claims and writes {out / 'report.html'}; the time estimate follows. Finished "
-          "runs are reused when re-run.", flush=True)
+    print(
+        f"raekit demo: on {dataset}, trains {', '.join(models)} ({preset} preset, seeds "
+        f"{','.join(map(str, seeds))}), fits a Gaussian and a 10-component GMM on each model's codes, scores "
+        f"reconstructions, samples and interpolations by FID and PRD ({n} samples, classifier features), "
+        f"checks the paper's claims and writes {out / 'report.html'}; the time estimate follows. Finished "
+        "runs are reused when re-run.",
+        flush=True,
+    )
     results = reproduce(dataset, preset, out, models, seeds=seeds, features="classifier", n=n)
     print("\n" + (out / "table1.md").read_text())
     print(claims_markdown(results["claims"]))
     print("runs:")
     for model in models:
         for seed in seeds:
-            print(f"  {model:8s} {run_dir_for(out, model, seed)}  (config.yaml, model.safetensors, metrics.csv, "
-                  f"densities/, figures/)")
+            print(
+                f"  {model:8s} {run_dir_for(out, model, seed)}  (config.yaml, model.safetensors, metrics.csv, "
+                f"densities/, figures/)"
+            )
     print(f"report: {out / 'report.html'}  (done in {time.perf_counter() - started:.0f} s)")
     return results
-

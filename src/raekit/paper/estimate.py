@@ -6,6 +6,7 @@ the model's forward cost per image, the feature extractor's per image and one PR
 points (scaled linearly in n), times what each evaluation computes. Density fits (seconds for a
 GMM, longer for the two-stage VAE) are not counted.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,10 +32,13 @@ def model_costs(config, images: np.ndarray) -> dict[str, float]:
     from raekit.generation import decode_codes, encode_images
     from raekit.models.build import build_from_config
     from raekit.training.utils import to_input
+
     torch.manual_seed(config.seed)
     model = build_from_config(config)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    x = to_input(torch.from_numpy(np.ascontiguousarray(images[:config.batch_size])), torch.device("cpu"))
+    x = to_input(
+        torch.from_numpy(np.ascontiguousarray(images[: config.batch_size])), torch.device("cpu")
+    )
 
     def step():
         optimizer.zero_grad(set_to_none=True)
@@ -60,6 +64,7 @@ def model_costs(config, images: np.ndarray) -> dict[str, float]:
 def extractor_costs(features: str, dataset: str, data, n: int) -> tuple[float, float]:
     """(seconds per image of the feature extractor, seconds per PRD of n against n images)."""
     from raekit.metrics import get_extractor, prd
+
     extractor = get_extractor(features, dataset=dataset, data=data)
     sample = data.test[:200]
     per_image = _timed(lambda: extractor(sample), 1) / len(sample)
@@ -79,14 +84,23 @@ def _clock(seconds: float) -> str:
     return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
 
 
-def estimate(jobs, features: str, n: int, densities, train: bool, data=None) -> dict[str, float] | None:
+def estimate(
+    jobs, features: str, n: int, densities, train: bool, data=None
+) -> dict[str, float] | None:
     """Seconds of training and of evaluation still to do for `jobs` (reproduce's plan)."""
-    from raekit.paper import reuse
     from raekit.data import load_images
+    from raekit.paper import reuse
     from raekit.paper.evaluate import protocol, read_eval
+
     to_train = [j for j in jobs if train and not j.finished]
-    to_eval = [j for j in jobs if (train or j.finished)
-               and not reuse.eval_matches(read_eval(j.run_dir), features, n, j.seed, densities, protocol(j.config))]
+    to_eval = [
+        j
+        for j in jobs
+        if (train or j.finished)
+        and not reuse.eval_matches(
+            read_eval(j.run_dir), features, n, j.seed, densities, protocol(j.config)
+        )
+    ]
     if not to_train and not to_eval:
         return None
     data = data or load_images(jobs[0].config.dataset, jobs[0].config.data_root)
@@ -95,8 +109,8 @@ def estimate(jobs, features: str, n: int, densities, train: bool, data=None) -> 
     training = 0.0
     for job in to_train:
         c, step, fwd = job.config, costs[job.model]["step"], costs[job.model]["valid"]
-        batches = math.ceil(len(data.train[:c.train_limit]) / c.batch_size)
-        valid_batches = math.ceil(len(data.valid[:c.valid_limit]) / c.batch_size)
+        batches = math.ceil(len(data.train[: c.train_limit]) / c.batch_size)
+        valid_batches = math.ceil(len(data.valid[: c.valid_limit]) / c.batch_size)
         epochs = c.epochs - (reuse.trained_epochs(job.run_dir) if job.exists else 0)
         training += epochs * (batches * step + valid_batches * fwd)
     evaluation = 0.0
@@ -107,22 +121,36 @@ def estimate(jobs, features: str, n: int, densities, train: bool, data=None) -> 
             c, cost = job.config, costs[job.model]
             # Codes of the training and validation images (densities, interpolation) and the
             # reconstructed ones; decoded: reconstructions, each density's samples, midpoints.
-            encoded = len(data.train[:c.train_limit]) + len(data.valid[:c.valid_limit]) + n
+            encoded = len(data.train[: c.train_limit]) + len(data.valid[: c.valid_limit]) + n
             decoded = n * (2 + kinds)
-            evaluation += (encoded * cost["encode"] + decoded * cost["decode"] + decoded * per_image
-                           + kinds * per_prd)
-    return {"train": training, "evaluate": evaluation, "runs_to_train": len(to_train), "runs_to_evaluate": len(to_eval),
-            "threads": torch.get_num_threads()}
+            evaluation += (
+                encoded * cost["encode"]
+                + decoded * cost["decode"]
+                + decoded * per_image
+                + kinds * per_prd
+            )
+    return {
+        "train": training,
+        "evaluate": evaluation,
+        "runs_to_train": len(to_train),
+        "runs_to_evaluate": len(to_eval),
+        "threads": torch.get_num_threads(),
+    }
 
 
 def print_estimate(jobs, features: str, n: int, densities, train: bool, data=None) -> None:
-    print("estimate: measuring training steps, feature extraction and PRD on this machine "
-          "(the first use of a dataset's classifier trains it)", flush=True)
+    print(
+        "estimate: measuring training steps, feature extraction and PRD on this machine "
+        "(the first use of a dataset's classifier trains it)",
+        flush=True,
+    )
     found = estimate(jobs, features, n, densities, train, data)
     if found is None:
         print("estimate: every run is trained and evaluated already", flush=True)
         return
-    print(f"estimate: {_clock(found['train'] + found['evaluate'])} in all: training {_clock(found['train'])} "
-          f"({found['runs_to_train']} runs), evaluation {_clock(found['evaluate'])} ({found['runs_to_evaluate']} "
-          f"runs; density fits not counted), from step times measured now with {found['threads']} threads",
-          flush=True)
+    print(
+        f"estimate: {_clock(found['train'] + found['evaluate'])} in all: training {_clock(found['train'])} "
+        f"({found['runs_to_train']} runs), evaluation {_clock(found['evaluate'])} ({found['runs_to_evaluate']} "
+        f"runs; density fits not counted), from step times measured now with {found['threads']} threads",
+        flush=True,
+    )

@@ -8,6 +8,7 @@ are reconstructed and interpolated is the run's `eval_images`: "test" as Table 1
 Every number is tagged with its feature extractor and sample count: numbers of different
 extractors or counts are not comparable.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,22 +35,32 @@ def normal_density(model) -> str:
 
 
 def _pick(n_available: int, n: int, rng: np.random.Generator, size=None) -> np.ndarray:
-    return rng.choice(n_available, size=size or n, replace=n > n_available if size is None else True)
+    return rng.choice(
+        n_available, size=size or n, replace=n > n_available if size is None else True
+    )
 
 
 @locking("run_dir", "run")
-def evaluate_run(run_dir: str | Path, features: str = "classifier", n: int = 10_000,
-                 densities: list[str] | None = None, seed: int = 0, data=None,
-                 write: bool = True, track=None, experiment: str | None = None) -> dict[str, Any]:
+def evaluate_run(
+    run_dir: str | Path,
+    features: str = "classifier",
+    n: int = 10_000,
+    densities: list[str] | None = None,
+    seed: int = 0,
+    data=None,
+    write: bool = True,
+    track=None,
+    experiment: str | None = None,
+) -> dict[str, Any]:
     """Evaluate a trained run; writes RUN/eval.json and returns its content. `track` adds the FIDs
     and PRD values to the run's TensorBoard / MLflow logs (see raekit.training.tracking)."""
     from raekit.data import load_images
-    from raekit.runs import as_model
     from raekit.generation import decode_codes, encode_images, load_run_density
     from raekit.generation.interpolate import midpoints
     from raekit.metrics import get_extractor
-
+    from raekit.runs import as_model
     from raekit.training.tracking import parse_backends
+
     if n < 2:
         raise RaekitError(f"--n must be at least 2, got {n}")
     check_density_names(densities)
@@ -60,27 +71,34 @@ def evaluate_run(run_dir: str | Path, features: str = "classifier", n: int = 10_
     densities = densities or [normal_density(model), "gmm"]
     requested, n = n, min(n, len(data.test))
     if n < requested:  # FID and PRD compare equal counts: every count follows the reference's
-        print(f"raekit: the {config.dataset} test set has {n} images; FID and PRD use {n} samples "
-              f"each instead of {requested}", file=sys.stderr)
+        print(
+            f"raekit: the {config.dataset} test set has {n} images; FID and PRD use {n} samples "
+            f"each instead of {requested}",
+            file=sys.stderr,
+        )
     extractor = get_extractor(features, dataset=config.dataset, data=data)
     rng = np.random.default_rng(seed)
     test = data.test[:n]
-    say(f"evaluating {run_dir}: {features} features, {n} samples per FID against {len(test)} test images")
+    say(
+        f"evaluating {run_dir}: {features} features, {n} samples per FID against {len(test)} test images"
+    )
     ref_stats, ref_features = _reference(extractor, config.dataset, test)
 
     def score(images: np.ndarray) -> tuple[float, np.ndarray]:
         from raekit.metrics import feature_statistics, frechet_distance_from_stats
+
         feats = extractor(images)
         return frechet_distance_from_stats(*feature_statistics(feats), *ref_stats), feats
 
-    valid = data.valid[:config.valid_limit]
+    valid = data.valid[: config.valid_limit]
     codes = encode_images(model, valid)
     images = eval_images(config, data)
     image_codes = codes if config.eval_images == "valid" else encode_images(model, images)
     fid, prd, loglik = {}, {}, {}
     say("  FID of reconstructions")
-    fid["rec"], _ = score(_reconstructions(model, config, images[_pick(len(images), n, rng)], run_dir,
-                                           data, seed))
+    fid["rec"], _ = score(
+        _reconstructions(model, config, images[_pick(len(images), n, rng)], run_dir, data, seed)
+    )
     for kind in densities:
         say(f"  {kind} density: fit or load, FID and PRD of {n} samples")
         density = load_run_density(run_dir, kind, data=data)
@@ -91,11 +109,24 @@ def evaluate_run(run_dir: str | Path, features: str = "classifier", n: int = 10_
     pairs = _pick(len(images), n, rng, size=(n, 2))
     mid = midpoints(image_codes[pairs[:, 0]], image_codes[pairs[:, 1]])
     fid["interp"], _ = score(decode_codes(model, mid))
-    result = {"run": str(run_dir), "dataset": config.dataset, "model": config.model,
-              "preset": config.preset, "features": features, "extractor": extractor.name, "n": n,
-              "n_requested": requested, "n_reference": len(test), "seed": seed, "protocol": protocol(config),
-              "columns": {"N": densities[0], "GMM": "gmm" if "gmm" in densities else None},
-              "fid": fid, "prd": prd, "valid_loglik": loglik, "seconds": round(time.perf_counter() - started, 1)}
+    result = {
+        "run": str(run_dir),
+        "dataset": config.dataset,
+        "model": config.model,
+        "preset": config.preset,
+        "features": features,
+        "extractor": extractor.name,
+        "n": n,
+        "n_requested": requested,
+        "n_reference": len(test),
+        "seed": seed,
+        "protocol": protocol(config),
+        "columns": {"N": densities[0], "GMM": "gmm" if "gmm" in densities else None},
+        "fid": fid,
+        "prd": prd,
+        "valid_loglik": loglik,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
     if write:
         write_json(run_dir / EVAL_FILE, result)
     if track:
@@ -107,6 +138,7 @@ def check_density_names(densities: list[str] | None) -> None:
     """Refuse an unknown density name before any work starts."""
     from raekit.density import DENSITIES
     from raekit.errors import unknown
+
     for kind in densities or []:
         if kind not in DENSITIES:
             raise unknown("density", kind, DENSITIES)
@@ -116,6 +148,7 @@ def track_eval(run_dir: Path, result: dict[str, Any], track, experiment: str | N
     """Log an evaluation at the run's last epoch, with eval.json and any figures already drawn."""
     from raekit import runs
     from raekit.training.tracking import open_tracker
+
     tracker = open_tracker(track, run_dir, runs.read_config(run_dir), experiment=experiment)
     rows = runs.read_metrics(run_dir)
     step = int(rows[-1]["epoch"]) if rows else 0
@@ -126,25 +159,30 @@ def track_eval(run_dir: Path, result: dict[str, Any], track, experiment: str | N
 def say(message: str) -> None:
     """A step announcement on stderr (stdout stays for results), silenced with the progress bars."""
     from raekit.progress import default_enabled
+
     if default_enabled():
         print(message, file=sys.stderr, flush=True)
 
 
 def protocol(config) -> dict[str, Any]:
     """The settings that decide what REC and Interp. measure (recorded in eval.json)."""
-    return {"eval_images": config.eval_images, "rec_sampled": config.rec_sampled,
-            "rec_second_stage": config.rec_second_stage}
+    return {
+        "eval_images": config.eval_images,
+        "rec_sampled": config.rec_sampled,
+        "rec_second_stage": config.rec_second_stage,
+    }
 
 
 def eval_images(config, data) -> np.ndarray:
     """The images REC reconstructs and Interp. pairs: test images (Table 1's caption) or validation
     images (the official interpolation_fid_and_viz.py)."""
-    return data.test if config.eval_images == "test" else data.valid[:config.valid_limit]
+    return data.test if config.eval_images == "test" else data.valid[: config.valid_limit]
 
 
 def _reconstructions(model, config, images: np.ndarray, run, data, seed: int) -> np.ndarray:
     """REC's images; the 2-stage VAE's pass through its second stage when `rec_second_stage`."""
     from raekit.generation import decode_codes, encode_images, load_run_density, reconstruct
+
     if config.rec_second_stage and normal_density(model) == "two-stage":
         stage_two = load_run_density(run, "two-stage", data=data)
         return decode_codes(model, stage_two.reconstruct(encode_images(model, images), seed=seed))
@@ -159,6 +197,7 @@ def _reference(extractor, dataset: str, test: np.ndarray):
     from raekit.atomic import atomic_path
     from raekit.cache import cache_dir, read_cached
     from raekit.metrics import feature_statistics
+
     key = f"{dataset}-test-{getattr(extractor, 'fingerprint', extractor.name)}-{len(test)}"
     path = cache_dir() / "reference" / f"{key}.safetensors"
 
@@ -178,10 +217,15 @@ def _reference(extractor, dataset: str, test: np.ndarray):
 
 def _prd(features: np.ndarray, ref_features: np.ndarray) -> dict[str, Any]:
     from raekit.metrics import prd, prd_f_beta
+
     precision, recall = prd(features, ref_features)
     f8, f1_8 = prd_f_beta(precision, recall, beta=8)
-    return {"f8": float(f8), "f1_8": float(f1_8),
-            "precision": np.asarray(precision).tolist(), "recall": np.asarray(recall).tolist()}
+    return {
+        "f8": float(f8),
+        "f1_8": float(f1_8),
+        "precision": np.asarray(precision).tolist(),
+        "recall": np.asarray(recall).tolist(),
+    }
 
 
 def read_eval(run_dir: str | Path) -> dict[str, Any] | None:
@@ -206,16 +250,30 @@ def _eval_problem(result) -> str | None:
     """What is wrong with an eval.json's content, or None."""
     if not isinstance(result, dict):
         return "not a JSON object"
-    for key, kind in (("run", str), ("features", str), ("n", int), ("fid", dict), ("prd", dict),
-                      ("columns", dict), ("valid_loglik", dict)):
+    for key, kind in (
+        ("run", str),
+        ("features", str),
+        ("n", int),
+        ("fid", dict),
+        ("prd", dict),
+        ("columns", dict),
+        ("valid_loglik", dict),
+    ):
         if not isinstance(result.get(key), kind):
             return f"{key!r} is missing or not a {kind.__name__}"
-    if not isinstance(result["columns"].get("N"), str) or not isinstance(result["columns"].get("GMM"), (str, type(None))):
+    if not isinstance(result["columns"].get("N"), str) or not isinstance(
+        result["columns"].get("GMM"), (str, type(None))
+    ):
         return "'columns' needs N and GMM density names"
-    if not all(isinstance(v, _NUMBER) for v in (*result["fid"].values(), *result["valid_loglik"].values())):
+    if not all(
+        isinstance(v, _NUMBER) for v in (*result["fid"].values(), *result["valid_loglik"].values())
+    ):
         return "'fid' and 'valid_loglik' must map names to numbers"
     for curve in result["prd"].values():
-        if not isinstance(curve, dict) or not all(isinstance(curve.get(k), _NUMBER) for k in ("f8", "f1_8")) \
-                or not all(isinstance(curve.get(k), list) for k in ("precision", "recall")):
+        if (
+            not isinstance(curve, dict)
+            or not all(isinstance(curve.get(k), _NUMBER) for k in ("f8", "f1_8"))
+            or not all(isinstance(curve.get(k), list) for k in ("precision", "recall"))
+        ):
             return "'prd' entries need f8, f1_8, precision and recall"
     return None

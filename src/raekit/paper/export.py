@@ -1,5 +1,6 @@
 """Commit a reproduction: copy what a reader needs (no weights) into results/<name>/, and write its
 block of README's Results section from results.json, so README always shows what results.json says."""
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,10 @@ from raekit.paper.results import RESULTS_FILE, read_results
 
 TOP_FILES = ("table1.md", "table2.md", RESULTS_FILE, "report.html")
 RUN_FILES = ("config.yaml", "metrics.csv", "eval.json")
-PAPER_NOTE = ("Ghosh et al. (ICLR 2020), full-width networks, 100 epochs, Inception FID; "
-              "only orderings and ratios compare with ours")
+PAPER_NOTE = (
+    "Ghosh et al. (ICLR 2020), full-width networks, 100 epochs, Inception FID; "
+    "only orderings and ratios compare with ours"
+)
 
 
 def export_results(repro: str | Path, dest: str | Path, readme: str | Path | None = None) -> Path:
@@ -24,7 +27,9 @@ def export_results(repro: str | Path, dest: str | Path, readme: str | Path | Non
     repro, dest = Path(repro), Path(dest)
     results = read_results(repro)
     if dest.exists() and any(dest.iterdir()) and not (dest / RESULTS_FILE).is_file():
-        raise RaekitError(f"{dest} holds files that are not a raekit export; choose an empty --dest")
+        raise RaekitError(
+            f"{dest} holds files that are not a raekit export; choose an empty --dest"
+        )
     for name in TOP_FILES:
         if (repro / name).is_file():
             _copy(repro / name, dest / name)
@@ -55,8 +60,11 @@ def _duration(seconds: float) -> str:
 def wall_times(results: dict[str, Any]) -> tuple[float, float, int]:
     """Total training seconds, total evaluation seconds, number of runs."""
     entries = [e for by_seed in results["runs"].values() for e in by_seed.values()]
-    return (sum(e.get("train_seconds") or 0.0 for e in entries), sum(e.get("seconds") or 0.0 for e in entries),
-            len(entries))
+    return (
+        sum(e.get("train_seconds") or 0.0 for e in entries),
+        sum(e.get("seconds") or 0.0 for e in entries),
+        len(entries),
+    )
 
 
 def readme_block(results: dict[str, Any], name: str) -> str:
@@ -64,9 +72,12 @@ def readme_block(results: dict[str, Any], name: str) -> str:
     from raekit.paper.claims import check_claims, claims_markdown
     from raekit.paper.paper_results import TABLE1
     from raekit.paper.tables import table1, table2
+
     paper = results["dataset"] if results["dataset"] in TABLE1 else None
     train_s, eval_s, count = wall_times(results)
-    command = re.sub(r"--out \S+", f"--out runs/{name}", results.get("command") or "raekit reproduce")
+    command = re.sub(
+        r"--out \S+", f"--out runs/{name}", results.get("command") or "raekit reproduce"
+    )
     seeds = sorted({int(s) for by_seed in results["runs"].values() for s in by_seed})
     lines = [
         f"<!-- results {name}: written by `raekit export-results` from results/{name}/results.json -->",
@@ -85,8 +96,12 @@ def readme_block(results: dict[str, Any], name: str) -> str:
     ]
     if paper:
         lines += [f"(Paper columns: {PAPER_NOTE}.)", ""]
-    lines += ["The paper's claims at this scale:", "", claims_markdown(check_claims(results)),
-              f"<!-- /results {name} -->"]
+    lines += [
+        "The paper's claims at this scale:",
+        "",
+        claims_markdown(check_claims(results)),
+        f"<!-- /results {name} -->",
+    ]
     return "\n".join(lines)
 
 
@@ -94,7 +109,9 @@ def update_readme(readme: str | Path, name: str, block: str) -> None:
     """Replace `name`'s block in README's Results section, or add it at the section's end."""
     readme = Path(readme)
     text = readme.read_text()
-    pattern = re.compile(rf"<!-- results {re.escape(name)}: .*?<!-- /results {re.escape(name)} -->", re.S)
+    pattern = re.compile(
+        rf"<!-- results {re.escape(name)}: .*?<!-- /results {re.escape(name)} -->", re.S
+    )
     if pattern.search(text):
         text = pattern.sub(lambda _: block, text)
     else:
@@ -109,15 +126,24 @@ def update_readme(readme: str | Path, name: str, block: str) -> None:
 
 def parse_readme_tables(readme_text: str, name: str) -> dict[str, list[list[str]]]:
     """{"Table 1": rows, "Table 2": rows} of `name`'s block in README (cells as text)."""
-    match = re.search(rf"<!-- results {re.escape(name)}: (.*?)<!-- /results {re.escape(name)} -->", readme_text, re.S)
+    match = re.search(
+        rf"<!-- results {re.escape(name)}: (.*?)<!-- /results {re.escape(name)} -->",
+        readme_text,
+        re.S,
+    )
     if not match:
         raise RaekitError(f"README has no results block for {name}")
     tables, current = {}, None
     for line in match.group(1).splitlines():
         if line.startswith("Table 1") or line.startswith("Table 2"):
             current = tables.setdefault(line[:7], [])
-        elif line.startswith("|") and current is not None and not line.startswith("| model") \
-                and not line.startswith("| ---") and not line.startswith("| claim"):
+        elif (
+            line.startswith("|")
+            and current is not None
+            and not line.startswith("| model")
+            and not line.startswith("| ---")
+            and not line.startswith("| claim")
+        ):
             current.append([c.strip() for c in line.strip().strip("|").split("|")])
         elif not line.strip().startswith("|") and line.strip() and current is not None and current:
             current = None

@@ -1,4 +1,5 @@
 """Figure 2 of the paper: BO results of CVAE, GVAE and GRAE as a table and an HTML report."""
+
 from __future__ import annotations
 
 import html
@@ -14,8 +15,10 @@ from raekit.paper.htmlpage import Section, embed_png, page
 from raekit.paper.tables import Table
 
 # The paper's Figure 2: (fraction valid, average score) per task and model.
-PAPER_FIG2 = {"expressions": {"grae": (1.00, 3.22), "gvae": (0.99, 3.26), "cvae": (0.82, 4.74)},
-              "molecules": {"grae": (0.72, -5.62), "gvae": (0.28, -7.89), "cvae": (0.16, -25.64)}}
+PAPER_FIG2 = {
+    "expressions": {"grae": (1.00, 3.22), "gvae": (0.99, 3.26), "cvae": (0.82, 4.74)},
+    "molecules": {"grae": (0.72, -5.62), "gvae": (0.28, -7.89), "cvae": (0.16, -25.64)},
+}
 
 
 def figure2_table(task: str, rows: dict[str, dict]) -> Table:
@@ -25,15 +28,27 @@ def figure2_table(task: str, rows: dict[str, dict]) -> Table:
         paper = PAPER_FIG2[task].get(model, (None, None))
         score = "–" if r["mean_score"] is None else f"{r['mean_score']:.2f} ± {r['std_score']:.2f}"
         top = "; ".join(f"{item} ({value:.2f})" for item, value in r["top"])
-        body.append([model, f"{r['fraction_valid']:.2f}", score, top,
-                     *("–" if v is None else f"{v:.2f}" for v in paper)])
-    sense = "log(1 + MSE), lower is better" if task == "expressions" else "penalised logP, higher is better"
+        body.append(
+            [
+                model,
+                f"{r['fraction_valid']:.2f}",
+                score,
+                top,
+                *("–" if v is None else f"{v:.2f}" for v in paper),
+            ]
+        )
+    sense = (
+        "log(1 + MSE), lower is better"
+        if task == "expressions"
+        else "penalised logP, higher is better"
+    )
     return Table(f"Figure 2 ({task}): BO proposals; score = {sense}", header, body)
 
 
 def _molecule_png(smiles: str) -> bytes:
     from rdkit import Chem
     from rdkit.Chem import Draw
+
     buffer = io.BytesIO()
     Draw.MolToImage(Chem.MolFromSmiles(smiles), size=(220, 180)).save(buffer, format="PNG")
     return buffer.getvalue()
@@ -51,27 +66,58 @@ def write_fig2_report(out: Path, task: str, table: Table, rows: dict[str, dict])
     table.goals = [None, "max", "min" if lower else "max", None, "max", "min" if lower else "max"]
     table.key = "fig2"
     first = next(iter(rows.values()), {})
-    protocol = ", ".join(f"{k} {first[k]}" for k in ("seeds", "iterations", "batch", "gp") if k in first)
-    table.note = (f"Latent-space Bayesian optimisation{f' ({protocol})' if protocol else ''}: frac. valid is the "
-                  f"fraction of proposals that decode to a valid {'expression' if lower else 'molecule'}; avg. score "
-                  "the mean over seeds of each run's average valid score (± std over seeds); score = "
-                  f"{'log(1 + MSE) against the target, lower is better' if lower else 'penalised logP, higher is better'}; "
-                  "bold: the best of each column. Paper: Ghosh et al. (ICLR 2020), Figure 2.")
+    protocol = ", ".join(
+        f"{k} {first[k]}" for k in ("seeds", "iterations", "batch", "gp") if k in first
+    )
+    table.note = (
+        f"Latent-space Bayesian optimisation{f' ({protocol})' if protocol else ''}: frac. valid is the "
+        f"fraction of proposals that decode to a valid {'expression' if lower else 'molecule'}; avg. score "
+        "the mean over seeds of each run's average valid score (± std over seeds); score = "
+        f"{'log(1 + MSE) against the target, lower is better' if lower else 'penalised logP, higher is better'}; "
+        "bold: the best of each column. Paper: Ghosh et al. (ICLR 2020), Figure 2."
+    )
     width = max((len(r["top"]) for r in rows.values()), default=0)
     head = "<tr><th>model</th>" + "".join(f"<th>top {i + 1}</th>" for i in range(width)) + "</tr>"
-    grid = "".join(f"<tr><th>{html.escape(model)}</th>" + "".join(
-        f"<td>{_best_cell(task, item, value)}</td>" for item, value in r["top"]) + "</tr>" for model, r in rows.items())
-    sections = [Section("fig2", table.title, table.html(heading=False)),
-                Section("best", "Best proposals side by side",
-                        f"<table class='grid' id='fig2-best'><thead>{head}</thead><tbody>{grid}</tbody></table>"
-                        "<p class='note'>The best distinct valid proposals over all seeds, one row per model.</p>"),
-                Section("models", "Per-model detail", "")]
-    sections += [Section(f"model-{model}", model, "<ul>" + "".join(
-        f"<li>{html.escape(str(k))}: {html.escape(str(v))}</li>" for k, v in r.items() if not isinstance(v, (list, dict)))
-        + "</ul>", 3) for model, r in rows.items()]
+    grid = "".join(
+        f"<tr><th>{html.escape(model)}</th>"
+        + "".join(f"<td>{_best_cell(task, item, value)}</td>" for item, value in r["top"])
+        + "</tr>"
+        for model, r in rows.items()
+    )
+    sections = [
+        Section("fig2", table.title, table.html(heading=False)),
+        Section(
+            "best",
+            "Best proposals side by side",
+            f"<table class='grid' id='fig2-best'><thead>{head}</thead><tbody>{grid}</tbody></table>"
+            "<p class='note'>The best distinct valid proposals over all seeds, one row per model.</p>",
+        ),
+        Section("models", "Per-model detail", ""),
+    ]
+    sections += [
+        Section(
+            f"model-{model}",
+            model,
+            "<ul>"
+            + "".join(
+                f"<li>{html.escape(str(k))}: {html.escape(str(v))}</li>"
+                for k, v in r.items()
+                if not isinstance(v, (list, dict))
+            )
+            + "</ul>",
+            3,
+        )
+        for model, r in rows.items()
+    ]
     path = out / "fig2.html"
-    atomic_write_text(path, page(f"raekit: Figure 2 ({task})", sections,
-                                 html.escape(f"{len(rows)} models, Bayesian optimisation in their latent spaces.")))
+    atomic_write_text(
+        path,
+        page(
+            f"raekit: Figure 2 ({task})",
+            sections,
+            html.escape(f"{len(rows)} models, Bayesian optimisation in their latent spaces."),
+        ),
+    )
     return path
 
 
@@ -79,6 +125,7 @@ def _train_or_reuse(config, run_dir: Path) -> Path:
     """A finished run with this config is reused, an unfinished one resumed, else one is trained."""
     from raekit.paper import reuse
     from raekit.training import train
+
     exists = reuse.check_reusable(run_dir, config) is not None
     if exists and reuse.is_finished(run_dir, config):
         print(f"reusing {run_dir}", flush=True)
@@ -88,10 +135,14 @@ def _train_or_reuse(config, run_dir: Path) -> Path:
 
 def _same_protocol(cached: dict, options: dict, task: str) -> bool:
     """A bo.json answers these options (defaults as run_bo's) when every protocol field agrees."""
-    wanted = {"iterations": options.get("iterations", 5), "batch": options.get("batch", 50),
-              "seeds": options.get("seeds", 5), "gp": options.get("gp", "sparse"),
-              "invalid": options.get("invalid", "worst"),
-              "standardisation": options.get("standardise", "zinc250k") if task == "molecules" else None}
+    wanted = {
+        "iterations": options.get("iterations", 5),
+        "batch": options.get("batch", 50),
+        "seeds": options.get("seeds", 5),
+        "gp": options.get("gp", "sparse"),
+        "invalid": options.get("invalid", "worst"),
+        "standardisation": options.get("standardise", "zinc250k") if task == "molecules" else None,
+    }
     return all(cached.get(k) == v for k, v in wanted.items())
 
 
@@ -108,10 +159,17 @@ def _read_bo(path: Path) -> dict | None:
     return cached
 
 
-def reproduce_fig2(task: str, out: str | Path, preset: str = "cpu", models=("cvae", "gvae", "grae"),
-                   data_root: str | None = None, **bo_options) -> Path:
+def reproduce_fig2(
+    task: str,
+    out: str | Path,
+    preset: str = "cpu",
+    models=("cvae", "gvae", "grae"),
+    data_root: str | None = None,
+    **bo_options,
+) -> Path:
     """Train (or reuse) each model, run BO over seeds, write fig2.md / fig2.json / fig2.html."""
     from raekit.bo.optimise import check_bo_options, run_bo
+
     check_bo_options(**bo_options)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,7 @@ Right: reconstruction FID and random-sample FID of a VAE across a sweep of KL we
 Runs are ordinary run directories (resumed epoch by epoch for the left panel), so an
 interrupted study picks up where it stopped.
 """
+
 from __future__ import annotations
 
 import html
@@ -13,21 +14,22 @@ from pathlib import Path
 import numpy as np
 
 from raekit import runs
-from raekit.plots import pyplot
 from raekit.atomic import atomic_write_text
-from raekit.jsonio import write_json
 from raekit.config import make_config, replace
 from raekit.errors import RaekitError
+from raekit.jsonio import write_json
 from raekit.paper.tables import Table
+from raekit.plots import pyplot
 
 DEFAULT_KS = (1, 2, 5)
 DEFAULT_WEIGHTS = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)
 
 
 def _fids(run_dir: Path, data, extractor, n: int, samples: bool) -> dict[str, float]:
-    from raekit.runs import as_model
     from raekit.generation import decode_codes, reconstruct
     from raekit.metrics import frechet_distance
+    from raekit.runs import as_model
+
     model, _, _ = as_model(run_dir)
     test = data.test[:n]
     reference = extractor(test)
@@ -40,17 +42,27 @@ def _fids(run_dir: Path, data, extractor, n: int, samples: bool) -> dict[str, fl
 
 def _train_to(config, run_dir: Path, epochs: int, data):
     from raekit.training import train
+
     if (run_dir / runs.CONFIG_FILE).exists():
         saved = replace(runs.read_config(run_dir), epochs=epochs)
         return train(saved, run_dir, resume=True, data=data)
     return train(replace(config, epochs=epochs), run_dir, data=data)
 
 
-def reproduce_fig3(dataset: str, preset: str, out: str | Path, ks=DEFAULT_KS, weights=DEFAULT_WEIGHTS,
-                   features: str = "classifier", n: int = 2000, epochs: int | None = None) -> Path:
+def reproduce_fig3(
+    dataset: str,
+    preset: str,
+    out: str | Path,
+    ks=DEFAULT_KS,
+    weights=DEFAULT_WEIGHTS,
+    features: str = "classifier",
+    n: int = 2000,
+    epochs: int | None = None,
+) -> Path:
     """Run both panels; write fig3.json, fig3.md and fig3.png; returns the PNG path."""
     from raekit.data import load_images
     from raekit.metrics import get_extractor
+
     if any(int(k) < 1 for k in ks):
         raise RaekitError(f"every k must be at least 1, got {list(ks)}")
     if any(not w > 0 for w in weights):
@@ -73,12 +85,20 @@ def reproduce_fig3(dataset: str, preset: str, out: str | Path, ks=DEFAULT_KS, we
         run_dir = out / f"kl{weight:g}"
         _train_to(replace(base, beta=float(weight)), run_dir, epochs, data)
         sweep[float(weight)] = _fids(run_dir, data, extractor, n, samples=True)
-    result = {"dataset": dataset, "preset": preset, "extractor": extractor.name, "n": n,
-              "k_curves": curves, "kl_sweep": sweep}
+    result = {
+        "dataset": dataset,
+        "preset": preset,
+        "extractor": extractor.name,
+        "n": n,
+        "k_curves": curves,
+        "kl_sweep": sweep,
+    }
     write_json(out / "fig3.json", result)
-    table = Table(f"Figure 3 (right): VAE FID against KL weight ({extractor.name} features, n={n})",
-                  ["KL weight", "reconstruction FID", "sample FID"],
-                  [[f"{w:g}", f"{v['rec']:.2f}", f"{v['sample']:.2f}"] for w, v in sweep.items()])
+    table = Table(
+        f"Figure 3 (right): VAE FID against KL weight ({extractor.name} features, n={n})",
+        ["KL weight", "reconstruction FID", "sample FID"],
+        [[f"{w:g}", f"{v['rec']:.2f}", f"{v['sample']:.2f}"] for w, v in sweep.items()],
+    )
     atomic_write_text(out / "fig3.md", table.markdown())
     path = _plot(out / "fig3.png", curves, sweep)
     write_fig3_report(out, result, table)
@@ -88,27 +108,49 @@ def reproduce_fig3(dataset: str, preset: str, out: str | Path, ks=DEFAULT_KS, we
 def write_fig3_report(out: Path, result: dict, table: Table) -> Path:
     """fig3.html: contents, the figure, the KL-weight table and the per-epoch FIDs of each k."""
     from raekit.paper.htmlpage import Section, embed_png, page
+
     features = f"{result['extractor']} features, {result['n']} test images"
     table.goals, table.key = [None, "min", "min"], "kl"
-    table.note = (f"FID (lower is better; bold: the best of each column) of the test images' reconstructions and "
-                  f"of decoded N(0, I) samples against the test images, {features}, for VAEs trained with each KL "
-                  "weight. The paper's point: a small weight gives good reconstructions and bad samples, a large one "
-                  "the reverse.")
+    table.note = (
+        f"FID (lower is better; bold: the best of each column) of the test images' reconstructions and "
+        f"of decoded N(0, I) samples against the test images, {features}, for VAEs trained with each KL "
+        "weight. The paper's point: a small weight gives good reconstructions and bad samples, a large one "
+        "the reverse."
+    )
     curves = result["k_curves"]
     epochs = max((len(c) for c in curves.values()), default=0)
-    per_epoch = Table("Test reconstruction FID per epoch", ["epoch", *(f"k = {k}" for k in curves)],
-                      [[str(e + 1), *(f"{c[e]:.2f}" if e < len(c) else "–" for c in curves.values())]
-                       for e in range(epochs)], [None] + ["min"] * len(curves),
-                      f"FID (lower is better; bold: the best of each column) of test reconstructions after each "
-                      f"epoch, for VAEs whose reconstruction term averages k posterior samples; {features}.", "k")
-    sections = [Section("figure", "Figure 3", embed_png(out / "fig3.png", "Figure 3", "plot")
-                        + "<p class='note'>Left: reconstruction FID per epoch for k posterior samples. Right: "
-                          "reconstruction and sample FID against the KL weight.</p>"),
-                Section("kl", table.title, table.html(heading=False)),
-                Section("k", per_epoch.title, per_epoch.html(heading=False))]
+    per_epoch = Table(
+        "Test reconstruction FID per epoch",
+        ["epoch", *(f"k = {k}" for k in curves)],
+        [
+            [str(e + 1), *(f"{c[e]:.2f}" if e < len(c) else "–" for c in curves.values())]
+            for e in range(epochs)
+        ],
+        [None] + ["min"] * len(curves),
+        f"FID (lower is better; bold: the best of each column) of test reconstructions after each "
+        f"epoch, for VAEs whose reconstruction term averages k posterior samples; {features}.",
+        "k",
+    )
+    sections = [
+        Section(
+            "figure",
+            "Figure 3",
+            embed_png(out / "fig3.png", "Figure 3", "plot")
+            + "<p class='note'>Left: reconstruction FID per epoch for k posterior samples. Right: "
+            "reconstruction and sample FID against the KL weight.</p>",
+        ),
+        Section("kl", table.title, table.html(heading=False)),
+        Section("k", per_epoch.title, per_epoch.html(heading=False)),
+    ]
     path = out / "fig3.html"
-    atomic_write_text(path, page(f"raekit: Figure 3 (Appendix A), {result['dataset']}", sections,
-                                 html.escape(f"VAEs on {result['dataset']} ({result['preset']} preset).")))
+    atomic_write_text(
+        path,
+        page(
+            f"raekit: Figure 3 (Appendix A), {result['dataset']}",
+            sections,
+            html.escape(f"VAEs on {result['dataset']} ({result['preset']} preset)."),
+        ),
+    )
     return path
 
 

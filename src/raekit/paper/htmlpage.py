@@ -1,4 +1,5 @@
 """Self-contained HTML pages: a title, a table of contents, sections, PNGs embedded as data URLs."""
+
 from __future__ import annotations
 
 import base64
@@ -22,9 +23,9 @@ STYLE = (
 
 @dataclass
 class Section:
-    key: str        # the anchor id
+    key: str  # the anchor id
     title: str
-    body: str       # HTML
+    body: str  # HTML
     level: int = 2  # h2 sections are numbered in the contents, h3 ones nest under them
 
 
@@ -55,12 +56,16 @@ def page(title: str, sections: list[Section], intro: str = "") -> str:
     if open_sub:
         items.append("</ol>")
     contents = f"<nav><strong>Contents</strong><ol>{''.join(items)}</ol></nav>"
-    body = "".join(f'<section id="{s.key}"><h{s.level}>{_text(s.title)}</h{s.level}>{s.body}</section>'
-                   for s in sections)
+    body = "".join(
+        f'<section id="{s.key}"><h{s.level}>{_text(s.title)}</h{s.level}>{s.body}</section>'
+        for s in sections
+    )
     intro_html = f"<p>{intro}</p>" if intro else ""
-    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<link rel='icon' href='data:,'><style>{STYLE}</style></head><body><h1>{_text(title)}</h1>"
-            f"{intro_html}{contents}{body}</body></html>")
+    return (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<link rel='icon' href='data:,'><style>{STYLE}</style></head><body><h1>{_text(title)}</h1>"
+        f"{intro_html}{contents}{body}</body></html>"
+    )
 
 
 def _text(text: str) -> str:

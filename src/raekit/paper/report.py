@@ -1,5 +1,6 @@
 """A self-contained HTML report: contents, Tables 1 and 2, the models side by side (paper Fig. 4),
 PRD and training curves of all models in one plot each, then each model's figures."""
+
 from __future__ import annotations
 
 import html
@@ -9,19 +10,27 @@ from typing import Any
 import numpy as np
 
 from raekit import plots, runs
-from raekit.plots import pyplot
 from raekit.atomic import atomic_path, atomic_write_text
 from raekit.paper.htmlpage import Section, embed_png, figure, page
+from raekit.plots import pyplot
 
-FIGURES = ("reconstructions", "samples-N", "samples-GMM", "interpolations", "neighbours", "curves", "prd")
+FIGURES = (
+    "reconstructions",
+    "samples-N",
+    "samples-GMM",
+    "interpolations",
+    "neighbours",
+    "curves",
+    "prd",
+)
 
 
 def model_figures(run_dir: Path, result: dict[str, Any], data, seed: int = 0) -> dict[str, Path]:
     """Write a run's figures into RUN/figures/ and return their paths (Figures 1, 4-6; PRD; curves)."""
-    from raekit.paper.evaluate import eval_images
-    from raekit.runs import as_model
     from raekit.generation import interpolate_images, load_run_density, reconstruct, sample_images
     from raekit.generation.neighbours import nearest_neighbours
+    from raekit.paper.evaluate import eval_images
+    from raekit.runs import as_model
 
     model, config, _ = as_model(run_dir)
     out = Path(run_dir) / "figures"
@@ -30,19 +39,26 @@ def model_figures(run_dir: Path, result: dict[str, Any], data, seed: int = 0) ->
     images = eval_images(config, data)  # the images REC and Interp. use
     paths = {name: out / f"{name}.png" for name in FIGURES}
     originals = images[rng.choice(len(images), 10, replace=len(images) < 10)]
-    plots.reconstruction_figure(originals / 255.0, reconstruct(model, originals, sampled=config.rec_sampled),
-                                paths["reconstructions"])
+    plots.reconstruction_figure(
+        originals / 255.0,
+        reconstruct(model, originals, sampled=config.rec_sampled),
+        paths["reconstructions"],
+    )
     samples = {}
     for column in ("N", "GMM"):
         kind = result["columns"].get(column)
         if kind:
-            samples[column] = sample_images(model, load_run_density(run_dir, kind, data=data), 64, seed)
+            samples[column] = sample_images(
+                model, load_run_density(run_dir, kind, data=data), 64, seed
+            )
             plots.samples_figure(samples[column], paths[f"samples-{column}"])
     pairs = rng.choice(len(images), (5, 2), replace=len(images) < 10)
-    plots.interpolation_figure(interpolate_images(model, images[pairs[:, 0]], images[pairs[:, 1]], 10),
-                               paths["interpolations"])
+    plots.interpolation_figure(
+        interpolate_images(model, images[pairs[:, 0]], images[pairs[:, 1]], 10),
+        paths["interpolations"],
+    )
     if "GMM" in samples:
-        train = data.train[:config.train_limit].astype(np.float32) / 255.0
+        train = data.train[: config.train_limit].astype(np.float32) / 255.0
         query = samples["GMM"][:6]
         index, _ = nearest_neighbours(query, train, k=5)
         plots.neighbours_figure(query, train[index], paths["neighbours"])
@@ -56,7 +72,11 @@ def prd_figure(prd: dict[str, Any], path: Path) -> None:
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(3.5, 3.5))
     for kind, curve in prd.items():
-        ax.plot(curve["recall"], curve["precision"], label=f"{kind} (F8 {curve['f8']:.2f}, F1/8 {curve['f1_8']:.2f})")
+        ax.plot(
+            curve["recall"],
+            curve["precision"],
+            label=f"{kind} (F8 {curve['f8']:.2f}, F1/8 {curve['f1_8']:.2f})",
+        )
     ax.set(xlim=(0, 1), ylim=(0, 1.05), xlabel="recall", ylabel="precision")
     if prd:
         ax.legend(fontsize=7)
@@ -74,9 +94,20 @@ def comparison_prd_figure(results: dict[str, Any], path: Path) -> Path:
             for model, r in results.items():
                 curve = r.get("prd", {}).get(r["columns"].get(column) or "")
                 if curve:
-                    ax.plot(curve["recall"], curve["precision"], label=f"{model} ({curve['f8']:.2f} / {curve['f1_8']:.2f})")
-            ax.set(xlim=(0, 1), ylim=(0, 1.05), xlabel="recall", ylabel="precision", title=f"{column} samples")
+                    ax.plot(
+                        curve["recall"],
+                        curve["precision"],
+                        label=f"{model} ({curve['f8']:.2f} / {curve['f1_8']:.2f})",
+                    )
+            ax.set(
+                xlim=(0, 1),
+                ylim=(0, 1.05),
+                xlabel="recall",
+                ylabel="precision",
+                title=f"{column} samples",
+            )
             ax.legend(fontsize=7, title="model (F8 / F1/8)", title_fontsize=7)
+
     return _panels(path, len(columns), draw)
 
 
@@ -92,9 +123,14 @@ def comparison_curves_figure(results: dict[str, Any], path: Path) -> Path:
                 points = [(row["epoch"], row[key]) for row in rows if key in row]
                 if points:
                     ax.plot(*zip(*points), marker="o", markersize=2, label=model)
-            ax.set(xlabel="epoch", ylabel="reconstruction error (sum of squares per image)",
-                   title=f"{'training' if split == 'train' else 'validation'}", yscale="log")
+            ax.set(
+                xlabel="epoch",
+                ylabel="reconstruction error (sum of squares per image)",
+                title=f"{'training' if split == 'train' else 'validation'}",
+                yscale="log",
+            )
             ax.legend(fontsize=7)
+
     return _panels(path, 2, draw)
 
 
@@ -111,8 +147,12 @@ def _panels(path: Path, count: int, draw) -> Path:
     return path
 
 
-GRID_COLUMNS = (("REC", "reconstructions"), ("N", "samples-N"), ("GMM", "samples-GMM"),
-                ("Interp.", "interpolations"))
+GRID_COLUMNS = (
+    ("REC", "reconstructions"),
+    ("N", "samples-N"),
+    ("GMM", "samples-GMM"),
+    ("Interp.", "interpolations"),
+)
 
 
 def comparison_grid(figures: dict[str, dict[str, Path]]) -> str:
@@ -120,30 +160,58 @@ def comparison_grid(figures: dict[str, dict[str, Path]]) -> str:
     head = "<tr><th>model</th>" + "".join(f"<th>{name}</th>" for name, _ in GRID_COLUMNS) + "</tr>"
     rows = []
     for model, paths in figures.items():
-        cells = "".join(f"<td>{embed_png(paths[key], f'{model} {name}') if key in paths else '–'}</td>"
-                        for name, key in GRID_COLUMNS)
-        rows.append(f"<tr><th><a href='#model-{html.escape(model)}'>{html.escape(model)}</a></th>{cells}</tr>")
-    note = ("Each row one model. REC: validation images (top) and their reconstructions; N and GMM: 64 decoded "
-            "samples of each density; Interp.: slerp interpolations between validation pairs (one pair a row).")
-    return f"<table class='grid' id='fig4-grid'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>" \
-           f"<p class='note'>{note}</p>"
+        cells = "".join(
+            f"<td>{embed_png(paths[key], f'{model} {name}') if key in paths else '–'}</td>"
+            for name, key in GRID_COLUMNS
+        )
+        rows.append(
+            f"<tr><th><a href='#model-{html.escape(model)}'>{html.escape(model)}</a></th>{cells}</tr>"
+        )
+    note = (
+        "Each row one model. REC: validation images (top) and their reconstructions; N and GMM: 64 decoded "
+        "samples of each density; Interp.: slerp interpolations between validation pairs (one pair a row)."
+    )
+    return (
+        f"<table class='grid' id='fig4-grid'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+        f"<p class='note'>{note}</p>"
+    )
 
 
 def _model_detail(model: str, result: dict[str, Any], paths: dict[str, Path]) -> str:
     fid = ", ".join(f"{k} {v:.2f}" for k, v in result["fid"].items())
-    prd = ", ".join(f"{k} {v['f8']:.2f} / {v['f1_8']:.2f}" for k, v in result.get("prd", {}).items())
-    facts = (f"<p>Run <code>{html.escape(str(result['run']))}</code>. FID: {html.escape(fid)}. "
-             f"PRD F8 / F1/8: {html.escape(prd)}.</p>")
-    return facts + "<div>" + "".join(figure(embed_png(p, f"{model} {name}", "plot" if name in ("curves", "prd") else ""),
-                                            name) for name, p in paths.items()) + "</div>"
+    prd = ", ".join(
+        f"{k} {v['f8']:.2f} / {v['f1_8']:.2f}" for k, v in result.get("prd", {}).items()
+    )
+    facts = (
+        f"<p>Run <code>{html.escape(str(result['run']))}</code>. FID: {html.escape(fid)}. "
+        f"PRD F8 / F1/8: {html.escape(prd)}.</p>"
+    )
+    return (
+        facts
+        + "<div>"
+        + "".join(
+            figure(
+                embed_png(p, f"{model} {name}", "plot" if name in ("curves", "prd") else ""), name
+            )
+            for name, p in paths.items()
+        )
+        + "</div>"
+    )
 
 
-def write_report(out: Path, results: dict[str, Any], tables, paper_dataset: str | None, data=None,
-                 claims: list[dict[str, Any]] | None = None) -> Path:
+def write_report(
+    out: Path,
+    results: dict[str, Any],
+    tables,
+    paper_dataset: str | None,
+    data=None,
+    claims: list[dict[str, Any]] | None = None,
+) -> Path:
     """report.html in `out`: contents, the tables, the paper's claims checked, the models side by
     side, then each model's detail (`results`: model -> one run's eval result), all in one file."""
     from raekit.data import load_images
     from raekit.paper.tables import annotate, describe_features
+
     out = Path(out)
     figures = {}
     for model, result in results.items():
@@ -156,29 +224,50 @@ def write_report(out: Path, results: dict[str, Any], tables, paper_dataset: str 
     curves_all = comparison_curves_figure(results, shared / "curves-all-models.png")
     first = next(iter(results.values()))
     for table in tables:
-        key = "table1" if table.title.startswith("Table 1") else "table2" if table.title.startswith("Table 2") \
+        key = (
+            "table1"
+            if table.title.startswith("Table 1")
+            else "table2"
+            if table.title.startswith("Table 2")
             else "densities"
+        )
         annotate(table, key, first, paper=bool(paper_dataset))
     sections = [Section(t.key, t.title, t.html(heading=False)) for t in tables]
     if paper_dataset:
-        sections[0].body += (f"<p class='note'>Paper columns: Ghosh et al. (ICLR 2020), {html.escape(paper_dataset)}, "
-                             "Inception FID over 10k samples.</p>")
+        sections[0].body += (
+            f"<p class='note'>Paper columns: Ghosh et al. (ICLR 2020), {html.escape(paper_dataset)}, "
+            "Inception FID over 10k samples.</p>"
+        )
     if claims is not None:
         from raekit.paper.claims import claims_html
+
         body = claims_html(claims).split("</h3>", 1)[-1]  # the section brings its own heading
         sections.append(Section("claims", "The paper's claims at this scale", body))
     sections += [
         Section("fig4", "Models side by side (paper Fig. 4)", comparison_grid(figures)),
-        Section("prd", "PRD curves of all models", embed_png(prd_all, "PRD curves of all models", "plot")
-                + "<p class='note'>Precision against recall of each model's samples; legend: F8 / F1/8.</p>"),
-        Section("curves", "Training curves of all models", embed_png(curves_all, "training curves", "plot")
-                + "<p class='note'>Reconstruction term per epoch, from each run's metrics.csv.</p>"),
-        Section("models", "Per-model detail", "")]
-    sections += [Section(f"model-{model}", model, _model_detail(model, results[model], figures[model]), 3)
-                 for model in results]
-    intro = html.escape(f"{len(results)} models on {first['dataset']} ({first['preset']} preset), evaluated with "
-                        f"{describe_features(first)} on {first['n']} samples. Paper: Ghosh et al., From "
-                        "Variational to Deterministic Autoencoders (ICLR 2020).")
+        Section(
+            "prd",
+            "PRD curves of all models",
+            embed_png(prd_all, "PRD curves of all models", "plot")
+            + "<p class='note'>Precision against recall of each model's samples; legend: F8 / F1/8.</p>",
+        ),
+        Section(
+            "curves",
+            "Training curves of all models",
+            embed_png(curves_all, "training curves", "plot")
+            + "<p class='note'>Reconstruction term per epoch, from each run's metrics.csv.</p>",
+        ),
+        Section("models", "Per-model detail", ""),
+    ]
+    sections += [
+        Section(f"model-{model}", model, _model_detail(model, results[model], figures[model]), 3)
+        for model in results
+    ]
+    intro = html.escape(
+        f"{len(results)} models on {first['dataset']} ({first['preset']} preset), evaluated with "
+        f"{describe_features(first)} on {first['n']} samples. Paper: Ghosh et al., From "
+        "Variational to Deterministic Autoencoders (ICLR 2020)."
+    )
     path = out / "report.html"
     atomic_write_text(path, page("raekit reproduction", sections, intro))
     return path

@@ -5,6 +5,7 @@ for; an unfinished one resumes. Each run's evaluation is kept in its eval.json, 
 and the tables are rewritten after every run, so a reproduction can be done in parts (on several
 machines, then gathered in one folder) and `train=False` tabulates what is already trained.
 """
+
 from __future__ import annotations
 
 import sys
@@ -12,16 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from raekit.paper import results as results_mod
 from raekit import runs
-from raekit.paper import reuse
 from raekit.atomic import atomic_write_text
 from raekit.config import RunConfig, make_config
 from raekit.errors import RaekitError
 from raekit.jsonio import write_json
-from raekit.runs.locks import locking
+from raekit.paper import results as results_mod
+from raekit.paper import reuse
 from raekit.paper.paper_results import TABLE1, TABLE1_MODELS
 from raekit.paper.tables import density_table, table1, table2
+from raekit.runs.locks import locking
 
 
 @dataclass
@@ -29,7 +30,7 @@ class Job:
     model: str
     seed: int
     run_dir: Path
-    config: RunConfig       # what is asked (equal to the saved config where a run exists)
+    config: RunConfig  # what is asked (equal to the saved config where a run exists)
     exists: bool
     finished: bool
 
@@ -43,41 +44,65 @@ def plan(dataset: str, preset: str, out: Path, models, seeds, overrides=None) ->
     jobs = []
     for model in models:
         if (Path(out) / model / runs.CONFIG_FILE).exists():
-            raise RaekitError(f"{Path(out) / model} holds a run outside the seed layout; "
-                              f"move it to {run_dir_for(out, model, 0)}")
+            raise RaekitError(
+                f"{Path(out) / model} holds a run outside the seed layout; "
+                f"move it to {run_dir_for(out, model, 0)}"
+            )
         for seed in seeds:
             run_dir = run_dir_for(out, model, seed)
             asked = make_config(dataset, model, preset, **{**(overrides or {}), "seed": seed})
             exists = reuse.check_reusable(run_dir, asked) is not None
-            jobs.append(Job(model, seed, run_dir, asked, exists, exists and reuse.is_finished(run_dir, asked)))
+            jobs.append(
+                Job(
+                    model,
+                    seed,
+                    run_dir,
+                    asked,
+                    exists,
+                    exists and reuse.is_finished(run_dir, asked),
+                )
+            )
     return jobs
 
 
 def train_job(job: Job, data=None, **track) -> None:
     """Train or resume a job's run (`track`: train's track / experiment arguments)."""
     from raekit.training import train
+
     if job.finished:
         print(f"reusing {job.run_dir}", flush=True)
     else:
         train(job.config, job.run_dir, resume=job.exists, data=data, **track)
 
 
-def evaluate_job(job: Job, features: str, n: int, densities: list[str] | None, data=None,
-                 **track) -> dict[str, Any]:
+def evaluate_job(
+    job: Job, features: str, n: int, densities: list[str] | None, data=None, **track
+) -> dict[str, Any]:
     from raekit.paper.evaluate import evaluate_run, protocol, read_eval
+
     previous = read_eval(job.run_dir)
     if reuse.eval_matches(previous, features, n, job.seed, densities, protocol(job.config)):
         print(f"reusing {job.run_dir / 'eval.json'}", flush=True)
         return {**previous, "run": str(job.run_dir)}  # the folder may have moved since
     print(f"evaluating {job.run_dir} ({features} features, {n} samples)", flush=True)
-    return evaluate_run(job.run_dir, features=features, n=n, densities=densities, seed=job.seed, data=data,
-                        **track)
+    return evaluate_run(
+        job.run_dir, features=features, n=n, densities=densities, seed=job.seed, data=data, **track
+    )
 
 
-def command_line(dataset, preset, out, models, seeds, features, n, densities, overrides=None) -> str:
+def command_line(
+    dataset, preset, out, models, seeds, features, n, densities, overrides=None
+) -> str:
     """The `raekit reproduce` command equivalent to a call (recorded in results.json)."""
-    parts = ["raekit reproduce", f"--dataset {dataset}", f"--preset {preset}",
-             f"--seeds {','.join(map(str, seeds))}", f"--out {out}", f"--features {features}", f"--n {n}"]
+    parts = [
+        "raekit reproduce",
+        f"--dataset {dataset}",
+        f"--preset {preset}",
+        f"--seeds {','.join(map(str, seeds))}",
+        f"--out {out}",
+        f"--features {features}",
+        f"--n {n}",
+    ]
     if tuple(models) != TABLE1_MODELS:
         parts.append(f"--models {','.join(models)}")
     if densities:
@@ -88,14 +113,27 @@ def command_line(dataset, preset, out, models, seeds, features, n, densities, ov
 
 
 @locking("out", "reproduction folder")
-def reproduce(dataset: str, preset: str, out: str | Path, models=TABLE1_MODELS, seeds=(0,),
-              features: str = "classifier", n: int = 10_000, densities: list[str] | None = None,
-              figures: bool = True, data=None, train: bool = True, estimate: bool = True,
-              overrides: dict[str, Any] | None = None, track=None) -> dict[str, Any]:
+def reproduce(
+    dataset: str,
+    preset: str,
+    out: str | Path,
+    models=TABLE1_MODELS,
+    seeds=(0,),
+    features: str = "classifier",
+    n: int = 10_000,
+    densities: list[str] | None = None,
+    figures: bool = True,
+    data=None,
+    train: bool = True,
+    estimate: bool = True,
+    overrides: dict[str, Any] | None = None,
+    track=None,
+) -> dict[str, Any]:
     """Train (unless train=False: only finished runs are evaluated), evaluate and tabulate `models`
     for every seed (`overrides`: config values over the preset's); returns results.json's content.
     `track` logs every run to TensorBoard / MLflow, grouped under one MLflow experiment."""
     from raekit.training.tracking import parse_backends
+
     out, seeds = Path(out), list(seeds)
     parse_backends(track)
     tracked = {"track": track, "experiment": experiment_name(out)} if track else {}
@@ -105,16 +143,29 @@ def reproduce(dataset: str, preset: str, out: str | Path, models=TABLE1_MODELS, 
     out.mkdir(parents=True, exist_ok=True)
     if estimate:
         from raekit.paper.estimate import print_estimate
+
         print_estimate(jobs, features, n, densities, train, data=data)
-    meta = {"dataset": dataset, "preset": preset, "features": features, "n": n, "seeds": seeds,
-            "overrides": dict(overrides or {}),
-            "command": command_line(dataset, preset, out, models, seeds, features, n, densities, overrides)}
+    meta = {
+        "dataset": dataset,
+        "preset": preset,
+        "features": features,
+        "n": n,
+        "seeds": seeds,
+        "overrides": dict(overrides or {}),
+        "command": command_line(
+            dataset, preset, out, models, seeds, features, n, densities, overrides
+        ),
+    }
     collected: dict[str, dict[str, dict[str, Any]]] = {}
     full: dict[str, dict[str, Any]] = {}  # first seed's full result per model, for the report
     results = None
     for job in jobs:
         if not train and not job.finished:
-            state = f"{reuse.trained_epochs(job.run_dir)}/{job.config.epochs} epochs" if job.exists else "not started"
+            state = (
+                f"{reuse.trained_epochs(job.run_dir)}/{job.config.epochs} epochs"
+                if job.exists
+                else "not started"
+            )
             print(f"skipping {job.run_dir}: not trained ({state})", flush=True)
             continue
         print(f"== {job.model} seed {job.seed} on {dataset} ({preset} preset) ==", flush=True)
@@ -122,7 +173,9 @@ def reproduce(dataset: str, preset: str, out: str | Path, models=TABLE1_MODELS, 
         result = evaluate_job(job, features, n, densities, data, **tracked)
         full.setdefault(job.model, result)
         entry = results_mod.compact(result, str(job.run_dir.relative_to(out)))
-        entry["train_seconds"] = round(sum(r.get("seconds", 0.0) for r in runs.read_metrics(job.run_dir)), 1)
+        entry["train_seconds"] = round(
+            sum(r.get("seconds", 0.0) for r in runs.read_metrics(job.run_dir)), 1
+        )
         collected.setdefault(job.model, {})[str(job.seed)] = entry
         meta.update({k: result[k] for k in ("extractor", "n_reference")})
         results = write_results(out, meta, collected)
@@ -130,20 +183,33 @@ def reproduce(dataset: str, preset: str, out: str | Path, models=TABLE1_MODELS, 
         raise RaekitError(f"nothing is trained yet in {out}; run without --only-trained to train")
     if figures:
         from raekit.paper.report import write_report
+
         tables = make_tables(results)
-        path = write_report(out, full, tables, paper_column(results), data=data, claims=results["claims"])
+        path = write_report(
+            out, full, tables, paper_column(results), data=data, claims=results["claims"]
+        )
         print(f"report: {path}")
         if track:  # the figures exist only now: add them to each run's log
             from raekit.training.tracking import log_files
+
             for result in full.values():
                 run_dir = Path(result["run"])
-                log_files(track, run_dir, sorted((run_dir / "figures").glob("*.png")), tracked["experiment"])
+                log_files(
+                    track,
+                    run_dir,
+                    sorted((run_dir / "figures").glob("*.png")),
+                    tracked["experiment"],
+                )
     return results
 
 
 def paper_column(results: dict[str, Any]) -> str | None:
     """The paper's numbers sit beside ours only where the setting is the paper's."""
-    return results["dataset"] if results["preset"] == "paper" and results["dataset"] in TABLE1 else None
+    return (
+        results["dataset"]
+        if results["preset"] == "paper" and results["dataset"] in TABLE1
+        else None
+    )
 
 
 def make_tables(results: dict[str, Any], paper: str | None = None):
@@ -154,6 +220,7 @@ def make_tables(results: dict[str, Any], paper: str | None = None):
 def write_results(out: Path, meta: dict[str, Any], collected) -> dict[str, Any]:
     """results.json, table1.md and table2.md from the runs evaluated so far."""
     from raekit.paper.claims import check_claims
+
     results = results_mod.build(meta, collected)
     results["claims"] = check_claims(results)
     write_json(out / results_mod.RESULTS_FILE, results)

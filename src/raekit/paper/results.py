@@ -8,6 +8,7 @@ Layout (format 2):
 STAT = {"mean", "std", "n", "values"}; std is the sample standard deviation (ddof=1) over seeds, None
 for a single seed (one seed measures no spread). PRD curves stay in each run's eval.json.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,14 +27,20 @@ def stat(values: list[float]) -> dict[str, Any]:
     """Mean, sample standard deviation (None for one value), count and the values themselves."""
     values = [float(v) for v in values]
     mean = sum(values) / len(values)
-    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else None
+    std = (
+        math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+        if len(values) > 1
+        else None
+    )
     return {"mean": mean, "std": std, "n": len(values), "values": values}
 
 
 def compact(result: dict[str, Any], run_rel: str | None = None) -> dict[str, Any]:
     """An eval result without PRD curves, its run path relative to the reproduction folder."""
     out = {k: v for k, v in result.items() if k != "prd"}
-    out["prd"] = {kind: {"f8": p["f8"], "f1_8": p["f1_8"]} for kind, p in result.get("prd", {}).items()}
+    out["prd"] = {
+        kind: {"f8": p["f8"], "f1_8": p["f1_8"]} for kind, p in result.get("prd", {}).items()
+    }
     if run_rel is not None:
         out["run"] = run_rel
     return out
@@ -47,12 +54,20 @@ def aggregate(runs: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str,
         if not seeds:
             continue
         results = [by_seed[s] for s in seeds]
-        fid_kinds = [k for k in results[0]["fid"] if all(r["fid"].get(k) is not None for r in results)]
-        prd_kinds = [k for k in results[0].get("prd", {}) if all(k in r.get("prd", {}) for r in results)]
+        fid_kinds = [
+            k for k in results[0]["fid"] if all(r["fid"].get(k) is not None for r in results)
+        ]
+        prd_kinds = [
+            k for k in results[0].get("prd", {}) if all(k in r.get("prd", {}) for r in results)
+        ]
         summary[model] = {
-            "seeds": [int(s) for s in seeds], "columns": results[0]["columns"],
+            "seeds": [int(s) for s in seeds],
+            "columns": results[0]["columns"],
             "fid": {k: stat([r["fid"][k] for r in results]) for k in fid_kinds},
-            "prd": {k: {m: stat([r["prd"][k][m] for r in results]) for m in ("f8", "f1_8")} for k in prd_kinds},
+            "prd": {
+                k: {m: stat([r["prd"][k][m] for r in results]) for m in ("f8", "f1_8")}
+                for k in prd_kinds
+            },
         }
     return summary
 
@@ -83,7 +98,9 @@ def upgrade(data: dict[str, Any]) -> dict[str, Any]:
     first = next(iter(data.values()))
     runs = {model: {str(r.get("seed", 0)): compact(r)} for model, r in data.items()}
     meta = {k: first.get(k) for k in META_KEYS}
-    return build({**meta, "seeds": sorted({int(s) for r in runs.values() for s in r}), "command": None}, runs)
+    return build(
+        {**meta, "seeds": sorted({int(s) for r in runs.values() for s in r}), "command": None}, runs
+    )
 
 
 def read_results(path: str | Path) -> dict[str, Any]:

@@ -1,4 +1,5 @@
 """When a run or an evaluation already on disk may stand in for the one asked for."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -16,8 +17,11 @@ OPERATIONAL = ("data_root", "device", "keep_checkpoints")
 def config_differences(saved: RunConfig, asked: RunConfig) -> list[str]:
     """'key: saved there, asked here' for every setting that changes the result."""
     there, here = dataclasses.asdict(saved), dataclasses.asdict(asked)
-    return [f"{key} {there[key]!r} (asked {here[key]!r})" for key in here
-            if key not in OPERATIONAL and there.get(key) != here[key]]
+    return [
+        f"{key} {there[key]!r} (asked {here[key]!r})"
+        for key in here
+        if key not in OPERATIONAL and there.get(key) != here[key]
+    ]
 
 
 def check_reusable(run_dir: Path, asked: RunConfig) -> RunConfig | None:
@@ -28,8 +32,10 @@ def check_reusable(run_dir: Path, asked: RunConfig) -> RunConfig | None:
     saved = runs.read_config(run_dir)
     diffs = config_differences(saved, asked)
     if diffs:
-        raise RaekitError(f"{run_dir} holds a different run ({', '.join(diffs)}); "
-                          f"use another --out or move it away")
+        raise RaekitError(
+            f"{run_dir} holds a different run ({', '.join(diffs)}); "
+            f"use another --out or move it away"
+        )
     return saved
 
 
@@ -41,12 +47,21 @@ def trained_epochs(run_dir: Path) -> int:
 def is_finished(run_dir: Path, config: RunConfig) -> bool:
     """All epochs logged, best weights saved and the run's completion marker set."""
     run_dir = Path(run_dir)
-    return (run_dir / runs.WEIGHTS_FILE).exists() and trained_epochs(run_dir) >= config.epochs \
+    return (
+        (run_dir / runs.WEIGHTS_FILE).exists()
+        and trained_epochs(run_dir) >= config.epochs
         and runs.is_finished(run_dir)
+    )
 
 
-def eval_matches(previous: dict[str, Any] | None, features: str, n: int, seed: int,
-                 densities: list[str] | None, protocol: dict[str, Any] | None = None) -> bool:
+def eval_matches(
+    previous: dict[str, Any] | None,
+    features: str,
+    n: int,
+    seed: int,
+    densities: list[str] | None,
+    protocol: dict[str, Any] | None = None,
+) -> bool:
     """Whether an eval.json answers the evaluation asked for (same extractor, count, seed, densities
     and, when given, the same protocol: which images REC and Interp. use)."""
     if not previous or "valid_loglik" not in previous:
@@ -54,5 +69,9 @@ def eval_matches(previous: dict[str, Any] | None, features: str, n: int, seed: i
     if protocol is not None and previous.get("protocol") != protocol:
         return False
     wanted = densities or [previous["columns"]["N"], "gmm"]
-    return (previous.get("features") == features and previous.get("n_requested", previous.get("n")) == n
-            and previous.get("seed", 0) == seed and all(d in previous["fid"] for d in wanted))
+    return (
+        previous.get("features") == features
+        and previous.get("n_requested", previous.get("n")) == n
+        and previous.get("seed", 0) == seed
+        and all(d in previous["fid"] for d in wanted)
+    )

@@ -1,4 +1,5 @@
 """Tables 1 and 2 of the paper from a reproduction's results.json (format 2), as markdown or HTML."""
+
 from __future__ import annotations
 
 import html
@@ -15,22 +16,33 @@ class Table:
     title: str
     header: list[str]
     rows: list[list[str]]
-    goals: list[str | None] = field(default_factory=list)  # per column: "min", "max" or None (no bold)
-    note: str = ""                                         # what the numbers mean, under the table
-    key: str = ""                                          # the HTML id
+    goals: list[str | None] = field(
+        default_factory=list
+    )  # per column: "min", "max" or None (no bold)
+    note: str = ""  # what the numbers mean, under the table
+    key: str = ""  # the HTML id
 
     def markdown(self) -> str:
-        lines = [self.title, "", "| " + " | ".join(self.header) + " |", "|" + " --- |" * len(self.header)]
+        lines = [
+            self.title,
+            "",
+            "| " + " | ".join(self.header) + " |",
+            "|" + " --- |" * len(self.header),
+        ]
         lines += ["| " + " | ".join(row) + " |" for row in self.rows]
         return "\n".join(lines) + "\n"
 
     def html(self, heading: bool = True) -> str:
         """The table with each column's best value in bold (each part of an "a / b" cell on its own)."""
-        best = [_best([row[i] for row in self.rows], goal) for i, goal in
-                zip(range(len(self.header)), self.goals + [None] * len(self.header))]
+        best = [
+            _best([row[i] for row in self.rows], goal)
+            for i, goal in zip(range(len(self.header)), self.goals + [None] * len(self.header))
+        ]
         head = "".join(f"<th>{html.escape(h)}</th>" for h in self.header)
-        body = "".join("<tr>" + "".join(f"<td>{_cell(c, best[i])}</td>" for i, c in enumerate(row)) + "</tr>"
-                       for row in self.rows)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{_cell(c, best[i])}</td>" for i, c in enumerate(row)) + "</tr>"
+            for row in self.rows
+        )
         ident = f' id="{self.key}-table"' if self.key else ""
         title = f"<h3>{html.escape(self.title)}</h3>" if heading else ""
         note = f"<p class='note'>{html.escape(self.note)}</p>" if self.note else ""
@@ -56,7 +68,10 @@ def _best(cells: list[str], goal: str | None) -> list[float | None]:
     columns = [_parts(c) for c in cells]
     width = max((len(p) for p in columns), default=0)
     pick = min if goal == "min" else max
-    return [pick((p[i] for p in columns if len(p) > i and p[i] is not None), default=None) for i in range(width)]
+    return [
+        pick((p[i] for p in columns if len(p) > i and p[i] is not None), default=None)
+        for i in range(width)
+    ]
 
 
 def _cell(cell: str, best: list[float | None]) -> str:
@@ -64,8 +79,12 @@ def _cell(cell: str, best: list[float | None]) -> str:
         return html.escape(cell)
     parts = cell.split(" / ")
     values = _parts(cell)
-    return " / ".join(f"<b>{html.escape(p)}</b>" if i < len(best) and v is not None and v == best[i]
-                      else html.escape(p) for i, (p, v) in enumerate(zip(parts, values)))
+    return " / ".join(
+        f"<b>{html.escape(p)}</b>"
+        if i < len(best) and v is not None and v == best[i]
+        else html.escape(p)
+        for i, (p, v) in enumerate(zip(parts, values))
+    )
 
 
 def _fmt(value) -> str:
@@ -73,7 +92,7 @@ def _fmt(value) -> str:
 
 
 def fmt_stat(s: dict[str, Any] | None) -> str:
-    """"mean ± std" over seeds; the mean alone for a single seed; "–" when missing."""
+    """ "mean ± std" over seeds; the mean alone for a single seed; "–" when missing."""
     if s is None:
         return "–"
     return f"{s['mean']:.2f}" if s["std"] is None else f"{s['mean']:.2f} ± {s['std']:.2f}"
@@ -89,8 +108,10 @@ def _pair(p) -> str:
 
 
 def _title(results: dict[str, Any], what: str) -> str:
-    return (f"{what} ({results['extractor']} features, {results['n']} samples vs {results['n_reference']} "
-            f"test images; mean ± std over seeds)")
+    return (
+        f"{what} ({results['extractor']} features, {results['n']} samples vs {results['n_reference']} "
+        f"test images; mean ± std over seeds)"
+    )
 
 
 def table1(results: dict[str, Any], paper_dataset: str | None = None) -> Table:
@@ -100,7 +121,9 @@ def table1(results: dict[str, Any], paper_dataset: str | None = None) -> Table:
         header += ["paper REC.", "paper N", "paper GMM", "paper Interp."]
     rows = []
     for model, summary in results["aggregate"].items():
-        row = [model, seeds_cell(summary)] + [fmt_stat(column(summary, c)) for c in ("REC", "N", "GMM", "Interp")]
+        row = [model, seeds_cell(summary)] + [
+            fmt_stat(column(summary, c)) for c in ("REC", "N", "GMM", "Interp")
+        ]
         if paper_dataset:
             row += [_fmt(v) for v in TABLE1[paper_dataset].get(model, (None,) * 4)]
         rows.append(row)
@@ -116,10 +139,15 @@ def density_table(results: dict[str, Any]) -> Table:
     for model, summary in aggregate.items():
         runs = results["runs"][model].values()
         logliks = [[r.get("valid_loglik", {}).get(k) for r in runs] for k in kinds]
-        rows.append([model] + [fmt_stat(summary["fid"].get(k)) for k in kinds]
-                    + [_fmt(sum(v) / len(v)) if v and None not in v else "–" for v in logliks])
+        rows.append(
+            [model]
+            + [fmt_stat(summary["fid"].get(k)) for k in kinds]
+            + [_fmt(sum(v) / len(v)) if v and None not in v else "–" for v in logliks]
+        )
     header = ["model", *(f"FID {k}" for k in kinds), *(f"valid log-lik {k}" for k in kinds)]
-    return Table("Ex-post densities: FID of samples and validation-code log-likelihood", header, rows)
+    return Table(
+        "Ex-post densities: FID of samples and validation-code log-likelihood", header, rows
+    )
 
 
 def table2(results: dict[str, Any], paper_dataset: str | None = None) -> Table:
@@ -137,38 +165,53 @@ def table2(results: dict[str, Any], paper_dataset: str | None = None) -> Table:
     return Table(_title(results, "Table 2: precision / recall (F_8 / F_1/8)"), header, rows)
 
 
-FEATURE_WORDS = {"inception": "TF-FID Inception-v3 pool_3 features (2048-d, the paper's network)",
-                 "classifier": "the features of a small CNN raekit trains on the dataset's labels"}
+FEATURE_WORDS = {
+    "inception": "TF-FID Inception-v3 pool_3 features (2048-d, the paper's network)",
+    "classifier": "the features of a small CNN raekit trains on the dataset's labels",
+}
 
 
 def describe_features(result: dict[str, Any]) -> str:
     """The feature extractor behind a result, in words."""
     name = str(result.get("features") or result.get("extractor", ""))
-    words = next((text for key, text in FEATURE_WORDS.items() if name.startswith(key)), f"{name} features")
+    words = next(
+        (text for key, text in FEATURE_WORDS.items() if name.startswith(key)), f"{name} features"
+    )
     return f"{words} ({result.get('extractor', name)})"
 
 
 def annotate(table: Table, key: str, result: dict[str, Any], paper: bool = False) -> Table:
     """Give a Table 1 / Table 2 / densities table its id, the sense of each column (for the bold
     best value) and a line saying what the numbers are, from one evaluation `result`."""
-    features, n, ref = describe_features(result), result["n"], result.get("n_reference", result["n"])
+    features, n, ref = (
+        describe_features(result),
+        result["n"],
+        result.get("n_reference", result["n"]),
+    )
     if key == "table1":
         goals = ["min" if h not in ("model", "seeds") else None for h in table.header]
-        note = (f"FID, lower is better (bold: the best of each column), of {n} images against {ref} test images "
-                f"in {features}. REC: reconstructions of validation images; N and GMM: decoded samples of the N "
-                "density (a fitted Gaussian; N(0, I) for VAE and WAE) and of a 10-component GMM; Interp.: slerp "
-                "midpoints of random validation pairs. FIDs of other extractors or sample counts are not "
-                "comparable" + (": the paper columns are Inception FIDs of 10k samples." if paper else ".")
-                + " With several seeds a cell is the mean ± the standard deviation over seeds.")
+        note = (
+            f"FID, lower is better (bold: the best of each column), of {n} images against {ref} test images "
+            f"in {features}. REC: reconstructions of validation images; N and GMM: decoded samples of the N "
+            "density (a fitted Gaussian; N(0, I) for VAE and WAE) and of a 10-component GMM; Interp.: slerp "
+            "midpoints of random validation pairs. FIDs of other extractors or sample counts are not "
+            "comparable"
+            + (": the paper columns are Inception FIDs of 10k samples." if paper else ".")
+            + " With several seeds a cell is the mean ± the standard deviation over seeds."
+        )
     elif key == "table2":
         goals = ["max" if h not in ("model", "seeds") else None for h in table.header]
-        note = (f"PRD (Sajjadi et al., 2018) of {n} samples against {ref} test images in {features}: "
-                "F_8 (recall) / F_1/8 (precision), higher is better (bold: the best of each column); "
-                "20 clusters, 1001 angles, averaged over 10 clusterings.")
+        note = (
+            f"PRD (Sajjadi et al., 2018) of {n} samples against {ref} test images in {features}: "
+            "F_8 (recall) / F_1/8 (precision), higher is better (bold: the best of each column); "
+            "20 clusters, 1001 angles, averaged over 10 clusterings."
+        )
     else:
         goals = [None if h == "model" else "max" if "log-lik" in h else "min" for h in table.header]
-        note = ("FID of each density's decoded samples (lower is better), and the mean log-likelihood of the "
-                "validation codes under each density fitted on the training codes (higher is better: the "
-                f"density generalises). {n} samples, {features}.")
+        note = (
+            "FID of each density's decoded samples (lower is better), and the mean log-likelihood of the "
+            "validation codes under each density fitted on the training codes (higher is better: the "
+            f"density generalises). {n} samples, {features}."
+        )
     table.goals, table.note, table.key = goals, note, key
     return table

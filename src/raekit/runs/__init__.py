@@ -1,4 +1,5 @@
 """A run directory: config.yaml, model.safetensors (+ .json), metrics.csv, status.json, checkpoints/."""
+
 from __future__ import annotations
 
 import csv
@@ -17,8 +18,12 @@ from raekit.atomic import atomic_write_text
 from raekit.config import RunConfig, replace
 from raekit.errors import RaekitError
 
-CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE, CHECKPOINTS = ("config.yaml", "model.safetensors",
-                                                       "metrics.csv", "checkpoints")
+CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE, CHECKPOINTS = (
+    "config.yaml",
+    "model.safetensors",
+    "metrics.csv",
+    "checkpoints",
+)
 STATUS_FILE = "status.json"  # {"finished": bool, "epochs": N}: the completion marker
 _warned: set[Path] = set()
 
@@ -62,9 +67,14 @@ def read_metrics(run_dir: str | Path) -> list[dict[str, float]]:
         return []
     try:
         with open(path, newline="") as handle:
-            return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(handle)]
+            return [
+                {k: float(v) for k, v in row.items() if v not in ("", None)}
+                for row in csv.DictReader(handle)
+            ]
     except (ValueError, TypeError, csv.Error, UnicodeDecodeError) as exc:
-        raise RaekitError(f"{path} is damaged ({exc.__class__.__name__}: {str(exc)[:80]})") from None
+        raise RaekitError(
+            f"{path} is damaged ({exc.__class__.__name__}: {str(exc)[:80]})"
+        ) from None
 
 
 def write_status(run_dir: Path, finished: bool, epochs: int) -> None:
@@ -83,7 +93,9 @@ def is_finished(run_dir: str | Path) -> bool:
     if isinstance(status, dict) and isinstance(status.get("finished"), bool):
         return status["finished"]
     # Runs trained before the marker existed: every configured epoch logged, best weights saved.
-    return _epochs_done(run_dir) >= read_config(run_dir).epochs and (run_dir / WEIGHTS_FILE).is_file()
+    return (
+        _epochs_done(run_dir) >= read_config(run_dir).epochs and (run_dir / WEIGHTS_FILE).is_file()
+    )
 
 
 def _epochs_done(run_dir: Path) -> int:
@@ -101,23 +113,32 @@ def warn_if_unfinished(run_dir: str | Path) -> None:
     if key in _warned or os.environ.get("RANK", "0") != "0" or is_finished(run_dir):
         return
     _warned.add(key)
-    how = (f"finish it with `raekit train --out {run_dir} --resume`" if (run_dir / CHECKPOINTS).is_dir()
-           else "its results may not match a finished run")
-    print(f"raekit: warning: {run_dir} is unfinished ({_epochs_done(run_dir)} of {read_config(run_dir).epochs} "
-          f"epochs trained); using its best weights so far; {how}", file=sys.stderr)
+    how = (
+        f"finish it with `raekit train --out {run_dir} --resume`"
+        if (run_dir / CHECKPOINTS).is_dir()
+        else "its results may not match a finished run"
+    )
+    print(
+        f"raekit: warning: {run_dir} is unfinished ({_epochs_done(run_dir)} of {read_config(run_dir).epochs} "
+        f"epochs trained); using its best weights so far; {how}",
+        file=sys.stderr,
+    )
 
 
-def load_run(run_dir: str | Path, encoder: nn.Module | None = None,
-             decoder: nn.Module | None = None) -> tuple[nn.Module, RunConfig]:
+def load_run(
+    run_dir: str | Path, encoder: nn.Module | None = None, decoder: nn.Module | None = None
+) -> tuple[nn.Module, RunConfig]:
     """The trained model (best validation weights, eval mode) and its config."""
-    from raekit.runs.checkpoint import load_weights
     from raekit.models.build import build_from_config
+    from raekit.runs.checkpoint import load_weights
 
     run_dir = Path(run_dir)
     config = read_config(run_dir)
     weights = run_dir / WEIGHTS_FILE
     if not weights.is_file():
-        raise RaekitError(f"{run_dir} has no trained model ({WEIGHTS_FILE}); {_missing_weights_advice(run_dir, config)}")
+        raise RaekitError(
+            f"{run_dir} has no trained model ({WEIGHTS_FILE}); {_missing_weights_advice(run_dir, config)}"
+        )
     model = build_from_config(config, encoder, decoder)
     load_weights(weights, model)
     warn_if_unfinished(run_dir)
@@ -128,6 +149,7 @@ def load_run(run_dir: str | Path, encoder: nn.Module | None = None,
 def _missing_weights_advice(run_dir: Path, config: RunConfig) -> str:
     """Resuming helps only an unfinished run with a checkpoint; a finished run lost its weights."""
     from raekit.runs.checkpoint import list_checkpoints
+
     history = read_metrics(run_dir)
     finished = bool(history) and history[-1].get("epoch", 0) >= config.epochs
     if list_checkpoints(run_dir / CHECKPOINTS) and not finished:

@@ -5,6 +5,7 @@ state, and the SHA-256 of the safetensors file). The safetensors file is written
 and the JSON last: the JSON is the commit marker, so a checkpoint counts only if its JSON parses
 and the hash matches. Loading takes the newest valid one and warns about any newer broken one.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -25,12 +26,22 @@ from raekit.atomic import atomic_write_bytes, atomic_write_text
 from raekit.errors import RaekitError
 from raekit.runs.state_codec import InvalidState, decode, encode
 
-__all__ = ["save_checkpoint", "load_checkpoint", "latest_checkpoint", "list_checkpoints",
-           "save_weights", "load_weights"]
+__all__ = [
+    "save_checkpoint",
+    "load_checkpoint",
+    "latest_checkpoint",
+    "list_checkpoints",
+    "save_weights",
+    "load_weights",
+]
 
 FORMAT = 1
 _NAME = re.compile(r"step-(\d+)\.json")
-def _write_pair(tensor_path: Path, json_path: Path, tensors: dict, record: dict, header: dict) -> None:
+
+
+def _write_pair(
+    tensor_path: Path, json_path: Path, tensors: dict, record: dict, header: dict
+) -> None:
     """Safetensors atomically first, then the JSON carrying its hash (the commit marker)."""
     data = safetensors.torch.save(tensors, metadata=header)
     atomic_write_bytes(tensor_path, data)
@@ -44,8 +55,13 @@ def _read_tensors(path: Path) -> tuple[bytes, dict[str, torch.Tensor]]:
         data = path.read_bytes()
     except OSError as exc:
         raise InvalidState(f"cannot read {path}: {exc.strerror}") from None
-    if data[:2] in (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05") or data[:4] == b"PK\x03\x04":
-        raise InvalidState(f"{path} is a pickle / torch.save file, which raekit never loads (it can run code)")
+    if (
+        data[:2] in (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
+        or data[:4] == b"PK\x03\x04"
+    ):
+        raise InvalidState(
+            f"{path} is a pickle / torch.save file, which raekit never loads (it can run code)"
+        )
     try:
         return data, safetensors.torch.load(data)
     except Exception as exc:  # safetensors raises its own error type for every malformed file
@@ -93,7 +109,7 @@ def _is_valid(json_path: Path) -> bool:
 
 
 def _step(json_path: Path) -> int:
-    return int(json_path.name[len("step-"):-len(".json")])
+    return int(json_path.name[len("step-") : -len(".json")])
 
 
 def latest_checkpoint(directory: str | Path) -> Path | None:
@@ -101,8 +117,15 @@ def latest_checkpoint(directory: str | Path) -> Path | None:
     return next((p for p in reversed(list_checkpoints(directory)) if _is_valid(p)), None)
 
 
-def save_checkpoint(directory: str | Path, step: int, model: nn.Module, optimizer: torch.optim.Optimizer,
-                    scheduler: Any | None, extra: dict, keep: int = 3) -> Path:
+def save_checkpoint(
+    directory: str | Path,
+    step: int,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any | None,
+    extra: dict,
+    keep: int = 3,
+) -> Path:
     """Write checkpoint `step` (its JSON path is returned), then keep only the newest `keep` valid ones.
 
     Saves model, optimizer and scheduler state, the torch / numpy / python RNG states and `extra`
@@ -119,7 +142,9 @@ def save_checkpoint(directory: str | Path, step: int, model: nn.Module, optimize
         "step": step,
         "model": encode(model.state_dict(), "model", tensors),
         "optimizer": encode(optimizer.state_dict(), "optim", tensors),
-        "scheduler": None if scheduler is None else encode(scheduler.state_dict(), "sched", tensors),
+        "scheduler": None
+        if scheduler is None
+        else encode(scheduler.state_dict(), "sched", tensors),
         "rng": encode(_rng_state(), "rng", tensors),
         "extra": encode(dict(extra), "extra", tensors),
     }
@@ -143,8 +168,12 @@ def _prune(directory: Path, newest: int, keep: int) -> None:
             path.unlink(missing_ok=True)
 
 
-def load_checkpoint(directory: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
-                    scheduler: Any | None = None) -> dict:
+def load_checkpoint(
+    directory: str | Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer | None = None,
+    scheduler: Any | None = None,
+) -> dict:
     """Restore the newest valid checkpoint into the given objects and the RNGs; return extra + "step"."""
     directory = Path(directory)
     paths = list_checkpoints(directory)
@@ -159,15 +188,19 @@ def load_checkpoint(directory: str | Path, model: nn.Module, optimizer: torch.op
             reasons.append(str(exc))
             warnings.warn(f"skipping damaged checkpoint: {exc}", stacklevel=2)
     else:
-        raise RaekitError(f"no valid checkpoint in {directory} to resume from ({len(paths)} damaged; "
-                          f"newest: {reasons[0]})")
+        raise RaekitError(
+            f"no valid checkpoint in {directory} to resume from ({len(paths)} damaged; "
+            f"newest: {reasons[0]})"
+        )
     _check_model(model, state["model"], path)
     model.load_state_dict(state["model"])
     if optimizer is not None:
         try:
             optimizer.load_state_dict(state["optimizer"])
         except (ValueError, KeyError) as exc:
-            raise RaekitError(f"{path.name}: optimizer state does not fit this optimizer ({exc})") from None
+            raise RaekitError(
+                f"{path.name}: optimizer state does not fit this optimizer ({exc})"
+            ) from None
     if scheduler is not None and state["scheduler"] is not None:
         scheduler.load_state_dict(state["scheduler"])
     _set_rng_state(state["rng"])
@@ -179,8 +212,11 @@ def _check_model(model: nn.Module, saved: dict, path: Path) -> None:
     own = model.state_dict()
     problems = [f"missing {k}" for k in own if k not in saved]
     problems += [f"unexpected {k}" for k in saved if k not in own]
-    problems += [f"{k} has shape {tuple(saved[k].shape)}, model {tuple(v.shape)}"
-                 for k, v in own.items() if k in saved and tuple(saved[k].shape) != tuple(v.shape)]
+    problems += [
+        f"{k} has shape {tuple(saved[k].shape)}, model {tuple(v.shape)}"
+        for k, v in own.items()
+        if k in saved and tuple(saved[k].shape) != tuple(v.shape)
+    ]
     if problems:
         more = f" and {len(problems) - 5} more" if len(problems) > 5 else ""
         raise RaekitError(f"{path.name} is for a different model: {'; '.join(problems[:5])}{more}")
@@ -188,9 +224,16 @@ def _check_model(model: nn.Module, saved: dict, path: Path) -> None:
 
 def _rng_state() -> dict:
     legacy = np.random.get_state()
-    state = {"torch": torch.get_rng_state(), "python": random.getstate(),
-             "numpy": {"keys": legacy[1].tolist(), "pos": legacy[2], "has_gauss": legacy[3],
-                       "gauss": legacy[4]}}
+    state = {
+        "torch": torch.get_rng_state(),
+        "python": random.getstate(),
+        "numpy": {
+            "keys": legacy[1].tolist(),
+            "pos": legacy[2],
+            "has_gauss": legacy[3],
+            "gauss": legacy[4],
+        },
+    }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -201,8 +244,15 @@ def _set_rng_state(state: dict) -> None:
     version, internal, gauss = state["python"]
     random.setstate((version, tuple(internal), gauss))
     legacy = state["numpy"]
-    np.random.set_state(("MT19937", np.asarray(legacy["keys"], dtype=np.uint32), legacy["pos"],
-                         legacy["has_gauss"], legacy["gauss"]))
+    np.random.set_state(
+        (
+            "MT19937",
+            np.asarray(legacy["keys"], dtype=np.uint32),
+            legacy["pos"],
+            legacy["has_gauss"],
+            legacy["gauss"],
+        )
+    )
     cuda = state.get("cuda")
     if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
         torch.cuda.set_rng_state_all(cuda)
@@ -219,18 +269,28 @@ def save_weights(path: str | Path, module: nn.Module, meta: dict) -> None:
     record = {"model": encode(module.state_dict(), "model", tensors)}
     meta_json = json.dumps(encode(dict(meta), "meta", tensors), allow_nan=False)
     record["meta"] = json.loads(meta_json)
-    _write_pair(path, path.with_suffix(".json"), tensors, record,
-                {"raekit_format": str(FORMAT), "raekit_meta": meta_json})
+    _write_pair(
+        path,
+        path.with_suffix(".json"),
+        tensors,
+        record,
+        {"raekit_format": str(FORMAT), "raekit_meta": meta_json},
+    )
 
 
 def _refuse_non_finite(module: nn.Module, path: Path) -> None:
     """NaN or infinite weights are never written: they would replace good ones with useless ones."""
-    bad = [name for name, value in module.state_dict().items()
-           if value.is_floating_point() and not bool(torch.isfinite(value).all())]
+    bad = [
+        name
+        for name, value in module.state_dict().items()
+        if value.is_floating_point() and not bool(torch.isfinite(value).all())
+    ]
     if bad:
         more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
-        raise RaekitError(f"non-finite values in {', '.join(bad[:3])}{more}; {path} was not written "
-                          f"(what was there is kept)")
+        raise RaekitError(
+            f"non-finite values in {', '.join(bad[:3])}{more}; {path} was not written "
+            f"(what was there is kept)"
+        )
 
 
 def load_weights(path: str | Path, module: nn.Module) -> dict:
@@ -252,12 +312,15 @@ def _weights_alone(path: Path, problem: Exception) -> tuple[dict, dict[str, torc
     """Fallback when the JSON is stale or missing: the atomically written weights file stands alone."""
     try:
         data, tensors = _read_tensors(path)
-        header = json.loads(data[8:8 + int.from_bytes(data[:8], "little")])  # safetensors layout
+        header = json.loads(data[8 : 8 + int.from_bytes(data[:8], "little")])  # safetensors layout
         meta = decode(json.loads(header["__metadata__"]["raekit_meta"]), tensors)
     except InvalidState as exc:
         raise RaekitError(f"cannot load weights: {exc}") from None
     except (KeyError, TypeError, ValueError):
         raise RaekitError(f"cannot load weights {path}: {problem}") from None
-    warnings.warn(f"{path.with_suffix('.json').name} does not match {path.name} ({problem}); "
-                  f"using the weights file's own metadata", stacklevel=3)
-    return meta, {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+    warnings.warn(
+        f"{path.with_suffix('.json').name} does not match {path.name} ({problem}); "
+        f"using the weights file's own metadata",
+        stacklevel=3,
+    )
+    return meta, {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}

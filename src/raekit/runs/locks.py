@@ -6,6 +6,7 @@ node), so a lock left by a dead process is taken over without any clean-up step,
 the file is only for the message. Locks are re-entrant within one process (evaluate may fit a
 density into the run it holds), and under torchrun only rank 0, the rank that writes, takes them.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -13,8 +14,8 @@ import functools
 import inspect
 import os
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 from raekit.errors import RaekitError
 
@@ -73,6 +74,7 @@ def hold(folder: str | os.PathLike, what: str = "folder") -> Iterator[Path]:
 def locking(param: str, what: str) -> Callable:
     """Decorator: hold the lock of the folder passed as argument `param` while the function runs.
     Values that are not paths (a model object instead of a run directory) take no lock."""
+
     def wrap(function: Callable) -> Callable:
         signature = inspect.signature(function)
 
@@ -83,7 +85,9 @@ def locking(param: str, what: str) -> Callable:
                 return function(*args, **kwargs)
             with hold(value, what):
                 return function(*args, **kwargs)
+
         return locked
+
     return wrap
 
 
@@ -113,8 +117,10 @@ def _acquire(path: Path, what: str) -> int:
             os.close(fd)
             pid = _read_pid(path)
             who = f"process {pid}" if pid else "another process"
-            raise FolderLocked(f"{path.parent} is in use by {who} (another raekit command is writing this "
-                               f"{what}); wait for it to finish, or stop it")
+            raise FolderLocked(
+                f"{path.parent} is in use by {who} (another raekit command is writing this "
+                f"{what}); wait for it to finish, or stop it"
+            )
         try:
             same = os.fstat(fd).st_ino == os.stat(path).st_ino
         except FileNotFoundError:

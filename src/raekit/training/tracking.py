@@ -7,6 +7,7 @@ backend is one warning on stderr, and that backend is then switched off. Under t
 tracks. TensorBoard writes RUN/tb/; MLflow uses MLFLOW_TRACKING_URI or a ./mlruns file store,
 and RUN/tracking.json remembers the MLflow run so that resume and evaluate continue it.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -14,8 +15,9 @@ import json
 import os
 import re
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import torch
@@ -30,7 +32,11 @@ DEFAULT_EXPERIMENT = "raekit"
 
 def parse_backends(track: str | Iterable[str] | None) -> list[str]:
     """'tensorboard,mlflow' (or a list) -> checked backend names; each one's package must import."""
-    names = [t.strip() for t in (track.split(",") if isinstance(track, str) else track or ()) if t.strip()]
+    names = [
+        t.strip()
+        for t in (track.split(",") if isinstance(track, str) else track or ())
+        if t.strip()
+    ]
     for name in names:
         if name not in BACKENDS:
             raise RaekitError(f"unknown tracker {name!r}; choose from {', '.join(BACKENDS)}")
@@ -38,8 +44,9 @@ def parse_backends(track: str | Iterable[str] | None) -> list[str]:
         try:
             __import__(module)
         except ImportError:
-            raise RaekitError(f"--track {name} needs the {module} package: "
-                              f"pip install \"raekit[track]\"") from None
+            raise RaekitError(
+                f'--track {name} needs the {module} package: pip install "raekit[track]"'
+            ) from None
     return list(dict.fromkeys(names))
 
 
@@ -47,7 +54,7 @@ def metric_name(column: str) -> str:
     """metrics.csv column -> tracked name: train_rec -> train/rec, valid_loss -> valid/loss."""
     for split in ("train", "valid"):
         if column.startswith(split + "_"):
-            return f"{split}/{column[len(split) + 1:]}"
+            return f"{split}/{column[len(split) + 1 :]}"
     return {"seconds": "seconds_per_epoch"}.get(column, column)
 
 
@@ -72,20 +79,31 @@ class Tracker:
                 getattr(backend, method)(*args)
             except Exception as exc:  # tracking must never break training or evaluation
                 self.backends.remove(backend)
-                print(f"raekit: warning: {backend.name} tracking stopped ({exc.__class__.__name__}: {exc}); "
-                      "the run itself continues", file=sys.stderr, flush=True)
+                print(
+                    f"raekit: warning: {backend.name} tracking stopped ({exc.__class__.__name__}: {exc}); "
+                    "the run itself continues",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
     def log_epoch(self, row: dict[str, float], model=None, images=None) -> None:
         """One metrics.csv row; with a model and uint8 validation images, also the epoch's grid."""
         if not self.backends:
             return
         grid = None
-        if model is not None and images is not None and len(images) >= 2 and images.dtype == torch.uint8:
+        if (
+            model is not None
+            and images is not None
+            and len(images) >= 2
+            and images.dtype == torch.uint8
+        ):
             try:
                 grid = epoch_grid(model, images)
             except Exception as exc:
-                print(f"raekit: warning: no tracking image this epoch ({exc.__class__.__name__}: {exc})",
-                      file=sys.stderr)
+                print(
+                    f"raekit: warning: no tracking image this epoch ({exc.__class__.__name__}: {exc})",
+                    file=sys.stderr,
+                )
         metrics = {metric_name(k): float(v) for k, v in row.items() if k != "epoch"}
         self._each("log_epoch", int(row["epoch"]), metrics, grid)
 
@@ -99,8 +117,9 @@ class Tracker:
         self._each("finish")
 
 
-def open_tracker(track, run_dir: str | Path, config=None, *, experiment: str | None = None,
-                 is_main: bool = True) -> Tracker:
+def open_tracker(
+    track, run_dir: str | Path, config=None, *, experiment: str | None = None, is_main: bool = True
+) -> Tracker:
     """A Tracker for `track` (names or 'a,b'); an empty one when nothing is asked or off rank 0."""
     names = parse_backends(track)
     if not names or not is_main:
@@ -112,14 +131,21 @@ def open_tracker(track, run_dir: str | Path, config=None, *, experiment: str | N
         try:
             made.append(backend(run_dir, config, experiment))
         except Exception as exc:
-            print(f"raekit: warning: {name} tracking could not start ({exc.__class__.__name__}: {exc}); "
-                  "the run itself continues", file=sys.stderr, flush=True)
+            print(
+                f"raekit: warning: {name} tracking could not start ({exc.__class__.__name__}: {exc}); "
+                "the run itself continues",
+                file=sys.stderr,
+                flush=True,
+            )
     return Tracker(made)
 
 
-def log_files(track, run_dir: str | Path, figures: Iterable[Path], experiment: str | None = None) -> None:
+def log_files(
+    track, run_dir: str | Path, figures: Iterable[Path], experiment: str | None = None
+) -> None:
     """Add finished figures (PNG) to a run's logs, at its last epoch."""
     from raekit import runs
+
     rows = runs.read_metrics(run_dir)
     tracker = open_tracker(track, run_dir, experiment=experiment)
     tracker.log_figures(figures, int(rows[-1]["epoch"]) if rows else 0)
@@ -131,6 +157,7 @@ def epoch_grid(model, images, n: int = 8, seed: int = 0) -> np.ndarray:
     of a Gaussian fitted to the codes of all `images` (uint8 NCHW). Eval mode, no gradients, and
     the global RNG is restored, so tracking leaves training bit-identical."""
     from raekit.plots import image_grid
+
     was_training = model.training
     device = next(model.parameters()).device
     model.eval()
@@ -144,7 +171,9 @@ def epoch_grid(model, images, n: int = 8, seed: int = 0) -> np.ndarray:
             recon = model.decode(codes[:n].float())
             prior = model.decode(torch.randn(n, codes.shape[1], device=device))
             eye = torch.eye(codes.shape[1], dtype=codes.dtype, device=device)
-            fitted = torch.distributions.MultivariateNormal(codes.mean(0), torch.cov(codes.T) + 1e-6 * eye)
+            fitted = torch.distributions.MultivariateNormal(
+                codes.mean(0), torch.cov(codes.T) + 1e-6 * eye
+            )
             gauss = model.decode(fitted.sample((n,)).float())
     finally:
         model.train(was_training)
@@ -156,13 +185,16 @@ class _TensorBoard:
 
     def __init__(self, run_dir: Path, config, experiment):
         from torch.utils.tensorboard import SummaryWriter
+
         self.writer = SummaryWriter(log_dir=str(run_dir / TB_DIR))
 
     def log_epoch(self, epoch: int, metrics: dict[str, float], grid) -> None:
         for key, value in metrics.items():
             self.writer.add_scalar(key, value, epoch)
         if grid is not None:
-            self.writer.add_image("images/input_recon_prior_gaussian", grid, epoch, dataformats="HWC")
+            self.writer.add_image(
+                "images/input_recon_prior_gaussian", grid, epoch, dataformats="HWC"
+            )
         self.writer.flush()
 
     def log_eval(self, step: int, metrics: dict[str, float], figures: list[Path]) -> None:
@@ -172,10 +204,15 @@ class _TensorBoard:
 
     def log_figures(self, step: int, figures: list[Path]) -> None:
         from PIL import Image
+
         for path in figures:
             with Image.open(path) as image:
-                self.writer.add_image(f"figures/{Path(path).stem}", np.asarray(image.convert("RGB")), step,
-                                      dataformats="HWC")
+                self.writer.add_image(
+                    f"figures/{Path(path).stem}",
+                    np.asarray(image.convert("RGB")),
+                    step,
+                    dataformats="HWC",
+                )
         self.writer.flush()
 
     def finish(self) -> None:
@@ -187,6 +224,7 @@ class _MLflow:
 
     def __init__(self, run_dir: Path, config, experiment):
         import mlflow
+
         self.run_dir = run_dir
         uri = os.environ.get("MLFLOW_TRACKING_URI")
         if not uri:  # the default local store; MLflow 3 asks for an opt-in to file stores
@@ -201,12 +239,17 @@ class _MLflow:
             name = experiment or os.environ.get("MLFLOW_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT
             found = self.client.get_experiment_by_name(name)
             experiment_id = found.experiment_id if found else self.client.create_experiment(name)
-            run = self.client.create_run(experiment_id, run_name=run_name(run_dir),
-                                         tags={"raekit.run_dir": str(run_dir.resolve())})
+            run = self.client.create_run(
+                experiment_id,
+                run_name=run_name(run_dir),
+                tags={"raekit.run_dir": str(run_dir.resolve())},
+            )
             self.run_id = run.info.run_id
             if config is not None:
                 params = {k: str(v) for k, v in dataclasses.asdict(config).items()}
-                self.client.log_batch(self.run_id, params=[mlflow.entities.Param(k, v) for k, v in params.items()])
+                self.client.log_batch(
+                    self.run_id, params=[mlflow.entities.Param(k, v) for k, v in params.items()]
+                )
             _write_state(run_dir, {"mlflow_run_id": self.run_id, "mlflow_uri": uri})
         self.client.update_run(self.run_id, status="RUNNING")
 
@@ -214,14 +257,20 @@ class _MLflow:
         import time
 
         from mlflow.entities import Metric
+
         now = int(time.time() * 1000)
-        self.client.log_batch(self.run_id, metrics=[Metric(k, v, now, step) for k, v in metrics.items()])
+        self.client.log_batch(
+            self.run_id, metrics=[Metric(k, v, now, step) for k, v in metrics.items()]
+        )
 
     def log_epoch(self, epoch: int, metrics: dict[str, float], grid) -> None:
         self._metrics(epoch, metrics)
         if grid is not None:
             from PIL import Image
-            self.client.log_image(self.run_id, Image.fromarray(grid), f"epochs/epoch_{epoch:04d}.png")
+
+            self.client.log_image(
+                self.run_id, Image.fromarray(grid), f"epochs/epoch_{epoch:04d}.png"
+            )
 
     def log_eval(self, step: int, metrics: dict[str, float], figures: list[Path]) -> None:
         self._metrics(step, metrics)
@@ -243,7 +292,11 @@ class _MLflow:
 def run_name(run_dir: Path) -> str:
     """The run's folder name; reproduce's MODEL/seedK folders keep the model in it."""
     run_dir = Path(run_dir).resolve()
-    return f"{run_dir.parent.name}/{run_dir.name}" if re.fullmatch(r"seed\d+", run_dir.name) else run_dir.name
+    return (
+        f"{run_dir.parent.name}/{run_dir.name}"
+        if re.fullmatch(r"seed\d+", run_dir.name)
+        else run_dir.name
+    )
 
 
 def _read_state(run_dir: Path) -> dict[str, Any]:
@@ -254,4 +307,6 @@ def _read_state(run_dir: Path) -> dict[str, Any]:
 
 
 def _write_state(run_dir: Path, values: dict[str, Any]) -> None:
-    atomic_write_text(run_dir / STATE_FILE, json.dumps({**_read_state(run_dir), **values}, indent=2))
+    atomic_write_text(
+        run_dir / STATE_FILE, json.dumps({**_read_state(run_dir), **values}, indent=2)
+    )

@@ -1,4 +1,5 @@
 """Small pieces of the training loop: signals, ordering, seeds, run-directory checks."""
+
 from __future__ import annotations
 
 import contextlib
@@ -11,10 +12,9 @@ from pathlib import Path
 import torch
 
 from raekit import distributed, runs
-from raekit.runs import checkpoint
-from raekit.runs import locks
 from raekit.config import RunConfig
 from raekit.errors import RaekitError
+from raekit.runs import checkpoint, locks
 from raekit.runs.state_codec import decode
 
 # Values a resumed run may change without invalidating its checkpoints.
@@ -28,8 +28,10 @@ class TrainingInterrupted(Exception):
 
     def __init__(self, signum: int, run_dir: Path):
         self.exit_code = EXIT_CODES.get(signum, 128 + int(signum))
-        super().__init__(f"interrupted by {signal.Signals(signum).name}; resume with "
-                         f"`raekit train --out {run_dir} --resume`")
+        super().__init__(
+            f"interrupted by {signal.Signals(signum).name}; resume with "
+            f"`raekit train --out {run_dir} --resume`"
+        )
 
 
 class SignalCatcher:
@@ -60,7 +62,7 @@ def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
 
 def step_seed(seed: int, epoch: int, batch: int, rank: int) -> int:
     """The noise seed of one step (VAE sampling, GP projections, WAE prior draws)."""
-    return (seed * 1_000_003 + epoch * 100_003 + batch * 101 + rank * 7919 + 1) % (2 ** 63)
+    return (seed * 1_000_003 + epoch * 100_003 + batch * 101 + rank * 7919 + 1) % (2**63)
 
 
 def to_input(batch: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -75,8 +77,14 @@ def prepare_run_dir(run_dir: Path, resume: bool) -> None:
     if resume and not has_run:
         raise RaekitError(f"nothing to resume: {run_dir} has no {runs.CONFIG_FILE}")
     if not resume and has_run:
-        raise RaekitError(f"{run_dir} already holds a run; resume it with --resume or choose another --out")
-    if not resume and run_dir.exists() and any(p.name != locks.LOCK_FILE for p in run_dir.iterdir()):
+        raise RaekitError(
+            f"{run_dir} already holds a run; resume it with --resume or choose another --out"
+        )
+    if (
+        not resume
+        and run_dir.exists()
+        and any(p.name != locks.LOCK_FILE for p in run_dir.iterdir())
+    ):
         raise RaekitError(f"{run_dir} exists and is not empty; choose a new --out")
 
 
@@ -100,11 +108,15 @@ def check_resumable(run_dir: Path, config: RunConfig) -> None:
     directory = run_dir / runs.CHECKPOINTS
     newest = checkpoint.latest_checkpoint(directory)
     if newest is None:
-        trained = [name for name in (runs.WEIGHTS_FILE, runs.METRICS_FILE) if (run_dir / name).exists()]
+        trained = [
+            name for name in (runs.WEIGHTS_FILE, runs.METRICS_FILE) if (run_dir / name).exists()
+        ]
         if trained and not checkpoint.list_checkpoints(directory):  # damaged ones: loading says why
-            raise RaekitError(f"{run_dir} holds a trained run ({', '.join(trained)}) but no checkpoint to resume "
-                              f"from, so it was left as it is: its weights still serve evaluate and sample; "
-                              f"to train again, use a new --out")
+            raise RaekitError(
+                f"{run_dir} holds a trained run ({', '.join(trained)}) but no checkpoint to resume "
+                f"from, so it was left as it is: its weights still serve evaluate and sample; "
+                f"to train again, use a new --out"
+            )
         return
     try:
         saved = decode(json.loads(newest.read_text(encoding="utf-8"))["extra"].get("config"), {})
@@ -113,14 +125,20 @@ def check_resumable(run_dir: Path, config: RunConfig) -> None:
     if not isinstance(saved, dict):  # checkpoints from before configs were recorded in them
         return
     current = dataclasses.asdict(config)
-    changed = [f"{key} is {current[key]!r} in {runs.CONFIG_FILE} but {saved[key]!r} in the checkpoint"
-               for key in current if key in saved and key not in RESUMABLE and saved[key] != current[key]]
+    changed = [
+        f"{key} is {current[key]!r} in {runs.CONFIG_FILE} but {saved[key]!r} in the checkpoint"
+        for key in current
+        if key in saved and key not in RESUMABLE and saved[key] != current[key]
+    ]
     if changed:
-        raise RaekitError(f"{run_dir / runs.CONFIG_FILE} contradicts the run's checkpoint {newest.name}: "
-                          f"{'; '.join(changed)}. Restore it (only {', '.join(sorted(RESUMABLE))} may change "
-                          f"on resume), or train a new run with a new --out")
+        raise RaekitError(
+            f"{run_dir / runs.CONFIG_FILE} contradicts the run's checkpoint {newest.name}: "
+            f"{'; '.join(changed)}. Restore it (only {', '.join(sorted(RESUMABLE))} may change "
+            f"on resume), or train a new run with a new --out"
+        )
 
 
 def progress_bar(iterable, enabled: bool | None, epoch: int, epochs: int):
     from raekit.progress import progress
+
     return progress(iterable, desc=f"epoch {epoch + 1}/{epochs}", unit="batch", enabled=enabled)
