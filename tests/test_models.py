@@ -5,9 +5,10 @@ import torch
 from torch import nn
 
 import raekit
-from raekit.config import OFFICIAL_WEIGHTS, converted_weights, make_config
+from raekit.config import make_config
 from raekit.errors import RaekitError
 from raekit.models import IMAGE_MODELS, build_model
+from raekit.weights import OFFICIAL_WEIGHTS, converted_weights
 
 
 @pytest.mark.parametrize("name", sorted(IMAGE_MODELS))

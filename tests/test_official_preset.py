@@ -8,11 +8,13 @@ import torch.nn.functional as F
 from torch import nn
 
 import raekit
-from raekit.config import IMAGE_SHAPES, OFFICIAL_WEIGHTS, PRESETS, converted_weights, make_config
+from raekit.config import IMAGE_SHAPES, make_config
 from raekit.errors import RaekitError
 from raekit.models import IMAGE_MODELS
 from raekit.models.losses import output_gradient_penalty
 from raekit.nets.image import SameConvTranspose2d
+from raekit.presets import PRESETS
+from raekit.weights import OFFICIAL_WEIGHTS, converted_weights
 
 RAE_FAMILY = ("ae", "rae", "rae-l2", "rae-gp", "rae-sn")
 VAE_FAMILY = ("vae", "cv-vae", "2svae")

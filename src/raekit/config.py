@@ -12,83 +12,15 @@ import re
 from dataclasses import dataclass, fields
 from typing import Any
 
-from raekit import official
+from raekit.datasets import DATASET_SPECS, SEQUENCE_TASKS
 from raekit.errors import RaekitError, unknown
+from raekit.presets import PRESET_BY_DATASET, PRESET_BY_MODEL, PRESETS
+from raekit.weights import converted_weights
 
-# (channels, height, width) and latent size of every dataset (Appendix C; MNIST-like padded to 32).
-IMAGE_SHAPES = {
-    "mnist": (1, 32, 32),
-    "fashion-mnist": (1, 32, 32),
-    "digits": (1, 32, 32),
-    "cifar10": (3, 32, 32),
-    "celeba": (3, 64, 64),
-}
-LATENT_DIMS = {
-    "mnist": 16,
-    "fashion-mnist": 16,
-    "digits": 16,
-    "cifar10": 128,
-    "celeba": 64,
-    "expressions": 25,
-    "molecules": 56,
-}
-SEQUENCE_TASKS = ("expressions", "molecules")
-# Sequence models: VAEs use the ELBO's unit KL weight; GRAE uses MNIST RAE-L2's weights in raekit's
-# units (1.28e-2, 1.024e-4), rounded: both reconstructions are per-sample sums of similar size.
-SEQUENCE_WEIGHTS = {"cvae": (1.0, 0.0), "gvae": (1.0, 0.0), "grae": (1e-2, 1e-4)}
-
-# Official weights (official code's configurations, its units: per-pixel mean MSE, beta * mean_d z^2).
-# model -> dataset family -> (latent weight, decoder weight).
-OFFICIAL_WEIGHTS = {
-    "vae": {"mnist": (0.312, 0), "cifar10": (0.024, 0), "celeba": (0.09024, 0)},
-    "2svae": {"mnist": (0.312, 0), "cifar10": (0.024, 0), "celeba": (0.09024, 0)},
-    "cv-vae": {"mnist": (0.039, 0), "cifar10": (9e-4, 0), "celeba": (0.01, 0)},
-    "wae": {"mnist": (3e-2, 0), "cifar10": (6e-3, 0), "celeba": (100, 0)},
-    "rae-gp": {"mnist": (1e-4, 0.5e-7), "cifar10": (9e-4, 0), "celeba": (1e-4, 1e-7)},
-    "rae-l2": {"mnist": (1e-4, 1e-7), "cifar10": (1e-3, 1e-6), "celeba": (1e-4, 1e-7)},
-    "rae-sn": {"mnist": (9e-3, 0), "cifar10": (0.03, 0), "celeba": (2.4e-3, 0)},
-    "rae": {"mnist": (5e-4, 0), "cifar10": (1e-2, 0), "celeba": (1e-4, 0)},
-    "ae": {"mnist": (0, 0), "cifar10": (0, 0), "celeba": (0, 0)},
-}
-_FAMILY = {
-    "mnist": "mnist",
-    "fashion-mnist": "mnist",
-    "digits": "mnist",
-    "cifar10": "cifar10",
-    "celeba": "celeba",
-}
-
-
-# WAE on CelebA: the official `per_pix_recon_loss` is 0.05 * the per-image sum (no `recon_loss_type`).
-_WAE_RECON_SUM_SCALE = {"celeba": 0.05}
-
-
-def converted_weights(model: str, dataset: str) -> tuple[float, float]:
-    """Official (beta, lambda) in raekit's units (per-image sums over H*W*C, Eq. 8 and 11).
-
-    Each official weight is multiplied by the factor that turns that family's official
-    reconstruction into raekit's per-image sum:
-    - "rae": Keras mse is a mean over H*W*C and the latent term beta * mean_d z^2, so
-      beta_ours = 2 * beta * HWC / d (Eq. 11's 1/2) and lambda_L2 = lambda * HWC; the official
-      gradient penalty is also a mean over d: lambda_GP = lambda * HWC / d.
-    - "std_vae": a sum over H, W of a mean over channels: beta_ours = C * beta.
-    - "wae": a mean over H*W*C: beta * HWC; CelebA's 0.05 * sum: beta / 0.05.
-    """
-    if model in SEQUENCE_WEIGHTS:
-        return SEQUENCE_WEIGHTS[model]
-    from raekit.models.variants import get_variant  # models import this module
-
-    variant, family = get_variant(model), _FAMILY[dataset]
-    beta, lam = OFFICIAL_WEIGHTS[variant.name][family]
-    c, h, w = IMAGE_SHAPES[dataset]
-    pixels, d = c * h * w, LATENT_DIMS[dataset]
-    if variant.weight_rule == "std_vae":
-        return float(c * beta), 0.0
-    if variant.weight_rule == "wae":
-        scale = _WAE_RECON_SUM_SCALE.get(family)
-        return float(beta / scale if scale else beta * pixels), 0.0
-    lam_scale = pixels / d if variant.decoder_term == "gp" else pixels
-    return float(2.0 * beta * pixels / d), float(lam * lam_scale)
+# Views of the dataset table.
+IMAGE_SHAPES = {name: spec.shape for name, spec in DATASET_SPECS.items() if spec.is_image}
+LATENT_DIMS = {name: spec.latent_dim for name, spec in DATASET_SPECS.items()}
+_FAMILY = {name: spec.family for name, spec in DATASET_SPECS.items() if spec.is_image}
 
 
 @dataclass(frozen=True)
@@ -165,32 +97,6 @@ class RunConfig:
 
 _FIELD_TYPES = {f.name: f.type for f in fields(RunConfig)}
 
-PRESETS: dict[str, dict[str, Any]] = {
-    # The paper's Appendix C network and schedule.
-    "paper": {"width": 1.0, "epochs": 100},
-    # 1/16 width, 8 epochs: ~65 s per 50k-image MNIST epoch on 2 CPU cores, so all nine Table 1
-    # models train and evaluate in about 2 hours (1/8 width costs 2.2x per epoch).
-    "cpu": {"width": 0.0625, "epochs": 8},
-    # About 30 s per MNIST model on 2 cores (240 steps): for tests and the demo.
-    "tiny": {"width": 0.0625, "epochs": 4, "train_limit": 6000, "valid_limit": 1000},
-    # The paper's network size, with the official code's choices where they depart from the paper's
-    # text (raekit.official; per dataset and model).
-    "official": {"width": 1.0, "epochs": 100},
-}
-_GRAMMARVAE_EXPRESSIONS = {
-    "sequence_recipe": "grammarvae",
-    "lr_factor": 0.2,
-    "lr_patience": 1,
-    "min_lr": 1e-4,
-}
-_GRAMMARVAE_MOLECULES = {
-    "sequence_recipe": "grammarvae",
-    "lr_factor": 0.2,
-    "lr_patience": 3,
-    "min_lr": 1e-4,
-}
-# Per (dataset family, model) rows of a preset: preset -> function(family, model, official family).
-_PRESET_BY_MODEL = {"official": official.official_rows}
 # Fields that take one of a few values.
 CHOICES = {
     "gp_estimator": ("official", "projection"),
@@ -198,59 +104,6 @@ CHOICES = {
     "l2_layers": ("all", "transposed"),
     "two_stage_schedule": ("cosine", "plateau"),
     "eval_images": ("test", "valid"),
-}
-_PRESET_BY_DATASET = {
-    ("paper", "celeba"): {"epochs": 70},
-    ("cpu", "digits"): {"epochs": 60},
-    ("tiny", "digits"): {"epochs": 12},
-    # GrammarVAE's networks and training scripts (expressions: 50 epochs, batches of 600, LR x0.2
-    # after 1 epoch without improvement; molecules: 100 epochs, 500, x0.2 after 3; both down to
-    # 1e-4); the CPU presets use fewer strings, and for molecules a GRU of 128.
-    ("paper", "expressions"): {
-        "epochs": 50,
-        "batch_size": 600,
-        "width": 1.0,
-        "max_rows": 100_000,
-        **_GRAMMARVAE_EXPRESSIONS,
-    },
-    ("cpu", "expressions"): {
-        "epochs": 30,
-        "batch_size": 600,
-        "width": 1.0,
-        "max_rows": 100_000,
-        **_GRAMMARVAE_EXPRESSIONS,
-    },
-    ("tiny", "expressions"): {
-        "epochs": 3,
-        "batch_size": 100,
-        "width": 1.0,
-        "max_rows": 2_000,
-        "train_limit": None,
-        "valid_limit": None,
-        **_GRAMMARVAE_EXPRESSIONS,
-    },
-    ("paper", "molecules"): {
-        "epochs": 100,
-        "batch_size": 500,
-        "width": 1.0,
-        **_GRAMMARVAE_MOLECULES,
-    },
-    ("cpu", "molecules"): {
-        "epochs": 20,
-        "batch_size": 500,
-        "width": 1.0,
-        "max_rows": 20_000,
-        **_GRAMMARVAE_MOLECULES,
-    },
-    ("tiny", "molecules"): {
-        "epochs": 2,
-        "batch_size": 100,
-        "width": 1.0,
-        "max_rows": 500,
-        "train_limit": None,
-        "valid_limit": None,
-        **_GRAMMARVAE_MOLECULES,
-    },
 }
 
 
@@ -265,13 +118,13 @@ def make_config(
     variant = get_variant(_check_type("model", model))
     model = variant.name
     _check_pair(dataset, model)
-    if preset in _PRESET_BY_MODEL and dataset in SEQUENCE_TASKS:
+    if preset in PRESET_BY_MODEL and dataset in SEQUENCE_TASKS:
         raise RaekitError(
             f"the {preset} preset covers the image models (the official code has no sequence "
             f"models); use --preset paper for {dataset!r}"
         )
     beta, lam = converted_weights(model, dataset)
-    rows = _PRESET_BY_MODEL.get(preset)
+    rows = PRESET_BY_MODEL.get(preset)
     values = {
         "dataset": dataset,
         "model": model,
@@ -280,7 +133,7 @@ def make_config(
         "lam": lam,
         "latent_dim": LATENT_DIMS[dataset],
         **PRESETS[preset],
-        **_PRESET_BY_DATASET.get((preset, dataset), {}),
+        **PRESET_BY_DATASET.get((preset, dataset), {}),
         **(rows(_FAMILY[dataset], model, variant.weight_rule) if rows else {}),
     }
     config = RunConfig(**values)

@@ -18,7 +18,9 @@ def _run_arg(p: argparse.ArgumentParser) -> None:
 
 
 def _density_args(p: argparse.ArgumentParser, default: str = "gmm") -> None:
-    p.add_argument("--density", default=default, choices=DENSITIES, help=f"(default: {default})")
+    p.add_argument(
+        "--density", default=default, help=f"{', '.join(DENSITIES)} (default: {default})"
+    )
     p.add_argument("--components", type=int, help="GMM components (default 10)")
 
 

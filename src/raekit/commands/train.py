@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 
 from raekit import runs
-from raekit.config import PRESETS, SEQUENCE_TASKS, make_config, parse_assignments, replace
+from raekit.config import SEQUENCE_TASKS, make_config, parse_assignments, replace
 from raekit.data import DATASETS
 from raekit.errors import RaekitError
 from raekit.models import VARIANTS, get_variant
+from raekit.presets import PRESETS
 
 # What names a run; with --resume these may only repeat the run's own values.
 IDENTITY = {"dataset": "mnist", "model": "rae-l2", "preset": "cpu"}

@@ -8,12 +8,10 @@ from raekit.cache import cache_dir
 from raekit.data.checksums import CELEBA_HOME, CIFAR_URL
 from raekit.data.files import MissingFiles
 from raekit.data.splits import ImageSplits
+from raekit.datasets import DATASET_SPECS, IMAGE_DATASETS
 from raekit.errors import unknown
 
-DATASETS = ("mnist", "fashion-mnist", "cifar10", "celeba", "digits")
-SYSTEM_PATHS = {
-    "fashion-mnist": Path("/usr/share/datasets/fashion-mnist")
-}  # Debian dataset-fashion-mnist
+DATASETS = IMAGE_DATASETS
 
 __all__ = ["DATASETS", "ImageSplits", "MissingFiles", "dataset_dir", "how_to_get", "load_images"]
 
@@ -50,7 +48,7 @@ def load_images(name: str, root: str | Path | None = None) -> ImageSplits:
     folders = (
         [Path(root)]
         if root is not None
-        else [dataset_dir(name), *filter(None, [SYSTEM_PATHS.get(name)])]
+        else [dataset_dir(name), *filter(None, [DATASET_SPECS[name].system_path])]
     )
     misses = []
     for folder in folders:

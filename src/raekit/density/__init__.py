@@ -57,9 +57,7 @@ def fit_density(codes, kind="gmm", valid_codes=None, **options: Any) -> tuple[De
     (the paper's overfitting check: a large gap means the density memorised the training codes)."""
     codes = as_codes(codes)
     density = make_density(kind, **options)
-    # The KDE chooses its bandwidth, the flow its stopping epoch, on the validation codes.
-    uses_valid = density.kind in ("kde", "flow")
-    density = density.fit(codes, valid_codes) if uses_valid else density.fit(codes)
+    density = density.fit(codes, valid_codes) if density.fits_on_validation else density.fit(codes)
     report = {
         "kind": density.kind,
         "options": density.options,

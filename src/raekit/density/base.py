@@ -32,6 +32,7 @@ class Density:
     state() (arrays) and load_state(arrays, d) (raekit.density.io writes and reads them)."""
 
     kind = "density"
+    fits_on_validation = False  # fit(codes, valid_codes) tunes itself on validation codes
     options: dict
 
     def fit(self, codes) -> Density:

@@ -14,6 +14,7 @@ from raekit.progress import progress
 
 class FlowDensity(Density):
     kind = "flow"
+    fits_on_validation = True  # stops at the epoch of best validation likelihood
 
     def __init__(
         self,

@@ -17,6 +17,8 @@ from raekit.errors import RaekitError, unknown
 
 INITS = ("kmeans", "k-means++")
 
+DEFAULT_COMPONENTS = 10  # the paper's GMM
+
 
 class GMMDensity(Density):
     """Options follow scikit-learn's GaussianMixture; `weights_init`, `means_init` and
@@ -26,7 +28,7 @@ class GMMDensity(Density):
 
     def __init__(
         self,
-        components: int = 10,
+        components: int = DEFAULT_COMPONENTS,
         max_iter: int = 100,
         tol: float = 1e-3,
         reg_covar: float = 1e-6,

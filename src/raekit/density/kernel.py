@@ -17,6 +17,7 @@ class KDEDensity(Density):
     """
 
     kind = "kde"
+    fits_on_validation = True  # the bandwidth is chosen on validation codes
 
     def __init__(self, bandwidths=None, seed: int = 0):
         grid = list(np.geomspace(0.02, 2.0, 12)) if bandwidths is None else list(bandwidths)

@@ -29,17 +29,16 @@ import numpy as np
 import torch
 from torch import nn
 
+from raekit.datasets import DATASET_SPECS
 from raekit.density.base import Density, torch_threads
 from raekit.errors import RaekitError, unknown
 from raekit.progress import progress
 
 # Official second-stage KL weights (DESIGN section 6); MNIST-like datasets share MNIST's.
 OFFICIAL_KL_WEIGHTS = {
-    "mnist": 1.5e-3,
-    "fashion-mnist": 1.5e-3,
-    "digits": 1.5e-3,
-    "cifar10": 1e-3,
-    "celeba": 2e-3,
+    name: spec.two_stage_kl_weight
+    for name, spec in DATASET_SPECS.items()
+    if spec.two_stage_kl_weight is not None
 }
 SCHEDULES = ("cosine", "plateau")
 HELD_OUT = 0.1  # the "plateau" fit's validation fraction (Keras validation_split: the last 10%)

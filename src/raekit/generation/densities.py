@@ -10,6 +10,7 @@ from typing import Any
 from raekit import distributed
 from raekit.density import fit_density as fit
 from raekit.density import load_density, save_density
+from raekit.density.gmm import DEFAULT_COMPONENTS
 from raekit.density.io import open_codes
 from raekit.density.streaming import fit_gmm_streaming, mean_log_likelihood
 from raekit.errors import RaekitError
@@ -30,7 +31,8 @@ def model_fingerprint(model) -> str:
 
 
 def density_stem(run_dir: Path, kind: str, components: int | None = None) -> Path:
-    suffix = f"-{components}" if kind == "gmm" and components and components != 10 else ""
+    default = components in (None, DEFAULT_COMPONENTS)
+    suffix = f"-{components}" if kind == "gmm" and not default else ""
     return Path(run_dir) / DENSITY_DIR / f"{kind}{suffix}"
 
 

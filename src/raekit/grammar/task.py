@@ -14,11 +14,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from raekit.datasets import SEQUENCE_TASKS
 from raekit.errors import RaekitError
 from raekit.grammar.cfg import Grammar, get_grammar
 from raekit.grammar.tokens import CHAR_MAX_LENGTH, CharVocab
+from raekit.models.variants import get_variant
 
-TASKS = ("expressions", "molecules")
+TASKS = SEQUENCE_TASKS
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ def char_vocab(task: str) -> CharVocab:
 
 
 def uses_grammar(model: str) -> bool:
-    return model != "cvae"
+    return get_variant(model).data == "grammar"
 
 
 def num_symbols(task: str, model: str) -> int:

@@ -14,12 +14,12 @@ class Variant:
     latent_term: str | None  # "z_l2" (1/2 ||z||^2), "kl" (closed form), "mmd" (WAE) or None
     decoder_term: str | None  # "dec_l2" (weight decay), "gp" (Jacobian penalty) or None
     spectral_norm: bool = False
-    prior_is_normal: bool = (
-        False  # samples for the "N" column come from N(0, I), not a fitted Gaussian
-    )
+    # The density behind Table 1's "N" column: a fitted full-covariance Gaussian, the N(0, I)
+    # prior (VAE, WAE), or the second-stage VAE (2-stage VAE).
+    n_density: str = "gaussian"
     data: str = "image"  # "image", or a sequence task's "grammar" / "chars" representation
     # How the official code normalised this family's loss, which fixes its weight conversion
-    # (raekit.config.converted_weights): "rae" (means over pixels and d), "std_vae" (sum over
+    # (raekit.weights.converted_weights): "rae" (means over pixels and d), "std_vae" (sum over
     # pixels, mean over channels) or "wae" (mean over pixels; CelebA a scaled sum).
     weight_rule: str = "rae"
     summary: str = ""
@@ -47,7 +47,7 @@ VARIANTS: dict[str, Variant] = {
             "gaussian",
             "kl",
             None,
-            prior_is_normal=True,
+            n_density="prior",
             weight_rule="std_vae",
             summary="Gaussian VAE",
         ),
@@ -64,7 +64,7 @@ VARIANTS: dict[str, Variant] = {
             "deterministic",
             "mmd",
             None,
-            prior_is_normal=True,
+            n_density="prior",
             weight_rule="wae",
             summary="WAE with IMQ-kernel MMD",
         ),
@@ -73,7 +73,7 @@ VARIANTS: dict[str, Variant] = {
             "gaussian",
             "kl",
             None,
-            prior_is_normal=True,
+            n_density="two-stage",
             weight_rule="std_vae",
             summary="2-stage VAE: this VAE, then a second-stage VAE density on its codes",
         ),
@@ -83,7 +83,7 @@ VARIANTS: dict[str, Variant] = {
             "gaussian",
             "kl",
             None,
-            prior_is_normal=True,
+            n_density="prior",
             data="chars",
             summary="character VAE (Gomez-Bombarelli et al.)",
         ),
@@ -92,7 +92,7 @@ VARIANTS: dict[str, Variant] = {
             "gaussian",
             "kl",
             None,
-            prior_is_normal=True,
+            n_density="prior",
             data="grammar",
             summary="grammar VAE (Kusner et al.)",
         ),

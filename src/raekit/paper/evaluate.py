@@ -29,9 +29,7 @@ EVAL_FILE = "eval.json"
 def normal_density(model) -> str:
     """The density behind Table 1's "N" column: the prior for VAE/WAE, the second-stage VAE for the
     2-stage VAE, a fitted full-covariance Gaussian otherwise (Appendix D)."""
-    if model.variant.name == "2svae":
-        return "two-stage"
-    return "prior" if model.variant.prior_is_normal else "gaussian"
+    return model.variant.n_density
 
 
 def _pick(n_available: int, n: int, rng: np.random.Generator, size=None) -> np.ndarray:

@@ -132,9 +132,18 @@ def train(
         try:
             with SignalCatcher() as stop:
                 loop = _Loop(
-                    config, run_dir, model, net, optimizer, scheduler, state, ctx, stop, show
+                    config=config,
+                    run_dir=run_dir,
+                    model=model,
+                    net=net,
+                    optimizer=optimizer,
+                    scheduler=scheduler,
+                    state=state,
+                    ctx=ctx,
+                    stop=stop,
+                    show=show,
+                    tracker=tracker,
                 )
-                loop.tracker = tracker
                 loop.run(train_x, valid_x)
         finally:
             tracker.finish()
@@ -151,13 +160,21 @@ def train(
     return run_dir
 
 
+@dataclass
 class _Loop:
-    tracker = tracking.Tracker([])  # train() sets the run's own
+    """One training run in progress: epochs of optimiser steps, validation, checkpoints."""
 
-    def __init__(self, config, run_dir, model, net, optimizer, scheduler, state, ctx, stop, show):
-        self.config, self.run_dir, self.model, self.net = config, run_dir, model, net
-        self.optimizer, self.scheduler, self.state = optimizer, scheduler, state
-        self.ctx, self.stop, self.show = ctx, stop, show
+    config: RunConfig
+    run_dir: Path
+    model: nn.Module
+    net: nn.Module  # the model's loss, wrapped for data-parallel training
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.ReduceLROnPlateau
+    state: _State
+    ctx: distributed.Context
+    stop: SignalCatcher
+    show: bool | None  # progress: a bar, log lines (None: by terminal) or nothing
+    tracker: tracking.Tracker
 
     def run(self, train_x: torch.Tensor, valid_x: torch.Tensor) -> None:
         config, state, ctx = self.config, self.state, self.ctx
