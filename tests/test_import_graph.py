@@ -9,21 +9,14 @@ package's `__init__` importing its children to re-export them, or a child import
 parent, is the package's interface, not a cycle), nor are the parent packages that Python runs
 implicitly before a named module.
 """
+
 from __future__ import annotations
 
 import ast
 import textwrap
 from pathlib import Path
 
-import pytest
-
 SRC = Path(__file__).resolve().parents[1] / "src" / "raekit"
-
-# Cycles known on main and being removed; any other cycle fails outright.
-KNOWN_CYCLES = (
-    {"raekit.codes", "raekit.density.streaming", "raekit.generate"},
-    {"raekit.metrics.classifier", "raekit.metrics.features"},
-)
 
 
 def _modules(package_dir: Path, package: str) -> dict[str, Path]:
@@ -39,7 +32,8 @@ def _modules(package_dir: Path, package: str) -> dict[str, Path]:
 
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _imports(tree: ast.AST):
@@ -76,7 +70,7 @@ def import_graph(package_dir: Path, package: str) -> dict[str, set[str]]:
                     here = name.split(".") if is_package else name.split(".")[:-1]
                     if node.level - 1 > len(here) - 1:
                         raise ValueError(f"{path}: relative import beyond the top package")
-                    here = here[:len(here) - (node.level - 1)]
+                    here = here[: len(here) - (node.level - 1)]
                     base = ".".join(here + ([node.module] if node.module else []))
                 else:
                     base = node.module or ""
@@ -175,13 +169,11 @@ def test_raekit_has_no_import_cycle():
     graph = import_graph(SRC, "raekit")
     assert len(graph) > 20 and any(graph.values()), "the walk found raekit's modules and imports"
     components = cyclic_components(graph)
-    unknown = [c for c in components if not any(c <= known for known in KNOWN_CYCLES)]
-    assert not unknown, f"import cycles: {_describe(graph, unknown)}"
-    if components:  # only the cycles known on main remain: expected to fail until they are removed
-        pytest.xfail(f"known import cycles still present: {_describe(graph, components)}")
+    assert not components, f"import cycles: {_describe(graph, components)}"
 
 
 # ---- the detector itself, on fake packages
+
 
 def _package(root: Path, files: dict[str, str]) -> Path:
     for name, text in files.items():
@@ -192,14 +184,17 @@ def _package(root: Path, files: dict[str, str]) -> Path:
 
 
 def test_detector_finds_a_cycle_hidden_in_a_function(tmp_path):
-    package = _package(tmp_path, {
-        "__init__.py": "from fakepkg.a import run\n",
-        "a.py": "from . import b\n\ndef run():\n    return b.go()\n",
-        "b.py": "def go():\n    from .sub.c import value\n    return value\n",
-        "sub/__init__.py": "",
-        "sub/c.py": "import os\nimport fakepkg.a\nvalue = 1\n",
-        "d.py": "from .sub import c\n",
-    })
+    package = _package(
+        tmp_path,
+        {
+            "__init__.py": "from fakepkg.a import run\n",
+            "a.py": "from . import b\n\ndef run():\n    return b.go()\n",
+            "b.py": "def go():\n    from .sub.c import value\n    return value\n",
+            "sub/__init__.py": "",
+            "sub/c.py": "import os\nimport fakepkg.a\nvalue = 1\n",
+            "d.py": "from .sub import c\n",
+        },
+    )
     graph = import_graph(package, "fakepkg")
     assert graph["fakepkg.a"] == {"fakepkg.b"}
     assert graph["fakepkg.b"] == {"fakepkg.sub.c"}
@@ -208,39 +203,46 @@ def test_detector_finds_a_cycle_hidden_in_a_function(tmp_path):
     cycles = find_cycles(graph)
     assert cycles == [["fakepkg.a", "fakepkg.b", "fakepkg.sub.c", "fakepkg.a"]]
     assert _describe(graph, cyclic_components(graph)) == (
-        "fakepkg.a -> fakepkg.b -> fakepkg.sub.c -> fakepkg.a")
+        "fakepkg.a -> fakepkg.b -> fakepkg.sub.c -> fakepkg.a"
+    )
 
 
 def test_detector_resolves_two_level_relative_imports(tmp_path):
-    package = _package(tmp_path, {
-        "__init__.py": "",
-        "x/__init__.py": "",
-        "x/y.py": "class K:\n    def m(self):\n        from ..z import f\n",
-        "z.py": "try:\n    from fakepkg.x.y import K\nexcept ImportError:\n    K = None\n",
-    })
+    package = _package(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "x/__init__.py": "",
+            "x/y.py": "class K:\n    def m(self):\n        from ..z import f\n",
+            "z.py": "try:\n    from fakepkg.x.y import K\nexcept ImportError:\n    K = None\n",
+        },
+    )
     cycles = find_cycles(import_graph(package, "fakepkg"))
     assert cycles == [["fakepkg.x.y", "fakepkg.z", "fakepkg.x.y"]]
 
 
 def test_detector_passes_an_acyclic_package(tmp_path):
-    package = _package(tmp_path, {
-        "__init__.py": "from fakepkg.a import run\nfrom . import b\n",   # re-exports: not cycles
-        "a.py": """
+    package = _package(
+        tmp_path,
+        {
+            "__init__.py": "from fakepkg.a import run\nfrom . import b\n",  # re-exports: not cycles
+            "a.py": """
             from fakepkg import b
             from .sub import c
 
             def run():
                 from fakepkg.sub.c import value
         """,
-        "b.py": """
+            "b.py": """
             import json
             from typing import TYPE_CHECKING
             if TYPE_CHECKING:
                 from fakepkg.a import run
         """,
-        "sub/__init__.py": "from .c import value\n",
-        "sub/c.py": "value = 1\n",
-    })
+            "sub/__init__.py": "from .c import value\n",
+            "sub/c.py": "value = 1\n",
+        },
+    )
     graph = import_graph(package, "fakepkg")
     assert graph["fakepkg.a"] == {"fakepkg.b", "fakepkg.sub", "fakepkg.sub.c"}
     assert graph["fakepkg.b"] == set()  # the TYPE_CHECKING import never runs

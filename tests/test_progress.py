@@ -55,6 +55,7 @@ def test_default_enabled(monkeypatch, env, expected):
 def test_em_reports_its_iterations(monkeypatch, capsys, rng):
     # A slow step is simulated by a zero interval: EM's iterations show up on stderr as lines.
     monkeypatch.setattr(progress_module, "INTERVAL", 0.0)
+    monkeypatch.delenv("RAEKIT_PROGRESS", raising=False)
     from raekit.density.gmm import GMMDensity
 
     codes = np.concatenate([rng.normal(-3, 1, (200, 2)), rng.normal(3, 1, (200, 2))])

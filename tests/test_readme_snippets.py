@@ -7,6 +7,7 @@ exact line of a block where running it as written would take minutes (the replac
 still be in the block, so a README edit shows here); SKIPS names blocks that are not run at all,
 with the reason. All three are keyed by the block's first line and reported in the test ids.
 """
+
 from __future__ import annotations
 
 import os
@@ -46,14 +47,15 @@ PRELUDES = {
                                              + _rng.normal(size=(3000, 4))).astype(np.float32))
     """,
     # Densities are fitted on a trained run, and `model` is its model.
-    "from raekit.generate import fit_density, sample_images, interpolate_images": _RUN_DIGITS,
+    "from raekit.generation import fit_density, sample_images, interpolate_images": _RUN_DIGITS,
 }
 # (block's first line) -> (line as in the README, line run instead, why)
 REPLACEMENTS = {
     "import raekit": (
         'config = raekit.make_config("mnist", "rae-l2", "cpu", epochs=5)',
         'config = raekit.make_config("digits", "rae-l2", "tiny", epochs=1)',
-        "5 MNIST epochs at the cpu preset take minutes and need the MNIST download"),
+        "5 MNIST epochs at the cpu preset take minutes and need the MNIST download",
+    ),
 }
 # (block's first line) -> why it is not run
 SKIPS: dict[str, str] = {}
@@ -98,8 +100,9 @@ def test_readme_has_python_blocks_and_the_tables_match_them():
 
 
 def test_python_block_parser(tmp_path):
-    text = ("intro\n```python\nimport a\n  b = 1\n```\n```bash\nls\n```\n"
-            "  ```python\n  x = 2\n  ```\n")
+    text = (
+        "intro\n```python\nimport a\n  b = 1\n```\n```bash\nls\n```\n  ```python\n  x = 2\n  ```\n"
+    )
     assert python_blocks(text) == [(2, "import a\n  b = 1\n"), (9, "x = 2\n")]
 
 
@@ -115,16 +118,29 @@ def test_readme_python_block_runs(block, tmp_path):
         code = code.replace(old, new)
     script = textwrap.dedent(PRELUDES.get(first, "")) + "\n# ---- README.md block\n" + code
     (tmp_path / "snippet.py").write_text(script)
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "RAEKIT_PROGRESS": "0",
-           "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "RAEKIT_PROGRESS": "0",
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+    }
     started, cpu_before = time.perf_counter(), _children_cpu()
     # Generous wall-clock limit: on a loaded machine the wall time is many times the CPU time.
-    result = subprocess.run([sys.executable, "snippet.py"], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=600, check=False)
+    result = subprocess.run(
+        [sys.executable, "snippet.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     seconds, cpu = time.perf_counter() - started, _children_cpu() - cpu_before
     assert result.returncode == 0, (
         f"README.md:{line}: the ```python block exits {result.returncode} after {seconds:.0f} s\n"
-        f"{result.stderr[-3000:]}")
+        f"{result.stderr[-3000:]}"
+    )
     print(f"README.md:{line}: ran in {cpu:.1f} s of CPU ({seconds:.1f} s wall)")
     assert cpu < 60, f"README.md:{line}: the block and its prelude took {cpu:.0f} s of CPU"
 

@@ -171,7 +171,7 @@ def test_torchrun_ranks_all_stop_when_the_run_is_locked(tmp_path):
 def test_lock_helper(tmp_path):
     folder = tmp_path / "out"
     code = (
-        "import sys, time; from raekit import locks\n"
+        "import sys, time; from raekit.runs import locks\n"
         "with locks.hold(sys.argv[1]):\n    print('held', flush=True); time.sleep(120)"
     )
     holder = subprocess.Popen(

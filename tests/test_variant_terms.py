@@ -19,6 +19,7 @@ second prior draw, the decoder L2 over the encoder, the reconstruction decoded f
 the sample, beta and lam swapped in the total, spectral norm left off the decoder: each made
 tests here fail.
 """
+
 from __future__ import annotations
 
 import copy
@@ -28,8 +29,8 @@ import torch
 from torch import nn
 
 import raekit
-from raekit.config import converted_weights
 from raekit.models import VARIANTS
+from raekit.weights import converted_weights
 
 # What the README's model table says, written out by hand (independent of the variant table):
 # encoder noise, latent term, decoder term, spectral norm on the decoder.
@@ -78,8 +79,11 @@ def _imq_mmd(z: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
     total = 0.0
     for scale in IMQ_SCALES:
         c = scale * 2.0 * d
-        total = total + ((c / (c + zz) + c / (c + pp)) * off).sum() / (n * (n - 1)) \
+        total = (
+            total
+            + ((c / (c + zz) + c / (c + pp)) * off).sum() / (n * (n - 1))
             - 2.0 * (c / (c + zp)).mean()
+        )
     return total
 
 
@@ -153,8 +157,11 @@ def _reference(model, x: torch.Tensor, seed: int) -> dict[str, torch.Tensor]:
     elif latent == "mmd":
         out["mmd"] = _imq_mmd(z, torch.randn(z.shape))
     out = {key: value.detach().to(torch.float32) for key, value in out.items()}
-    out["loss"] = (out["rec"] + (config.beta * out[latent] if latent else 0.0)
-                   + (config.lam * out[decoder_term] if decoder_term else 0.0))
+    out["loss"] = (
+        out["rec"]
+        + (config.beta * out[latent] if latent else 0.0)
+        + (config.lam * out[decoder_term] if decoder_term else 0.0)
+    )
     return out
 
 
@@ -165,8 +172,13 @@ def _check(model, x, seed=SEED):
     expected = _reference(reference, x, seed)
     assert set(terms) == set(expected)
     for key in expected:
-        torch.testing.assert_close(terms[key].detach(), expected[key], rtol=2e-5, atol=2e-5,
-                                   msg=lambda m, key=key: f"{model.config.model} term {key!r}: {m}")
+        torch.testing.assert_close(
+            terms[key].detach(),
+            expected[key],
+            rtol=2e-5,
+            atol=2e-5,
+            msg=lambda m, key=key: f"{model.config.model} term {key!r}: {m}",
+        )
     return terms, expected
 
 
@@ -218,8 +230,10 @@ def test_gp_projection_estimator_at_the_encoder_z():
     model, x = _build("rae-gp", gp_estimator="projection", gp_projections=64)
     model.eval()
     z = model.encoder(x[:2]).detach()
-    columns = [torch.autograd.functional.jvp(model.decoder, z, e.expand_as(z).contiguous())[1]
-               for e in torch.eye(z.shape[1])]  # dD/dz_j of each sample
+    columns = [
+        torch.autograd.functional.jvp(model.decoder, z, e.expand_as(z).contiguous())[1]
+        for e in torch.eye(z.shape[1])
+    ]  # dD/dz_j of each sample
     exact = float(torch.stack(columns).pow(2).sum()) / len(z)  # batch mean of ||J||_F^2
     torch.manual_seed(0)
     assert float(model.loss(x[:2])["gp"].detach()) == pytest.approx(exact, rel=0.3)
@@ -247,8 +261,10 @@ def _spectral_layers(module: nn.Module):
 
 def _normalised(layer: nn.Module) -> bool:
     from torch.nn.utils import parametrize
+
     return parametrize.is_parametrized(layer, "weight") and any(
-        type(p).__name__ == "_SpectralNorm" for p in layer.parametrizations["weight"])
+        type(p).__name__ == "_SpectralNorm" for p in layer.parametrizations["weight"]
+    )
 
 
 @pytest.mark.parametrize("name", [n for n, v in VARIANTS.items() if v.data == "image"])
