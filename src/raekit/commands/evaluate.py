@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from raekit.commands.train import add_set_option
 from raekit.jsonio import dumps
 from raekit.paper.paper_results import TABLE1_MODELS
 
@@ -70,14 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="train nothing: evaluate and tabulate the finished runs only (while training goes on)",
     )
-    p.add_argument(
-        "--set",
-        nargs="+",
-        action="extend",
-        default=[],
-        metavar="KEY=VALUE",
-        help="config values over the preset's, for every run (e.g. epochs=2)",
-    )
+    add_set_option(p, "config values over the preset's, for every run (e.g. epochs=2)")
     p.add_argument(
         "--no-estimate",
         dest="estimate",

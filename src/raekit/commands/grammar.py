@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from raekit.commands.train import add_track_option
+from raekit.commands.train import add_set_option, add_track_option
 from raekit.errors import RaekitError
 from raekit.jsonio import dumps
 from raekit.models import SEQUENCE_MODELS
@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(default: the copy from `raekit fetch expressions`, else a "
         "synthetic corpus); molecules: as --smiles",
     )
-    p.add_argument("--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE")
+    add_set_option(p, "override any config value, e.g. --set max_rows=5000")
     p.add_argument("--resume", action="store_true")
     add_track_option(p)
     _processes_arg(p)

@@ -35,19 +35,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, help="maximum epochs (overrides the preset)")
     p.add_argument("--seed", type=int, help="random seed (default 0)")
     p.add_argument("--data-root", help="folder holding the dataset's files")
-    p.add_argument(
-        "--set",
-        nargs="+",
-        action="extend",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override any config value, e.g. --set beta=1e-2 lam=1e-4 width=0.25",
-    )
+    add_set_option(p, "override any config value, e.g. --set beta=1e-2 lam=1e-4 width=0.25")
     p.add_argument(
         "--resume", action="store_true", help="continue from the last checkpoint in --out"
     )
     add_track_option(p)
     p.set_defaults(handler=run)
+
+
+def add_set_option(p: argparse.ArgumentParser, help: str) -> None:
+    """--set KEY=VALUE ...; repeated options accumulate."""
+    p.add_argument("--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE", help=help)
 
 
 def add_track_option(p: argparse.ArgumentParser) -> None:
