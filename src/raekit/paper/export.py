@@ -67,6 +67,11 @@ def wall_times(results: dict[str, Any]) -> tuple[float, float, int]:
     )
 
 
+def _overridden(results: dict[str, Any]) -> str:
+    overrides = results.get("overrides") or {}
+    return f" with {' '.join(f'{k}={v}' for k, v in overrides.items())}" if overrides else ""
+
+
 def readme_block(results: dict[str, Any], name: str) -> str:
     """README's block for one committed reproduction: command, wall time, Tables 1-2, claims."""
     from raekit.paper.claims import check_claims, claims_markdown
@@ -81,7 +86,8 @@ def readme_block(results: dict[str, Any], name: str) -> str:
     seeds = sorted({int(s) for by_seed in results["runs"].values() for s in by_seed})
     lines = [
         f"<!-- results {name}: written by `raekit export-results` from results/{name}/results.json -->",
-        f"#### {results['dataset']}, `{results['preset']}` preset, seeds {', '.join(map(str, seeds))}",
+        f"#### {results['dataset']}, `{results['preset']}` preset{_overridden(results)}, "
+        f"seeds {', '.join(map(str, seeds))}",
         "",
         f"Wall time on 2 shared CPU cores: training {_duration(train_s)}, evaluation {_duration(eval_s)} "
         f"({count} run{'s' if count != 1 else ''}). Regenerate with:",
