@@ -143,10 +143,10 @@ def _write_images(images: np.ndarray, out: str, figure) -> None:
 def run_sample(args) -> int:
     from raekit.generation import load_run_density, sample_images
     from raekit.plots import samples_figure
-    from raekit.runs import as_model
+    from raekit.runs import Run
 
     _check_request(args, "n")
-    model, _, _ = as_model(args.run)
+    model = Run.of(args.run).model
     density = load_run_density(args.run, args.density, _components(args))
     images = sample_images(model, density, args.n, args.seed)
     _write_images(images, args.out, lambda path: samples_figure(images, path))
@@ -156,10 +156,10 @@ def run_sample(args) -> int:
 def run_reconstruct(args) -> int:
     from raekit.generation import reconstruct
     from raekit.plots import reconstruction_figure
-    from raekit.runs import as_model
+    from raekit.runs import Run
 
     _check_request(args, "n")
-    model, _, _ = as_model(args.run)
+    model = Run.of(args.run).model
     originals = _split(args)[: args.n]
     recons = reconstruct(model, originals)
     _write_images(
@@ -171,10 +171,10 @@ def run_reconstruct(args) -> int:
 def run_interpolate(args) -> int:
     from raekit.generation import interpolate_images
     from raekit.plots import interpolation_figure
-    from raekit.runs import as_model
+    from raekit.runs import Run
 
     _check_request(args, "pairs", "steps")
-    model, _, _ = as_model(args.run)
+    model = Run.of(args.run).model
     images = _split(args)
     pick = np.random.default_rng(args.seed).choice(len(images), size=(args.pairs, 2))
     strips = interpolate_images(
@@ -189,10 +189,11 @@ def run_neighbours(args) -> int:
     from raekit.generation import load_run_density, sample_images
     from raekit.generation.neighbours import nearest_neighbours
     from raekit.plots import neighbours_figure
-    from raekit.runs import as_model
+    from raekit.runs import Run
 
     _check_request(args, "n", "k")
-    model, config, _ = as_model(args.run)
+    run = Run.of(args.run)
+    model, config = run.model, run.config
     density = load_run_density(args.run, args.density, _components(args))
     samples = sample_images(model, density, args.n, args.seed)
     train = load_images(config.dataset, config.data_root).train[: config.train_limit]

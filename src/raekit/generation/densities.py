@@ -15,7 +15,7 @@ from raekit.density.io import open_codes
 from raekit.density.streaming import fit_gmm_streaming, mean_log_likelihood
 from raekit.errors import RaekitError
 from raekit.generation.codes import code_images, encode_images, encode_to_file
-from raekit.runs import as_model
+from raekit.runs import Run
 from raekit.runs.locks import locking
 
 DENSITY_DIR = "densities"
@@ -45,7 +45,8 @@ def fit_density(
     With a run directory (and save=True) the density is written to RUN/densities/ as
     safetensors + JSON, tagged with the model's fingerprint.
     """
-    model, config, run_dir = as_model(model_or_run)
+    run = Run.of(model_or_run)
+    model, config, run_dir = run.model, run.config, run.directory
     train_codes, valid_codes = (
         encode_images(model, images) for images in code_images(config, data)
     )
@@ -65,7 +66,8 @@ def fit_density_streaming(
     """The GMM of a run for datasets too large for one process: the codes are encoded by every
     rank torchrun started (or this process alone) into RUN/codes/{train,valid}.npy, and EM reads
     them chunk by chunk with its statistics all-reduced. Rank 0 saves the density."""
-    model, config, run_dir = as_model(run_dir)
+    run = Run.of(run_dir)
+    model, config, run_dir = run.model, run.config, run.directory
     if run_dir is None:
         raise RaekitError(
             "streaming density fits need a run directory (the codes are written inside it)"
@@ -110,7 +112,8 @@ def load_run_density(
     model_or_run, kind: str, components: int | None = None, fit_if_missing: bool = True, data=None
 ):
     """The saved density of a run (checked against the model), fitted first if missing."""
-    model, config, run_dir = as_model(model_or_run)
+    run = Run.of(model_or_run)
+    model, config, run_dir = run.model, run.config, run.directory
     options = run_density_options(config, kind, {"components": components} if components else {})
     if run_dir is not None:
         stem = density_stem(run_dir, kind, options.get("components"))

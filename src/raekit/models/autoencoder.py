@@ -57,6 +57,7 @@ class Autoencoder(nn.Module):
         # Sequence models whose loss ignores trailing padding: decode only trim(x) steps.
         self.trim = trim
         self.l2_layers, self.input_noise = l2_layers, input_noise
+        self.config = None  # the RunConfig it was built from (raekit.models.build sets it)
 
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(mean, log-variance) of q(z|x); log-variance is None for deterministic encoders."""

@@ -54,7 +54,7 @@ def build_from_config(
         apply_spectral_norm(decoder)
         if config.sn_all_layers:
             apply_spectral_norm(encoder)
-    return Autoencoder(
+    model = Autoencoder(
         encoder,
         decoder,
         variant,
@@ -69,6 +69,8 @@ def build_from_config(
         input_noise=config.input_noise,
         **sequence_options,
     )
+    model.config = config
+    return model
 
 
 def build_model(
@@ -82,6 +84,4 @@ def build_model(
 ) -> Autoencoder:
     """`raekit.build_model("rae-l2", dataset="mnist", preset="paper", beta=...)`."""
     config = make_config(dataset, name, preset, **overrides)
-    model = build_from_config(config, encoder, decoder)
-    model.config = config
-    return model
+    return build_from_config(config, encoder, decoder)

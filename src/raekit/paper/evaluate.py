@@ -56,7 +56,7 @@ def evaluate_run(
     from raekit.generation import decode_codes, encode_images, load_run_density
     from raekit.generation.interpolate import midpoints
     from raekit.metrics import get_extractor
-    from raekit.runs import as_model
+    from raekit.runs import Run
     from raekit.training.tracking import parse_backends
 
     if n < 2:
@@ -64,7 +64,8 @@ def evaluate_run(
     check_density_names(densities)
     started = time.perf_counter()
     parse_backends(track)
-    model, config, run_dir = as_model(Path(run_dir))
+    run = Run.of(Path(run_dir))
+    model, config, run_dir = run.model, run.config, run.directory
     data = data or load_images(config.dataset, config.data_root)
     densities = densities or [normal_density(model), "gmm"]
     requested, n = n, min(n, len(data.test))

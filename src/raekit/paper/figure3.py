@@ -28,9 +28,9 @@ DEFAULT_WEIGHTS = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)
 def _fids(run_dir: Path, data, extractor, n: int, samples: bool) -> dict[str, float]:
     from raekit.generation import decode_codes, reconstruct
     from raekit.metrics import frechet_distance
-    from raekit.runs import as_model
+    from raekit.runs import Run
 
-    model, _, _ = as_model(run_dir)
+    model = Run.of(run_dir).model
     test = data.test[:n]
     reference = extractor(test)
     out = {"rec": frechet_distance(extractor(reconstruct(model, test)), reference)}

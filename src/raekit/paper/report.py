@@ -30,9 +30,10 @@ def model_figures(run_dir: Path, result: dict[str, Any], data, seed: int = 0) ->
     from raekit.generation import interpolate_images, load_run_density, reconstruct, sample_images
     from raekit.generation.neighbours import nearest_neighbours
     from raekit.paper.evaluate import eval_images
-    from raekit.runs import as_model
+    from raekit.runs import Run
 
-    model, config, _ = as_model(run_dir)
+    run = Run.of(run_dir)
+    model, config = run.model, run.config
     out = Path(run_dir) / "figures"
     out.mkdir(exist_ok=True)
     rng = np.random.default_rng(seed)

@@ -142,7 +142,6 @@ def load_run(
     model = build_from_config(config, encoder, decoder)
     load_weights(weights, model)
     warn_if_unfinished(run_dir)
-    model.config = config
     return model.eval(), config
 
 
@@ -157,9 +156,21 @@ def _missing_weights_advice(run_dir: Path, config: RunConfig) -> str:
     return "its weights were removed and cannot be rebuilt from what is left; train it again into a new --out"
 
 
-def as_model(model_or_run):
-    """(model, config, run_dir or None) from a model object or a run directory."""
-    if isinstance(model_or_run, (str, Path)):
-        model, config = load_run(model_or_run)
-        return model, config, Path(model_or_run)
-    return model_or_run.eval(), getattr(model_or_run, "config", None), None
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """A trained model with the config it was built from and, when loaded from disk, its run
+    directory (where densities, codes and evaluations are kept)."""
+
+    model: nn.Module
+    config: RunConfig | None
+    directory: Path | None = None
+
+    @classmethod
+    def of(cls, model_or_run) -> Run:
+        """The Run of a run directory (loaded, in eval mode) or of a model object."""
+        if isinstance(model_or_run, Run):
+            return model_or_run
+        if isinstance(model_or_run, (str, Path)):
+            model, config = load_run(model_or_run)
+            return cls(model, config, Path(model_or_run))
+        return cls(model_or_run.eval(), model_or_run.config)
