@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from raekit.atomic import atomic_path
+from raekit.data import MissingFiles, dataset_dir, how_to_get, load_images
 from raekit.data import checksums as ck
+from raekit.data.archives import extract_tar, extract_zip
 from raekit.data.celeba import IMAGES, PARTITION
 from raekit.data.cifar import FOLDER as CIFAR_FOLDER
 from raekit.data.cifar import TEST_FILE as CIFAR_TEST
@@ -194,7 +196,6 @@ def archive_source(
     """A tarball downloaded (verified), its `folder/` extracted, the tarball removed."""
 
     def get(dest: Path) -> None:
-        from raekit.data.archives import extract_tar
 
         dest.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=dest, prefix=".download-") as tmp:
@@ -275,7 +276,6 @@ def _accepted(name: str) -> dict[str, tuple[str, set[str | None]]]:
 
 def _place(src: Path, dest: Path, rel: str, hashes: set[str | None]) -> list[Path]:
     """Check a user's file against its known hashes, then copy it (or unpack an archive) into dest."""
-    from raekit.data.archives import extract_tar, extract_zip
 
     if None not in hashes:
         actual = digest(src)
@@ -293,7 +293,6 @@ def _place(src: Path, dest: Path, rel: str, hashes: set[str | None]) -> list[Pat
 
 def fetch(name: str, dest: str | Path | None = None, source_file: str | Path | None = None) -> Path:
     """Put dataset `name` into dest (default: the cache) from the first source that works; return dest."""
-    from raekit.data import dataset_dir, how_to_get
 
     if name not in SOURCES:
         raise unknown("dataset to fetch", name, SOURCES)
@@ -330,7 +329,6 @@ def fetch(name: str, dest: str | Path | None = None, source_file: str | Path | N
 
 def _from_user(name: str, path: Path, dest: Path) -> Path:
     """The user's copy is the only source tried: its problems are reported, not skipped."""
-    from raekit.data import MissingFiles
 
     say(f"{name}: using the local copy {path}")
     placed = []
@@ -356,7 +354,6 @@ def _discard(paths) -> None:
 
 def _check(name: str, dest: Path) -> None:
     """A fetched dataset must read back (this also checks files that have no published hash)."""
-    from raekit.data import load_images
 
     load_images(name, dest)
 

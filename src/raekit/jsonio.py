@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from raekit.atomic import atomic_write_text
+
 
 def sanitise(value: Any) -> Any:
     """`value` with every non-finite float replaced by None and numpy scalars / arrays made plain."""
@@ -32,6 +34,5 @@ def dumps(value: Any, **kwargs: Any) -> str:
 
 def write_json(path: str | os.PathLike, value: Any, **kwargs: Any) -> None:
     """Write `value` as JSON, atomically."""
-    from raekit.atomic import atomic_write_text
 
     atomic_write_text(path, dumps(value, **kwargs) + "\n")

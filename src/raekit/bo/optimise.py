@@ -13,7 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from raekit.errors import RaekitError
+from raekit.errors import RaekitError, unknown
+from raekit.generation import encode_images
+from raekit.jsonio import write_json
+from raekit.runs import load_run
 
 DRAWS = {"expressions": 25, "molecules": 500}  # decodings per proposed point (GrammarVAE)
 STANDARDISATIONS = ("zinc250k", "data")
@@ -34,7 +37,6 @@ def objective(task: str, strings: list[str], standardise: str = "zinc250k") -> O
     """Expressions: log(1 + MSE), valid when the decoding derives from the grammar, invalid ones
     score log(1 + 1000). Molecules: negated penalised logP standardised with GrammarVAE's ZINC250k
     constants (``standardise="zinc250k"``) or on ``strings`` (``"data"``)."""
-    from raekit.errors import unknown
     from raekit.grammar import scores
 
     if task == "expressions":
@@ -111,10 +113,7 @@ def run_bo(
 ) -> dict:
     """BO with several seeds on a trained run; returns the Figure 2 row (and writes RUN/bo.json)."""
     from raekit.bo.bayesian import bayesian_optimisation, summarise_runs
-    from raekit.generation import encode_images
     from raekit.grammar.task import load_sequences
-    from raekit.jsonio import write_json
-    from raekit.runs import load_run
 
     check_bo_options(
         iterations=iterations, batch=batch, seeds=seeds, draws=draws, gp=gp, max_codes=max_codes

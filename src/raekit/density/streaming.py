@@ -20,6 +20,7 @@ from raekit import distributed
 from raekit.density import em
 from raekit.density.base import as_codes
 from raekit.density.gmm import GMMDensity, centre_of, shifted
+from raekit.density.io import open_codes
 from raekit.distributed import Context
 from raekit.errors import RaekitError
 
@@ -28,7 +29,6 @@ def fit_gmm_streaming(
     codes, ctx: Context | None = None, chunk: int = 8192, init_sample: int = 100_000, **options
 ) -> GMMDensity:
     """A fitted GMMDensity (`options` as GMMDensity's) from an (N, d) array or a .npy file path."""
-    from raekit.density.io import open_codes
 
     ctx = ctx or Context()
     source = open_codes(codes) if isinstance(codes, (str, Path)) else as_codes(codes)

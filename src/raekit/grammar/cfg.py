@@ -13,7 +13,7 @@ from functools import cached_property
 import nltk
 import numpy as np
 
-from raekit.errors import RaekitError
+from raekit.errors import RaekitError, unknown
 
 PADDING_LHS = "Nothing"
 
@@ -168,7 +168,6 @@ GRAMMARS = {"expressions": EXPRESSION_GRAMMAR, "molecules": ZINC_GRAMMAR}
 
 def get_grammar(name: str) -> Grammar:
     """The built-in grammar called `name` ('expressions' or 'molecules')."""
-    from raekit.errors import unknown
 
     if name not in GRAMMARS:
         raise unknown("grammar", name, GRAMMARS)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from raekit.cache import cache_dir
 from raekit.errors import RaekitError
+from raekit.fetch import extract_from_wheel
 from raekit.grammar.cfg import EXPRESSION_GRAMMAR, Grammar
 
 MOSES_REQUIREMENT = "molsets==0.3.1"
@@ -141,7 +142,6 @@ def _rdkit_valid(smiles: str) -> bool:
 
 def fetch_moses(dest=None) -> Path:
     """The MOSES training SMILES (`train.csv.gz`), taken out of the molsets 0.3.1 wheel."""
-    from raekit.fetch import extract_from_wheel
 
     dest = Path(dest) if dest is not None else cache_dir() / "moses" / "train.csv.gz"
     if dest.is_file():

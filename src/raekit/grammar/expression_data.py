@@ -14,6 +14,7 @@ import numpy as np
 
 from raekit.cache import cache_dir
 from raekit.errors import RaekitError
+from raekit.fetch import copy_verified, download
 
 EXPRESSIONS_NAME = "equation2_15_dataset.txt"
 EXPRESSIONS_URL = (
@@ -29,7 +30,6 @@ def cached_expressions() -> Path:
 def fetch_expressions(dest: str | Path | None = None, source: str | Path | None = None) -> Path:
     """The expression file in `dest` (default: the cache): copied from `source` when given,
     else downloaded from GrammarVAE's repository; either way SHA-256 checked."""
-    from raekit.fetch import copy_verified, download
 
     dest = Path(dest) / EXPRESSIONS_NAME if dest is not None else cached_expressions()
     if source is not None:

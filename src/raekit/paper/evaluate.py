@@ -19,9 +19,26 @@ from typing import Any
 
 import numpy as np
 
-from raekit.errors import RaekitError
+from raekit import runs
+from raekit.atomic import atomic_path
+from raekit.cache import cache_dir, read_cached
+from raekit.data import load_images
+from raekit.density import DENSITIES
+from raekit.errors import RaekitError, unknown
+from raekit.generation import decode_codes, encode_images, load_run_density, reconstruct
+from raekit.generation.interpolate import midpoints
 from raekit.jsonio import write_json
+from raekit.metrics import (
+    feature_statistics,
+    frechet_distance_from_stats,
+    get_extractor,
+    prd,
+    prd_f_beta,
+)
+from raekit.progress import default_enabled
+from raekit.runs import Run
 from raekit.runs.locks import locking
+from raekit.training.tracking import open_tracker, parse_backends
 
 EVAL_FILE = "eval.json"
 
@@ -52,12 +69,6 @@ def evaluate_run(
 ) -> dict[str, Any]:
     """Evaluate a trained run; writes RUN/eval.json and returns its content. `track` adds the FIDs
     and PRD values to the run's TensorBoard / MLflow logs (see raekit.training.tracking)."""
-    from raekit.data import load_images
-    from raekit.generation import decode_codes, encode_images, load_run_density
-    from raekit.generation.interpolate import midpoints
-    from raekit.metrics import get_extractor
-    from raekit.runs import Run
-    from raekit.training.tracking import parse_backends
 
     if n < 2:
         raise RaekitError(f"--n must be at least 2, got {n}")
@@ -84,7 +95,6 @@ def evaluate_run(
     ref_stats, ref_features = _reference(extractor, config.dataset, test)
 
     def score(images: np.ndarray) -> tuple[float, np.ndarray]:
-        from raekit.metrics import feature_statistics, frechet_distance_from_stats
 
         feats = extractor(images)
         return frechet_distance_from_stats(*feature_statistics(feats), *ref_stats), feats
@@ -135,8 +145,6 @@ def evaluate_run(
 
 def check_density_names(densities: list[str] | None) -> None:
     """Refuse an unknown density name before any work starts."""
-    from raekit.density import DENSITIES
-    from raekit.errors import unknown
 
     for kind in densities or []:
         if kind not in DENSITIES:
@@ -145,8 +153,6 @@ def check_density_names(densities: list[str] | None) -> None:
 
 def track_eval(run_dir: Path, result: dict[str, Any], track, experiment: str | None = None) -> None:
     """Log an evaluation at the run's last epoch, with eval.json and any figures already drawn."""
-    from raekit import runs
-    from raekit.training.tracking import open_tracker
 
     tracker = open_tracker(track, run_dir, runs.read_config(run_dir), experiment=experiment)
     rows = runs.read_metrics(run_dir)
@@ -157,7 +163,6 @@ def track_eval(run_dir: Path, result: dict[str, Any], track, experiment: str | N
 
 def say(message: str) -> None:
     """A step announcement on stderr (stdout stays for results), silenced with the progress bars."""
-    from raekit.progress import default_enabled
 
     if default_enabled():
         print(message, file=sys.stderr, flush=True)
@@ -180,7 +185,6 @@ def eval_images(config, data) -> np.ndarray:
 
 def _reconstructions(model, config, images: np.ndarray, run, data, seed: int) -> np.ndarray:
     """REC's images; the 2-stage VAE's pass through its second stage when `rec_second_stage`."""
-    from raekit.generation import decode_codes, encode_images, load_run_density, reconstruct
 
     if config.rec_second_stage and normal_density(model) == "two-stage":
         stage_two = load_run_density(run, "two-stage", data=data)
@@ -192,10 +196,6 @@ def _reference(extractor, dataset: str, test: np.ndarray):
     """Test-set statistics and features, cached per dataset, split, extractor and count (the
     features too: PRD needs them, and Inception features of 10k images take minutes on a CPU)."""
     from safetensors.numpy import load_file, save_file
-
-    from raekit.atomic import atomic_path
-    from raekit.cache import cache_dir, read_cached
-    from raekit.metrics import feature_statistics
 
     key = f"{dataset}-test-{getattr(extractor, 'fingerprint', extractor.name)}-{len(test)}"
     path = cache_dir() / "reference" / f"{key}.safetensors"
@@ -215,7 +215,6 @@ def _reference(extractor, dataset: str, test: np.ndarray):
 
 
 def _prd(features: np.ndarray, ref_features: np.ndarray) -> dict[str, Any]:
-    from raekit.metrics import prd, prd_f_beta
 
     precision, recall = prd(features, ref_features)
     f8, f1_8 = prd_f_beta(precision, recall, beta=8)

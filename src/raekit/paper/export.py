@@ -11,7 +11,10 @@ from typing import Any
 
 from raekit.atomic import atomic_write_text
 from raekit.errors import RaekitError
+from raekit.paper.claims import check_claims, claims_markdown
+from raekit.paper.paper_results import TABLE1
 from raekit.paper.results import RESULTS_FILE, read_results
+from raekit.paper.tables import table1, table2
 
 TOP_FILES = ("table1.md", "table2.md", RESULTS_FILE, "report.html")
 RUN_FILES = ("config.yaml", "metrics.csv", "eval.json")
@@ -74,9 +77,6 @@ def _overridden(results: dict[str, Any]) -> str:
 
 def readme_block(results: dict[str, Any], name: str) -> str:
     """README's block for one committed reproduction: command, wall time, Tables 1-2, claims."""
-    from raekit.paper.claims import check_claims, claims_markdown
-    from raekit.paper.paper_results import TABLE1
-    from raekit.paper.tables import table1, table2
 
     paper = results["dataset"] if results["dataset"] in TABLE1 else None
     train_s, eval_s, count = wall_times(results)

@@ -11,8 +11,10 @@ from raekit.atomic import atomic_write_text
 from raekit.config import make_config
 from raekit.errors import RaekitError
 from raekit.jsonio import write_json
+from raekit.paper import reuse
 from raekit.paper.htmlpage import Section, embed_png, page
 from raekit.paper.tables import Table
+from raekit.training import train
 
 # The paper's Figure 2: (fraction valid, average score) per task and model.
 PAPER_FIG2 = {
@@ -123,8 +125,6 @@ def write_fig2_report(out: Path, task: str, table: Table, rows: dict[str, dict])
 
 def _train_or_reuse(config, run_dir: Path) -> Path:
     """A finished run with this config is reused, an unfinished one resumed, else one is trained."""
-    from raekit.paper import reuse
-    from raekit.training import train
 
     exists = reuse.check_reusable(run_dir, config) is not None
     if exists and reuse.is_finished(run_dir, config):

@@ -16,19 +16,22 @@ import numpy as np
 from raekit import runs
 from raekit.atomic import atomic_write_text
 from raekit.config import make_config, replace
+from raekit.data import load_images
 from raekit.errors import RaekitError
+from raekit.generation import decode_codes, reconstruct
 from raekit.jsonio import write_json
+from raekit.metrics import frechet_distance, get_extractor
+from raekit.paper.htmlpage import Section, embed_png, page
 from raekit.paper.tables import Table
 from raekit.plots import pyplot
+from raekit.runs import Run
+from raekit.training import train
 
 DEFAULT_KS = (1, 2, 5)
 DEFAULT_WEIGHTS = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)
 
 
 def _fids(run_dir: Path, data, extractor, n: int, samples: bool) -> dict[str, float]:
-    from raekit.generation import decode_codes, reconstruct
-    from raekit.metrics import frechet_distance
-    from raekit.runs import Run
 
     model = Run.of(run_dir).model
     test = data.test[:n]
@@ -41,7 +44,6 @@ def _fids(run_dir: Path, data, extractor, n: int, samples: bool) -> dict[str, fl
 
 
 def _train_to(config, run_dir: Path, epochs: int, data):
-    from raekit.training import train
 
     if (run_dir / runs.CONFIG_FILE).exists():
         saved = replace(runs.read_config(run_dir), epochs=epochs)
@@ -60,8 +62,6 @@ def reproduce_fig3(
     epochs: int | None = None,
 ) -> Path:
     """Run both panels; write fig3.json, fig3.md and fig3.png; returns the PNG path."""
-    from raekit.data import load_images
-    from raekit.metrics import get_extractor
 
     if any(int(k) < 1 for k in ks):
         raise RaekitError(f"every k must be at least 1, got {list(ks)}")
@@ -107,7 +107,6 @@ def reproduce_fig3(
 
 def write_fig3_report(out: Path, result: dict, table: Table) -> Path:
     """fig3.html: contents, the figure, the KL-weight table and the per-epoch FIDs of each k."""
-    from raekit.paper.htmlpage import Section, embed_png, page
 
     features = f"{result['extractor']} features, {result['n']} test images"
     table.goals, table.key = [None, "min", "min"], "kl"

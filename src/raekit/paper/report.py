@@ -11,8 +11,14 @@ import numpy as np
 
 from raekit import plots, runs
 from raekit.atomic import atomic_path, atomic_write_text
+from raekit.data import load_images
+from raekit.generation import interpolate_images, load_run_density, reconstruct, sample_images
+from raekit.generation.neighbours import nearest_neighbours
+from raekit.paper.evaluate import eval_images
 from raekit.paper.htmlpage import Section, embed_png, figure, page
+from raekit.paper.tables import annotate, describe_features
 from raekit.plots import pyplot
+from raekit.runs import Run
 
 FIGURES = (
     "reconstructions",
@@ -27,10 +33,6 @@ FIGURES = (
 
 def model_figures(run_dir: Path, result: dict[str, Any], data, seed: int = 0) -> dict[str, Path]:
     """Write a run's figures into RUN/figures/ and return their paths (Figures 1, 4-6; PRD; curves)."""
-    from raekit.generation import interpolate_images, load_run_density, reconstruct, sample_images
-    from raekit.generation.neighbours import nearest_neighbours
-    from raekit.paper.evaluate import eval_images
-    from raekit.runs import Run
 
     run = Run.of(run_dir)
     model, config = run.model, run.config
@@ -210,8 +212,6 @@ def write_report(
 ) -> Path:
     """report.html in `out`: contents, the tables, the paper's claims checked, the models side by
     side, then each model's detail (`results`: model -> one run's eval result), all in one file."""
-    from raekit.data import load_images
-    from raekit.paper.tables import annotate, describe_features
 
     out = Path(out)
     figures = {}

@@ -20,9 +20,13 @@ from raekit.errors import RaekitError
 from raekit.jsonio import write_json
 from raekit.paper import results as results_mod
 from raekit.paper import reuse
+from raekit.paper.claims import check_claims
+from raekit.paper.evaluate import evaluate_run, protocol, read_eval
 from raekit.paper.paper_results import TABLE1, TABLE1_MODELS
 from raekit.paper.tables import density_table, table1, table2
 from raekit.runs.locks import locking
+from raekit.training import train
+from raekit.training.tracking import parse_backends
 
 
 @dataclass
@@ -67,7 +71,6 @@ def plan(dataset: str, preset: str, out: Path, models, seeds, overrides=None) ->
 
 def train_job(job: Job, data=None, **track) -> None:
     """Train or resume a job's run (`track`: train's track / experiment arguments)."""
-    from raekit.training import train
 
     if job.finished:
         print(f"reusing {job.run_dir}", flush=True)
@@ -78,7 +81,6 @@ def train_job(job: Job, data=None, **track) -> None:
 def evaluate_job(
     job: Job, features: str, n: int, densities: list[str] | None, data=None, **track
 ) -> dict[str, Any]:
-    from raekit.paper.evaluate import evaluate_run, protocol, read_eval
 
     previous = read_eval(job.run_dir)
     if reuse.eval_matches(previous, features, n, job.seed, densities, protocol(job.config)):
@@ -132,7 +134,6 @@ def reproduce(
     """Train (unless train=False: only finished runs are evaluated), evaluate and tabulate `models`
     for every seed (`overrides`: config values over the preset's); returns results.json's content.
     `track` logs every run to TensorBoard / MLflow, grouped under one MLflow experiment."""
-    from raekit.training.tracking import parse_backends
 
     out, seeds = Path(out), list(seeds)
     parse_backends(track)
@@ -219,7 +220,6 @@ def make_tables(results: dict[str, Any], paper: str | None = None):
 
 def write_results(out: Path, meta: dict[str, Any], collected) -> dict[str, Any]:
     """results.json, table1.md and table2.md from the runs evaluated so far."""
-    from raekit.paper.claims import check_claims
 
     results = results_mod.build(meta, collected)
     results["claims"] = check_claims(results)

@@ -23,6 +23,7 @@ from torch import nn
 
 from raekit import distributed, runs
 from raekit.config import RunConfig
+from raekit.data import load_images
 from raekit.errors import RaekitError
 from raekit.models.build import build_from_config
 from raekit.runs import checkpoint
@@ -372,7 +373,6 @@ def load_data(config: RunConfig):
         from raekit.grammar.task import load_sequences
 
         return load_sequences(config)
-    from raekit.data import load_images
 
     return load_images(config.dataset, config.data_root)
 

@@ -22,8 +22,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from raekit import runs
 from raekit.atomic import atomic_write_text
 from raekit.errors import RaekitError
+from raekit.plots import image_grid
 
 BACKENDS = ("tensorboard", "mlflow")
 TB_DIR, STATE_FILE = "tb", "tracking.json"
@@ -144,7 +146,6 @@ def log_files(
     track, run_dir: str | Path, figures: Iterable[Path], experiment: str | None = None
 ) -> None:
     """Add finished figures (PNG) to a run's logs, at its last epoch."""
-    from raekit import runs
 
     rows = runs.read_metrics(run_dir)
     tracker = open_tracker(track, run_dir, experiment=experiment)
@@ -156,7 +157,6 @@ def epoch_grid(model, images, n: int = 8, seed: int = 0) -> np.ndarray:
     """uint8 RGB grid of four rows: n inputs, their reconstructions, N(0, I) samples and samples
     of a Gaussian fitted to the codes of all `images` (uint8 NCHW). Eval mode, no gradients, and
     the global RNG is restored, so tracking leaves training bit-identical."""
-    from raekit.plots import image_grid
 
     was_training = model.training
     device = next(model.parameters()).device

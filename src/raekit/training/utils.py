@@ -14,6 +14,7 @@ import torch
 from raekit import distributed, runs
 from raekit.config import RunConfig
 from raekit.errors import RaekitError
+from raekit.progress import progress
 from raekit.runs import checkpoint, locks
 from raekit.runs.state_codec import decode
 
@@ -139,6 +140,5 @@ def check_resumable(run_dir: Path, config: RunConfig) -> None:
 
 
 def progress_bar(iterable, enabled: bool | None, epoch: int, epochs: int):
-    from raekit.progress import progress
 
     return progress(iterable, desc=f"epoch {epoch + 1}/{epochs}", unit="batch", enabled=enabled)
