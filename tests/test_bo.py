@@ -231,25 +231,61 @@ def test_most_frequent_valid_by_hand():
     assert sorted(checked) == ["a", "b", "c", "d", "e", "x"]  # one check per distinct string
 
 
-def test_summarise_runs_by_hand():
-    def run(items, scores, valid):
-        return bo.BOResult(
-            rounds=[
-                {
-                    "points": np.zeros((len(items), 2)),
-                    "items": items,
-                    "scores": np.array(scores),
-                    "valid": np.array(valid),
-                }
-            ]
-        )
+def _result(items, scores, valid, invalid_score=5.0):
+    return bo.BOResult(
+        rounds=[
+            {
+                "points": np.zeros((len(items), 2)),
+                "items": items,
+                "scores": np.array(scores),
+                "valid": np.array(valid),
+            }
+        ],
+        invalid_score=invalid_score,
+    )
 
-    r1 = run(["a", "b", "c"], [1.0, np.nan, 3.0], [True, False, True])
-    r2 = run(["a", "d", "a"], [2.0, 0.5, 1.5], [True, True, True])
+
+def test_summarise_runs_by_hand():
+    r1 = _result(["a", "b", "c"], [1.0, np.nan, 3.0], [True, False, True])
+    r2 = _result(["a", "d", "a"], [2.0, 0.5, 1.5], [True, True, True])
     got = bo.summarise_runs([r1, r2], top=3)
-    # fraction valid: (2/3 + 3/3) / 2; run means: 2.0 and 4/3; sample std of those two.
+    # GrammarVAE's per-run rule: r1 scored [1, 5 (invalid), 3] -> worst 5 out -> mean 2;
+    # r2 scored [2, 0.5, 1.5] -> its worst, the valid 2, is left out too -> mean 1.
     assert got["fraction_valid"] == pytest.approx((2 / 3 + 1) / 2)
-    assert got["mean_score"] == pytest.approx((2.0 + 4 / 3) / 2)
-    assert got["std_score"] == pytest.approx(abs(2.0 - 4 / 3) / np.sqrt(2))
+    assert got["mean_score"] == pytest.approx((2.0 + 1.0) / 2)
+    assert got["std_score"] == pytest.approx(abs(2.0 - 1.0) / np.sqrt(2))
+    # The plain mean over valid proposals: 2.0 and 4/3.
+    assert got["mean_valid_score"] == pytest.approx((2.0 + 4 / 3) / 2)
     assert got["top"] == [["d", 0.5], ["a", 1.0], ["c", 3.0]]
     assert r2.top(5) == [("d", 0.5), ("a", 1.5)]
+
+
+def test_summarise_runs_worst_over_all_runs():
+    # Expressions: one worst over all runs (5, r1's invalid), so r2 keeps its own worst.
+    r1 = _result(["a", "b", "c"], [1.0, np.nan, 3.0], [True, False, True])
+    r2 = _result(["a", "d", "a"], [2.0, 0.5, 1.5], [True, True, True])
+    got = bo.summarise_runs([r1, r2], worst_over="all")
+    assert got["mean_score"] == pytest.approx((2.0 + 4 / 3) / 2)
+    # A run of nothing but the worst score has no average and is left out.
+    r3 = _result(["x", "y"], [np.nan, 5.0], [False, True])
+    assert np.isnan(r3.mean_below(5.0))
+    assert bo.summarise_runs([r1, r3])["mean_score"] == pytest.approx(2.0)
+    with pytest.raises(RaekitError, match="worst-score scope"):
+        bo.summarise_runs([r1], worst_over="seed")
+
+
+def test_bo_result_records_the_invalid_fill(monkeypatch, rng):
+    _recording_fit(monkeypatch)
+    codes = rng.uniform(-1, 1, size=(30, 2))
+    result = bo.bayesian_optimisation(
+        codes,
+        (codes**2).sum(1),
+        _half_invalid,
+        iterations=1,
+        batch=4,
+        gp="exact",
+        invalid_score=7.0,
+        progress=False,
+    )
+    r = result.rounds[0]
+    np.testing.assert_allclose(result.observed(), np.where(r["valid"], r["scores"], 7.0))

@@ -26,6 +26,7 @@ GP_KINDS = ("exact", "sparse")
 # gpytorch swaps Cholesky for iterative CG/Lanczos solves above 800 points: slower here and noisy.
 _CHOLESKY_UP_TO = 20_000
 INVALID_POLICIES = ("skip", "worst")
+WORST_OVER = ("run", "all")  # where the worst score left out of averages is taken
 
 
 def _as_tensor(a: Any) -> torch.Tensor:
@@ -230,6 +231,12 @@ class BOResult:
 
     rounds: list[dict[str, Any]] = field(default_factory=list)
     gp_metrics: dict[str, float] = field(default_factory=dict)
+    invalid_score: float = float("nan")  # what an invalid proposal scored for the GP
+
+    def observed(self) -> np.ndarray:
+        """Every proposal's score as GrammarVAE records it: invalid ones at ``invalid_score``."""
+        scores = np.asarray(self._flat("scores"), dtype=np.float64)
+        return np.where(np.asarray(self._flat("valid"), dtype=bool), scores, self.invalid_score)
 
     def _flat(self, key: str) -> list:
         return [v for r in self.rounds for v in r[key]]
@@ -240,10 +247,17 @@ class BOResult:
         return float(np.mean(valid)) if valid else float("nan")
 
     @property
-    def mean_score(self) -> float:
+    def mean_valid_score(self) -> float:
         """Mean score of the valid proposals (NaN when none was valid)."""
         scores = [s for s, v in zip(self._flat("scores"), self._flat("valid")) if v]
         return float(np.mean(scores)) if scores else float("nan")
+
+    def mean_below(self, worst: float) -> float:
+        """GrammarVAE's average: the mean of the scores strictly better than ``worst``, which
+        leaves out invalid proposals and any valid one that scored as badly (NaN if none)."""
+        observed = self.observed()
+        better = observed[observed < worst]
+        return float(better.mean()) if len(better) else float("nan")
 
     def valid_pairs(self) -> list[tuple[Any, float]]:
         """(item, score) of every valid proposal, in proposal order."""
@@ -274,7 +288,7 @@ class BOResult:
 
         return {
             "fraction_valid": nan_to_none(self.fraction_valid),
-            "mean_score": nan_to_none(self.mean_score),
+            "mean_valid_score": nan_to_none(self.mean_valid_score),
             "top": [[str(i), s] for i, s in self.top(k)],
             "gp_metrics": dict(self.gp_metrics),
             "rounds": [clean(r) for r in self.rounds],
@@ -334,7 +348,7 @@ def bayesian_optimisation(
             flush=True,
         )
     model = fit_gp(train_x, train_y, kind=gp, seed=seed, **gp_kwargs)
-    result = BOResult(gp_metrics=evaluate_gp(model, x[test], y[test]))
+    result = BOResult(gp_metrics=evaluate_gp(model, x[test], y[test]), invalid_score=fill)
     acquired, started = 0, time.perf_counter()
     for it in range(iterations):
         points = propose_batch(
@@ -363,20 +377,33 @@ def bayesian_optimisation(
     return result
 
 
-def summarise_runs(results: Sequence[BOResult], top: int = 3) -> dict[str, Any]:
-    """Figure 2 row across seeds: mean fraction valid, mean and std over seeds (ddof=1; 0 for one
-    run) of each run's average valid score, and the best ``top`` distinct items over all runs.
-    Runs without any valid proposal are left out of the score average."""
+def summarise_runs(
+    results: Sequence[BOResult], top: int = 3, worst_over: str = "run"
+) -> dict[str, Any]:
+    """Figure 2 row across seeds, as GrammarVAE's get_final_results.py computes it: the mean
+    fraction valid; per run the average of the scores better than the worst score, taken over
+    that run (``worst_over="run"``, molecules) or over all runs (``"all"``, expressions), then
+    their mean and std over seeds (ddof=1; 0 for one run); the best ``top`` distinct valid items
+    over all runs. ``mean_valid_score`` is raekit's plain mean over valid proposals. Runs
+    without a score to average are left out of the means."""
     if not results:
         raise RaekitError("no BO runs to summarise")
-    means = np.array([r.mean_score for r in results])
-    means = means[~np.isnan(means)]
+    if worst_over not in WORST_OVER:
+        raise unknown("worst-score scope", worst_over, WORST_OVER)
+    worsts = [float(r.observed().max(initial=-np.inf)) for r in results]
+    if worst_over == "all":
+        worsts = [max(worsts)] * len(results)
+    averages = np.array([r.mean_below(w) for r, w in zip(results, worsts)])
+    averages = averages[~np.isnan(averages)]
+    valid_means = np.array([r.mean_valid_score for r in results])
+    valid_means = valid_means[~np.isnan(valid_means)]
     pairs = [p for r in results for p in r.valid_pairs()]
     return {
         "runs": len(results),
         "fraction_valid": float(np.mean([r.fraction_valid for r in results])),
-        "mean_score": float(means.mean()) if len(means) else None,
-        "std_score": float(means.std(ddof=1)) if len(means) > 1 else 0.0,
+        "mean_score": float(averages.mean()) if len(averages) else None,
+        "std_score": float(averages.std(ddof=1)) if len(averages) > 1 else 0.0,
+        "mean_valid_score": float(valid_means.mean()) if len(valid_means) else None,
         "top": [
             [str(i), s] for i, s in _unique_top([p[0] for p in pairs], [p[1] for p in pairs], top)
         ],
