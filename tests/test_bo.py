@@ -34,6 +34,24 @@ def test_sparse_gp_recovers_smooth_function(rng):
     assert bo.evaluate_gp(model, x[120:], y[120:])["rmse"] < 0.3 * y[120:].std()
 
 
+def test_sparse_gp_never_builds_the_n_by_n_kernel(rng, monkeypatch):
+    # The paper's protocol fits 90k expression codes: an n x n kernel would need 65 GB.
+    from gpytorch.kernels import RBFKernel
+
+    largest = []
+    forward = RBFKernel.forward
+
+    def recording(self, x1, x2, diag=False, **kwargs):
+        largest.append(x1.shape[-2] * (1 if diag else x2.shape[-2]))
+        return forward(self, x1, x2, diag=diag, **kwargs)
+
+    monkeypatch.setattr(RBFKernel, "forward", recording)
+    x = rng.uniform(-1, 1, size=(2000, 2))
+    model = bo.fit_gp(x, smooth(x), kind="sparse", inducing=30, maxiter=3)
+    bo.evaluate_gp(model, x[:50], smooth(x[:50]))
+    assert largest and max(largest) <= 2000 * 30
+
+
 def _kernel_by_hand(model, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The fitted RBF kernel (optionally scaled) written out in numpy."""
     from gpytorch.kernels import RBFKernel, ScaleKernel

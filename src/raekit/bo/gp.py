@@ -1,0 +1,136 @@
+"""The GP surrogate of latent-space BO: fitting (exact or sparse variational), prediction and
+held-out metrics, on arrays of latent codes and their scores (lower is better)."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.stats import norm
+
+from raekit.errors import RaekitError, unknown
+
+GP_KINDS = ("exact", "sparse")
+# gpytorch swaps Cholesky for iterative CG/Lanczos solves above 800 points: slower here and noisy.
+_CHOLESKY_UP_TO = 20_000
+
+
+def _as_tensor(a: Any) -> torch.Tensor:
+    return torch.as_tensor(np.ascontiguousarray(a, dtype=np.float64), dtype=torch.float64)
+
+
+def _exact_solves():
+    import gpytorch
+
+    return gpytorch.settings.max_cholesky_size(_CHOLESKY_UP_TO)
+
+
+def _codes_and_scores(codes, scores, at_least: int, purpose: str) -> tuple[np.ndarray, np.ndarray]:
+    """float64 (n, d) codes and (n,) scores, finite, with n >= at_least; a clear error otherwise."""
+    x, y = np.asarray(codes, dtype=np.float64), np.asarray(scores, dtype=np.float64)
+    if x.ndim != 2 or y.ndim != 1 or len(x) != len(y):
+        raise RaekitError(
+            f"expected codes of shape (n, d) and scores of shape (n,), got {x.shape} and {y.shape}"
+        )
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise RaekitError("codes and scores must be finite; drop invalid items before BO")
+    if len(x) < at_least:
+        raise RaekitError(f"{purpose} needs at least {at_least} scored codes, got {len(x)}")
+    return x, y
+
+
+def _subsample(n: int, max_train: int | None, keep_last: int, seed: int) -> np.ndarray:
+    """Random rows to train on; the last ``keep_last`` rows (BO acquisitions) are always kept,
+    so the GP knows where it has already looked."""
+    if max_train is None or n <= max_train:
+        return np.arange(n)
+    keep_last = min(keep_last, max_train)
+    rest = np.random.default_rng(seed).choice(n - keep_last, max_train - keep_last, replace=False)
+    return np.sort(np.concatenate([rest, np.arange(n - keep_last, n)]))
+
+
+def fit_gp(
+    train_x,
+    train_y,
+    kind: str = "exact",
+    inducing: int = 500,
+    max_train: int | None = None,
+    seed: int = 0,
+    keep_last: int = 0,
+    maxiter: int = 200,
+):
+    """Fit a GP surrogate mapping latent codes (n, d) to scores (n,); returns a BoTorch model.
+
+    ``kind="sparse"`` (GrammarVAE's model, BO's default): ``SingleTaskVariationalGP`` with
+    ``inducing`` (500) learned inducing points, started at random training inputs, on all
+    points (``max_train`` default: no limit), trained by maximising the ELBO with full-batch L-BFGS.
+    ``kind="exact"`` (default here): ``SingleTaskGP`` on a random subsample of at most
+    ``max_train`` points (default 1000), exact marginal likelihood. On a 2-core CPU
+    with 4500 codes in 56-d, exact-on-1000 fits in ~25 s, the sparse GP in ~130 s (about 170k
+    variational parameters for L-BFGS), for a similar held-out RMSE (within ~5%).
+    Hyperparameters (and variational parameters) get at most ``maxiter`` L-BFGS steps per try.
+    Inputs are min/max normalised and scores standardised inside the model (Normalize /
+    Standardize transforms); predictions come back in score units.
+    """
+    from botorch.fit import fit_gpytorch_mll
+    from botorch.models.transforms import Normalize, Standardize
+
+    if kind not in GP_KINDS:
+        raise unknown("GP kind", kind, GP_KINDS)
+    x, y = _codes_and_scores(train_x, train_y, 3, "the GP")
+    if max_train is None and kind == "exact":
+        max_train = 1000
+    rows = _subsample(len(x), max_train, keep_last, seed)
+    X, Y = _as_tensor(x[rows]), _as_tensor(y[rows]).unsqueeze(-1)
+    transforms = {
+        "input_transform": Normalize(d=X.shape[-1]),
+        "outcome_transform": Standardize(m=1),
+    }
+    with torch.random.fork_rng(), warnings.catch_warnings(), _exact_solves():
+        torch.manual_seed(seed)
+        warnings.simplefilter("ignore")  # transform/optimiser chatter; fits are full batch
+        if kind == "exact":
+            from botorch.models import SingleTaskGP
+            from gpytorch.mlls import ExactMarginalLogLikelihood
+
+            model = SingleTaskGP(X, Y, **transforms)
+            mll = ExactMarginalLogLikelihood(model.likelihood, model)
+            fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": maxiter}})
+        else:
+            from botorch.models.approximate_gp import SingleTaskVariationalGP
+            from botorch.optim.fit import fit_gpytorch_mll_scipy
+            from gpytorch.mlls import VariationalELBO
+
+            # GrammarVAE's start: inducing points at distinct random training inputs (in the
+            # model's normalised space). botorch's default pivoted-Cholesky start evaluates the
+            # n x n kernel: 65 GB for the 90k expression codes.
+            rows = torch.randperm(len(X))[: min(inducing, len(X))]
+            start = transforms["input_transform"](X)[rows].detach().clone()
+            model = SingleTaskVariationalGP(X, Y, inducing_points=start, **transforms)
+            mll = VariationalELBO(model.likelihood, model.model, num_data=len(X))
+            fit_gpytorch_mll(
+                mll,
+                optimizer=fit_gpytorch_mll_scipy,
+                optimizer_kwargs={"options": {"maxiter": maxiter}},
+            )
+    return model.eval()
+
+
+def predict(model, x) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior predictive mean and variance (including observation noise) in score units."""
+    with torch.no_grad(), warnings.catch_warnings(), _exact_solves():
+        warnings.simplefilter("ignore")
+        post = model.posterior(_as_tensor(x), observation_noise=True)
+        return post.mean.squeeze(-1).numpy(), post.variance.squeeze(-1).numpy()
+
+
+def evaluate_gp(model, test_x, test_y) -> dict[str, float]:
+    """Held-out RMSE of the posterior mean and mean predictive log-density (noise included)."""
+    y = np.asarray(test_y, dtype=np.float64)
+    mean, var = predict(model, test_x)
+    return {
+        "rmse": float(np.sqrt(np.mean((mean - y) ** 2))),
+        "loglik": float(np.mean(norm.logpdf(y, loc=mean, scale=np.sqrt(var)))),
+    }
