@@ -103,3 +103,28 @@ def test_bo_runs_end_to_end_on_a_trained_grae(trained):
         from raekit.grammar.scores import expression_score
 
         assert score == pytest.approx(expression_score(item))
+
+
+@pytest.mark.slow
+def test_bo_keeps_each_finished_seed_and_reuses_it(trained, monkeypatch, capsys):
+    from raekit.bo import bayesian
+    from raekit.bo.optimise import run_bo
+
+    options = dict(iterations=1, batch=3, seeds=2, draws=3, max_codes=200, gp="exact")
+    first = run_bo(trained["gvae"], **options)
+    seeds = sorted(p.name for p in (trained["gvae"] / "bo-seeds").iterdir())
+    assert seeds == ["seed0.json", "seed1.json"]
+    calls = []
+    real = bayesian.bayesian_optimisation
+    monkeypatch.setattr(
+        bayesian, "bayesian_optimisation", lambda *a, **k: calls.append(k) or real(*a, **k)
+    )
+    again = run_bo(trained["gvae"], **options)
+    assert calls == [] and "reusing seed 1" in capsys.readouterr().err
+    for key in ("fraction_valid", "mean_score", "std_score", "mean_valid_score", "top"):
+        assert again[key] == first[key]
+    # A third seed is run alone; other settings run every seed again.
+    run_bo(trained["gvae"], **{**options, "seeds": 3})
+    assert [k["seed"] for k in calls] == [2]
+    run_bo(trained["gvae"], **{**options, "batch": 2})
+    assert [k["seed"] for k in calls] == [2, 0, 1]

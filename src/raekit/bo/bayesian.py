@@ -168,12 +168,29 @@ class BOResult:
             return None if np.isnan(x) else x
 
         return {
+            "invalid_score": nan_to_none(self.invalid_score),
             "fraction_valid": nan_to_none(self.fraction_valid),
             "mean_valid_score": nan_to_none(self.mean_valid_score),
             "top": [[str(i), s] for i, s in self.top(k)],
             "gp_metrics": dict(self.gp_metrics),
             "rounds": [clean(r) for r in self.rounds],
         }
+
+
+def result_from_dict(record: dict[str, Any]) -> BOResult:
+    """The BOResult that ``BOResult.to_dict`` wrote (invalid items and scores come back as None
+    and NaN)."""
+    rounds = [
+        {
+            "points": np.asarray(r["points"], dtype=np.float64),
+            "items": list(r["items"]),
+            "scores": np.array([np.nan if s is None else s for s in r["scores"]], dtype=np.float64),
+            "valid": np.asarray(r["valid"], dtype=bool),
+        }
+        for r in record["rounds"]
+    ]
+    fill = record.get("invalid_score")
+    return BOResult(rounds, dict(record["gp_metrics"]), np.nan if fill is None else float(fill))
 
 
 def _call_decoder(decode_and_score: Callable, points: np.ndarray):

@@ -7,6 +7,8 @@ several times by sampled masked decoding and the most frequent valid decoding is
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +17,7 @@ import numpy as np
 
 from raekit.errors import RaekitError, unknown
 from raekit.generation import encode_images
+from raekit.generation.densities import model_fingerprint
 from raekit.jsonio import write_json
 from raekit.runs import load_run
 
@@ -22,6 +25,7 @@ DRAWS = {"expressions": 25, "molecules": 500}  # decodings per proposed point (G
 # Where GrammarVAE's get_final_results.py takes the worst score it leaves out of averages.
 WORST_OVER = {"expressions": "all", "molecules": "run"}
 STANDARDISATIONS = ("zinc250k", "data")
+SEED_DIR = "bo-seeds"  # one finished BO seed per file
 
 
 @dataclass
@@ -102,6 +106,31 @@ def check_bo_options(
         raise RaekitError(f"unknown GP {gp!r} (choices: exact, sparse)")
 
 
+def _seed_run(run_dir: Path, seed: int, protocol: dict, run: Callable):
+    """One seed's BO, kept in RUN/bo-seeds/seed<k>.json as soon as it finishes: a later call
+    with the same protocol and weights reuses it, so a long BO can be completed in parts."""
+    from raekit.bo.bayesian import result_from_dict
+
+    path = run_dir / SEED_DIR / f"seed{seed}.json"
+    cached = _read_json(path)
+    if cached is not None and cached.get("protocol") == protocol:
+        print(f"BO: reusing seed {seed} from {path}", file=sys.stderr, flush=True)
+        return result_from_dict(cached["result"])
+    result = run(seed)
+    path.parent.mkdir(exist_ok=True)
+    write_json(path, {"protocol": protocol, "result": result.to_dict()})
+    return result
+
+
+def _read_json(path: Path) -> dict | None:
+    """A JSON object from ``path``; None when it is missing or damaged (then it is redone)."""
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def run_bo(
     run_dir: str | Path,
     iterations: int = 5,
@@ -113,7 +142,8 @@ def run_bo(
     invalid: str = "worst",
     standardise: str = "zinc250k",
 ) -> dict:
-    """BO with several seeds on a trained run; returns the Figure 2 row (and writes RUN/bo.json)."""
+    """BO with several seeds on a trained run; returns the Figure 2 row (and writes RUN/bo.json).
+    Seeds finished by an earlier call with the same settings and weights are reused."""
     from raekit.bo.bayesian import bayesian_optimisation, summarise_runs
     from raekit.grammar.task import load_sequences
 
@@ -134,11 +164,22 @@ def run_bo(
     codes = encode_images(model, indices)
     values = np.array([target.score(s) for s in strings])
     finite = np.isfinite(values)
-    runs = [
-        bayesian_optimisation(
+    protocol = {
+        "iterations": iterations,
+        "batch": batch,
+        "draws": draws or DRAWS[config.dataset],
+        "gp": gp,
+        "max_codes": max_codes,
+        "invalid": invalid,
+        "standardisation": standardise if config.dataset == "molecules" else None,
+        "model": model_fingerprint(model),
+    }
+
+    def one_seed(seed: int):
+        return bayesian_optimisation(
             codes[finite],
             values[finite],
-            decoder_for(model, config.dataset, target, draws or DRAWS[config.dataset], seed),
+            decoder_for(model, config.dataset, target, protocol["draws"], seed),
             iterations=iterations,
             batch=batch,
             seed=seed,
@@ -147,8 +188,8 @@ def run_bo(
             invalid_score=target.invalid_score,
             sign=target.sign,
         )
-        for seed in range(seeds)
-    ]
+
+    runs = [_seed_run(Path(run_dir), seed, protocol, one_seed) for seed in range(seeds)]
     summary = summarise_runs(runs, worst_over=WORST_OVER[config.dataset])
     row = {
         "model": config.model,
