@@ -279,7 +279,7 @@ def summarise_runs(
     results: Sequence[BOResult], top: int = 3, worst_over: str = "run"
 ) -> dict[str, Any]:
     """Figure 2 row across seeds, as GrammarVAE's get_final_results.py computes it: the mean
-    fraction valid; per run the average of the scores better than the worst score, taken over
+    fraction valid (and its std over seeds); per run the average of the scores better than the worst score, taken over
     that run (``worst_over="run"``, molecules) or over all runs (``"all"``, expressions), then
     their mean and std over seeds (ddof=1; 0 for one run); the best ``top`` distinct valid items
     over all runs. ``mean_valid_score`` is raekit's plain mean over valid proposals. Runs
@@ -293,12 +293,14 @@ def summarise_runs(
         worsts = [max(worsts)] * len(results)
     averages = np.array([r.mean_below(w) for r, w in zip(results, worsts)])
     averages = averages[~np.isnan(averages)]
+    fractions = [r.fraction_valid for r in results]
     valid_means = np.array([r.mean_valid_score for r in results])
     valid_means = valid_means[~np.isnan(valid_means)]
     pairs = [p for r in results for p in r.valid_pairs()]
     return {
         "runs": len(results),
-        "fraction_valid": float(np.mean([r.fraction_valid for r in results])),
+        "fraction_valid": float(np.mean(fractions)),
+        "fraction_valid_std": float(np.std(fractions, ddof=1)) if len(fractions) > 1 else 0.0,
         "mean_score": float(averages.mean()) if len(averages) else None,
         "std_score": float(averages.std(ddof=1)) if len(averages) > 1 else 0.0,
         "mean_valid_score": float(valid_means.mean()) if len(valid_means) else None,

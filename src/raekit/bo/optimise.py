@@ -200,6 +200,7 @@ def run_bo(
         "gp": gp,
         "invalid": invalid,
         "fraction_valid": summary["fraction_valid"],
+        "fraction_valid_std": summary["fraction_valid_std"],
         "mean_score": None
         if summary["mean_score"] is None
         else target.sign * summary["mean_score"],

@@ -159,7 +159,7 @@ def check_claims(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "claim": number,
                 "text": CLAIMS[number],
                 "status": status,
-                "reason": _reason(status, comps),
+                "reason": explain(status, comps),
                 "comparisons": comps,
             }
         )
@@ -177,7 +177,7 @@ def describe(c: dict[str, Any]) -> str:
     return f"{c['a']} {a} vs {b} {b_value}: gap {c['gap']:.2f}, {spread}"
 
 
-def _reason(status: str, comps: list[dict[str, Any]]) -> str:
+def explain(status: str, comps: list[dict[str, Any]]) -> str:
     if not comps:
         return "the models it compares were not evaluated"
     counts = {o: sum(c["outcome"] == o for c in comps) for o in (HOLDS, FAILS, UNRESOLVED)}
@@ -198,7 +198,7 @@ def claims_markdown(claims: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def claims_html(claims: list[dict[str, Any]]) -> str:
+def claims_html(claims: list[dict[str, Any]], heading: bool = True) -> str:
     rows = "".join(
         f"<tr><td style='text-align:left'>{c['claim']}. {html.escape(c['text'])}</td>"
         f"<td><b>{html.escape(c['status'])}</b></td>"
@@ -206,7 +206,8 @@ def claims_html(claims: list[dict[str, Any]]) -> str:
         for c in claims
     )
     return (
-        "<h3>The paper's claims at this scale</h3><p>A claim holds only where the gap exceeds the "
+        ("<h3>The paper's claims at this scale</h3>" if heading else "")
+        + "<p>A claim holds only where the gap exceeds the "
         "seeds' spread (sum of the standard deviations over seeds); with one seed nothing is resolved.</p>"
         f"<table><tr><th>claim</th><th>status</th><th>why</th></tr>{rows}</table>"
     )

@@ -13,6 +13,8 @@ from raekit.config import make_config
 from raekit.errors import RaekitError
 from raekit.jsonio import write_json
 from raekit.paper import reuse
+from raekit.paper.claims import claims_html, claims_markdown
+from raekit.paper.figure2_claims import check_figure2_claims
 from raekit.paper.htmlpage import Section, embed_png, page
 from raekit.paper.tables import Table
 from raekit.training import train
@@ -89,8 +91,10 @@ def write_fig2_report(out: Path, task: str, table: Table, rows: dict[str, dict])
         + "</tr>"
         for model, r in rows.items()
     )
+    claims = claims_html(check_figure2_claims(task, rows), heading=False)
     sections = [
         Section("fig2", table.title, table.html(heading=False)),
+        Section("claims", "The paper's claims at this scale", claims),
         Section(
             "best",
             "Best proposals side by side",
@@ -184,6 +188,7 @@ def reproduce_fig2(
         same = cached and _same_protocol(cached, bo_options, task)
         rows[model] = cached if same else run_bo(run_dir, **bo_options)
     table = figure2_table(task, rows)
-    atomic_write_text(out / "fig2.md", table.markdown())
+    claims = claims_markdown(check_figure2_claims(task, rows))
+    atomic_write_text(out / "fig2.md", f"{table.markdown()}\n{claims}")
     write_json(out / "fig2.json", rows)
     return write_fig2_report(out, task, table, rows)

@@ -242,7 +242,7 @@ def write_report(
     if claims is not None:
         from raekit.paper.claims import claims_html
 
-        body = claims_html(claims).split("</h3>", 1)[-1]  # the section brings its own heading
+        body = claims_html(claims, heading=False)  # the section brings its own heading
         sections.append(Section("claims", "The paper's claims at this scale", body))
     sections += [
         Section("fig4", "Models side by side (paper Fig. 4)", comparison_grid(figures)),
