@@ -322,10 +322,6 @@ def test_sigterm_during_fetch_cleans_up(tmp_path):
         os.kill(pip_pid, 0)
 
 
-@pytest.mark.xfail(
-    reason="known failure on main since the progress and tracking changes: under investigation",
-    strict=False,
-)
 def test_sigterm_during_evaluate_cleans_up(finished, tmp_path):
     run = _copy(finished, tmp_path)
     before, cache = _hashes(run), tmp_path / "cache"
