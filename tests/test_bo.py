@@ -34,6 +34,25 @@ def test_sparse_gp_recovers_smooth_function(rng):
     assert bo.evaluate_gp(model, x[120:], y[120:])["rmse"] < 0.3 * y[120:].std()
 
 
+def test_sparse_gp_trains_on_minibatches_beyond_one_batch(rng, monkeypatch):
+    # More codes than one minibatch: Adam over minibatches (GrammarVAE's training), no L-BFGS.
+    import botorch.fit
+
+    monkeypatch.setattr(botorch.fit, "fit_gpytorch_mll", lambda *a, **k: pytest.fail("L-BFGS"))
+    x = rng.uniform(-1, 1, size=(1400, 2))
+    y = smooth(x) + 0.01 * rng.normal(size=1400)
+    model = bo.fit_gp(x[:1200], y[:1200], kind="sparse", inducing=30, minibatch=300, epochs=40)
+    assert bo.evaluate_gp(model, x[1200:], y[1200:])["rmse"] < 0.3 * y[1200:].std()
+
+
+def test_gp_accepts_a_constant_code_dimension(rng):
+    x = np.column_stack([rng.uniform(-1, 1, size=(120, 2)), np.full(120, 0.5)])
+    for kind in ("exact", "sparse"):
+        model = bo.fit_gp(x[:100], smooth(x[:100]), kind=kind, inducing=20)
+        metrics = bo.evaluate_gp(model, x[100:], smooth(x[100:]))
+        assert metrics["rmse"] < 0.5 * smooth(x[100:]).std()
+
+
 def test_sparse_gp_never_builds_the_n_by_n_kernel(rng, monkeypatch):
     # The paper's protocol fits 90k expression codes: an n x n kernel would need 65 GB.
     from gpytorch.kernels import RBFKernel
