@@ -326,3 +326,28 @@ def test_bo_result_records_the_invalid_fill(monkeypatch, rng):
     )
     r = result.rounds[0]
     np.testing.assert_allclose(result.observed(), np.where(r["valid"], r["scores"], 7.0))
+
+
+def test_a_finished_seed_is_kept_and_reused_unless_damaged_or_different(tmp_path, capsys):
+    from raekit.bo.optimise import SEED_DIR, _seed_run
+
+    ran = []
+
+    def run(seed):
+        ran.append(seed)
+        return _result(["a", "b"], [1.0, np.nan], [True, False], invalid_score=9.0)
+
+    protocol = {"batch": 2, "model": "abc"}
+    first = _seed_run(tmp_path, 3, protocol, run)
+    again = _seed_run(tmp_path, 3, protocol, run)
+    assert ran == [3] and "reusing seed 3" in capsys.readouterr().err
+    np.testing.assert_array_equal(again.observed(), first.observed())  # [1, 9]
+    assert again.top() == first.top() == [("a", 1.0)]
+    _seed_run(tmp_path, 3, {**protocol, "model": "retrained"}, run)
+    assert ran == [3, 3] and "other settings or weights" in capsys.readouterr().err
+    path = tmp_path / SEED_DIR / "seed3.json"
+    for damage in ("{not json", '{"protocol": {"batch": 2, "model": "abc"}, "result": {}}'):
+        path.write_text(damage.replace("abc", "retrained"))
+        _seed_run(tmp_path, 3, {**protocol, "model": "retrained"}, run)
+        assert "is damaged; running seed 3 again" in capsys.readouterr().err
+    assert ran == [3, 3, 3, 3]

@@ -114,8 +114,16 @@ def _seed_run(run_dir: Path, seed: int, protocol: dict, run: Callable):
     path = run_dir / SEED_DIR / f"seed{seed}.json"
     cached = _read_json(path)
     if cached is not None and cached.get("protocol") == protocol:
-        print(f"BO: reusing seed {seed} from {path}", file=sys.stderr, flush=True)
-        return result_from_dict(cached["result"])
+        try:
+            result = result_from_dict(cached["result"])
+        except (KeyError, TypeError, ValueError):
+            cached = None
+        else:
+            print(f"BO: reusing seed {seed} from {path}", file=sys.stderr, flush=True)
+            return result
+    if path.exists():
+        why = "damaged" if cached is None else "from other settings or weights"
+        print(f"BO: {path} is {why}; running seed {seed} again", file=sys.stderr, flush=True)
     result = run(seed)
     path.parent.mkdir(exist_ok=True)
     write_json(path, {"protocol": protocol, "result": result.to_dict()})
