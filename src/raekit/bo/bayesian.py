@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from raekit.bo.gp import _as_tensor, _codes_and_scores, _exact_solves, evaluate_gp, fit_gp
+from raekit.bo.gp import as_tensor, codes_and_scores, evaluate_gp, exact_solves, fit_gp
 from raekit.errors import RaekitError, unknown
 
 INVALID_POLICIES = ("skip", "worst")
@@ -47,7 +47,7 @@ def propose_batch(
     from botorch.optim import optimize_acqf
     from botorch.sampling import SobolQMCNormalSampler
 
-    b = _as_tensor(bounds)
+    b = as_tensor(bounds)
     if b.ndim != 2 or b.shape[0] != 2 or not bool((b[0] <= b[1]).all()):
         raise RaekitError(
             f"bounds must have shape (2, d) with lower <= upper, got {tuple(b.shape)}"
@@ -61,7 +61,7 @@ def propose_batch(
         sampler=sampler,
         objective=LinearMCObjective(torch.tensor([-1.0], dtype=torch.float64)),
     )
-    with torch.random.fork_rng(), warnings.catch_warnings(), _exact_solves():
+    with torch.random.fork_rng(), warnings.catch_warnings(), exact_solves():
         torch.manual_seed(seed)
         warnings.simplefilter("ignore")  # optimiser convergence warnings are expected
         points, _ = optimize_acqf(
@@ -232,7 +232,7 @@ def bayesian_optimisation(
     """
     if invalid not in INVALID_POLICIES:
         raise unknown("invalid-point policy", invalid, INVALID_POLICIES)
-    x, y = _codes_and_scores(codes, scores, 10, "BO's 90/10 split")
+    x, y = codes_and_scores(codes, scores, 10, "BO's 90/10 split")
     fill = float(y.max()) if invalid_score is None else float(invalid_score)
     perm = np.random.default_rng(seed).permutation(len(x))
     test, train = perm[: len(x) // 10], perm[len(x) // 10 :]

@@ -18,17 +18,17 @@ _CHOLESKY_UP_TO = 20_000
 ADAM_LR = 0.01  # minibatch ELBO steps (gpytorch's usual rate; GrammarVAE's 5e-4 is for its own parameters)
 
 
-def _as_tensor(a: Any) -> torch.Tensor:
+def as_tensor(a: Any) -> torch.Tensor:
     return torch.as_tensor(np.ascontiguousarray(a, dtype=np.float64), dtype=torch.float64)
 
 
-def _exact_solves():
+def exact_solves():
     import gpytorch
 
     return gpytorch.settings.max_cholesky_size(_CHOLESKY_UP_TO)
 
 
-def _codes_and_scores(codes, scores, at_least: int, purpose: str) -> tuple[np.ndarray, np.ndarray]:
+def codes_and_scores(codes, scores, at_least: int, purpose: str) -> tuple[np.ndarray, np.ndarray]:
     """float64 (n, d) codes and (n,) scores, finite, with n >= at_least; a clear error otherwise."""
     x, y = np.asarray(codes, dtype=np.float64), np.asarray(scores, dtype=np.float64)
     if x.ndim != 2 or y.ndim != 1 or len(x) != len(y):
@@ -83,11 +83,11 @@ def fit_gp(
 
     if kind not in GP_KINDS:
         raise unknown("GP kind", kind, GP_KINDS)
-    x, y = _codes_and_scores(train_x, train_y, 3, "the GP")
+    x, y = codes_and_scores(train_x, train_y, 3, "the GP")
     if max_train is None and kind == "exact":
         max_train = 1000
     rows = _subsample(len(x), max_train, keep_last, seed)
-    X, Y = _as_tensor(x[rows]), _as_tensor(y[rows]).unsqueeze(-1)
+    X, Y = as_tensor(x[rows]), as_tensor(y[rows]).unsqueeze(-1)
     # Fixed bounds, so that a minibatch cannot re-learn the normalisation; a constant code
     # dimension gets a unit range instead of a division by zero.
     low, high = X.min(0).values, X.max(0).values
@@ -96,7 +96,7 @@ def fit_gp(
         "input_transform": Normalize(d=X.shape[-1], bounds=bounds),
         "outcome_transform": Standardize(m=1),
     }
-    with torch.random.fork_rng(), warnings.catch_warnings(), _exact_solves():
+    with torch.random.fork_rng(), warnings.catch_warnings(), exact_solves():
         torch.manual_seed(seed)
         warnings.simplefilter("ignore")  # transform/optimiser chatter
         if kind == "exact":
@@ -151,9 +151,9 @@ def _fit_sparse(X, Y, transforms, inducing: int, maxiter: int, minibatch: int, e
 
 def predict(model, x) -> tuple[np.ndarray, np.ndarray]:
     """Posterior predictive mean and variance (including observation noise) in score units."""
-    with torch.no_grad(), warnings.catch_warnings(), _exact_solves():
+    with torch.no_grad(), warnings.catch_warnings(), exact_solves():
         warnings.simplefilter("ignore")
-        post = model.posterior(_as_tensor(x), observation_noise=True)
+        post = model.posterior(as_tensor(x), observation_noise=True)
         return post.mean.squeeze(-1).numpy(), post.variance.squeeze(-1).numpy()
 
 
