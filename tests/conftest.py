@@ -8,10 +8,14 @@ import torch
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory, monkeypatch):
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    # Session scope: module-scoped fixtures (trained models) are set up before any function-scoped
+    # one, and must not read the user's cache either (e.g. a fetched expression file).
     cache = os.environ.get("RAEKIT_TEST_CACHE") or str(tmp_path_factory.getbasetemp() / "cache")
-    monkeypatch.setenv("RAEKIT_CACHE", cache)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RAEKIT_CACHE", cache)
+        yield
 
 
 @pytest.fixture
