@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from raekit.atomic import atomic_write_text
-from raekit.bo.optimise import WORST_OVER, check_bo_options, run_bo
+from raekit.bo.optimise import average_rule, check_bo_options, run_bo
 from raekit.config import make_config
 from raekit.errors import RaekitError
 from raekit.jsonio import write_json
@@ -148,7 +148,7 @@ def _same_protocol(cached: dict, options: dict, task: str) -> bool:
         "seeds": options.get("seeds", 5),
         "gp": options.get("gp", "sparse"),
         "invalid": options.get("invalid", "worst"),
-        "average": f"grammarvae (worst over {WORST_OVER[task]})",
+        "average": average_rule(task),
         "standardisation": options.get("standardise", "zinc250k") if task == "molecules" else None,
     }
     return all(cached.get(k) == v for k, v in wanted.items())
