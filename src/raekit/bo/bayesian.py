@@ -10,70 +10,19 @@ from __future__ import annotations
 
 import sys
 import time
-import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
 
-from raekit.bo.gp import as_tensor, codes_and_scores, evaluate_gp, exact_solves, fit_gp
+from raekit.bo.acquisition import propose_batch
+from raekit.bo.gp import codes_and_scores, evaluate_gp, fit_gp
 from raekit.errors import RaekitError, unknown
 
 INVALID_POLICIES = ("skip", "worst")
 WORST_OVER = ("run", "all")  # where the worst score left out of averages is taken
-
-
-def propose_batch(
-    model,
-    best_y: float,
-    bounds,
-    q: int = 50,
-    seed: int = 0,
-    num_restarts: int = 4,
-    raw_samples: int = 128,
-    mc_samples: int = 128,
-    maxiter: int = 50,
-) -> torch.Tensor:
-    """``q`` points maximising batch expected improvement below ``best_y`` (lower is better).
-
-    MC-based qLogEI on the negated scores, optimised by sequential greedy ``optimize_acqf``
-    within ``bounds`` (shape (2, d): per-dimension min and max of the training codes).
-    """
-    from botorch.acquisition.logei import qLogExpectedImprovement
-    from botorch.acquisition.objective import LinearMCObjective
-    from botorch.optim import optimize_acqf
-    from botorch.sampling import SobolQMCNormalSampler
-
-    b = as_tensor(bounds)
-    if b.ndim != 2 or b.shape[0] != 2 or not bool((b[0] <= b[1]).all()):
-        raise RaekitError(
-            f"bounds must have shape (2, d) with lower <= upper, got {tuple(b.shape)}"
-        )
-    if q < 1:
-        raise RaekitError(f"batch size q must be at least 1, got {q}")
-    sampler = SobolQMCNormalSampler(sample_shape=torch.Size([mc_samples]), seed=seed)
-    acq = qLogExpectedImprovement(
-        model,
-        best_f=-float(best_y),
-        sampler=sampler,
-        objective=LinearMCObjective(torch.tensor([-1.0], dtype=torch.float64)),
-    )
-    with torch.random.fork_rng(), warnings.catch_warnings(), exact_solves():
-        torch.manual_seed(seed)
-        warnings.simplefilter("ignore")  # optimiser convergence warnings are expected
-        points, _ = optimize_acqf(
-            acq,
-            bounds=b,
-            q=q,
-            num_restarts=num_restarts,
-            raw_samples=raw_samples,
-            sequential=True,
-            options={"seed": seed, "maxiter": maxiter},
-        )
-    return points.detach()
 
 
 def most_frequent_valid(
@@ -222,8 +171,9 @@ def bayesian_optimisation(
     """GrammarVAE-style batch BO over latent ``codes`` (n, d) with ``scores`` (n,), lower better.
 
     A random 10% split is held out to report the GP's test RMSE / log-likelihood; the other 90%
-    seed the GP. Each iteration proposes ``batch`` points by qLogEI within the per-dimension
-    min/max of the training codes, calls ``decode_and_score(points) -> (items, scores, valid)``
+    seed the GP. Each iteration proposes ``batch`` points by GrammarVAE's greedy
+    kriging-believer EI (``raekit.bo.acquisition``) within the per-dimension min/max of the
+    training codes, calls ``decode_and_score(points) -> (items, scores, valid)``
     and refits the GP with the new observations. ``invalid="worst"`` (default, GrammarVAE's
     rule) adds every proposal to the GP's data, an invalid one with ``invalid_score`` (default:
     the worst of ``scores``), so the GP learns to avoid regions that decode badly; ``"skip"``
@@ -249,9 +199,7 @@ def bayesian_optimisation(
     result = BOResult(gp_metrics=evaluate_gp(model, x[test], y[test]), invalid_score=fill)
     acquired, started = 0, time.perf_counter()
     for it in range(iterations):
-        points = propose_batch(
-            model, float(train_y.min()), bounds, q=batch, seed=seed * 1009 + it
-        ).numpy()
+        points = propose_batch(model, bounds, q=batch, seed=seed * 1009 + it).numpy()
         items, got, valid = _call_decoder(decode_and_score, points)
         result.rounds.append({"points": points, "items": items, "scores": got, "valid": valid})
         add = valid if invalid == "skip" else np.ones_like(valid)

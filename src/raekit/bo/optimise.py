@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from raekit.bo.acquisition import ACQUISITION
 from raekit.errors import RaekitError, unknown
 from raekit.generation import encode_images
 from raekit.generation.densities import model_fingerprint
@@ -186,6 +187,7 @@ def run_bo(
         "batch": batch,
         "draws": draws or DRAWS[config.dataset],
         "gp": gp,
+        "acquisition": ACQUISITION,
         "max_codes": max_codes,
         "invalid": invalid,
         "standardisation": standardise if config.dataset == "molecules" else None,
