@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from raekit.bo.acquisition import propose_batch
-from raekit.bo.gp import codes_and_scores, evaluate_gp, fit_gp
+from raekit.bo.gp import codes_and_scores, evaluate_gp, fit_gp, training_size
 from raekit.errors import RaekitError, unknown
 
 INVALID_POLICIES = ("skip", "worst")
@@ -189,9 +189,10 @@ def bayesian_optimisation(
     train_x, train_y = x[train], y[train]
     bounds = np.stack([train_x.min(0), train_x.max(0)])
     if progress:
+        used = training_size(gp, len(train_x), gp_kwargs.get("max_train"))
         print(
-            f"BO: fitting the {gp} GP on {len(train_x)} codes, then {iterations} iterations of "
-            f"{batch} points",
+            f"BO: fitting the {gp} GP on {used} of {len(train_x)} codes, then {iterations} "
+            f"iterations of {batch} points",
             file=sys.stderr,
             flush=True,
         )

@@ -42,6 +42,13 @@ def codes_and_scores(codes, scores, at_least: int, purpose: str) -> tuple[np.nda
     return x, y
 
 
+def training_size(kind: str, n: int, max_train: int | None = None) -> int:
+    """How many of ``n`` codes a GP of ``kind`` trains on (the exact GP: 1,000 by default)."""
+    if max_train is None and kind == "exact":
+        max_train = 1000
+    return n if max_train is None else min(n, max_train)
+
+
 def _subsample(n: int, max_train: int | None, keep_last: int, seed: int) -> np.ndarray:
     """Random rows to train on; the last ``keep_last`` rows (BO acquisitions) are always kept,
     so the GP knows where it has already looked."""
@@ -84,9 +91,7 @@ def fit_gp(
     if kind not in GP_KINDS:
         raise unknown("GP kind", kind, GP_KINDS)
     x, y = codes_and_scores(train_x, train_y, 3, "the GP")
-    if max_train is None and kind == "exact":
-        max_train = 1000
-    rows = _subsample(len(x), max_train, keep_last, seed)
+    rows = _subsample(len(x), training_size(kind, len(x), max_train), keep_last, seed)
     X, Y = as_tensor(x[rows]), as_tensor(y[rows]).unsqueeze(-1)
     # Fixed bounds, so that a minibatch cannot re-learn the normalisation; a constant code
     # dimension gets a unit range instead of a division by zero.
