@@ -495,13 +495,13 @@ def test_written_json_is_valid_json(world):
 
 def test_fetch_does_not_call_a_dataset_verified_when_other_files_break_it(tmp_path, monkeypatch):
     """A verified mnist.pkl.gz beside damaged IDX files (which are read first) is not 'verified'."""
-    from raekit import fetch
+    from raekit import fetch, transfer
     from raekit.data.mnist_pickle import PICKLE_FILE
     from raekit.errors import RaekitError
     from test_reader_properties import mnist_pickle_bytes
 
     (tmp_path / PICKLE_FILE).write_bytes(mnist_pickle_bytes())
-    sha = fetch.digest(tmp_path / PICKLE_FILE)
+    sha = transfer.digest(tmp_path / PICKLE_FILE)
     monkeypatch.setitem(
         fetch.SOURCES, "mnist", [fetch.Source("a wheel", lambda dest: None, {PICKLE_FILE: sha})]
     )

@@ -72,7 +72,7 @@ def test_fetch_from_a_file_checks_sha256(small, tmp_path, capsys):
 )
 def test_real_file_fetched_offline_and_read(tmp_path):
     path = fetch_expressions(tmp_path, source=SHARED)
-    from raekit.fetch import digest
+    from raekit.transfer import digest
 
     assert digest(path) == EXPRESSIONS_SHA256
     expressions = read_expressions(path)

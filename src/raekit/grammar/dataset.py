@@ -15,10 +15,10 @@ import numpy as np
 from raekit.atomic import atomic_path
 from raekit.cache import cache_dir
 from raekit.errors import RaekitError
-from raekit.fetch import digest
 from raekit.grammar.cfg import Grammar
 from raekit.grammar.data import read_smiles_file
 from raekit.grammar.encode import Encoded, encode_productions
+from raekit.transfer import digest
 
 
 def _file_hash(path: Path) -> str:

@@ -14,7 +14,7 @@ import numpy as np
 
 from raekit.cache import cache_dir
 from raekit.errors import RaekitError
-from raekit.fetch import copy_verified, download
+from raekit.transfer import copy_verified, download
 
 EXPRESSIONS_NAME = "equation2_15_dataset.txt"
 EXPRESSIONS_URL = (
