@@ -13,7 +13,7 @@ from tests.helpers import tiny_digits
 from raekit import runs
 from raekit.config import make_config
 from raekit.errors import RaekitError
-from raekit.training import tracking, train
+from raekit.training import tracking, tracking_backends, train
 
 pytest.importorskip("tensorboard")
 mlflow = pytest.importorskip("mlflow")
@@ -35,7 +35,7 @@ def _tensorboard_scalars(run_dir):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     acc = EventAccumulator(
-        str(run_dir / tracking.TB_DIR), size_guidance={"scalars": 0, "images": 0}
+        str(run_dir / tracking_backends.TB_DIR), size_guidance={"scalars": 0, "images": 0}
     )
     acc.Reload()
     scalars = {tag: {e.step: e.value for e in acc.Scalars(tag)} for tag in acc.Tags()["scalars"]}
@@ -62,7 +62,7 @@ def test_both_trackers_hold_metrics_csv(tmp_path, mlflow_store, one_thread):
 
     scalars, acc = _tensorboard_scalars(run_dir)
     client = mlflow.MlflowClient(mlflow_store)
-    run_id = json.loads((run_dir / tracking.STATE_FILE).read_text())["mlflow_run_id"]
+    run_id = json.loads((run_dir / tracking_backends.STATE_FILE).read_text())["mlflow_run_id"]
     for column in columns:
         name = tracking.metric_name(column)
         history = {m.step: m.value for m in client.get_metric_history(run_id, name)}
@@ -98,7 +98,7 @@ def test_evaluation_is_added_to_the_same_run(tmp_path, mlflow_store, one_thread)
         run_dir, features="classifier", n=40, data=data, track="tensorboard,mlflow"
     )
     client = mlflow.MlflowClient(mlflow_store)
-    run_id = json.loads((run_dir / tracking.STATE_FILE).read_text())["mlflow_run_id"]
+    run_id = json.loads((run_dir / tracking_backends.STATE_FILE).read_text())["mlflow_run_id"]
     assert len(client.search_runs([client.get_run(run_id).info.experiment_id])) == 1
     scalars, _ = _tensorboard_scalars(run_dir)
     for kind, value in result["fid"].items():
@@ -123,7 +123,7 @@ def test_a_failing_tracker_warns_once_and_training_goes_on(
         calls.append(1)
         raise OSError("disk full")
 
-    monkeypatch.setattr(tracking._TensorBoard, "log_epoch", broken)
+    monkeypatch.setattr(tracking.TensorBoardBackend, "log_epoch", broken)
     run_dir = train(_config(epochs=2), tmp_path / "run", data=tiny_digits(), track="tensorboard")
     err = capsys.readouterr().err
     assert len(calls) == 1 and err.count("tensorboard tracking stopped (OSError: disk full)") == 1
@@ -132,7 +132,7 @@ def test_a_failing_tracker_warns_once_and_training_goes_on(
 
 def test_only_rank_0_tracks_and_bad_names_are_refused(tmp_path):
     assert tracking.open_tracker("tensorboard", tmp_path, is_main=False).backends == []
-    assert not (tmp_path / tracking.TB_DIR).exists()
+    assert not (tmp_path / tracking_backends.TB_DIR).exists()
     with pytest.raises(RaekitError, match="unknown tracker 'wandb'"):
         tracking.parse_backends("tensorboard,wandb")
 
