@@ -19,6 +19,8 @@ from torch import nn
 
 from raekit.errors import RaekitError
 from raekit.runs import checkpoint as ck
+from raekit.runs import tensor_pairs
+from raekit.runs import weights as wt
 
 SRC = str(pathlib.Path(__file__).resolve().parents[1] / "src")
 
@@ -294,13 +296,13 @@ def test_pickles_are_refused_and_never_run(tmp_path, kind):
         )
     # A JSON that vouches for the pickle's hash must not help it through.
     digest = hashlib.sha256(stem.with_suffix(".safetensors").read_bytes()).hexdigest()
-    stem.with_suffix(".json").write_text(json.dumps({"format": ck.FORMAT, "sha256": digest}))
+    stem.with_suffix(".json").write_text(json.dumps({"format": tensor_pairs.FORMAT, "sha256": digest}))
     with pytest.warns(UserWarning, match="pickle"), pytest.raises(RaekitError, match="pickle"):
         ck.load_checkpoint(stem.parent, make_model())
     weights = tmp_path / "model.safetensors"
     weights.write_bytes(stem.with_suffix(".safetensors").read_bytes())
     with pytest.raises(RaekitError, match="pickle"):
-        ck.load_weights(weights, make_model())
+        wt.load_weights(weights, make_model())
     assert not marker.exists()
 
 
@@ -317,19 +319,19 @@ def test_checkpoint_of_another_model_is_refused(tmp_path):
 def test_weights_slot_round_trip_and_interrupted_save(tmp_path):
     path = tmp_path / "model.safetensors"
     model = make_model(0)
-    ck.save_weights(path, model, {"epoch": 3, "valid_loss": 0.125})
+    wt.save_weights(path, model, {"epoch": 3, "valid_loss": 0.125})
     fresh = make_model(1)
-    assert ck.load_weights(path, fresh) == {"epoch": 3, "valid_loss": 0.125}
+    assert wt.load_weights(path, fresh) == {"epoch": 3, "valid_loss": 0.125}
     assert_same_state(model, fresh)
     stale_json = path.with_suffix(".json").read_text()
     newer = make_model(2)
-    ck.save_weights(path, newer, {"epoch": 4, "valid_loss": 0.1})
+    wt.save_weights(path, newer, {"epoch": 4, "valid_loss": 0.1})
     path.with_suffix(".json").write_text(stale_json)  # as if killed between the two renames
     with pytest.warns(UserWarning, match="model.json does not match"):
-        assert ck.load_weights(path, fresh) == {"epoch": 4, "valid_loss": 0.1}
+        assert wt.load_weights(path, fresh) == {"epoch": 4, "valid_loss": 0.1}
     assert_same_state(newer, fresh)
     _truncate(path)
     with pytest.raises(RaekitError, match="not a complete safetensors"):
-        ck.load_weights(path, fresh)
+        wt.load_weights(path, fresh)
     with pytest.raises(RaekitError, match="different model"):
-        ck.save_weights(path, model, {}) or ck.load_weights(path, make_model(hidden=5))
+        wt.save_weights(path, model, {}) or wt.load_weights(path, make_model(hidden=5))

@@ -18,7 +18,8 @@ from safetensors.torch import load_file
 
 from ddp_worker import SRC, launch
 from raekit import runs
-from raekit.runs.checkpoint import FORMAT, list_checkpoints
+from raekit.runs.checkpoint import list_checkpoints
+from raekit.runs.tensor_pairs import FORMAT
 
 # VAE (noise RNG in play) on 300 digits: 6 batches an epoch, 3 epochs, a few seconds a run.
 TRAIN = [

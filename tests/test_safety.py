@@ -452,7 +452,7 @@ def test_non_finite_validation_loss_never_counts_as_improved(tmp_path, monkeypat
     from raekit.errors import RaekitError
     from raekit.models.autoencoder import Autoencoder
     from raekit.models.build import build_from_config
-    from raekit.runs.checkpoint import load_weights
+    from raekit.runs.weights import load_weights
     from raekit.training.loop import _Loop, train
 
     real_loss, nan_epochs = Autoencoder.loss, {1}
@@ -486,7 +486,8 @@ def test_non_finite_validation_loss_never_counts_as_improved(tmp_path, monkeypat
 
 def test_non_finite_weights_are_never_written(tmp_path):
     from raekit.errors import RaekitError
-    from raekit.runs.checkpoint import save_checkpoint, save_weights
+    from raekit.runs.checkpoint import save_checkpoint
+    from raekit.runs.weights import save_weights
 
     model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2))
     save_weights(tmp_path / "w.safetensors", model, {})

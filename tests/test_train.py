@@ -45,7 +45,7 @@ def test_run_directory_layout_and_best_weights(tmp_path):
     rows = runs.read_metrics(run_dir)
     best_epoch = min(rows, key=lambda r: r["valid_loss"])["epoch"]
     from raekit.models.build import build_from_config
-    from raekit.runs.checkpoint import load_weights
+    from raekit.runs.weights import load_weights
 
     meta = load_weights(run_dir / "model.safetensors", build_from_config(runs.read_config(run_dir)))
     assert meta["epoch"] == best_epoch

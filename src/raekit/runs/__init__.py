@@ -130,7 +130,7 @@ def load_run(
 ) -> tuple[nn.Module, RunConfig]:
     """The trained model (best validation weights, eval mode) and its config."""
     from raekit.models.build import build_from_config
-    from raekit.runs.checkpoint import load_weights
+    from raekit.runs.weights import load_weights
 
     run_dir = Path(run_dir)
     config = read_config(run_dir)

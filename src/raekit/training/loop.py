@@ -26,7 +26,7 @@ from raekit.config import RunConfig
 from raekit.data import load_images
 from raekit.errors import RaekitError
 from raekit.models.build import build_from_config
-from raekit.runs import checkpoint
+from raekit.runs import checkpoint, weights
 from raekit.training import tracking
 from raekit.training.utils import (
     SignalCatcher,
@@ -289,7 +289,7 @@ class _Loop:
         state.epoch, state.batch, state.sums, state.seen = state.epoch + 1, 0, {}, 0
         if self.ctx.is_main:
             if improved:
-                checkpoint.save_weights(
+                weights.save_weights(
                     self.run_dir / runs.WEIGHTS_FILE,
                     self.model,
                     {"epoch": row["epoch"], "valid_loss": valid["loss"]},
