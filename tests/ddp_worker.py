@@ -16,7 +16,6 @@ Fault hooks, chosen by environment variables:
 
 from __future__ import annotations
 
-import importlib
 import os
 import signal
 import socket
@@ -31,7 +30,8 @@ from raekit import atomic, distributed
 from raekit.config import make_config, parse_assignments
 from raekit.data import load_images
 from raekit.models.build import build_from_config
-from raekit.training.loop import _Loop, _LossModule, train
+from raekit.training.epochs import EpochLoop, LossModule
+from raekit.training.loop import train
 from raekit.training.utils import to_input
 
 GRAD_BATCH = 20  # images in the one global batch of `grad` mode
@@ -80,20 +80,20 @@ def _config(assignments: list[str]):
 
 def _install_state_dump(directory: str) -> None:
     """After the loop ends, write this rank's weights and buffers (rank 0 alone writes run files)."""
-    original = _Loop.run
+    original = EpochLoop.run
 
     def run(self, train_x, valid_x):
         original(self, train_x, valid_x)
         state = {k: v.detach().clone().contiguous() for k, v in self.model.state_dict().items()}
         save_file(state, str(Path(directory) / f"rank-{_rank()}.safetensors"))
 
-    _Loop.run = run
+    EpochLoop.run = run
 
 
 def _install_kill(where: str, marker: str | None) -> None:
     """SIGKILL (nothing runs after it: no handler, no checkpoint) at one exact step, once."""
     epoch, batch, rank = (int(v) for v in where.split(":"))
-    original = _Loop._step
+    original = EpochLoop._step
 
     def step(self, x, b):
         if (self.state.epoch, b, _rank()) == (epoch, batch, rank) and not (
@@ -104,7 +104,7 @@ def _install_kill(where: str, marker: str | None) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
         return original(self, x, b)
 
-    _Loop._step = step
+    EpochLoop._step = step
 
 
 def _install_kill_in_save(n: int) -> None:
@@ -125,12 +125,7 @@ def _install_kill_in_save(n: int) -> None:
 
 def _use_float64() -> None:
     """Train in float64: rounding then sits ~1e-16 down, far below any real discrepancy."""
-    trainer = importlib.import_module(
-        "raekit.training.loop"
-    )  # the module: the package re-exports train()
-    torch.set_default_dtype(torch.float64)
-    to_input = trainer.to_input
-    trainer.to_input = lambda batch, device: to_input(batch, device).double()
+    torch.set_default_dtype(torch.float64)  # images come in the default dtype
 
 
 def _go_offline() -> None:
@@ -173,7 +168,7 @@ def one_gradient(out: Path, assignments: list[str]) -> None:
         for dtype in (torch.float32, torch.float64):
             torch.manual_seed(config.seed)
             model = build_from_config(config).to(dtype)
-            net = distributed.wrap_for_training(_LossModule(model), ctx)
+            net = distributed.wrap_for_training(LossModule(model), ctx)
             net(to_input(images[index], ctx.device).to(dtype))["loss"].backward()
             tensors = {f"grad.{k}": p.grad.clone() for k, p in model.named_parameters()}
             tensors.update({f"buffer.{k}": b.clone() for k, b in model.named_buffers()})

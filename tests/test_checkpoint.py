@@ -296,7 +296,9 @@ def test_pickles_are_refused_and_never_run(tmp_path, kind):
         )
     # A JSON that vouches for the pickle's hash must not help it through.
     digest = hashlib.sha256(stem.with_suffix(".safetensors").read_bytes()).hexdigest()
-    stem.with_suffix(".json").write_text(json.dumps({"format": tensor_pairs.FORMAT, "sha256": digest}))
+    stem.with_suffix(".json").write_text(
+        json.dumps({"format": tensor_pairs.FORMAT, "sha256": digest})
+    )
     with pytest.warns(UserWarning, match="pickle"), pytest.raises(RaekitError, match="pickle"):
         ck.load_checkpoint(stem.parent, make_model())
     weights = tmp_path / "model.safetensors"

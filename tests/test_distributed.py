@@ -1,7 +1,5 @@
 """Data-parallel training under torchrun (2 CPU processes, gloo) against one process doing the same."""
 
-import importlib
-
 import numpy as np
 import pytest
 import torch
@@ -14,10 +12,8 @@ from raekit.data import load_images
 from raekit.generation import encode_images
 from raekit.models.build import build_from_config
 from raekit.runs import checkpoint
+from raekit.training import evaluate_loss, train
 
-trainer = importlib.import_module(
-    "raekit.training.loop"
-)  # the module: the package re-exports train()
 pytestmark = pytest.mark.slow
 # The worker's defaults: rae-l2 (deterministic), 200 training images, global batch 50 = 2 x 25,
 # 2 epochs, so 8 Adam steps at lr 1e-3.
@@ -136,14 +132,10 @@ def test_short_float64_run_matches_one_process(tmp_path, monkeypatch):
             ),
         )
     )
-    to_input = trainer.to_input
-    monkeypatch.setattr(trainer, "to_input", lambda batch, device: to_input(batch, device).double())
     default = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
     try:
-        single = _final_state(
-            trainer.train(CONFIG, tmp_path / "single", data=load_images("digits"))
-        )
+        single = _final_state(train(CONFIG, tmp_path / "single", data=load_images("digits")))
     finally:
         torch.set_default_dtype(default)
     ddp = load_file(tmp_path / "states" / "rank-0.safetensors")
@@ -158,7 +150,7 @@ def test_short_float32_run_matches_one_process_within_adam_noise(ddp_run, tmp_pa
     weights drift apart by up to a few 1e-3 after 8 steps (another batch order in one process does
     the same). Hence: every loss in the log agrees to 2e-4, and no weight is further than
     2 * lr * steps (two runs stepping a weight by lr in opposite directions each time)."""
-    single = _final_state(trainer.train(CONFIG, tmp_path / "single", data=load_images("digits")))
+    single = _final_state(train(CONFIG, tmp_path / "single", data=load_images("digits")))
     ddp = load_file(ddp_run / "states" / "rank-0.safetensors")
     assert _gap(ddp, single) < 2 * LR * STEPS
     ours, theirs = runs.read_metrics(tmp_path / "single"), runs.read_metrics(ddp_run / "run")
@@ -272,6 +264,4 @@ def test_validation_smaller_than_one_batch_per_rank(tmp_path):
     logged = runs.read_metrics(tmp_path / "run")[-1]["valid_loss"]
     model, config = runs.load_run(tmp_path / "run")
     valid = torch.from_numpy(load_images("digits").valid[:30])
-    assert logged == pytest.approx(
-        trainer.evaluate_loss(model, valid, 50, config.seed)["loss"], rel=1e-5
-    )
+    assert logged == pytest.approx(evaluate_loss(model, valid, 50, config.seed)["loss"], rel=1e-5)

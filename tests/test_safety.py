@@ -221,21 +221,22 @@ def _interrupt_after_epoch_one(tmp_path):
     """A run of 2 epochs stopped by SIGTERM in epoch 2 (in process)."""
     from helpers import tiny_digits
     from raekit.config import make_config
-    from raekit.training.loop import TrainingInterrupted, _Loop, train
+    from raekit.training.epochs import EpochLoop
+    from raekit.training.loop import TrainingInterrupted, train
 
-    original = _Loop._end_epoch
+    original = EpochLoop._end_epoch
 
     def end_epoch(self, valid_x, seconds):
         original(self, valid_x, seconds)
         self.stop.signum = signal.SIGTERM  # noticed after the next step
 
     config = make_config("digits", "rae-l2", "tiny", epochs=2, batch_size=50, width=0.0625)
-    _Loop._end_epoch = end_epoch
+    EpochLoop._end_epoch = end_epoch
     try:
         with pytest.raises(TrainingInterrupted):
             train(config, tmp_path / "unfinished", data=tiny_digits(200, 60))
     finally:
-        _Loop._end_epoch = original
+        EpochLoop._end_epoch = original
     return tmp_path / "unfinished"
 
 
@@ -377,9 +378,9 @@ def _same(a, b):
 
 def _watch_steps(monkeypatch):
     """Record the model's whole state (parameters and buffers) before and after every step."""
-    from raekit.training.loop import _Loop
+    from raekit.training.epochs import EpochLoop
 
-    original, seen = _Loop._step, []
+    original, seen = EpochLoop._step, []
 
     def step(self, x, batch):
         before = _snapshot(self.model)
@@ -387,7 +388,7 @@ def _watch_steps(monkeypatch):
         seen.append((before, _snapshot(self.model)))
         return stop
 
-    monkeypatch.setattr(_Loop, "_step", step)
+    monkeypatch.setattr(EpochLoop, "_step", step)
     return seen
 
 
@@ -453,11 +454,12 @@ def test_non_finite_validation_loss_never_counts_as_improved(tmp_path, monkeypat
     from raekit.models.autoencoder import Autoencoder
     from raekit.models.build import build_from_config
     from raekit.runs.weights import load_weights
-    from raekit.training.loop import _Loop, train
+    from raekit.training.epochs import EpochLoop
+    from raekit.training.loop import train
 
     real_loss, nan_epochs = Autoencoder.loss, {1}
     epoch = {"n": 0}
-    original_end = _Loop._end_epoch
+    original_end = EpochLoop._end_epoch
 
     def end_epoch(self, valid_x, seconds):
         epoch["n"] = self.state.epoch + 1
@@ -470,7 +472,7 @@ def test_non_finite_validation_loss_never_counts_as_improved(tmp_path, monkeypat
         return terms
 
     monkeypatch.setattr(Autoencoder, "loss", loss)
-    monkeypatch.setattr(_Loop, "_end_epoch", end_epoch)
+    monkeypatch.setattr(EpochLoop, "_end_epoch", end_epoch)
     data = tiny_digits(200, 60)
     run = train(_tiny("rae-l2", epochs=2), tmp_path / "run", data=data)
     meta = load_weights(run / runs.WEIGHTS_FILE, build_from_config(runs.read_config(run)))

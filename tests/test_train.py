@@ -12,7 +12,9 @@ from raekit import runs
 from raekit.config import make_config
 from raekit.errors import RaekitError
 from raekit.models import IMAGE_MODELS
-from raekit.training.loop import TrainingInterrupted, _Loop, evaluate_loss, train
+from raekit.training import evaluate_loss
+from raekit.training.epochs import EpochLoop
+from raekit.training.loop import TrainingInterrupted, train
 
 
 def _config(model="rae-l2", **kw):
@@ -54,7 +56,7 @@ def test_run_directory_layout_and_best_weights(tmp_path):
 
 
 def _interrupt_after(monkeypatch, steps, signum=signal.SIGTERM):
-    original = _Loop._step
+    original = EpochLoop._step
     count = {"n": 0}
 
     def step(self, x, batch):
@@ -63,7 +65,7 @@ def _interrupt_after(monkeypatch, steps, signum=signal.SIGTERM):
             self.stop.signum = signum
         return original(self, x, batch)
 
-    monkeypatch.setattr(_Loop, "_step", step)
+    monkeypatch.setattr(EpochLoop, "_step", step)
 
 
 def test_interrupted_then_resumed_run_is_bit_identical(tmp_path, monkeypatch):

@@ -67,9 +67,9 @@ def step_seed(seed: int, epoch: int, batch: int, rank: int) -> int:
 
 
 def to_input(batch: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """uint8 images -> float in [0, 1]; integer sequences stay integers."""
+    """uint8 images -> floats in [0, 1] of the default dtype; integer sequences stay integers."""
     batch = batch.to(device, non_blocking=True)
-    return batch.float().div_(255.0) if batch.dtype == torch.uint8 else batch
+    return batch.to(torch.get_default_dtype()).div_(255.0) if batch.dtype == torch.uint8 else batch
 
 
 def prepare_run_dir(run_dir: Path, resume: bool) -> None:
