@@ -94,11 +94,13 @@ def test_figure2_table_shows_paper_numbers_beside_ours():
 
 @pytest.mark.slow
 def test_bo_runs_end_to_end_on_a_trained_grae(trained):
+    from raekit.bo.acquisition import ACQUISITION
     from raekit.bo.optimise import run_bo
 
     row = run_bo(trained["grae"], iterations=1, batch=3, seeds=1, draws=3, max_codes=200)
     assert 0.0 <= row["fraction_valid"] <= 1.0 and len(row["gp_metrics"]) == 1
     assert (trained["grae"] / "bo.json").is_file()
+    assert row["acquisition"] == ACQUISITION and row["bo_seconds"] > 0
     for item, score in row["top"]:
         from raekit.grammar.scores import expression_score
 
@@ -123,6 +125,7 @@ def test_bo_keeps_each_finished_seed_and_reuses_it(trained, monkeypatch, capsys)
     assert calls == [] and "reusing seed 1" in capsys.readouterr().err
     for key in ("fraction_valid", "mean_score", "std_score", "mean_valid_score", "top"):
         assert again[key] == first[key]
+    assert again["bo_seconds"] == first["bo_seconds"]  # the seeds' own times, kept with them
     # A third seed is run alone; other settings run every seed again.
     run_bo(trained["gvae"], **{**options, "seeds": 3})
     assert [k["seed"] for k in calls] == [2]

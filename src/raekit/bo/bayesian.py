@@ -62,6 +62,7 @@ class BOResult:
     rounds: list[dict[str, Any]] = field(default_factory=list)
     gp_metrics: dict[str, float] = field(default_factory=dict)
     invalid_score: float = float("nan")  # what an invalid proposal scored for the GP
+    seconds: float | None = None  # wall time of the whole run, GP fits included
 
     def observed(self) -> np.ndarray:
         """Every proposal's score as GrammarVAE records it: invalid ones at ``invalid_score``."""
@@ -122,6 +123,7 @@ class BOResult:
             "mean_valid_score": nan_to_none(self.mean_valid_score),
             "top": [[str(i), s] for i, s in self.top(k)],
             "gp_metrics": dict(self.gp_metrics),
+            "seconds": self.seconds,
             "rounds": [clean(r) for r in self.rounds],
         }
 
@@ -139,7 +141,12 @@ def result_from_dict(record: dict[str, Any]) -> BOResult:
         for r in record["rounds"]
     ]
     fill = record.get("invalid_score")
-    return BOResult(rounds, dict(record["gp_metrics"]), np.nan if fill is None else float(fill))
+    return BOResult(
+        rounds,
+        dict(record["gp_metrics"]),
+        np.nan if fill is None else float(fill),
+        record.get("seconds"),
+    )
 
 
 def _call_decoder(decode_and_score: Callable, points: np.ndarray):
@@ -182,6 +189,7 @@ def bayesian_optimisation(
     """
     if invalid not in INVALID_POLICIES:
         raise unknown("invalid-point policy", invalid, INVALID_POLICIES)
+    began = time.perf_counter()
     x, y = codes_and_scores(codes, scores, 10, "BO's 90/10 split")
     fill = float(y.max()) if invalid_score is None else float(invalid_score)
     perm = np.random.default_rng(seed).permutation(len(x))
@@ -221,6 +229,7 @@ def bayesian_optimisation(
             model = fit_gp(
                 train_x, train_y, kind=gp, seed=seed + it + 1, keep_last=acquired, **gp_kwargs
             )
+    result.seconds = time.perf_counter() - began
     return result
 
 

@@ -34,6 +34,12 @@ def average_rule(task: str) -> str:
     return f"grammarvae (worst over {WORST_OVER[task]})"
 
 
+def _total_seconds(runs) -> float | None:
+    """Wall time of all seeds (None when a seed kept from an older raekit has none)."""
+    seconds = [r.seconds for r in runs]
+    return None if any(t is None for t in seconds) else float(sum(seconds))
+
+
 def _signed(value: float | None, sign: float) -> float | None:
     return None if value is None else sign * value
 
@@ -217,6 +223,7 @@ def run_bo(
         "batch": batch,
         "seeds": seeds,
         "gp": gp,
+        "acquisition": ACQUISITION,
         "invalid": invalid,
         "fraction_valid": summary["fraction_valid"],
         "fraction_valid_std": summary["fraction_valid_std"],
@@ -226,6 +233,7 @@ def run_bo(
         "mean_valid_score": _signed(summary["mean_valid_score"], target.sign),
         "top": [[item, target.sign * score] for item, score in summary["top"]],
         "gp_metrics": [r.gp_metrics for r in runs],
+        "bo_seconds": _total_seconds(runs),
         "score_stats": target.stats,
         "standardisation": standardise if config.dataset == "molecules" else None,
     }

@@ -92,9 +92,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="copy a reproduction (no weights) into results/NAME; update README",
         description="Copy table1.md, table2.md, results.json, report.html and each run's "
         "config.yaml, metrics.csv and eval.json (never weights) into --dest, and "
-        "with --readme rewrite that reproduction's block of README's Results section.",
+        "with --readme rewrite that reproduction's block of README's Results section. "
+        "A reproduce-fig2 folder gives fig2.md, fig2.json, fig2.html and each model's "
+        "bo.json, config.yaml and metrics.csv.",
     )
-    p.add_argument("repro", help="a reproduction folder (raekit reproduce --out)")
+    p.add_argument("repro", help="a reproduction folder (raekit reproduce or reproduce-fig2 --out)")
     p.add_argument("--dest", required=True, help="e.g. results/mnist-cpu")
     p.add_argument("--readme", help="README.md whose Results section gets the tables")
     p.set_defaults(handler=run_export)
@@ -171,8 +173,10 @@ def run_reproduce(args) -> int:
 
 def run_export(args) -> int:
     from raekit.paper.export import export_results
+    from raekit.paper.export_fig2 import export_fig2, is_fig2
 
-    print(export_results(args.repro, args.dest, args.readme))
+    export = export_fig2 if is_fig2(args.repro) else export_results
+    print(export(args.repro, args.dest, args.readme))
     return 0
 
 

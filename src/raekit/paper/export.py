@@ -35,27 +35,28 @@ def export_results(repro: str | Path, dest: str | Path, readme: str | Path | Non
         )
     for name in TOP_FILES:
         if (repro / name).is_file():
-            _copy(repro / name, dest / name)
+            copy_file(repro / name, dest / name)
         else:
             print(f"raekit: {repro / name} does not exist; not exported", file=sys.stderr)
     for by_seed in results["runs"].values():
         for entry in by_seed.values():
             for name in RUN_FILES:
                 if (repro / entry["run"] / name).is_file():
-                    _copy(repro / entry["run"] / name, dest / entry["run"] / name)
+                    copy_file(repro / entry["run"] / name, dest / entry["run"] / name)
     if readme is not None:
         update_readme(readme, dest.name, readme_block(results, dest.name))
     return dest
 
 
-def _copy(src: Path, dst: Path) -> None:
+def copy_file(src: Path, dst: Path) -> None:
+    """Copy ``src`` to ``dst`` through a temporary name, so ``dst`` is never half written."""
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.tmp")
     shutil.copyfile(src, tmp)
     tmp.replace(dst)
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
     minutes = round(seconds / 60)
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
 
@@ -89,7 +90,7 @@ def readme_block(results: dict[str, Any], name: str) -> str:
         f"#### {results['dataset']}, `{results['preset']}` preset{_overridden(results)}, "
         f"seeds {', '.join(map(str, seeds))}",
         "",
-        f"Wall time on 2 shared CPU cores: training {_duration(train_s)}, evaluation {_duration(eval_s)} "
+        f"Wall time on 2 shared CPU cores: training {duration(train_s)}, evaluation {duration(eval_s)} "
         f"({count} run{'s' if count != 1 else ''}). Regenerate with:",
         "",
         "```bash",

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from raekit.atomic import atomic_write_text
+from raekit.bo.acquisition import ACQUISITION
 from raekit.bo.optimise import average_rule, check_bo_options, run_bo
 from raekit.config import make_config
 from raekit.errors import RaekitError
@@ -149,6 +150,7 @@ def _same_protocol(cached: dict, options: dict, task: str) -> bool:
         "gp": options.get("gp", "sparse"),
         "invalid": options.get("invalid", "worst"),
         "average": average_rule(task),
+        "acquisition": ACQUISITION,
         "standardisation": options.get("standardise", "zinc250k") if task == "molecules" else None,
     }
     return all(cached.get(k) == v for k, v in wanted.items())

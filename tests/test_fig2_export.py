@@ -1,0 +1,112 @@
+"""Committing a Figure 2: `raekit export-results` on a reproduce-fig2 folder copies no weights,
+and README's block shows exactly what fig2.json says (also for the committed results)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from raekit import runs
+from raekit.cli import main
+from raekit.config import make_config
+from raekit.paper.claims import claims_markdown
+from raekit.paper.export_fig2 import read_fig2
+from raekit.paper.figure2 import figure2_table
+from raekit.paper.figure2_claims import check_figure2_claims
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _row(model: str, valid: float, score: float, seconds: float | None) -> dict:
+    return {
+        "model": model,
+        "task": "expressions",
+        "iterations": 5,
+        "batch": 50,
+        "seeds": 3,
+        "gp": "exact",
+        "invalid": "worst",
+        "fraction_valid": valid,
+        "fraction_valid_std": 0.01,
+        "mean_score": score,
+        "std_score": 0.1,
+        "top": [["x+1", 0.5]],
+        "bo_seconds": seconds,
+    }
+
+
+@pytest.fixture
+def repro(tmp_path):
+    """A reproduce-fig2 folder: three trained models (weights included) and fig2.json."""
+    folder = tmp_path / "runs" / "fig2-x"
+    rows = {
+        "cvae": _row("cvae", 0.5, 4.0, 60.0),
+        "gvae": _row("gvae", 0.9, 3.0, 120.0),
+        "grae": _row("grae", 0.95, 2.9, 180.0),
+    }
+    for i, model in enumerate(rows):
+        run = folder / model
+        run.mkdir(parents=True)
+        runs.write_config(run, make_config("expressions", model, "cpu"))
+        runs.write_metrics(
+            run, [{"epoch": 1, "seconds": 600.0 * (i + 1)}, {"epoch": 2, "seconds": 60.0}]
+        )
+        (run / "bo.json").write_text(json.dumps(rows[model]))
+        (run / "model.safetensors").write_bytes(b"weights")
+    (folder / "fig2.json").write_text(json.dumps(rows))
+    (folder / "fig2.md").write_text("table")
+    (folder / "fig2.html").write_text("<html></html>")
+    return folder, rows
+
+
+def test_export_copies_no_weights_and_writes_readme_from_fig2_json(tmp_path, repro, capsys):
+    folder, rows = repro
+    dest = tmp_path / "results" / "fig2-x"
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n\n## Results\n\nIntro.\n\n## Benchmarks\n\nb\n")
+    for _ in range(2):  # the block is replaced, not added twice
+        assert (
+            main(["export-results", str(folder), "--dest", str(dest), "--readme", str(readme)]) == 0
+        )
+    files = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())
+    assert files == sorted(
+        ["fig2.html", "fig2.json", "fig2.md"]
+        + [f"{m}/{f}" for m in rows for f in ("bo.json", "config.yaml", "metrics.csv")]
+    )
+    text = readme.read_text()
+    assert text.count("<!-- /results fig2-x -->") == 1
+    assert text.index("Intro.") < text.index("fig2-x") < text.index("## Benchmarks")
+    assert figure2_table("expressions", rows).markdown() in text
+    assert claims_markdown(check_figure2_claims("expressions", rows)) in text
+    # training: (600 + 60) + (1200 + 60) + (1800 + 60) s = 63 min; BO: 360 s = 6 min
+    assert "training 1 h 03 min (3 models), BO 6 min" in text
+    assert (
+        "raekit reproduce-fig2 --task expressions --preset cpu --out runs/fig2-x --gp exact "
+        "--iterations 5 --batch 50 --seeds 3" in text
+    )
+
+
+def test_export_refuses_a_foreign_destination(tmp_path, repro, capsys):
+    folder, _ = repro
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep")
+    assert main(["export-results", str(folder), "--dest", str(tmp_path / "mine")]) == 2
+    assert "not a raekit export" in capsys.readouterr().err
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
+
+
+def _committed():
+    return sorted((ROOT / "results").glob("fig2-*/fig2.json"))
+
+
+def test_readme_shows_the_committed_figure2_results():
+    readme = (ROOT / "README.md").read_text()
+    for path in _committed():
+        name = path.parent.name
+        if f"<!-- results {name}:" not in readme:
+            continue  # a smoke-scale folder that README only mentions
+        rows = read_fig2(path.parent)
+        task = next(iter(rows.values()))["task"]
+        block = readme.split(f"<!-- results {name}:")[1].split(f"<!-- /results {name} -->")[0]
+        assert figure2_table(task, rows).markdown() in block
+        assert claims_markdown(check_figure2_claims(task, rows)) in block
