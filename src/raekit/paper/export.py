@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,23 +30,35 @@ def export_results(repro: str | Path, dest: str | Path, readme: str | Path | Non
     metrics.csv and eval.json (never weights) into `dest`; update README's block if asked."""
     repro, dest = Path(repro), Path(dest)
     results = read_results(repro)
-    if dest.exists() and any(dest.iterdir()) and not (dest / RESULTS_FILE).is_file():
+    run_files = [
+        f"{entry['run']}/{name}"
+        for by_seed in results["runs"].values()
+        for entry in by_seed.values()
+        for name in RUN_FILES
+    ]
+    copy_export(repro, dest, RESULTS_FILE, TOP_FILES, run_files)
+    if readme is not None:
+        update_readme(readme, dest.name, readme_block(results, dest.name))
+    return dest
+
+
+def copy_export(
+    repro: Path, dest: Path, marker: str, top_files: Sequence[str], run_files: Iterable[str]
+) -> None:
+    """Copy ``top_files`` (a missing one is reported) and ``run_files`` (where they exist) from
+    ``repro`` into ``dest``, which must be empty or an earlier export (it holds ``marker``)."""
+    if dest.exists() and any(dest.iterdir()) and not (dest / marker).is_file():
         raise RaekitError(
             f"{dest} holds files that are not a raekit export; choose an empty --dest"
         )
-    for name in TOP_FILES:
+    for name in top_files:
         if (repro / name).is_file():
             copy_file(repro / name, dest / name)
         else:
             print(f"raekit: {repro / name} does not exist; not exported", file=sys.stderr)
-    for by_seed in results["runs"].values():
-        for entry in by_seed.values():
-            for name in RUN_FILES:
-                if (repro / entry["run"] / name).is_file():
-                    copy_file(repro / entry["run"] / name, dest / entry["run"] / name)
-    if readme is not None:
-        update_readme(readme, dest.name, readme_block(results, dest.name))
-    return dest
+    for name in run_files:
+        if (repro / name).is_file():
+            copy_file(repro / name, dest / name)
 
 
 def copy_file(src: Path, dst: Path) -> None:

@@ -5,14 +5,13 @@ from fig2.json, so README always shows what fig2.json says."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 from raekit import runs
 from raekit.errors import RaekitError
 from raekit.paper.claims import claims_markdown
-from raekit.paper.export import copy_file, duration, update_readme
+from raekit.paper.export import copy_export, duration, update_readme
 from raekit.paper.figure2 import figure2_table
 from raekit.paper.figure2_claims import check_figure2_claims
 
@@ -46,19 +45,8 @@ def export_fig2(repro: str | Path, dest: str | Path, readme: str | Path | None =
     """Copy a Figure 2 reproduction (no weights) into ``dest``; update README's block if asked."""
     repro, dest = Path(repro), Path(dest)
     rows = read_fig2(repro)
-    if dest.exists() and any(dest.iterdir()) and not is_fig2(dest):
-        raise RaekitError(
-            f"{dest} holds files that are not a raekit export; choose an empty --dest"
-        )
-    for name in TOP_FILES:
-        if (repro / name).is_file():
-            copy_file(repro / name, dest / name)
-        else:
-            print(f"raekit: {repro / name} does not exist; not exported", file=sys.stderr)
-    for model in rows:
-        for name in RUN_FILES:
-            if (repro / model / name).is_file():
-                copy_file(repro / model / name, dest / model / name)
+    run_files = [f"{model}/{name}" for model in rows for name in RUN_FILES]
+    copy_export(repro, dest, FIG2_FILE, TOP_FILES, run_files)
     if readme is not None:
         preset = runs.read_config(repro / next(iter(rows))).preset
         block = fig2_block(rows, dest.name, _training_seconds(repro, rows), preset)
