@@ -16,7 +16,9 @@ from raekit.training import train
 def trained(tmp_path_factory):
     runs = {}
     for model in ("cvae", "gvae", "grae"):
-        config = make_config("expressions", model, "tiny", epochs=30, max_rows=2000)
+        # A constant learning rate: on 2,000 rows the plateau schedule cuts it to its floor within
+        # a few epochs, and GRAE, whose codes carry no noise, then never learns to use them.
+        config = make_config("expressions", model, "tiny", epochs=30, max_rows=2000, lr_patience=30)
         runs[model] = train(config, tmp_path_factory.mktemp(model) / "run")
     return runs
 
@@ -43,17 +45,7 @@ def _accuracy(net, model, codes_or_logits, target, logits=False):
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "model",
-    [
-        "cvae",
-        "gvae",
-        pytest.param(
-            "grae",
-            marks=pytest.mark.xfail(
-                reason="GRAE's weights are not yet retuned for GrammarVAE's smaller reconstruction scale",
-                strict=False,
-            ),
-        ),
-    ],
+    ["cvae", "gvae", "grae"],
 )
 def test_sequence_models_reconstruct_better_than_chance(trained, model):
     import torch
