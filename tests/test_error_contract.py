@@ -348,6 +348,12 @@ CASES = {
     "bo-negative-iterations": lambda w, d: Setup(
         ["bo", str(w.run), "--iterations", "-1"], message="--iterations"
     ),
+    "grammar-check-n-zero": lambda w, d: Setup(
+        ["grammar-check", str(w.run), "--n", "0"], message="--n"
+    ),
+    "grammar-check-image-run": lambda w, d: Setup(
+        ["grammar-check", str(w.run)], message="image model"
+    ),
     "densities-typo": lambda w, d: Setup(
         ["evaluate", str(w.run), "--densities", "gaussian,gmn"], message="did you mean 'gmm'"
     ),

@@ -53,6 +53,7 @@ def repro(tmp_path):
         )
         (run / "bo.json").write_text(json.dumps(rows[model]))
         (run / "model.safetensors").write_bytes(b"weights")
+    (folder / "grae" / "check.json").write_text("{}")  # `raekit grammar-check` ran on GRAE only
     (folder / "fig2.json").write_text(json.dumps(rows))
     (folder / "fig2.md").write_text("table")
     (folder / "fig2.html").write_text("<html></html>")
@@ -70,7 +71,7 @@ def test_export_copies_no_weights_and_writes_readme_from_fig2_json(tmp_path, rep
         )
     files = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())
     assert files == sorted(
-        ["fig2.html", "fig2.json", "fig2.md"]
+        ["fig2.html", "fig2.json", "fig2.md", "grae/check.json"]
         + [f"{m}/{f}" for m in rows for f in ("bo.json", "config.yaml", "metrics.csv")]
     )
     text = readme.read_text()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,15 @@ def sanitise(value: Any) -> Any:
 def dumps(value: Any, **kwargs: Any) -> str:
     """json.dumps of the sanitised value; anything JSON cannot hold fails here, not in a reader."""
     return json.dumps(sanitise(value), allow_nan=False, **{"indent": 2, **kwargs})
+
+
+def read_json_object(path: str | os.PathLike) -> dict | None:
+    """The JSON object in ``path``; None when the file is missing, damaged or not an object."""
+    try:
+        value = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def write_json(path: str | os.PathLike, value: Any, **kwargs: Any) -> None:

@@ -7,7 +7,6 @@ several times by sampled masked decoding and the most frequent valid decoding is
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from raekit.bo.acquisition import ACQUISITION
 from raekit.errors import RaekitError, unknown
 from raekit.generation import encode_images
 from raekit.generation.densities import model_fingerprint
-from raekit.jsonio import write_json
+from raekit.jsonio import read_json_object, write_json
 from raekit.runs import load_run
 
 DRAWS = {"expressions": 25, "molecules": 500}  # decodings per proposed point (GrammarVAE)
@@ -128,7 +127,7 @@ def _seed_run(run_dir: Path, seed: int, protocol: dict, run: Callable):
     from raekit.bo.bayesian import result_from_dict
 
     path = run_dir / SEED_DIR / f"seed{seed}.json"
-    cached = _read_json(path)
+    cached = read_json_object(path)
     if cached is not None and cached.get("protocol") == protocol:
         try:
             result = result_from_dict(cached["result"])
@@ -144,15 +143,6 @@ def _seed_run(run_dir: Path, seed: int, protocol: dict, run: Callable):
     path.parent.mkdir(exist_ok=True)
     write_json(path, {"protocol": protocol, "result": result.to_dict()})
     return result
-
-
-def _read_json(path: Path) -> dict | None:
-    """A JSON object from ``path``; None when it is missing or damaged (then it is redone)."""
-    try:
-        value = json.loads(path.read_text())
-    except (OSError, ValueError, RecursionError):
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def run_bo(

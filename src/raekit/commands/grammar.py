@@ -1,4 +1,4 @@
-"""raekit grammar-train / bo / reproduce-fig2: the paper's Section 6.2."""
+"""raekit grammar-train / bo / grammar-check / reproduce-fig2: the paper's Section 6.2."""
 
 from __future__ import annotations
 
@@ -39,6 +39,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run")
     _bo_args(p)
     p.set_defaults(handler=run_bo)
+
+    p = sub.add_parser(
+        "grammar-check",
+        help="reconstruction, Gaussian samples and BO proposals of a sequence model, "
+        "against its data (RUN/check.json)",
+    )
+    p.add_argument("run")
+    p.add_argument("--n", type=int, default=500, help="test strings and samples (default 500)")
+    p.add_argument("--seed", type=int, default=0)
+    _processes_arg(p)
+    p.set_defaults(handler=run_check)
 
     p = sub.add_parser(
         "reproduce-fig2", help="train CVAE, GVAE and GRAE, run BO, write Figure 2's table"
@@ -132,6 +143,16 @@ def run_bo(args) -> int:
     with parallel_parsing(args.processes):
         row = bo(args.run, **_bo_options(args))
     print(dumps(row))
+    return 0
+
+
+def run_check(args) -> int:
+    from raekit.grammar.check import check_run, summary_line
+    from raekit.grammar.encode import parallel_parsing
+
+    with parallel_parsing(args.processes):
+        report = check_run(args.run, n=args.n, seed=args.seed)
+    print(summary_line(report))
     return 0
 
 

@@ -1,6 +1,7 @@
 """Commit a Figure 2 reproduction: copy its table, fig2.json, HTML page and each model's bo.json,
-config.yaml and metrics.csv (never weights) into results/<name>/, and write its README block
-from fig2.json, so README always shows what fig2.json says."""
+config.yaml, metrics.csv and `raekit grammar-check`'s check.json (never weights) into
+results/<name>/, and write its README block from fig2.json, so README always shows what
+fig2.json says."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from raekit import runs
 from raekit.errors import RaekitError
+from raekit.grammar.check import CHECK_FILE
 from raekit.paper.claims import claims_markdown
 from raekit.paper.export import copy_export, duration, update_readme
 from raekit.paper.figure2 import figure2_table
@@ -17,7 +19,7 @@ from raekit.paper.figure2_claims import check_figure2_claims
 
 FIG2_FILE = "fig2.json"
 TOP_FILES = ("fig2.md", FIG2_FILE, "fig2.html")
-RUN_FILES = ("bo.json", "config.yaml", "metrics.csv")
+RUN_FILES = ("bo.json", "config.yaml", "metrics.csv", CHECK_FILE)  # check.json where it exists
 
 
 def is_fig2(folder: str | Path) -> bool:

@@ -1,0 +1,109 @@
+"""What a sequence model has learned, and where BO went: greedy reconstruction of held-out
+strings, decodings of an ex-post Gaussian on the training codes, and the BO proposals'
+distance from the codes. A BO table means little when the model cannot reconstruct, or when
+its proposals lie far outside the codes (there the decoder may emit trivially valid strings)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from raekit.errors import RaekitError
+
+CHECK_FILE = "check.json"
+
+
+def mahalanobis(codes: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Distance of each point from the codes' mean, in the metric of their covariance."""
+    from sklearn.covariance import EmpiricalCovariance
+
+    return np.sqrt(EmpiricalCovariance().fit(codes).mahalanobis(points))
+
+
+def bo_proposals(run_dir: Path) -> tuple[np.ndarray, list[str | None]]:
+    """Every proposal of the run's BO seeds: points (N, d) and decoded items (None: invalid)."""
+    from raekit.bo.optimise import SEED_DIR
+    from raekit.jsonio import read_json_object
+
+    points, items = [], []
+    for path in sorted((run_dir / SEED_DIR).glob("seed*.json")):
+        record = read_json_object(path)
+        for r in (record or {}).get("result", {}).get("rounds", []):
+            points += r["points"]
+            items += r["items"]
+    return np.asarray(points, dtype=np.float64), items
+
+
+def _strings_summary(strings: list[str | None], valid) -> dict:
+    ok = [s for s in strings if s is not None and valid(s)]
+    return {
+        "n": len(strings),
+        "fraction_valid": len(ok) / len(strings) if strings else float("nan"),
+        "mean_length": float(np.mean([len(s) for s in ok])) if ok else None,
+    }
+
+
+def check_run(run_dir: str | Path, n: int = 500, seed: int = 0) -> dict:
+    """The check of one trained expressions/molecules run; written to RUN/check.json."""
+    from raekit.bo.optimise import objective
+    from raekit.density import fit_density
+    from raekit.generation import encode_images
+    from raekit.grammar.task import decode_strings, load_sequences
+    from raekit.jsonio import write_json
+    from raekit.runs import load_run
+
+    if n < 1:
+        raise RaekitError(f"--n must be at least 1, got {n}")
+    run_dir = Path(run_dir)
+    model, config = load_run(run_dir)
+    if config.image_shape is not None:
+        raise RaekitError(f"{run_dir} is an image model; the check is for sequence models")
+    data = load_sequences(config)
+    valid = objective(config.dataset, data.strings["train"]).valid
+    train = encode_images(model, data.train, desc=None)
+    test = encode_images(model, data.test[:n], desc=None)
+    truth = data.strings["test"][:n]
+    rebuilt = decode_strings(model, test)
+    gaussian, _ = fit_density(train, "gaussian")
+    draws = gaussian.sample(n, seed=seed)
+    report = {
+        "task": config.dataset,
+        "model": config.model,
+        "data": {
+            "n": len(data.strings["train"]),
+            "mean_length": float(np.mean([len(s) for s in data.strings["train"]])),
+        },
+        "reconstruction": {
+            "exact": float(np.mean([a == b for a, b in zip(rebuilt, truth)])),
+            **_strings_summary(rebuilt, valid),
+        },
+        "gaussian_samples": _strings_summary(decode_strings(model, draws), valid),
+        "distance": {"test_codes": float(np.median(mahalanobis(train, test)))},
+    }
+    points, items = bo_proposals(run_dir)
+    if len(points):
+        report["bo_proposals"] = _strings_summary(items, valid)
+        report["distance"]["bo_proposals"] = float(np.median(mahalanobis(train, points)))
+    report["distance"]["gaussian_samples"] = float(np.median(mahalanobis(train, draws)))
+    write_json(run_dir / CHECK_FILE, report)
+    return report
+
+
+def summary_line(report: dict) -> str:
+    """One line for the terminal."""
+    rec, dist = report["reconstruction"], report["distance"]
+    line = (
+        f"{report['model']} on {report['task']}: greedy reconstruction {rec['exact']:.3f} exact, "
+        f"{rec['fraction_valid']:.3f} valid; Gaussian samples "
+        f"{report['gaussian_samples']['fraction_valid']:.3f} valid; median Mahalanobis distance "
+        f"from the training codes: test codes {dist['test_codes']:.1f}"
+    )
+    if "bo_proposals" in report:
+        bo = report["bo_proposals"]
+        line += (
+            f", BO proposals {dist['bo_proposals']:.1f} ({bo['fraction_valid']:.3f} valid, "
+            f"mean length {bo['mean_length'] or 0:.1f} vs {report['data']['mean_length']:.1f} "
+            "in the data)"
+        )
+    return line
