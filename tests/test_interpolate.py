@@ -44,6 +44,16 @@ def test_midpoint_of_orthogonal_vectors_is_on_the_circle_at_45_degrees():
     )
 
 
+def test_midpoint_about_another_origin_is_on_the_circle_around_it():
+    origin = np.array([10.0, -4.0])
+    z0, z1 = origin + [[3.0, 0.0]], origin + [[0.0, 3.0]]
+    mid = midpoints(z0, z1, origin=origin)[0]
+    assert np.allclose(mid, origin + [3 / math.sqrt(2), 3 / math.sqrt(2)])
+    # about the raw origin the same pair is nearly parallel: the midpoint is close to linear's
+    assert np.linalg.norm(midpoints(z0, z1)[0] - (z0 + z1)[0] / 2) < 0.1
+    assert np.allclose(midpoints(z0, z1, "linear", origin=origin)[0], (z0 + z1)[0] / 2)
+
+
 def test_midpoint_of_general_equal_norm_vectors_keeps_the_norm_and_halves_the_angle(rng):
     z0 = rng.normal(size=(6, 8))
     z1 = rng.normal(size=(6, 8))
