@@ -84,6 +84,24 @@ def test_generation_commands(run_dir, tmp_path, capsys, command, out):
         assert np.load(tmp_path / out)["images"].shape == (5, 1, 32, 32)
 
 
+def test_interpolate_about_the_mean_of_the_validation_codes(run_dir, tmp_path, capsys):
+    from raekit.data import load_images
+    from raekit.generation import encode_images, interpolate_images
+
+    out = tmp_path / "i.npz"
+    argv = ["interpolate", str(run_dir), "--pairs", "3", "--steps", "5", "--origin", "mean"]
+    assert main([*argv, "--seed", "4", "--out", str(out)]) == 0
+    model, config = load_run(run_dir)
+    valid = load_images("digits").valid[: config.valid_limit]
+    pick = np.random.default_rng(4).choice(len(valid), size=(3, 2))
+    mean = encode_images(model, valid).mean(0)
+    expected = interpolate_images(model, valid[pick[:, 0]], valid[pick[:, 1]], 5, "slerp", mean)
+    np.testing.assert_allclose(np.load(out)["images"], expected, atol=1e-6)
+    raw = interpolate_images(model, valid[pick[:, 0]], valid[pick[:, 1]], 5, "slerp")
+    assert np.abs(raw - expected)[:, 1:-1].max() > 1e-3  # the midpoints move
+    np.testing.assert_allclose(raw[:, [0, -1]], expected[:, [0, -1]], atol=1e-5)  # not the ends
+
+
 @pytest.mark.parametrize(
     "argv,message",
     [

@@ -61,6 +61,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pairs", type=int, default=6)
     p.add_argument("--steps", type=int, default=8)
     p.add_argument("--method", default="slerp", choices=METHODS)
+    p.add_argument(
+        "--origin",
+        default="zero",
+        choices=("zero", "mean"),
+        help="centre of the interpolation: zero (raw codes, as the paper) or the mean of the "
+        "validation codes (for models whose codes no prior centres)",
+    )
     p.add_argument("--split", default="valid", choices=("train", "valid", "test"))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="strip.png or strip.npz")
@@ -118,12 +125,16 @@ def _check_request(args, *counts: str) -> None:
         raise RaekitError(f"--out {args.out} is a folder; name a .png or .npz file")
 
 
-def _split(args):
+def _data(args):
     from raekit.data import load_images
     from raekit.runs import read_config
 
     config = read_config(args.run)
-    return getattr(load_images(config.dataset, config.data_root), args.split)
+    return load_images(config.dataset, config.data_root)
+
+
+def _split(args):
+    return getattr(_data(args), args.split)
 
 
 def _write_images(images: np.ndarray, out: str, figure) -> None:
@@ -169,16 +180,20 @@ def run_reconstruct(args) -> int:
 
 
 def run_interpolate(args) -> int:
-    from raekit.generation import interpolate_images
+    from raekit.generation import encode_images, interpolate_images
     from raekit.plots import interpolation_figure
     from raekit.runs import Run
 
     _check_request(args, "pairs", "steps")
-    model = Run.of(args.run).model
-    images = _split(args)
+    run = Run.of(args.run)
+    data = _data(args)
+    images = getattr(data, args.split)
+    origin = None
+    if args.origin == "mean":
+        origin = encode_images(run.model, data.valid[: run.config.valid_limit]).mean(0)
     pick = np.random.default_rng(args.seed).choice(len(images), size=(args.pairs, 2))
     strips = interpolate_images(
-        model, images[pick[:, 0]], images[pick[:, 1]], args.steps, args.method
+        run.model, images[pick[:, 0]], images[pick[:, 1]], args.steps, args.method, origin
     )
     _write_images(strips, args.out, lambda path: interpolation_figure(strips, path))
     return 0

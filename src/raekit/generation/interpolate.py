@@ -53,14 +53,19 @@ def slerp(z0, z1, t, eps: float = 1e-7) -> np.ndarray:
     return out[0] if single else out
 
 
-def midpoints(z0, z1, method: str = "slerp", origin=None) -> np.ndarray:
-    """(n, d) midpoints (t = 1/2), as the paper's interpolation FID uses. ``origin`` (d,) moves
-    the sphere's centre: slerp of z - origin, then + origin (e.g. the codes' mean, for codes
-    that no prior centres at zero); None keeps the raw codes, as the paper's evaluation does."""
+def interpolation_path(z0, z1, t, method: str = "slerp", origin=None) -> np.ndarray:
+    """(n, d), (n, d), (steps,) -> (n, steps, d) by ``method``. ``origin`` (d,) moves the
+    sphere's centre: the path of z - origin, then + origin (e.g. the codes' mean, for codes that
+    no prior centres at zero); None keeps the raw codes, as the paper's evaluation does."""
     if method not in METHODS:
         raise RaekitError(
             f"unknown interpolation method {method!r} (choices: {', '.join(METHODS)})"
         )
     shift = 0.0 if origin is None else np.asarray(origin, np.float64)
-    path = (slerp if method == "slerp" else lerp)(z0 - shift, z1 - shift, np.array([0.5]))
-    return path[..., 0, :] + shift
+    z0, z1 = np.asarray(z0, np.float64), np.asarray(z1, np.float64)
+    return (slerp if method == "slerp" else lerp)(z0 - shift, z1 - shift, t) + shift
+
+
+def midpoints(z0, z1, method: str = "slerp", origin=None) -> np.ndarray:
+    """(n, d) midpoints (t = 1/2), as the paper's interpolation FID uses."""
+    return interpolation_path(z0, z1, np.array([0.5]), method, origin)[..., 0, :]
