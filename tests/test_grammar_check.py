@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from raekit.grammar.check import check_run, mahalanobis, summary_line
+from raekit.bo.check import check_run, mahalanobis, summary_line
 
 
 def test_mahalanobis_by_hand(rng):

@@ -147,7 +147,7 @@ def run_bo(args) -> int:
 
 
 def run_check(args) -> int:
-    from raekit.grammar.check import check_run, summary_line
+    from raekit.bo.check import check_run, summary_line
     from raekit.grammar.encode import parallel_parsing
 
     with parallel_parsing(args.processes):

@@ -11,7 +11,7 @@ from typing import Any
 
 from raekit import runs
 from raekit.errors import RaekitError
-from raekit.grammar.check import CHECK_FILE
+from raekit.bo.check import CHECK_FILE
 from raekit.paper.claims import claims_markdown
 from raekit.paper.export import copy_export, duration, update_readme
 from raekit.paper.figure2 import figure2_table
