@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from raekit import runs
-from raekit.errors import RaekitError
 from raekit.bo.check import CHECK_FILE
+from raekit.errors import RaekitError
 from raekit.paper.claims import claims_markdown
 from raekit.paper.export import copy_export, duration, update_readme
 from raekit.paper.figure2 import figure2_table
