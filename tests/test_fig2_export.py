@@ -87,6 +87,34 @@ def test_export_copies_no_weights_and_writes_readme_from_fig2_json(tmp_path, rep
     )
 
 
+def _check(exact: float, distance: float) -> dict:
+    return {
+        "data": {"n": 90, "mean_length": 15.7},
+        "reconstruction": {"n": 500, "exact": exact, "fraction_valid": 1.0, "mean_length": 12.0},
+        "gaussian_samples": {"n": 500, "fraction_valid": 0.5, "mean_length": 11.0},
+        "distance": {"test_codes": 4.71, "bo_proposals": distance},
+        "bo_proposals": {"n": 1250, "fraction_valid": 0.9, "mean_length": None},
+    }
+
+
+def test_readme_block_shows_the_model_checks_when_every_model_has_one(tmp_path, repro):
+    folder, rows = repro
+    for model, (exact, distance) in zip(rows, [(0.008, 17.66), (0.478, 832524.9), (0.1, 12.8)]):
+        (folder / model / "check.json").write_text(json.dumps(_check(exact, distance)))
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n\n## Results\n\n## Benchmarks\n")
+    assert (
+        main(
+            ["export-results", str(folder), "--dest", str(tmp_path / "r"), "--readme", str(readme)]
+        )
+        == 0
+    )
+    text = readme.read_text()
+    assert "| gvae | 0.478 | 1.000 | 0.500 | 4.7 / 8.33e+05 | 15.7 / – |" in text
+    assert "| cvae | 0.008 | 1.000 | 0.500 | 4.7 / 17.7 | 15.7 / – |" in text
+    assert text.index("What the models learned") < text.index("<!-- /results r -->")
+
+
 def test_export_refuses_a_foreign_destination(tmp_path, repro, capsys):
     folder, _ = repro
     (tmp_path / "mine").mkdir()

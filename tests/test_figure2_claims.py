@@ -100,7 +100,13 @@ def test_reproduce_fig2_writes_table_claims_and_page_then_reuses_everything(tmp_
         "The paper&#x27;s claims at this scale" in page
         or "The paper's claims at this scale" in page
     )
+    assert "What the models learned" in text and "What the models learned" in page
+    checks = {m: tmp_path / m / "check.json" for m in rows}
+    stamps = {m: (p.read_text(), p.stat().st_mtime_ns) for m, p in checks.items()}
+    assert all(json.loads(t)["bo_proposals"]["n"] == 2 * 2 for t, _ in stamps.values())
     capsys.readouterr()
     assert main(argv) == 0
     assert capsys.readouterr().out.count("reusing") == 3
     assert json.loads((tmp_path / "fig2.json").read_text()) == rows
+    # the checks of unchanged weights and proposals are reused, not redone
+    assert {m: (p.read_text(), p.stat().st_mtime_ns) for m, p in checks.items()} == stamps

@@ -51,3 +51,8 @@ def test_check_of_a_tiny_run_with_bo_seeds(tmp_path):
         "mean_length": (1 + 6 + 16 * 1) / 18,
     }
     assert "BO proposals" in summary_line(report)
+    # the same weights, settings and proposals: reused; one more BO seed: checked again
+    assert check_run(run, n=20, reuse=True) == report
+    (seeds / "seed1.json").write_text((seeds / "seed0.json").read_text())
+    again = check_run(run, n=20, reuse=True)
+    assert again["bo_proposals"]["n"] == 40 and again["settings"]["proposals"] == 40

@@ -44,13 +44,15 @@ def _strings_summary(strings: list[str | None], valid) -> dict:
     }
 
 
-def check_run(run_dir: str | Path, n: int = 500, seed: int = 0) -> dict:
-    """The check of one trained expressions/molecules run; written to RUN/check.json."""
+def check_run(run_dir: str | Path, n: int = 500, seed: int = 0, reuse: bool = False) -> dict:
+    """The check of one trained expressions/molecules run; written to RUN/check.json. With
+    ``reuse``, an earlier check of the same weights, settings and BO proposals is returned."""
     from raekit.bo.optimise import objective
     from raekit.density import fit_density
     from raekit.generation import encode_images
+    from raekit.generation.densities import model_fingerprint
     from raekit.grammar.task import decode_strings, load_sequences
-    from raekit.jsonio import write_json
+    from raekit.jsonio import read_json_object, write_json
     from raekit.runs import load_run
 
     if n < 1:
@@ -59,6 +61,11 @@ def check_run(run_dir: str | Path, n: int = 500, seed: int = 0) -> dict:
     model, config = load_run(run_dir)
     if config.image_shape is not None:
         raise RaekitError(f"{run_dir} is an image model; the check is for sequence models")
+    points, items = bo_proposals(run_dir)
+    settings = {"weights": model_fingerprint(model), "n": n, "seed": seed, "proposals": len(items)}
+    earlier = read_json_object(run_dir / CHECK_FILE) if reuse else None
+    if earlier and earlier.get("settings") == settings:
+        return earlier
     data = load_sequences(config)
     valid = objective(config.dataset, data.strings["train"]).valid
     train = encode_images(model, data.train, desc=None)
@@ -68,6 +75,7 @@ def check_run(run_dir: str | Path, n: int = 500, seed: int = 0) -> dict:
     gaussian, _ = fit_density(train, "gaussian")
     draws = gaussian.sample(n, seed=seed)
     report = {
+        "settings": settings,
         "task": config.dataset,
         "model": config.model,
         "data": {
@@ -81,7 +89,6 @@ def check_run(run_dir: str | Path, n: int = 500, seed: int = 0) -> dict:
         "gaussian_samples": _strings_summary(decode_strings(model, draws), valid),
         "distance": {"test_codes": float(np.median(mahalanobis(train, test)))},
     }
-    points, items = bo_proposals(run_dir)
     if len(points):
         report["bo_proposals"] = _strings_summary(items, valid)
         report["distance"]["bo_proposals"] = float(np.median(mahalanobis(train, points)))

@@ -12,9 +12,10 @@ from typing import Any
 from raekit import runs
 from raekit.bo.check import CHECK_FILE
 from raekit.errors import RaekitError
+from raekit.jsonio import read_json_object
 from raekit.paper.claims import claims_markdown
 from raekit.paper.export import copy_export, duration, update_readme
-from raekit.paper.figure2 import figure2_table
+from raekit.paper.figure2 import check_table, figure2_table
 from raekit.paper.figure2_claims import check_figure2_claims
 
 FIG2_FILE = "fig2.json"
@@ -51,7 +52,8 @@ def export_fig2(repro: str | Path, dest: str | Path, readme: str | Path | None =
     copy_export(repro, dest, FIG2_FILE, TOP_FILES, run_files)
     if readme is not None:
         preset = runs.read_config(repro / next(iter(rows))).preset
-        block = fig2_block(rows, dest.name, _training_seconds(repro, rows), preset)
+        checks = _checks(repro, rows)
+        block = fig2_block(rows, dest.name, _training_seconds(repro, rows), preset, checks)
         update_readme(readme, dest.name, block)
     return dest
 
@@ -61,7 +63,19 @@ def _training_seconds(repro: Path, rows: dict[str, dict]) -> dict[str, float]:
     return {m: sum(r.get("seconds", 0.0) for r in runs.read_metrics(repro / m)) for m in rows}
 
 
-def fig2_block(rows: dict[str, dict], name: str, training: dict[str, float], preset: str) -> str:
+def _checks(repro: Path, rows: dict[str, dict]) -> dict[str, dict] | None:
+    """Each model's `raekit grammar-check` report; None unless every model has one."""
+    checks = {m: read_json_object(repro / m / CHECK_FILE) for m in rows}
+    return checks if all(checks.values()) else None
+
+
+def fig2_block(
+    rows: dict[str, dict],
+    name: str,
+    training: dict[str, float],
+    preset: str,
+    checks: dict[str, dict] | None = None,
+) -> str:
     """README's block for one committed Figure 2: command, wall times, table, claim checks."""
     first = next(iter(rows.values()))
     task = first["task"]
@@ -88,6 +102,9 @@ def fig2_block(rows: dict[str, dict], name: str, training: dict[str, float], pre
         "The paper's claims at this scale:",
         "",
         claims_markdown(check_figure2_claims(task, rows)),
-        f"<!-- /results {name} -->",
     ]
+    if checks:
+        table = check_table(checks)
+        lines += [table.markdown(), table.note, ""]
+    lines.append(f"<!-- /results {name} -->")
     return "\n".join(lines)

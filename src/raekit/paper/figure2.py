@@ -9,6 +9,7 @@ from pathlib import Path
 
 from raekit.atomic import atomic_write_text
 from raekit.bo.acquisition import ACQUISITION
+from raekit.bo.check import check_run
 from raekit.bo.optimise import average_rule, check_bo_options, run_bo
 from raekit.config import make_config
 from raekit.errors import RaekitError
@@ -51,6 +52,47 @@ def figure2_table(task: str, rows: dict[str, dict]) -> Table:
     return Table(f"Figure 2 ({task}): BO proposals; score = {sense}", header, body)
 
 
+def check_table(checks: dict[str, dict]) -> Table:
+    """`raekit grammar-check`'s reports of several models side by side."""
+
+    def share(x: float | None) -> str:
+        return "–" if x is None else f"{x:.3f}"
+
+    header = [
+        "model",
+        "greedy rec. exact",
+        "greedy rec. valid",
+        "Gaussian samples valid",
+        "distance: test codes / BO",
+        "length: data / BO",
+    ]
+    rows = []
+    for model, c in checks.items():
+        dist, bo = c["distance"], c.get("bo_proposals", {})
+        bo_length = bo.get("mean_length")
+        rows.append(
+            [
+                model,
+                share(c["reconstruction"]["exact"]),
+                share(c["reconstruction"]["fraction_valid"]),
+                share(c["gaussian_samples"]["fraction_valid"]),
+                f"{dist['test_codes']:.1f} / {_short(dist.get('bo_proposals'))}",
+                f"{c['data']['mean_length']:.1f} / {_short(bo_length)}",
+            ]
+        )
+    note = (
+        f"`raekit grammar-check` on {next(iter(checks.values()))['reconstruction']['n']} test "
+        "strings: greedy decoding of their codes (exact: the string comes back); decodings of as "
+        "many draws from a Gaussian fitted to the training codes; median Mahalanobis distance from "
+        "the training codes; mean length in characters of the data and of the valid BO proposals."
+    )
+    return Table("What the models learned, and where BO went", header, rows, note=note)
+
+
+def _short(x: float | None) -> str:
+    return "–" if x is None else f"{x:.3g}" if x >= 1e4 else f"{x:.1f}"
+
+
 def _molecule_png(smiles: str) -> bytes:
     from rdkit import Chem
     from rdkit.Chem import Draw
@@ -65,9 +107,12 @@ def _best_cell(task: str, item: str, value: float) -> str:
     return (embed_png(_molecule_png(item), item) if task == "molecules" else "") + text
 
 
-def write_fig2_report(out: Path, task: str, table: Table, rows: dict[str, dict]) -> Path:
-    """fig2.html: contents, the Figure 2 table (best in bold), the best proposals of every model side
-    by side (molecule drawings for molecules), then each model's BO settings."""
+def write_fig2_report(
+    out: Path, task: str, table: Table, rows: dict[str, dict], checked: Table | None = None
+) -> Path:
+    """fig2.html: contents, the Figure 2 table (best in bold), the claims, what the models learned
+    (`checked`), the best proposals of every model side by side (molecule drawings for
+    molecules), then each model's BO settings."""
     lower = task == "expressions"
     table.goals = [None, "max", "min" if lower else "max", None, "max", "min" if lower else "max"]
     table.key = "fig2"
@@ -96,6 +141,10 @@ def write_fig2_report(out: Path, task: str, table: Table, rows: dict[str, dict])
     sections = [
         Section("fig2", table.title, table.html(heading=False)),
         Section("claims", "The paper's claims at this scale", claims),
+    ]
+    if checked is not None:
+        sections.append(Section("check", checked.title, checked.html(heading=False)))
+    sections += [
         Section(
             "best",
             "Best proposals side by side",
@@ -181,7 +230,7 @@ def reproduce_fig2(
     check_bo_options(**bo_options)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    rows = {}
+    rows, checks = {}, {}
     for model in models:
         overrides = {"data_root": data_root} if data_root else {}
         run_dir = _train_or_reuse(make_config(task, model, preset, **overrides), out / model)
@@ -189,8 +238,12 @@ def reproduce_fig2(
         cached = _read_bo(previous)
         same = cached and _same_protocol(cached, bo_options, task)
         rows[model] = cached if same else run_bo(run_dir, **bo_options)
+        checks[model] = check_run(run_dir, reuse=True)
     table = figure2_table(task, rows)
     claims = claims_markdown(check_figure2_claims(task, rows))
-    atomic_write_text(out / "fig2.md", f"{table.markdown()}\n{claims}")
+    checked = check_table(checks)
+    atomic_write_text(
+        out / "fig2.md", f"{table.markdown()}\n{claims}\n{checked.markdown()}\n{checked.note}\n"
+    )
     write_json(out / "fig2.json", rows)
-    return write_fig2_report(out, task, table, rows)
+    return write_fig2_report(out, task, table, rows, checked)
