@@ -14,11 +14,18 @@ from raekit.errors import RaekitError
 CHECK_FILE = "check.json"
 
 
-def mahalanobis(codes: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Distance of each point from the codes' mean, in the metric of their covariance."""
+def code_distance(codes: np.ndarray):
+    """points -> each point's distance from the codes' mean, in the metric of their covariance
+    (fitted once, measured for any number of point sets)."""
     from sklearn.covariance import EmpiricalCovariance
 
-    return np.sqrt(EmpiricalCovariance().fit(codes).mahalanobis(points))
+    fitted = EmpiricalCovariance().fit(codes)
+    return lambda points: np.sqrt(fitted.mahalanobis(points))
+
+
+def mahalanobis(codes: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Distance of each point from the codes' mean, in the metric of their covariance."""
+    return code_distance(codes)(points)
 
 
 def bo_proposals(run_dir: Path) -> tuple[np.ndarray, list[str | None]]:
@@ -74,6 +81,7 @@ def check_run(run_dir: str | Path, n: int = 500, seed: int = 0, reuse: bool = Fa
     rebuilt = decode_strings(model, test)
     gaussian, _ = fit_density(train, "gaussian")
     draws = gaussian.sample(n, seed=seed)
+    distance = code_distance(train)
     report = {
         "settings": settings,
         "task": config.dataset,
@@ -87,12 +95,12 @@ def check_run(run_dir: str | Path, n: int = 500, seed: int = 0, reuse: bool = Fa
             **_strings_summary(rebuilt, valid),
         },
         "gaussian_samples": _strings_summary(decode_strings(model, draws), valid),
-        "distance": {"test_codes": float(np.median(mahalanobis(train, test)))},
+        "distance": {"test_codes": float(np.median(distance(test)))},
     }
     if len(points):
         report["bo_proposals"] = _strings_summary(items, valid)
-        report["distance"]["bo_proposals"] = float(np.median(mahalanobis(train, points)))
-    report["distance"]["gaussian_samples"] = float(np.median(mahalanobis(train, draws)))
+        report["distance"]["bo_proposals"] = float(np.median(distance(points)))
+    report["distance"]["gaussian_samples"] = float(np.median(distance(draws)))
     write_json(run_dir / CHECK_FILE, report)
     return report
 

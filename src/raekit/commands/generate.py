@@ -125,16 +125,12 @@ def _check_request(args, *counts: str) -> None:
         raise RaekitError(f"--out {args.out} is a folder; name a .png or .npz file")
 
 
-def _data(args):
+def _split(args):
     from raekit.data import load_images
     from raekit.runs import read_config
 
     config = read_config(args.run)
-    return load_images(config.dataset, config.data_root)
-
-
-def _split(args):
-    return getattr(_data(args), args.split)
+    return getattr(load_images(config.dataset, config.data_root), args.split)
 
 
 def _write_images(images: np.ndarray, out: str, figure) -> None:
@@ -180,13 +176,14 @@ def run_reconstruct(args) -> int:
 
 
 def run_interpolate(args) -> int:
+    from raekit.data import load_images
     from raekit.generation import encode_images, interpolate_images
     from raekit.plots import interpolation_figure
     from raekit.runs import Run
 
     _check_request(args, "pairs", "steps")
     run = Run.of(args.run)
-    data = _data(args)
+    data = load_images(run.config.dataset, run.config.data_root)
     images = getattr(data, args.split)
     origin = None
     if args.origin == "mean":
