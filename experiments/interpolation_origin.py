@@ -8,17 +8,15 @@ and slerp about zero then treats them as nearly parallel.
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import numpy as np
+from repro_fids import over_runs
 
-from raekit.data import load_images
 from raekit.generation import decode_codes, encode_images
 from raekit.generation.interpolate import midpoints
-from raekit.metrics import feature_statistics, frechet_distance_from_stats, get_extractor
-from raekit.runs import is_finished, load_run
+from raekit.runs import load_run
 
 RULES = {  # name -> (method, centre on the codes' mean)
     "slerp": ("slerp", False),
@@ -43,29 +41,7 @@ def run_fids(run: Path, data, fid, n: int, seed: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("repro", type=Path, help="a `raekit reproduce` folder (MODEL/seedK runs)")
-    parser.add_argument("--seeds", default="0")
-    parser.add_argument("--n", type=int, default=10_000)
-    parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args()
-    seeds = [int(s) for s in args.seeds.split(",")]
-    runs = sorted(
-        r for r in args.repro.glob("*/seed*") if int(r.name[4:]) in seeds and is_finished(r)
-    )
-    dataset = load_run(runs[0])[1].dataset
-    data = load_images(dataset, None)
-    extractor = get_extractor("classifier", dataset=dataset, data=data)
-    reference = feature_statistics(extractor(data.test[: args.n]))
-
-    def fid(images: np.ndarray) -> float:
-        return frechet_distance_from_stats(*feature_statistics(extractor(images)), *reference)
-
-    results = {}
-    for run in runs:
-        key = f"{run.parent.name}/{run.name}"
-        results[key] = run_fids(run, data, fid, args.n, seed=int(run.name[4:]))
-        print(key, {k: round(v, 2) for k, v in results[key].items()}, flush=True)
+    args, results, _ = over_runs(__doc__, run_fids)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
 
 

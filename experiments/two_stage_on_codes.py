@@ -11,16 +11,14 @@ samples use the run's seed, as `raekit evaluate` does, so the numbers match its 
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import numpy as np
+from repro_fids import over_runs
 
-from raekit.data import load_images
 from raekit.generation import decode_codes, load_run_density
-from raekit.metrics import feature_statistics, frechet_distance_from_stats, get_extractor
-from raekit.runs import is_finished, load_run
+from raekit.runs import load_run
 
 DENSITIES = ("gaussian", "two-stage")
 
@@ -40,33 +38,17 @@ def summary(results: dict) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("repro", type=Path, help="a `raekit reproduce` folder (MODEL/seedK runs)")
-    parser.add_argument("--seeds", default="0")
-    parser.add_argument("--n", type=int, default=10_000)
-    parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args()
-    seeds = [int(s) for s in args.seeds.split(",")]
-    runs = sorted(
-        r for r in args.repro.glob("*/seed*") if int(r.name[4:]) in seeds and is_finished(r)
-    )
-    dataset = load_run(runs[0])[1].dataset
-    data = load_images(dataset, None)
-    extractor = get_extractor("classifier", dataset=dataset, data=data)
-    reference = feature_statistics(extractor(data.test[: args.n]))
+def run_fids(run: Path, data, fid, n: int, seed: int) -> dict:
+    model = load_run(run)[0]
+    return {
+        kind: fid(decode_codes(model, load_run_density(run, kind, data=data).sample(n, seed=seed)))
+        for kind in DENSITIES
+    }
 
-    results = {}
-    for run in runs:
-        model, seed = load_run(run)[0], int(run.name[4:])
-        key = f"{run.parent.name}/{run.name}"
-        results[key] = {}
-        for kind in DENSITIES:
-            codes = load_run_density(run, kind, data=data).sample(args.n, seed=seed)
-            stats = feature_statistics(extractor(decode_codes(model, codes)))
-            results[key][kind] = frechet_distance_from_stats(*stats, *reference)
-        print(key, {k: round(v, 2) for k, v in results[key].items()}, flush=True)
-    out = {"n": args.n, "features": extractor.name, "runs": results, "summary": summary(results)}
+
+def main() -> None:
+    args, results, fid = over_runs(__doc__, run_fids)
+    out = {"n": args.n, "features": fid.name, "runs": results, "summary": summary(results)}
     args.out.write_text(json.dumps(out, indent=2) + "\n")
 
 
