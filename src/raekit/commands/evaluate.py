@@ -22,9 +22,9 @@ def _densities(text: str | None) -> list[str] | None:
 def _eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--features",
-        default="classifier",
         choices=("inception", "classifier"),
-        help="feature extractor (default: classifier; inception needs `raekit fetch inception`)",
+        help="feature extractor (default: classifier for the paper's datasets, inception for "
+        "your own images; inception needs `raekit fetch inception`)",
     )
     p.add_argument("--n", type=int, default=10_000, help="samples per FID / PRD (paper: 10000)")
     p.add_argument(
@@ -157,7 +157,7 @@ def run_reproduce(args) -> int:
         args.out,
         models,
         seeds=parse_seeds(args.seeds),
-        features=args.features,
+        features=args.features or "classifier",
         n=args.n,
         densities=_densities(args.densities),
         train=not args.only_trained,

@@ -126,11 +126,11 @@ def _check_request(args, *counts: str) -> None:
 
 
 def _split(args):
-    from raekit.data import load_images
+    from raekit.data import config_images
     from raekit.runs import read_config
 
     config = read_config(args.run)
-    return getattr(load_images(config.dataset, config.data_root), args.split)
+    return getattr(config_images(config), args.split)
 
 
 def _write_images(images: np.ndarray, out: str, figure) -> None:
@@ -176,14 +176,14 @@ def run_reconstruct(args) -> int:
 
 
 def run_interpolate(args) -> int:
-    from raekit.data import load_images
+    from raekit.data import config_images
     from raekit.generation import encode_images, interpolate_images
     from raekit.plots import interpolation_figure
     from raekit.runs import Run
 
     _check_request(args, "pairs", "steps")
     run = Run.of(args.run)
-    data = load_images(run.config.dataset, run.config.data_root)
+    data = config_images(run.config)
     images = getattr(data, args.split)
     origin = None
     if args.origin == "mean":
@@ -197,7 +197,7 @@ def run_interpolate(args) -> int:
 
 
 def run_neighbours(args) -> int:
-    from raekit.data import load_images
+    from raekit.data import config_images
     from raekit.generation import load_run_density, sample_images
     from raekit.generation.neighbours import nearest_neighbours
     from raekit.plots import neighbours_figure
@@ -208,7 +208,7 @@ def run_neighbours(args) -> int:
     model, config = run.model, run.config
     density = load_run_density(args.run, args.density, _components(args))
     samples = sample_images(model, density, args.n, args.seed)
-    train = load_images(config.dataset, config.data_root).train[: config.train_limit]
+    train = config_images(config).train[: config.train_limit]
     reference = train.astype(np.float32) / 255.0
     index, _ = nearest_neighbours(samples, reference, k=args.k)
     neighbours = reference[index]

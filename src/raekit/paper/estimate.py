@@ -15,7 +15,7 @@ import time
 import numpy as np
 import torch
 
-from raekit.data import load_images
+from raekit.data import config_images
 from raekit.generation import decode_codes, encode_images
 from raekit.metrics import get_extractor, prd
 from raekit.models.build import build_from_config
@@ -104,7 +104,7 @@ def estimate(
     ]
     if not to_train and not to_eval:
         return None
-    data = data or load_images(jobs[0].config.dataset, jobs[0].config.data_root)
+    data = data or config_images(jobs[0].config)
     first = {j.model: j.config for j in reversed(to_train + to_eval)}  # one measurement per model
     costs = {model: model_costs(config, data.train) for model, config in first.items()}
     training = 0.0
