@@ -33,7 +33,9 @@ def test_modes_are_converted_and_images_centre_cropped(tmp_path):
     rgba = np.zeros((32, 32, 4), np.uint8)
     rgba[..., 0], rgba[..., 3] = 200, 10
     Image.fromarray(rgba, "RGBA").save(tmp_path / "c_alpha.png")
-    Image.fromarray(rgba[..., :3]).convert("P", palette=Image.Palette.ADAPTIVE).save(tmp_path / "d_palette.png")
+    Image.fromarray(rgba[..., :3]).convert("P", palette=Image.Palette.ADAPTIVE).save(
+        tmp_path / "d_palette.png"
+    )
     Image.fromarray(rgba[..., :3]).convert("CMYK").save(tmp_path / "e_cmyk.jpg", quality=100)
     (tmp_path / "notes.txt").write_text("not an image")
     own = read_own_images(tmp_path, resolution=32)
@@ -54,7 +56,13 @@ def test_greyscale_folders_stay_one_channel_and_the_default_resolution_is_neares
     own = read_own_images(tmp_path)
     assert own.images.shape == (4, 1, 128, 128)
     assert [nearest_resolution(s) for s in (8, 28, 45, 46, 90, 100, 1000)] == [
-        32, 32, 32, 64, 64, 128, 128
+        32,
+        32,
+        32,
+        64,
+        64,
+        128,
+        128,
     ]
 
 
@@ -144,7 +152,9 @@ def test_training_on_images_in_memory_keeps_a_copy_in_the_run(kind, tmp_path):
             torch.from_numpy(rgb), torch.zeros(30, dtype=torch.long)
         ),
     }[kind]
-    run = raekit.train(raekit.make_config("digits", "ae", "tiny", **FAST), tmp_path / "r", data=data)
+    run = raekit.train(
+        raekit.make_config("digits", "ae", "tiny", **FAST), tmp_path / "r", data=data
+    )
     config = _config(run)
     assert config["data"] == str((tmp_path / "r" / "data.npy").resolve())
     assert (config["channels"], config["latent_dim"]) == (3, 128)  # CIFAR-10's for 32x32 colour

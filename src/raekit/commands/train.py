@@ -6,9 +6,9 @@ import argparse
 from pathlib import Path
 
 from raekit import runs
+from raekit.commands.options import add_device_option
 from raekit.config import SEQUENCE_TASKS, make_config, parse_assignments, replace
 from raekit.data import DATASETS
-from raekit.commands.options import add_device_option
 from raekit.errors import RaekitError
 from raekit.models import VARIANTS, get_variant
 from raekit.presets import PRESETS

@@ -40,9 +40,8 @@ def is_own_data(data) -> bool:
     """Whether `data` is something `read_images` / own-data training takes (not ImageSplits)."""
     import torch
 
-    return isinstance(data, (str, Path, OwnImages, np.ndarray, torch.Tensor)) or isinstance(
-        data, torch.utils.data.Dataset
-    )
+    kinds = (str, Path, OwnImages, np.ndarray, torch.Tensor, torch.utils.data.Dataset)
+    return isinstance(data, kinds)
 
 
 def own_training(config: RunConfig, data, run_dir: Path) -> OwnTraining:
@@ -50,7 +49,9 @@ def own_training(config: RunConfig, data, run_dir: Path) -> OwnTraining:
     Dataset): `config`'s model and preset on the images, with every value `config` set
     differently from its own preset's defaults carried over."""
     if config.image_shape is None:
-        raise RaekitError(f"model {config.model!r} is a sequence model; own images need an image model")
+        raise RaekitError(
+            f"model {config.model!r} is a sequence model; own images need an image model"
+        )
     resolution = config.resolution if config.dataset == OWN_DATASET else None
     memory_copy = None
     if isinstance(data, OwnImages):
@@ -78,7 +79,9 @@ def own_training(config: RunConfig, data, run_dir: Path) -> OwnTraining:
         data_seed=config.data_seed,
         **_changed_values(config),
     )
-    return OwnTraining(own_config, split_own(OWN_DATASET, own.images, config.data_seed), memory_copy)
+    return OwnTraining(
+        own_config, split_own(OWN_DATASET, own.images, config.data_seed), memory_copy
+    )
 
 
 def _changed_values(config: RunConfig) -> dict:
@@ -107,7 +110,11 @@ def record_own_data(run_dir: Path, training: OwnTraining) -> None:
             "images": len(splits.train) + len(splits.valid) + len(splits.test),
             "image_shape": list(config.image_shape),
             "split_seed": config.data_seed,
-            "split": {"train": len(splits.train), "valid": len(splits.valid), "test": len(splits.test)},
+            "split": {
+                "train": len(splits.train),
+                "valid": len(splits.valid),
+                "test": len(splits.test),
+            },
         },
     )
 
