@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from raekit.commands.options import add_device_option
 from raekit.density import DENSITIES
 from raekit.errors import RaekitError
 from raekit.generation.interpolate import METHODS
@@ -37,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--chunk", type=int, default=8192, help="codes per chunk with --stream (default 8192)"
     )
+    add_device_option(p)
     p.set_defaults(handler=run_fit)
 
     p = sub.add_parser(
@@ -47,6 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="grid.png or samples.npz")
+    add_device_option(p)
     p.set_defaults(handler=run_sample)
 
     p = sub.add_parser("reconstruct", help="validation images (top rows) and their reconstructions")
@@ -54,6 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n", type=int, default=16, help="images to reconstruct (default 16)")
     p.add_argument("--split", default="valid", choices=("train", "valid", "test"))
     p.add_argument("--out", required=True, help="recon.png or recon.npz")
+    add_device_option(p)
     p.set_defaults(handler=run_reconstruct)
 
     p = sub.add_parser("interpolate", help="interpolation strips between random validation pairs")
@@ -71,6 +75,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", default="valid", choices=("train", "valid", "test"))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="strip.png or strip.npz")
+    add_device_option(p)
     p.set_defaults(handler=run_interpolate)
 
     p = sub.add_parser(
@@ -82,6 +87,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--k", type=int, default=5, help="neighbours per sample (default 5)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="nn.png")
+    add_device_option(p)
     p.set_defaults(handler=run_neighbours)
 
 

@@ -42,7 +42,7 @@ class TorchExtractor:
             raise RaekitError(f"batch_size must be at least 1, got {batch_size}")
         self.embed, self.dim, self.batch_size = embed, dim, batch_size
         self.fingerprint = fingerprint or self.name
-        self.device = device or torch.device("cpu")  # where `embed` computes; batches go there
+        self.device = device or compute_device()  # where `embed` computes; batches go there
 
     def __call__(self, images) -> np.ndarray:
         x = as_image_tensor(images)
