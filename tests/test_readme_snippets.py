@@ -49,6 +49,20 @@ PRELUDES = {
     # Densities are fitted on a trained run, and `model` is its model.
     "from raekit.generation import fit_density, sample_images, interpolate_images": _RUN_DIGITS,
 }
+_OWN_IMAGES = """
+    import os
+    import numpy as np
+    from PIL import Image
+    _rng = np.random.default_rng(0)
+    _images = _rng.integers(0, 50, size=(40, 30, 30), dtype=np.uint8)
+    for _i in range(40):
+        _images[_i, 5 + _i % 15 : 12 + _i % 15, 4:26] = 230
+    os.makedirs("my_pngs/part", exist_ok=True)
+    for _i, _image in enumerate(_images):
+        Image.fromarray(_image).save(f"my_pngs/{'part/' if _i % 2 else ''}{_i}.png")
+    np.save("my_images.npy", _images)
+"""
+PRELUDES["import numpy as np"] = _OWN_IMAGES
 # (block's first line) -> (line as in the README, line run instead, why)
 REPLACEMENTS = {
     "import raekit": (
@@ -56,9 +70,17 @@ REPLACEMENTS = {
         'config = raekit.make_config("digits", "rae-l2", "tiny", epochs=1)',
         "5 MNIST epochs at the cpu preset take minutes and need the MNIST download",
     ),
+    "import numpy as np": (
+        'config = raekit.make_config(model="rae-l2", preset="cpu")',
+        'config = raekit.make_config(model="rae-l2", preset="tiny", epochs=1, batch_size=8)',
+        "8 epochs at the cpu preset take minutes",
+    ),
 }
 # (block's first line) -> why it is not run
-SKIPS: dict[str, str] = {}
+SKIPS: dict[str, str] = {
+    "from raekit.paper.evaluate import evaluate_run": "Inception features of a run's images "
+    "take more CPU than a snippet may; tests/test_own_data_cli.py evaluates such a run",
+}
 
 
 def python_blocks(text: str) -> list[tuple[int, str]]:
