@@ -18,7 +18,13 @@ from raekit.paper.claims import claims_markdown
 from raekit.paper.export import copy_export, duration, update_readme
 from raekit.paper.figure2 import write_fig2_outputs
 from raekit.paper.figure2_claims import check_figure2_claims, not_tested_reasons
-from raekit.paper.figure2_tables import check_table, figure2_table, gp_table, progress_table
+from raekit.paper.figure2_tables import (
+    check_table,
+    figure2_table,
+    gp_table,
+    measures_table,
+    progress_table,
+)
 
 FIG2_FILE = "fig2.json"
 TOP_FILES = ("fig2.md", FIG2_FILE, "fig2.html")
@@ -116,7 +122,9 @@ def fig2_block(
     reasons = not_tested_reasons(rows)
     if reasons:
         lines += [f"Not tested: {'; '.join(reasons)}.", ""]
-    tables = ([check_table(checks)] if checks else []) + [gp_table(rows), progress_table(rows)]
+    measured = measures_table(task, checks or {})
+    tables = [check_table(checks)] if checks else []
+    tables += ([measured] if measured else []) + [gp_table(rows), progress_table(rows)]
     for table in tables:
         lines += [table.markdown(), table.note, ""]
     lines.append(f"<!-- /results {name} -->")

@@ -24,6 +24,7 @@ from raekit.paper.figure2_tables import (
     check_table,
     figure2_table,
     gp_table,
+    measures_table,
     progress_table,
     score_note,
 )
@@ -105,7 +106,8 @@ def _detail(rows: dict[str, dict]) -> list[Section]:
 def _tables(task: str, rows: dict[str, dict], checks: dict[str, dict] | None) -> list[Table]:
     """The tables under the claims: model checks (where every model has one), GP, progress."""
     out = [check_table(checks)] if checks and all(checks.values()) else []
-    return out + [gp_table(rows), progress_table(rows)]
+    measured = measures_table(task, checks or {})
+    return out + ([measured] if measured else []) + [gp_table(rows), progress_table(rows)]
 
 
 def write_fig2_report(
@@ -217,10 +219,15 @@ def reproduce_fig2(
     preset: str = "cpu",
     models=("cvae", "gvae", "grae"),
     data_root: str | None = None,
+    check_counts: dict | None = None,
     **bo_options,
 ) -> Path:
-    """Train (or reuse) each model, run BO over seeds, write fig2.md / fig2.json / fig2.html."""
+    """Train (or reuse) each model, run BO over seeds, check what each learned (GrammarVAE's
+    measures with ``check_counts``), write fig2.md / fig2.json / fig2.html."""
+    from raekit.bo.measures import check_counts as checked_counts
+
     check_bo_options(**bo_options)
+    counts = checked_counts(check_counts or {})
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rows, checks = {}, {}
@@ -231,5 +238,5 @@ def reproduce_fig2(
         cached = _read_bo(previous)
         same = cached and _same_protocol(cached, bo_options, task)
         rows[model] = cached if same else run_bo(run_dir, **bo_options)
-        checks[model] = check_run(run_dir, reuse=True)
+        checks[model] = check_run(run_dir, reuse=True, counts=counts)
     return write_fig2_outputs(out, task, rows, checks)

@@ -230,3 +230,43 @@ def best_so_far_png(rows: dict[str, dict], lower: bool) -> bytes | None:
     fig.savefig(buffer, format="png", dpi=90)
     plt.close(fig)
     return buffer.getvalue()
+
+
+# GrammarVAE's own trained expression GVAE (its pretrained/ weights), measured by raekit with
+# GrammarVAE's counts on 500 expressions of the file's last 10% (reconstruction accuracy, prior
+# validity of N(0, I) draws): `python experiments/grammarvae_pretrained_measures.py` prints them.
+GRAMMARVAE_PRETRAINED = {"expressions": {"gvae": (0.974, 0.498)}}
+
+
+def measures_table(task: str, checks: dict[str, dict]) -> Table | None:
+    """GrammarVAE's measures (`raekit.bo.measures`) of every model that has them, beside those of
+    GrammarVAE's own trained model where raekit measured it; None when no model has them."""
+    measured = {m: c.get("grammarvae_measures") for m, c in checks.items() if c}
+    measured = {m: v for m, v in measured.items() if v}
+    if not measured:
+        return None
+    header = ["model", "rec. accuracy", "prior validity", "prior", "GrammarVAE's model"]
+    body = []
+    for model, v in measured.items():
+        rec, prior = v.get("reconstruction"), v.get("prior_validity")
+        theirs = GRAMMARVAE_PRETRAINED.get(task, {}).get(model)
+        body.append(
+            [
+                model,
+                "–" if rec is None else f"{rec['accuracy']:.3f}",
+                "–" if prior is None else f"{prior['fraction']:.3f}",
+                "–" if prior is None else prior["prior"],
+                "–" if theirs is None else f"{theirs[0]:.3f} / {theirs[1]:.3f}",
+            ]
+        )
+    counts = next(iter(measured.values()))["counts"]
+    items = next(iter(measured.values()))["items"]
+    note = (
+        f"GrammarVAE's measures: reconstruction accuracy over {items} test items, each encoded "
+        f"{counts['encodings']} times and each encoding decoded {counts['decodings']} times "
+        "(share of decodings that give the item back); prior validity: share of valid decodings "
+        f"of {counts['prior_draws']} prior draws x {counts['prior_decodings']} decodings. "
+        "GrammarVAE's model: its own trained weights run in raekit, same measures (reconstruction "
+        "/ prior validity); the paper reports neither."
+    )
+    return Table("GrammarVAE's measures", header, body, note=note)
