@@ -39,7 +39,11 @@ TABLE1 = {
     },
 }
 
-# Table 2, PRD (F_8, F_1/8) for N and GMM samples.
+# Table 2, PRD for N and GMM samples, each pair in the order the paper prints it. The paper heads
+# the table "precision / recall", but the official code that computes these numbers
+# (precision_recall_distributions/prd_from_image_folders.py) calls prd_to_max_f_beta_pair(precision,
+# recall, beta=8) and prints max F_8 first, then max F_1/8: so each pair is (F_8, F_1/8), and by
+# Sajjadi et al. (2018) F_8 summarises recall and F_1/8 precision.
 TABLE2 = {
     "mnist": {
         "vae": ((0.96, 0.92), (0.95, 0.96)),
@@ -74,3 +78,7 @@ TABLE2 = {
 }
 
 TABLE1_MODELS = ("vae", "cv-vae", "wae", "2svae", "rae-gp", "rae-l2", "rae-sn", "rae", "ae")
+
+# Cells that are another model's: the 2sVAE's first stage is the VAE of the same seed, so its
+# reconstructions, GMM samples and interpolations are the VAE's.
+FIRST_STAGE_COLUMNS = {"2svae": ("REC", "GMM", "Interp")}
