@@ -1,8 +1,10 @@
 """raekit: deterministic generative autoencoders (Ghosh et al., ICLR 2020).
 
+```python
 model = raekit.build_model("rae-l2", dataset="mnist", preset="paper")
 run_dir = raekit.train(raekit.make_config("mnist", "rae-l2", "cpu"), "runs/rae-l2")
 model, config = raekit.load_run(run_dir)
+```
 """
 
 from raekit.config import RunConfig, make_config

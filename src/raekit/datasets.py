@@ -15,7 +15,7 @@ class DatasetSpec:
         None  # (C, H, W) of an image dataset; None: a sequence task
     )
     family: str | None = None  # official code's dataset for weights and presets (MNIST-like: mnist)
-    two_stage_kl_weight: float | None = None  # official second-stage KL weight (DESIGN section 6)
+    two_stage_kl_weight: float | None = None  # official code's second-stage KL weight
     system_path: Path | None = None  # where a system package installs the files
 
     @property

@@ -34,7 +34,7 @@ def average_rule(task: str) -> str:
 
 
 def _total_seconds(runs) -> float | None:
-    """Wall time of all seeds (None when a seed kept from an older raekit has none)."""
+    """Wall time of all seeds (None when a seed has no recorded time)."""
     seconds = [r.seconds for r in runs]
     return None if any(t is None for t in seconds) else float(sum(seconds))
 
