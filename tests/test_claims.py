@@ -199,3 +199,11 @@ def test_the_spread_rule_of_figure_2_by_hand():
     assert compare("a", stat([1.0]), "b", stat([100.0, 101.0]))["outcome"] != HOLDS
     assert all_of([HOLDS, UNRESOLVED]) != HOLDS and all_of([UNRESOLVED, FAILS]) == FAILS
     assert any_of([FAILS, HOLDS]) == HOLDS and any_of([FAILS, FAILS]) == FAILS
+
+
+def test_second_stage_reconstructions_are_the_2svaes_own():
+    runs = make_runs()
+    for entry in runs["2svae"].values():
+        entry["protocol"] = {"eval_images": "valid", "rec_second_stage": True}
+    cells = results_cells({"runs": runs})
+    assert set(cells["2svae"]) == {"REC", "N", "N F_8", "N F_1/8"}

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from raekit.paper.claim_rules import CLAIMS, OBSERVATIONS, Cells, Claim
-from raekit.paper.paper_results import FIRST_STAGE_COLUMNS, TABLE1, TABLE2
+from raekit.paper.paper_results import TABLE1, TABLE2, first_stage_columns
 from raekit.paper.results import aggregate, column, prd_column
 
 # Figure 2's claims keep the spread rule; its names stay importable from here.
@@ -51,7 +51,7 @@ def results_cells(results: dict[str, Any]) -> Cells:
                 stat = prd_column(summary, name, key)
                 if stat is not None:
                     row[f"{name} {label}"] = list(stat["values"])
-        skip = FIRST_STAGE_COLUMNS.get(model, ())
+        skip = first_stage_columns(model, results["runs"].get(model))
         cells[model] = {k: v for k, v in row.items() if k.split(" ")[0] not in skip}
     return cells
 

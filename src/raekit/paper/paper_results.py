@@ -80,5 +80,15 @@ TABLE2 = {
 TABLE1_MODELS = ("vae", "cv-vae", "wae", "2svae", "rae-gp", "rae-l2", "rae-sn", "rae", "ae")
 
 # Cells that are another model's: the 2sVAE's first stage is the VAE of the same seed, so its
-# reconstructions, GMM samples and interpolations are the VAE's.
+# reconstructions, GMM samples and interpolations are the VAE's (its reconstructions are its own
+# where they pass through the second stage: the official preset's `rec_second_stage`).
 FIRST_STAGE_COLUMNS = {"2svae": ("REC", "GMM", "Interp")}
+
+
+def first_stage_columns(model: str, runs_of_model: dict | None = None) -> tuple[str, ...]:
+    """The columns of `model` that are its first stage's, given its runs (results.json entries)."""
+    columns = FIRST_STAGE_COLUMNS.get(model, ())
+    entries = list((runs_of_model or {}).values())
+    if entries and all((e.get("protocol") or {}).get("rec_second_stage") for e in entries):
+        columns = tuple(c for c in columns if c != "REC")
+    return columns

@@ -13,14 +13,15 @@ from raekit.paper.captions import (
     protocol_words,
     run_protocols,
 )
-from raekit.paper.paper_results import FIRST_STAGE_COLUMNS, TABLE1, TABLE2
+from raekit.paper.paper_results import TABLE1, TABLE2, first_stage_columns
 from raekit.paper.results import column, prd_column
 
 # The 2sVAE's first stage is the VAE of the same seed: those cells are the VAE's.
 FIRST_STAGE_MARK = " †"
 FIRST_STAGE_NOTE = (
-    "† the 2sVAE's first stage is the VAE of the same seed, so its REC., GMM and Interp. are the "
-    "VAE's; they are left out of every claim."
+    "† the 2sVAE's first stage is the VAE of the same seed, so the marked cells (its GMM and "
+    "Interp., and its REC. unless reconstructions pass through the second stage) are the VAE's; "
+    "they are left out of every claim."
 )
 
 
@@ -128,8 +129,9 @@ def _title(results: dict[str, Any], what: str, protocol: bool = True) -> str:
     )
 
 
-def _marked(model: str, name: str, cell: str) -> str:
-    return cell + FIRST_STAGE_MARK if name in FIRST_STAGE_COLUMNS.get(model, ()) else cell
+def _marked(results: dict[str, Any], model: str, name: str, cell: str) -> str:
+    columns = first_stage_columns(model, results.get("runs", {}).get(model))
+    return cell + FIRST_STAGE_MARK if name in columns else cell
 
 
 def table1(results: dict[str, Any], paper_dataset: str | None = None) -> Table:
@@ -140,7 +142,8 @@ def table1(results: dict[str, Any], paper_dataset: str | None = None) -> Table:
     rows = []
     for model, summary in results["aggregate"].items():
         row = [model, seeds_cell(summary)] + [
-            _marked(model, c, fmt_stat(column(summary, c))) for c in ("REC", "N", "GMM", "Interp")
+            _marked(results, model, c, fmt_stat(column(summary, c)))
+            for c in ("REC", "N", "GMM", "Interp")
         ]
         if paper_dataset:
             row += [_fmt(v) for v in TABLE1[paper_dataset].get(model, (None,) * 4)]
@@ -178,7 +181,7 @@ def table2(results: dict[str, Any], paper_dataset: str | None = None) -> Table:
         for name in ("N", "GMM"):
             f8, f1_8 = prd_column(summary, name, "f8"), prd_column(summary, name, "f1_8")
             cell = "–" if f8 is None else f"{fmt_stat(f8)} / {fmt_stat(f1_8)}"
-            row.append(_marked(model, name, cell) if name == "GMM" else cell)
+            row.append(_marked(results, model, name, cell) if name == "GMM" else cell)
         if paper_dataset:
             row += [_pair(p) for p in TABLE2[paper_dataset].get(model, (None, None))]
         rows.append(row)
