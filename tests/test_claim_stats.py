@@ -81,3 +81,38 @@ def test_a_claim_is_falsely_decided_at_most_5_percent_on_equal_means():
         for _ in range(draws)
     ]
     assert one.count(FAILS) / draws <= 0.05 and one.count(HOLDS) / draws <= 0.05
+
+
+def _results_from_paper(dataset, transform):
+    """results.json runs whose seed values are transform(the paper's Table 1 number), 3 seeds."""
+    from raekit.paper.paper_results import TABLE1
+
+    runs = {}
+    for model, values in TABLE1[dataset].items():
+        fid = dict(zip(("rec", "gaussian", "gmm", "interp"), values))
+        if fid["gmm"] is None:
+            fid["gmm"] = 1.0
+        runs[model] = {
+            str(s): {
+                "columns": {"N": "gaussian", "GMM": "gmm"},
+                "fid": {k: transform(v) + s for k, v in fid.items()},
+            }
+            for s in range(3)
+        }
+    return {"runs": runs, "dataset": dataset}
+
+
+def test_orderings_against_the_papers_by_spearman():
+    from raekit.paper.orderings import column_orderings, describe
+    from raekit.paper.paper_results import TABLE1
+
+    same = column_orderings(_results_from_paper("mnist", lambda v: 3 * v), "mnist")
+    assert [o["spearman"] for o in same] == pytest.approx([1.0] * 4)
+    assert describe(same[0]).endswith("the orderings agree.")
+    assert [len(o["models"]) for o in same] == [8, 9, 8, 8]  # the 2sVAE's first-stage cells out
+    flipped = column_orderings(_results_from_paper("mnist", lambda v: -v), "mnist")
+    assert [o["spearman"] for o in flipped] == pytest.approx([-1.0] * 4)
+    n = flipped[1]
+    paper_n = [TABLE1["mnist"][m][1] for m in n["models"]]
+    assert n["spearman"] == pytest.approx(stats.spearmanr([-v for v in paper_n], paper_n).statistic)
+    assert "ae 1 (paper 9)" in describe(n) and "2svae 9 (paper 1)" in describe(n)
