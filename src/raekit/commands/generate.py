@@ -46,7 +46,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     _density_args(p)
     p.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True, help="grid.png or samples.npz")
+    p.add_argument(
+        "--out",
+        required=True,
+        help="grid.png or samples.npz; strings.txt or strings.json for expression and "
+        "molecule runs",
+    )
+    p.add_argument(
+        "--decode",
+        default="greedy",
+        choices=("greedy", "sample"),
+        help="expression and molecule runs: greedy (argmax) or one sampled masked decoding",
+    )
     p.set_defaults(handler=run_sample)
 
     p = sub.add_parser("reconstruct", help="validation images (top rows) and their reconstructions")
@@ -70,7 +81,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--split", default="valid", choices=("train", "valid", "test"))
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True, help="strip.png or strip.npz")
+    p.add_argument(
+        "--out",
+        required=True,
+        help="strip.png or strip.npz; listing.txt or listing.json (the decodings along each "
+        "line) for expression and molecule runs",
+    )
     p.set_defaults(handler=run_interpolate)
 
     p = sub.add_parser(
@@ -114,6 +130,16 @@ def run_fit(args) -> int:
     return 0
 
 
+def _sequence(args) -> bool:
+    """An expressions or molecules run (strings out); an unreadable run is left to Run.of."""
+    from raekit.commands.sequence_generate import is_sequence_run
+
+    try:
+        return is_sequence_run(args.run)
+    except RaekitError:
+        return False
+
+
 def _check_request(args, *counts: str) -> None:
     """Check the arguments before any work: counts of at least 1 and an --out raekit can write."""
     for name in counts:
@@ -152,6 +178,12 @@ def run_sample(args) -> int:
     from raekit.plots import samples_figure
     from raekit.runs import Run
 
+    _positive("n", args.n)
+    if _sequence(args):
+        from raekit.commands.sequence_generate import sample_strings
+
+        _components(args)
+        return sample_strings(args)
     _check_request(args, "n")
     model = Run.of(args.run).model
     density = load_run_density(args.run, args.density, _components(args))
@@ -181,6 +213,12 @@ def run_interpolate(args) -> int:
     from raekit.plots import interpolation_figure
     from raekit.runs import Run
 
+    if _sequence(args):
+        from raekit.commands.sequence_generate import interpolate_strings
+
+        _positive("pairs", args.pairs)
+        _positive("steps", args.steps)
+        return interpolate_strings(args)
     _check_request(args, "pairs", "steps")
     run = Run.of(args.run)
     data = load_images(run.config.dataset, run.config.data_root)

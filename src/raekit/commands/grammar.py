@@ -49,6 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n", type=int, default=500, help="test strings and samples (default 500)")
     p.add_argument("--seed", type=int, default=0)
     _processes_arg(p)
+    _measure_args(p)
     p.set_defaults(handler=run_check)
 
     p = sub.add_parser(
@@ -65,6 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(default: the copy from `raekit fetch expressions`)",
     )
     _bo_args(p)
+    _measure_args(p)
     p.set_defaults(handler=run_fig2)
 
 
@@ -75,6 +77,27 @@ def _processes_arg(p: argparse.ArgumentParser) -> None:
         default=1,
         help="worker processes to parse 20k strings or more (default 1; 0: one per core)",
     )
+
+
+def _measure_args(p: argparse.ArgumentParser) -> None:
+    """GrammarVAE's measures (`raekit.bo.measures`); 0 skips one."""
+    what = {
+        "encodings": "encodings of each held-out item for reconstruction accuracy (default 10)",
+        "decodings": "decodings of each encoding (default 100)",
+        "prior-draws": "codes drawn from the prior for prior validity (default 1000)",
+        "prior-decodings": "decodings of each prior draw (default 500)",
+    }
+    for name, text in what.items():
+        p.add_argument(f"--{name}", type=int, help=f"GrammarVAE's measures: {text}; 0 skips")
+
+
+def _counts(args) -> dict:
+    return {
+        "encodings": args.encodings,
+        "decodings": args.decodings,
+        "prior_draws": args.prior_draws,
+        "prior_decodings": args.prior_decodings,
+    }
 
 
 def _bo_args(p: argparse.ArgumentParser) -> None:
@@ -151,7 +174,7 @@ def run_check(args) -> int:
     from raekit.grammar.encode import parallel_parsing
 
     with parallel_parsing(args.processes):
-        report = check_run(args.run, n=args.n, seed=args.seed)
+        report = check_run(args.run, n=args.n, seed=args.seed, counts=_counts(args))
     print(summary_line(report))
     return 0
 
@@ -170,6 +193,7 @@ def run_fig2(args) -> int:
             args.preset,
             models,
             data_root=args.smiles or args.data_root,
+            check_counts=_counts(args),
             **_bo_options(args),
         )
     print((path.parent / "fig2.md").read_text())
