@@ -144,3 +144,13 @@ def test_readme_results_equal_the_committed_results_json():
     for path in _committed():
         results = read_results(path)
         assert_readme_matches(results, parse_readme_tables(readme, path.parent.name))
+
+
+def test_readme_and_docs_show_the_papers_own_claim_checks():
+    from raekit.paper.export import paper_claims_block
+
+    block = paper_claims_block()
+    assert "**does not hold** (vae: GMM F_8 vs N F_8)" in block  # MNIST's VAE F_8: 0.96 -> 0.95
+    for page in (ROOT / "README.md", ROOT / "docs" / "evaluation.md"):
+        if page.is_file():
+            assert block in page.read_text(), page

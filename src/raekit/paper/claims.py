@@ -192,7 +192,8 @@ def _status_cell(status: str | None) -> str:
 def _paper_cell(c: dict[str, Any]) -> str:
     if c["paper_status"] is None:
         return "–"
-    misses = [p["part"] for p in c["paper_parts"] if p["outcome"] != HOLDS]
+    misses = [p["part"] for p in c["paper_parts"] if p["outcome"] == FAILS]
+    misses = misses if c["paper_status"] == FAILS else []
     return _status_cell(c["paper_status"]) + (f" ({'; '.join(misses)})" if misses else "")
 
 
@@ -269,3 +270,25 @@ def claims_html(claims: list[dict[str, Any]], heading: bool = True) -> str:
         + f"<p>{html.escape(RULE_WORDS)}</p>"
         + f"<table><tr>{head}</tr>{''.join(row(c) for c in claims)}</table>"
     )
+
+
+PAPER_DATASETS = {"mnist": "MNIST", "cifar10": "CIFAR-10", "celeba": "CelebA"}
+
+
+def paper_claims_markdown() -> str:
+    """The paper's claims checked on its own Tables 1 and 2, one column per dataset (exact
+    comparison; the parts that do not hold in brackets)."""
+    results = {d: paper_claims(d) for d in PAPER_DATASETS}
+    lines = [
+        "| claim | rule by | " + " | ".join(PAPER_DATASETS.values()) + " |",
+        "| --- | --- |" + " --- |" * len(PAPER_DATASETS),
+    ]
+    for index, claim in enumerate(CLAIMS):
+        cells = []
+        for dataset in PAPER_DATASETS:
+            c = results[dataset][index]
+            misses = [p["part"] for p in c["parts"] if p["outcome"] == FAILS]
+            misses = misses if c["status"] == FAILS else []
+            cells.append(f"**{c['status']}**" + (f" ({'; '.join(misses)})" if misses else ""))
+        lines.append(f"| {claim.key}. {claim.text} | {claim.rule_by} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -15,7 +15,12 @@ from raekit.atomic import atomic_write_text
 from raekit.errors import RaekitError
 from raekit.jsonio import write_json
 from raekit.paper.captions import protocol_words, run_protocols
-from raekit.paper.claims import RULE_WORDS, check_claims, claims_markdown
+from raekit.paper.claims import (
+    RULE_WORDS,
+    check_claims,
+    claims_markdown,
+    paper_claims_markdown,
+)
 from raekit.paper.orderings import column_orderings, orderings_markdown
 from raekit.paper.paper_results import TABLE1
 from raekit.paper.results import RESULTS_FILE, read_results
@@ -48,6 +53,7 @@ def export_results(repro: str | Path, dest: str | Path, readme: str | Path | Non
     results = write_results_files(dest, results)
     if readme is not None:
         update_readme(readme, dest.name, readme_block(results, dest.name))
+        update_paper_claims(readme)
     return dest
 
 
@@ -201,6 +207,25 @@ def update_readme(readme: str | Path, name: str, block: str) -> None:
         end = len(text) if following < 0 else following
         text = text[:end].rstrip("\n") + "\n\n" + block + "\n" + text[end:]
     atomic_write_text(readme, text)
+
+
+PAPER_CLAIMS_START = "<!-- paper-claims: written by `raekit export-results` -->"
+PAPER_CLAIMS_END = "<!-- /paper-claims -->"
+
+
+def paper_claims_block() -> str:
+    return f"{PAPER_CLAIMS_START}\n{paper_claims_markdown()}{PAPER_CLAIMS_END}"
+
+
+def update_paper_claims(readme: str | Path) -> None:
+    """Rewrite README's table of the paper's claims on its own tables, where README has one."""
+    readme = Path(readme)
+    text = readme.read_text()
+    start, end = text.find(PAPER_CLAIMS_START), text.find(PAPER_CLAIMS_END)
+    if start >= 0 and end > start:
+        new = text[:start] + paper_claims_block() + text[end + len(PAPER_CLAIMS_END) :]
+        if new != text:
+            atomic_write_text(readme, new)
 
 
 def parse_readme_tables(readme_text: str, name: str) -> dict[str, list[list[str]]]:
