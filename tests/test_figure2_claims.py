@@ -142,7 +142,8 @@ def test_reproduce_fig2_writes_table_claims_and_page_then_reuses_everything(tmp_
 
     argv = ["reproduce-fig2", "--task", "expressions", "--preset", "tiny", "--out", str(tmp_path)]
     argv += ["--iterations", "1", "--batch", "2", "--seeds", "2", "--draws", "2"]
-    argv += ["--max-codes", "100", "--gp", "exact"]
+    argv += ["--max-codes", "100", "--gp", "exact", "--encodings", "2", "--decodings", "2"]
+    argv += ["--prior-draws", "4", "--prior-decodings", "2"]
     assert main(argv) == 0
     rows = json.loads((tmp_path / "fig2.json").read_text())
     assert sorted(rows) == ["cvae", "grae", "gvae"]
@@ -156,6 +157,7 @@ def test_reproduce_fig2_writes_table_claims_and_page_then_reuses_everything(tmp_
     assert claims_markdown(claims) in text and "| grae |" in text
     assert all(rows[m]["learning"]["test_code_distance"] > 0 for m in rows)
     assert "GP quality per BO iteration" in text and "BO progress" in text
+    assert "GrammarVAE's measures" in text and "| 0.974 / 0.498 |" in text
     page = (tmp_path / "fig2.html").read_text()
     assert (
         "The paper&#x27;s claims at this scale" in page

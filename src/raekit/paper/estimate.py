@@ -93,7 +93,8 @@ def estimate(
 ) -> dict[str, float] | None:
     """Seconds of training and of evaluation still to do for `jobs` (reproduce's plan)."""
 
-    to_train = [j for j in jobs if train and not j.finished]
+    # A 2sVAE whose first stage is the VAE of its seed is not trained (raekit.paper.first_stage).
+    to_train = [j for j in jobs if train and not j.finished and not getattr(j, "first_stage", None)]
     to_eval = [
         j
         for j in jobs

@@ -1,10 +1,11 @@
 """The paper's evaluation of one run (Section 6.1, Appendix D-E).
 
 FID of reconstructions, of samples from each ex-post density and of slerp midpoints of random
-pairs of codes, each against the test set; PRD (F_8, F_1/8) of each density's samples. Which images
-are reconstructed and interpolated is the run's `eval_images`: "test" as Table 1's caption says,
-"valid" as the official interpolation_fid_and_viz.py does (with `rec_sampled` and
-`rec_second_stage`, the official preset's reconstructions).
+pairs of codes, each against the test set; PRD (F_8 ~ recall, F_1/8 ~ precision) of each
+density's samples. Which images are reconstructed and interpolated is the run's `eval_images`:
+"valid" (the default) as Appendix D says and the official interpolation_fid_and_viz.py does, or
+"test" (Table 1's caption, whose test images are then the reference too); `rec_sampled` and
+`rec_second_stage` are the official preset's reconstructions.
 Every number is tagged with its feature extractor and sample count: numbers of different
 extractors or counts are not comparable.
 """
@@ -194,8 +195,8 @@ def protocol(config) -> dict[str, Any]:
 
 
 def eval_images(config, data) -> np.ndarray:
-    """The images REC reconstructs and Interp. pairs: test images (Table 1's caption) or validation
-    images (the official interpolation_fid_and_viz.py)."""
+    """The images REC reconstructs and Interp. pairs: validation images (Appendix D, the official
+    interpolation_fid_and_viz.py) or test images (Table 1's caption)."""
     return data.test if config.eval_images == "test" else data.valid[: config.valid_limit]
 
 

@@ -1,5 +1,6 @@
-"""Commit a reproduction: copy what a reader needs (no weights) into results/<name>/, and write its
-block of README's Results section from results.json, so README always shows what results.json says."""
+"""Commit a reproduction: copy what a reader needs, trained weights included, into results/<name>/,
+and write its block of README's Results section from results.json, so README always shows what
+results.json says."""
 
 from __future__ import annotations
 
@@ -12,33 +13,47 @@ from typing import Any
 
 from raekit.atomic import atomic_write_text
 from raekit.errors import RaekitError
-from raekit.paper.claims import check_claims, claims_markdown
+from raekit.jsonio import write_json
+from raekit.paper.captions import protocol_words, run_protocols
+from raekit.paper.claims import (
+    RULE_WORDS,
+    check_claims,
+    claims_markdown,
+    paper_claims_markdown,
+)
+from raekit.paper.orderings import column_orderings, orderings_markdown
 from raekit.paper.paper_results import TABLE1
 from raekit.paper.results import RESULTS_FILE, read_results
-from raekit.paper.tables import table1, table2
+from raekit.paper.tables import FIRST_STAGE_NOTE, density_table, table1, table2
 
-TOP_FILES = ("table1.md", "table2.md", RESULTS_FILE, "report.html")
+TOP_FILES = ("report.html",)  # results.json and the tables are written afresh
 RUN_FILES = ("config.yaml", "metrics.csv", "eval.json")
+# A run folder that `raekit evaluate` and `raekit reproduce --only-trained` accept as it is.
+WEIGHT_FILES = ("model.safetensors", "model.json", "config.yaml", "metrics.csv", "status.json")
+WEIGHTS_DIR = "weights"
 PAPER_NOTE = (
-    "Ghosh et al. (ICLR 2020), full-width networks, 100 epochs, Inception FID; "
-    "only orderings and ratios compare with ours"
+    "Ghosh et al. (ICLR 2020), full-width networks, 100 epochs, Inception FID; only the "
+    "orderings compare with ours (below), not the values and not their ratios: a ratio does not "
+    "carry over from one feature space to another. The paper's Table 2 pairs are shown as "
+    "printed, F_8 first"
 )
 
 
 def export_results(repro: str | Path, dest: str | Path, readme: str | Path | None = None) -> Path:
-    """Copy a reproduction's tables, results.json, report.html and each run's config.yaml,
-    metrics.csv and eval.json (never weights) into `dest`; update README's block if asked."""
+    """Copy a reproduction's report.html and each run's config.yaml, metrics.csv and eval.json
+    into `dest`, its trained weights into `dest`/weights/<model>/seed<k>/ (a complete run folder),
+    write results.json and the tables afresh (claims of this raekit), and update README's block
+    if asked."""
     repro, dest = Path(repro), Path(dest)
     results = read_results(repro)
-    run_files = [
-        f"{entry['run']}/{name}"
-        for by_seed in results["runs"].values()
-        for entry in by_seed.values()
-        for name in RUN_FILES
-    ]
+    run_dirs = [entry["run"] for by_seed in results["runs"].values() for entry in by_seed.values()]
+    run_files = [f"{run}/{name}" for run in run_dirs for name in RUN_FILES]
     copy_export(repro, dest, RESULTS_FILE, TOP_FILES, run_files)
+    copy_weights(repro, dest, run_dirs)
+    results = write_results_files(dest, results)
     if readme is not None:
         update_readme(readme, dest.name, readme_block(results, dest.name))
+        update_paper_claims(readme)
     return dest
 
 
@@ -61,8 +76,49 @@ def copy_export(
             copy_file(repro / name, dest / name)
 
 
+def copy_weights(repro: Path, dest: Path, run_dirs: list[str]) -> None:
+    """Each run's weights and what loading them needs into dest/weights/<run>/; runs without
+    weights (trained before raekit kept them) are counted in one line on stderr."""
+    missing = []
+    for run in run_dirs:
+        if not (repro / run / WEIGHT_FILES[0]).is_file():
+            missing.append(run)
+            continue
+        for name in WEIGHT_FILES:
+            if (repro / run / name).is_file():
+                copy_file(repro / run / name, dest / WEIGHTS_DIR / run / name)
+    if missing:
+        print(
+            f"raekit: {len(missing)} of {len(run_dirs)} runs have no {WEIGHT_FILES[0]} in {repro}; "
+            "their weights are not exported",
+            file=sys.stderr,
+        )
+
+
+def write_results_files(out: Path, results: dict[str, Any]) -> dict[str, Any]:
+    """results.json (with the claims checked now), table1.md and table2.md in `out`."""
+    results = {**results, "claims": check_claims(results)}
+    write_json(out / RESULTS_FILE, results)
+    paper = paper_column(results)
+    tables = [table1(results, paper), table2(results, paper), density_table(results)]
+    atomic_write_text(out / "table1.md", tables[0].markdown() + "\n" + tables[2].markdown())
+    atomic_write_text(out / "table2.md", tables[1].markdown())
+    return results
+
+
+def paper_column(results: dict[str, Any]) -> str | None:
+    """The paper's numbers sit beside ours in the tables only where the setting is the paper's."""
+    return (
+        results["dataset"]
+        if results.get("preset") == "paper" and results["dataset"] in TABLE1
+        else None
+    )
+
+
 def copy_file(src: Path, dst: Path) -> None:
     """Copy ``src`` to ``dst`` through a temporary name, so ``dst`` is never half written."""
+    if src.resolve() == dst.resolve():  # exporting a folder onto itself: nothing to copy
+        return
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.tmp")
     shutil.copyfile(src, tmp)
@@ -113,13 +169,22 @@ def readme_block(results: dict[str, Any], name: str) -> str:
         "",
         table1(results, paper).markdown(),
         table2(results, paper).markdown(),
+        f"{protocol_words(run_protocols(results))} {FIRST_STAGE_NOTE}",
+        "",
     ]
     if paper:
         lines += [f"(Paper columns: {PAPER_NOTE}.)", ""]
+        lines += [
+            "Orderings of Table 1's columns against the paper's (seed means):",
+            "",
+            orderings_markdown(column_orderings(results, paper)),
+        ]
     lines += [
-        "The paper's claims at this scale:",
+        "The paper's claims at this scale, and on the paper's own table of the same dataset:",
         "",
         claims_markdown(check_claims(results)),
+        RULE_WORDS,
+        "",
         f"<!-- /results {name} -->",
     ]
     return "\n".join(lines)
@@ -142,6 +207,25 @@ def update_readme(readme: str | Path, name: str, block: str) -> None:
         end = len(text) if following < 0 else following
         text = text[:end].rstrip("\n") + "\n\n" + block + "\n" + text[end:]
     atomic_write_text(readme, text)
+
+
+PAPER_CLAIMS_START = "<!-- paper-claims: written by `raekit export-results` -->"
+PAPER_CLAIMS_END = "<!-- /paper-claims -->"
+
+
+def paper_claims_block() -> str:
+    return f"{PAPER_CLAIMS_START}\n{paper_claims_markdown()}{PAPER_CLAIMS_END}"
+
+
+def update_paper_claims(readme: str | Path) -> None:
+    """Rewrite README's table of the paper's claims on its own tables, where README has one."""
+    readme = Path(readme)
+    text = readme.read_text()
+    start, end = text.find(PAPER_CLAIMS_START), text.find(PAPER_CLAIMS_END)
+    if start >= 0 and end > start:
+        new = text[:start] + paper_claims_block() + text[end + len(PAPER_CLAIMS_END) :]
+        if new != text:
+            atomic_write_text(readme, new)
 
 
 def parse_readme_tables(readme_text: str, name: str) -> dict[str, list[list[str]]]:
