@@ -180,3 +180,20 @@ def test_nets_follow_the_resolution():
         ups = [m for m in model.decoder.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
         assert convs[0].kernel_size == (kernel, kernel)
         assert len(ups) == {32: 2, 64: 3, 128: 4}[resolution]  # doublings from 8x8
+
+
+def test_a_runs_folder_is_decoded_once_and_a_damaged_copy_is_rebuilt(tmp_path, monkeypatch):
+    monkeypatch.setenv("RAEKIT_CACHE", str(tmp_path / "cache"))
+    for i, image in enumerate(_blob_images(5, size=(40, 40))):
+        Image.fromarray(image).save(tmp_path / f"{i}.png")
+    first = read_own_images(tmp_path, 32)
+    again = read_own_images(tmp_path, 32, channels=1, expect_sha256=first.sha256)
+    (copy,) = (tmp_path / "cache" / "own-images").glob("*.npy")
+    np.testing.assert_array_equal(np.load(copy), first.images)
+    np.save(copy, np.zeros((5, 1, 32, 32), np.uint8))  # served from the copy, not decoded
+    served = read_own_images(tmp_path, 32, channels=1, expect_sha256=first.sha256)
+    assert (served.images == 0).all() and (again.images == first.images).all()
+    copy.write_bytes(b"damaged")
+    with pytest.warns(RuntimeWarning, match="damaged"):
+        rebuilt = read_own_images(tmp_path, 32, channels=1, expect_sha256=first.sha256)
+    np.testing.assert_array_equal(rebuilt.images, first.images)

@@ -1,5 +1,6 @@
 """Own images through the real CLI: a folder of PNGs and an .npy array each train, fit a density,
-sample and evaluate (Inception features); resume reads the same images, also after a move."""
+sample and evaluate (Inception features; `raekit fid` of the folder against the run's samples);
+resume reads the same images, also after a move."""
 
 from __future__ import annotations
 
@@ -75,6 +76,9 @@ def test_a_folder_of_pngs_trains_fits_samples_and_evaluates(tmp_path):
     assert summary["extractor"] == "inception" and summary["dataset"] == "custom"
     assert set(summary["fid"]) == {"rec", "gaussian", "interp"}
     assert all(np.isfinite(v) for v in summary["fid"].values())
+    # the run's samples against the folder, and the folder against itself
+    fid = raekit("fid", folder, run, "--n", "6", "--density", "gaussian", "--resolution", "32")
+    assert np.isfinite(float(fid.stdout.split()[1])) and float(fid.stdout.split()[1]) > 0
 
 
 def test_an_npy_array_trains_samples_and_resumes_after_a_move(tmp_path):

@@ -110,6 +110,9 @@ def read_own_images(
         if channels == 3 and images.shape[1] == 1:
             images = np.repeat(images, 3, axis=1)
         return OwnImages(str(path), kind, images, digest)
+    cached = _decoded(digest, resolution, channels) if expect_sha256 else None
+    if cached is not None:
+        return OwnImages(str(path), kind, cached, digest)
     sizes = [image_size(f) for f in files]
     colour = channels == 3 if channels else any(c for _, _, c in sizes)
     if resolution is None:
@@ -123,7 +126,49 @@ def read_own_images(
             for f in progress(files, desc=f"reading {len(files)} images", unit="image")
         ]
     )
+    if expect_sha256:
+        _keep_decoded(images, digest)
     return OwnImages(str(path), kind, images, digest)
+
+
+def _decoded_path(digest: str, resolution: int | None, channels: int | None) -> Path:
+    from raekit.cache import cache_dir
+
+    return cache_dir() / "own-images" / f"{digest[:32]}-{resolution}-{channels}.npy"
+
+
+def _decoded(digest: str, resolution: int | None, channels: int | None) -> np.ndarray | None:
+    """A run's images decoded earlier (the files' fingerprint was just checked): decoding a
+    folder of photos costs far more than hashing it."""
+    from raekit.cache import read_cached
+
+    def read(path: Path) -> np.ndarray:
+        images = np.load(path, allow_pickle=False)
+        if (
+            images.dtype != np.uint8
+            or images.ndim != 4
+            or images.shape[1:]
+            != (
+                channels,
+                resolution,
+                resolution,
+            )
+        ):
+            raise ValueError(f"array {images.dtype} {images.shape}")
+        return images
+
+    return read_cached(_decoded_path(digest, resolution, channels), read, "the decoded images")
+
+
+def _keep_decoded(images: np.ndarray, digest: str) -> None:
+    from raekit.atomic import atomic_path
+
+    path = _decoded_path(digest, images.shape[2], images.shape[1])
+    try:
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            np.save(handle, images, allow_pickle=False)
+    except (RaekitError, OSError):  # only a cache: the images were read; next time decodes again
+        pass
 
 
 def own_splits(config) -> ImageSplits:
