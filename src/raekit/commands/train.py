@@ -110,8 +110,18 @@ def _train_own(args: argparse.Namespace, overrides: dict) -> int:
     from raekit.data.own import OWN_DATASET, read_own_images
     from raekit.training import train
 
-    resolution = overrides.pop("resolution", None)
-    own = read_own_images(args.data, None if resolution is None else _int("resolution", resolution))
+    for key in ("data", "data_sha256"):
+        if key in overrides:
+            raise RaekitError(f"--set {key}=... is not accepted: --data names the images")
+    resolution, channels = overrides.pop("resolution", None), overrides.pop("channels", None)
+    channels = None if channels is None else _int("channels", channels)
+    if channels not in (None, 1, 3):
+        raise RaekitError(f"config channels must be 1 or 3, got {channels}")
+    own = read_own_images(
+        args.data,
+        None if resolution is None else _int("resolution", resolution),
+        channels=channels,
+    )
     config = make_config(
         OWN_DATASET,
         args.model or IDENTITY["model"],

@@ -109,6 +109,9 @@ def read_own_images(
         images = _array_at(to_nchw_uint8(load_array_file(path), str(path)), resolution, any_size)
         if channels == 3 and images.shape[1] == 1:
             images = np.repeat(images, 3, axis=1)
+        if channels == 1 and images.shape[1] == 3:  # ITU-R 601 luma, as PIL's convert("L")
+            weights = np.array([299, 587, 114]).reshape(1, 3, 1, 1)
+            images = ((images * weights).sum(axis=1, keepdims=True) / 1000 + 0.5).astype(np.uint8)
         return OwnImages(str(path), kind, images, digest)
     cached = _decoded(digest, resolution, channels) if expect_sha256 else None
     if cached is not None:
