@@ -402,6 +402,7 @@ CASES = {
         d, _pngs, "give one of them", "--dataset", "mnist"
     ),
     "own-data-changed": own_data_changed,
+    "own-set-data": lambda w, d: own_data(d, _pngs, "--data names the images", "--set", "data=/x"),
     # configuration (--set and hand-edited config.yaml)
     "device-cuda-on-cpu": bad_set("device", "cuda", "not available"),
     "device-unknown": bad_set("device", "foo", "device must be"),
