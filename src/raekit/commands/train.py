@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from raekit import runs
+from raekit.commands import arguments
 from raekit.config import SEQUENCE_TASKS, make_config, parse_assignments, replace
 from raekit.data import DATASETS
 from raekit.errors import RaekitError
@@ -33,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="run directory to create (or to resume)")
     p.add_argument("--preset", help=f"one of {', '.join(PRESETS)} (default: cpu)")
     p.add_argument("--epochs", type=int, help="maximum epochs (overrides the preset)")
-    p.add_argument("--seed", type=int, help="random seed (default 0)")
+    p.add_argument("--seed", type=arguments.seed, help="random seed (default 0)")
     p.add_argument("--data-root", help="folder holding the dataset's files")
     add_set_option(p, "override any config value, e.g. --set beta=1e-2 lam=1e-4 width=0.25")
     p.add_argument(
@@ -63,11 +64,12 @@ def run(args: argparse.Namespace) -> int:
     from raekit.training.utils import RESUMABLE
 
     overrides = parse_assignments(args.set)
-    for key in ("epochs", "seed"):
-        if getattr(args, key) is not None:
-            overrides[key] = getattr(args, key)
-    if args.data_root:
-        overrides["data_root"] = args.data_root
+    for key, option in (("epochs", "epochs"), ("seed", "seed"), ("data_root", "data-root")):
+        if getattr(args, key) is None:
+            continue
+        if key in overrides:  # one value only: neither may silently win
+            raise RaekitError(f"--{option} and --set {key}=... both given; give one")
+        overrides[key] = getattr(args, key)
     if args.resume:
         changed = sorted(set(overrides) - RESUMABLE)
         if changed:
