@@ -81,7 +81,7 @@ def test_export_copies_no_weights(tmp_path):
     run = repro / "ae" / "seed0"
     run.mkdir(parents=True)
     for name in ("config.yaml", "metrics.csv", "eval.json", "model.safetensors"):
-        (run / name).write_text(name)
+        (run / name).write_text("{}" if name.endswith(".json") else name)
     runs = {"ae": {"0": {**make_runs()["ae"]["0"], "run": "ae/seed0"}}}
     (repro / "results.json").write_text(json.dumps(build({"dataset": "mnist", "seeds": [0]}, runs)))
     (repro / "table1.md").write_text("t1")

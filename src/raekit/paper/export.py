@@ -4,14 +4,14 @@ block of README's Results section from results.json, so README always shows what
 from __future__ import annotations
 
 import re
-import shutil
-import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from raekit.atomic import atomic_write_text
+from raekit import notices
+from raekit.atomic import atomic_write_bytes
 from raekit.errors import RaekitError
+from raekit.jsonio import read_json_object
 from raekit.paper.claims import check_claims, claims_markdown
 from raekit.paper.paper_results import TABLE1
 from raekit.paper.results import RESULTS_FILE, read_results
@@ -36,9 +36,14 @@ def export_results(repro: str | Path, dest: str | Path, readme: str | Path | Non
         for entry in by_seed.values()
         for name in RUN_FILES
     ]
+    update = (
+        None
+        if readme is None
+        else readme_update(readme, dest.name, readme_block(results, dest.name))
+    )
     copy_export(repro, dest, RESULTS_FILE, TOP_FILES, run_files)
-    if readme is not None:
-        update_readme(readme, dest.name, readme_block(results, dest.name))
+    if update is not None:  # checked before anything was copied
+        write_readme(*update)
     return dest
 
 
@@ -46,27 +51,49 @@ def copy_export(
     repro: Path, dest: Path, marker: str, top_files: Sequence[str], run_files: Iterable[str]
 ) -> None:
     """Copy ``top_files`` (a missing one is reported) and ``run_files`` (where they exist) from
-    ``repro`` into ``dest``, which must be empty or an earlier export (it holds ``marker``)."""
+    ``repro`` into ``dest``, which must be empty or an earlier export (it holds ``marker``).
+    Every path must stay inside ``repro`` and ``dest`` and every JSON file must parse: all is
+    checked before the first file is written."""
     if dest.exists() and any(dest.iterdir()) and not (dest / marker).is_file():
         raise RaekitError(
             f"{dest} holds files that are not a raekit export; choose an empty --dest"
         )
+    pairs = []
     for name in top_files:
         if (repro / name).is_file():
-            copy_file(repro / name, dest / name)
+            pairs.append(inside(repro, dest, name))
         else:
-            print(f"raekit: {repro / name} does not exist; not exported", file=sys.stderr)
-    for name in run_files:
-        if (repro / name).is_file():
-            copy_file(repro / name, dest / name)
+            notices.note(f"{repro / name} does not exist; not exported")
+    pairs += [inside(repro, dest, name) for name in run_files]
+    pairs = [(src, dst) for src, dst in pairs if src.is_file()]
+    for src, _ in pairs:
+        check_exportable(src)
+    for src, dst in pairs:
+        atomic_write_bytes(dst, src.read_bytes())
 
 
-def copy_file(src: Path, dst: Path) -> None:
-    """Copy ``src`` to ``dst`` through a temporary name, so ``dst`` is never half written."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.tmp")
-    shutil.copyfile(src, tmp)
-    tmp.replace(dst)
+def inside(repro: Path, dest: Path, name: str) -> tuple[Path, Path]:
+    """Source and destination of ``name`` (a path read from a results file): both must resolve
+    inside their folders, whatever the name holds (``..``, an absolute path, a symlink)."""
+    relative = Path(name)
+    src, dst = repro / relative, dest / relative
+    if relative.is_absolute() or ".." in relative.parts or not _under(src, repro):
+        raise RaekitError(f"{repro} names {name!r}, which is outside {repro}; nothing was exported")
+    if not _under(dst, dest):
+        raise RaekitError(f"{dst} leads outside {dest} (a symlink); nothing was exported")
+    return src, dst
+
+
+def _under(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder.resolve())
+
+
+def check_exportable(src: Path) -> None:
+    """A JSON file exported as a result must be one: a damaged or binary file is refused."""
+    if src.suffix != ".json":
+        return
+    if read_json_object(src) is None:
+        raise RaekitError(f"{src} is not a JSON object (damaged?); nothing was exported")
 
 
 def duration(seconds: float) -> str:
@@ -127,21 +154,47 @@ def readme_block(results: dict[str, Any], name: str) -> str:
 
 def update_readme(readme: str | Path, name: str, block: str) -> None:
     """Replace `name`'s block in README's Results section, or add it at the section's end."""
-    readme = Path(readme)
-    text = readme.read_text()
+    write_readme(*readme_update(readme, name, block))
+
+
+def write_readme(path: Path, text: str, mode: int) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
+
+
+def readme_update(readme: str | Path, name: str, block: str) -> tuple[Path, str, int]:
+    """README's new text, where it really is (a symlink is followed, so the file it names is
+    updated) and its mode; line endings stay as they are. Reads only: nothing is written."""
+    real = Path(readme).resolve()
+    text, mode = read_readme(real)
+    eol = "\r\n" if text.count("\r\n") == text.count("\n") > 0 else "\n"
+    block = block.replace("\n", eol)
     pattern = re.compile(
         rf"<!-- results {re.escape(name)}: .*?<!-- /results {re.escape(name)} -->", re.S
     )
     if pattern.search(text):
         text = pattern.sub(lambda _: block, text)
     else:
-        heading = text.find("\n## Results\n")
-        if heading < 0:
+        heading = re.search(r"\n## Results\r?\n", text)
+        if heading is None:
             raise RaekitError(f"{readme} has no '## Results' section to add {name}'s results to")
-        following = text.find("\n## ", heading + 1)
+        following = text.find("\n## ", heading.end())
         end = len(text) if following < 0 else following
-        text = text[:end].rstrip("\n") + "\n\n" + block + "\n" + text[end:]
-    atomic_write_text(readme, text)
+        text = text[:end].rstrip("\r\n") + eol * 2 + block + eol + text[end:]
+    return real, text, mode
+
+
+def read_readme(path: Path) -> tuple[str, int]:
+    """README's text (line endings as they are) and its permission bits, or one clear error."""
+    try:
+        return path.read_bytes().decode("utf-8"), path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        raise RaekitError(f"{path} does not exist") from None
+    except IsADirectoryError:
+        raise RaekitError(f"{path} is a folder, not a README file") from None
+    except UnicodeDecodeError:
+        raise RaekitError(f"{path} is not UTF-8 text; nothing was written") from None
+    except OSError as exc:
+        raise RaekitError(f"cannot read {path}: {exc.strerror}") from None
 
 
 def parse_readme_tables(readme_text: str, name: str) -> dict[str, list[list[str]]]:

@@ -14,7 +14,7 @@ from raekit.bo.check import CHECK_FILE
 from raekit.errors import RaekitError
 from raekit.jsonio import read_json_object
 from raekit.paper.claims import claims_markdown
-from raekit.paper.export import copy_export, duration, update_readme
+from raekit.paper.export import copy_export, duration, inside, readme_update, write_readme
 from raekit.paper.figure2 import check_table, figure2_table
 from raekit.paper.figure2_claims import check_figure2_claims
 
@@ -48,13 +48,18 @@ def export_fig2(repro: str | Path, dest: str | Path, readme: str | Path | None =
     """Copy a Figure 2 reproduction (no weights) into ``dest``; update README's block if asked."""
     repro, dest = Path(repro), Path(dest)
     rows = read_fig2(repro)
+    for model in rows:  # names read from fig2.json: each must be a folder inside repro
+        inside(repro, dest, model)
     run_files = [f"{model}/{name}" for model in rows for name in RUN_FILES]
-    copy_export(repro, dest, FIG2_FILE, TOP_FILES, run_files)
-    if readme is not None:
-        preset = runs.read_config(repro / next(iter(rows))).preset
+    update = None
+    if readme is not None:  # the README's new text is made (and checked) before any copy
+        preset = runs.read_config(inside(repro, dest, next(iter(rows)))[0]).preset
         checks = _checks(repro, rows)
         block = fig2_block(rows, dest.name, _training_seconds(repro, rows), preset, checks)
-        update_readme(readme, dest.name, block)
+        update = readme_update(readme, dest.name, block)
+    copy_export(repro, dest, FIG2_FILE, TOP_FILES, run_files)
+    if update is not None:
+        write_readme(*update)
     return dest
 
 
