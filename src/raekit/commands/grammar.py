@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from raekit.commands import arguments
 from raekit.commands.train import add_set_option, add_track_option
 from raekit.errors import RaekitError
 from raekit.jsonio import dumps
@@ -47,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("run")
     p.add_argument("--n", type=int, default=500, help="test strings and samples (default 500)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=arguments.seed, default=0)
     _processes_arg(p)
     p.set_defaults(handler=run_check)
 
