@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         print("raekit: terminated", file=sys.stderr)
         return 143
     finally:
+        notices.release()
         if on_main_thread:
             signal.signal(signal.SIGTERM, previous)
 

@@ -48,3 +48,10 @@ def under_way() -> None:
 def discard() -> None:
     """The command failed: its one error line says what matters."""
     _pending.clear()
+
+
+def release() -> None:
+    """The command is over: back to printing at once (raekit used as a library in this process)."""
+    _state.update(holding=False, dedupe=False)
+    _pending.clear()
+    _said.clear()
