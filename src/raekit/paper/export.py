@@ -179,6 +179,7 @@ def readme_update(readme: str | Path, name: str, block: str) -> tuple[Path, str,
             raise RaekitError(f"{readme} has no '## Results' section to add {name}'s results to")
         following = text.find("\n## ", heading.end())
         end = len(text) if following < 0 else following
+        end -= text[end - 1 : end] == "\r"  # a CRLF line: its \r belongs to the next part
         text = text[:end].rstrip("\r\n") + eol * 2 + block + eol + text[end:]
     return real, text, mode
 
