@@ -29,7 +29,14 @@ from raekit.paper.tables import FIRST_STAGE_NOTE, density_table, table1, table2
 TOP_FILES = ("report.html",)  # results.json and the tables are written afresh
 RUN_FILES = ("config.yaml", "metrics.csv", "eval.json")
 # A run folder that `raekit evaluate` and `raekit reproduce --only-trained` accept as it is.
-WEIGHT_FILES = ("model.safetensors", "model.json", "config.yaml", "metrics.csv", "status.json")
+WEIGHT_FILES = (
+    "model.safetensors",
+    "model.json",
+    "config.yaml",
+    "metrics.csv",
+    "status.json",
+    "first_stage.json",  # a 2sVAE whose first stage is the VAE of its seed
+)
 WEIGHTS_DIR = "weights"
 PAPER_NOTE = (
     "Ghosh et al. (ICLR 2020), full-width networks, 100 epochs, Inception FID; only the "
