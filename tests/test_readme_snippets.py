@@ -59,6 +59,22 @@ PRELUDES = {
     ("README.md", _STREAMING): _CODES,
     ("README.md", _GENERATION): _RUN_DIGITS,
 }
+# Own images: a folder of PNGs (in two levels) and the same images as an .npy array.
+_OWN_IMAGES = """
+    import os
+    import numpy as np
+    from PIL import Image
+    _rng = np.random.default_rng(0)
+    _images = _rng.integers(0, 50, size=(40, 30, 30), dtype=np.uint8)
+    for _i in range(40):
+        _images[_i, 5 + _i % 15 : 12 + _i % 15, 4:26] = 230
+    os.makedirs("my_pngs/part", exist_ok=True)
+    for _i, _image in enumerate(_images):
+        Image.fromarray(_image).save(f"my_pngs/{'part/' if _i % 2 else ''}{_i}.png")
+    np.save("my_images.npy", _images)
+"""
+_OWN = "import numpy as np"
+PRELUDES[("README.md", _OWN)] = _OWN_IMAGES
 _FIVE_EPOCHS = (
     'config = raekit.make_config("mnist", "rae-l2", "cpu", epochs=5)',
     'config = raekit.make_config("digits", "rae-l2", "tiny", epochs=1)',
@@ -68,9 +84,17 @@ _FIVE_EPOCHS = (
 REPLACEMENTS = {
     ("docs/training.md", _TRAINING): _FIVE_EPOCHS,
     ("README.md", _TRAINING): _FIVE_EPOCHS,
+    ("README.md", _OWN): (
+        'config = raekit.make_config(model="rae-l2", preset="cpu")',
+        'config = raekit.make_config(model="rae-l2", preset="tiny", epochs=1, batch_size=8)',
+        "8 epochs at the cpu preset take minutes",
+    ),
 }
 # (page, block's first line) -> why it is not run
-SKIPS: dict[tuple[str, str], str] = {}
+SKIPS: dict[tuple[str, str], str] = {
+    ("README.md", "from raekit.paper.evaluate import evaluate_run"): "Inception features of a "
+    "run's images take more CPU than a block may; tests/test_own_data_cli.py evaluates such a run",
+}
 
 
 def python_blocks(text: str, page: str = "page") -> list[tuple[int, str]]:

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 from dataclasses import dataclass, fields
 from typing import Any
 
-from raekit.datasets import DATASET_SPECS, SEQUENCE_TASKS
+from raekit.datasets import DATASET_SPECS, OWN_DATA, SEQUENCE_TASKS, paper_dataset_for
 from raekit.errors import RaekitError, unknown
 from raekit.presets import PRESET_BY_DATASET, PRESET_BY_MODEL, PRESETS
 from raekit.weights import converted_weights
@@ -20,6 +19,7 @@ from raekit.weights import converted_weights
 # Views of the dataset table.
 IMAGE_SHAPES = {name: spec.shape for name, spec in DATASET_SPECS.items() if spec.is_image}
 LATENT_DIMS = {name: spec.latent_dim for name, spec in DATASET_SPECS.items()}
+DATASET_NAMES = (*DATASET_SPECS, OWN_DATA)
 _FAMILY = {name: spec.family for name, spec in DATASET_SPECS.items() if spec.is_image}
 
 
@@ -31,6 +31,12 @@ class RunConfig:
     data_root: str | None = (
         None  # folder of the dataset's files; None: raekit's cache / system paths
     )
+    # Own images (dataset: custom): where they are, their fingerprint, size and split.
+    data: str | None = None  # absolute path of the image folder, path list or .npy/.npz array
+    data_sha256: str | None = None  # fingerprint of the images read there (later reads must match)
+    resolution: int | None = None  # side of the square images: 32, 64 or 128
+    channels: int | None = None  # 1 (greyscale) or 3 (RGB)
+    data_seed: int = 0  # seed of the train / validation / test split (10% / 10% held out)
     latent_dim: int = 16  # size of z (paper: 16 MNIST, 128 CIFAR-10, 64 CelebA)
     width: float = 1.0  # channel multiplier of the Appendix C nets (1.0 = the paper)
     filters: int = 128  # first encoder conv's filters (x2, x4, x8 after; decoder mirrors them)
@@ -66,7 +72,7 @@ class RunConfig:
     seed: int = 0  # seeds weights, shuffling and noise
     keep_checkpoints: int = 3  # how many recent checkpoints to keep
     skip_nonfinite: int = 0  # bad (NaN/Inf) batches that may be skipped before stopping
-    device: str = "cpu"  # torch device, e.g. "cuda"
+    device: str = "auto"  # torch device: auto (CUDA, then MPS, else CPU), cpu, cuda, cuda:N, mps
     # Ex-post densities (defaults of `raekit fit-density` and `evaluate` for this run).
     gmm_components: int = 10  # the "GMM" column's components (paper: 10)
     gmm_max_iter: int = 100  # EM iterations at most (paper: 100)
@@ -94,7 +100,17 @@ class RunConfig:
     @property
     def image_shape(self) -> tuple[int, int, int] | None:
         """(C, H, W) of an image dataset; None for sequence tasks."""
+        if self.dataset == OWN_DATA:
+            return (self.channels, self.resolution, self.resolution)
         return IMAGE_SHAPES.get(self.dataset)
+
+    @property
+    def paper_dataset(self) -> str:
+        """The paper's dataset whose settings this run shares (itself, or for own images the one
+        of the same channels and nearest size: MNIST, CIFAR-10 or CelebA)."""
+        if self.dataset == OWN_DATA:
+            return paper_dataset_for(self.channels, self.resolution)
+        return self.dataset
 
 
 _FIELD_TYPES = {f.name: f.type for f in fields(RunConfig)}
@@ -125,7 +141,10 @@ def make_config(
             f"the {preset} preset covers the image models (the official code has no sequence "
             f"models); use --preset paper for {dataset!r}"
         )
-    beta, lam = converted_weights(model, dataset)
+    reference, shape = dataset, None
+    if dataset == OWN_DATA:
+        reference, shape = _own_data_reference(overrides)
+    beta, lam = converted_weights(model, reference, shape)
     rows = PRESET_BY_MODEL.get(preset)
     values = {
         "dataset": dataset,
@@ -133,13 +152,32 @@ def make_config(
         "preset": preset,
         "beta": beta,
         "lam": lam,
-        "latent_dim": LATENT_DIMS[dataset],
+        "latent_dim": LATENT_DIMS[reference],
         **PRESETS[preset],
         **PRESET_BY_DATASET.get((preset, dataset), {}),
-        **(rows(_FAMILY[dataset], model, variant.weight_rule) if rows else {}),
+        **(rows(_FAMILY[reference], model, variant.weight_rule) if rows else {}),
     }
+    if dataset == OWN_DATA:  # the config is only valid with its images described
+        values.update({k: overrides.pop(k) for k in _OWN_KEYS if k in overrides})
     config = RunConfig(**values)
     return replace(config, **overrides) if overrides else config
+
+
+_OWN_KEYS = ("data", "data_sha256", "resolution", "channels", "data_seed")
+
+
+def _own_data_reference(overrides: dict[str, Any]) -> tuple[str, tuple[int, int, int]]:
+    """Own images take the loss weights and latent size of the paper's dataset nearest to them,
+    the weights rescaled to their pixel count."""
+    missing = [k for k in ("data", "resolution", "channels") if overrides.get(k) is None]
+    if missing:
+        raise RaekitError(
+            f"dataset {OWN_DATA!r} is your own images: train with --data PATH "
+            f"(missing {', '.join(missing)})"
+        )
+    channels = _check_value("channels", overrides["channels"])
+    resolution = _check_value("resolution", overrides["resolution"])
+    return paper_dataset_for(channels, resolution), (channels, resolution, resolution)
 
 
 # ---- validation: one table of rules, checked whenever a RunConfig is built (make_config, --set,
@@ -157,11 +195,13 @@ class _Names:
             from raekit.models.variants import VARIANTS  # models import this module
 
             return tuple(VARIANTS)
-        return tuple({"dataset": LATENT_DIMS, "preset": PRESETS}[self.kind])
+        return tuple({"dataset": DATASET_NAMES, "preset": PRESETS}[self.kind])
 
 
 def _is_device(value: str) -> bool:
-    return re.fullmatch(r"(cpu|cuda|mps|xpu)(:\d+)?", value) is not None
+    from raekit.devices import is_device_name
+
+    return is_device_name(value)
 
 
 # key -> (test of a value of the field's type, or the table it must name; what a valid value is).
@@ -188,7 +228,10 @@ RULES: dict[str, tuple[Any, str]] = {
     "seed": (lambda v: 0 <= v < 2**63, "an integer in [0, 2^63)"),
     "keep_checkpoints": (lambda v: v >= 1, "at least 1"),
     "skip_nonfinite": (lambda v: v >= 0, "at least 0"),
-    "device": (_is_device, "cpu, cuda, cuda:N, mps or xpu"),
+    "device": (_is_device, "auto, cpu, cuda, cuda:N, mps or xpu"),
+    "resolution": (lambda v: v in (32, 64, 128), "32, 64 or 128"),
+    "channels": (lambda v: v in (1, 3), "1 or 3"),
+    "data_seed": (lambda v: 0 <= v < 2**63, "an integer in [0, 2^63)"),
 }
 _TYPES = {"int": int, "float": float, "str": str, "bool": bool}
 
@@ -198,6 +241,18 @@ def validate(config: RunConfig) -> None:
     for f in fields(config):
         object.__setattr__(config, f.name, _check_value(f.name, getattr(config, f.name)))
     _check_pair(config.dataset, config.model)
+    own = config.dataset == OWN_DATA
+    described = [k for k in ("data", "resolution", "channels", "data_sha256") if getattr(config, k)]
+    if own and len(described) < 4:
+        raise RaekitError(
+            f"dataset {OWN_DATA!r} needs data, data_sha256, resolution and channels "
+            f"(train with --data PATH)"
+        )
+    if not own and described:
+        raise RaekitError(
+            f"{', '.join(described)} describe your own images; they go with --data, not with "
+            f"dataset {config.dataset!r}"
+        )
 
 
 def _check_value(key: str, value: Any) -> Any:

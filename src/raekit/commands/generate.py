@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from raekit.commands.options import add_device_option
 from raekit.density import DENSITIES
 from raekit.errors import RaekitError
 from raekit.generation.interpolate import METHODS
@@ -37,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--chunk", type=int, default=8192, help="codes per chunk with --stream (default 8192)"
     )
+    add_device_option(p)
     p.set_defaults(handler=run_fit)
 
     p = sub.add_parser(
@@ -58,6 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=("greedy", "sample"),
         help="expression and molecule runs: greedy (argmax) or one sampled masked decoding",
     )
+    add_device_option(p)
     p.set_defaults(handler=run_sample)
 
     p = sub.add_parser("reconstruct", help="validation images (top rows) and their reconstructions")
@@ -65,6 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n", type=int, default=16, help="images to reconstruct (default 16)")
     p.add_argument("--split", default="valid", choices=("train", "valid", "test"))
     p.add_argument("--out", required=True, help="recon.png or recon.npz")
+    add_device_option(p)
     p.set_defaults(handler=run_reconstruct)
 
     p = sub.add_parser("interpolate", help="interpolation strips between random validation pairs")
@@ -87,6 +91,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="strip.png or strip.npz; listing.txt or listing.json (the decodings along each "
         "line) for expression and molecule runs",
     )
+    add_device_option(p)
     p.set_defaults(handler=run_interpolate)
 
     p = sub.add_parser(
@@ -98,6 +103,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--k", type=int, default=5, help="neighbours per sample (default 5)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="nn.png")
+    add_device_option(p)
     p.set_defaults(handler=run_neighbours)
 
 
@@ -152,11 +158,11 @@ def _check_request(args, *counts: str) -> None:
 
 
 def _split(args):
-    from raekit.data import load_images
+    from raekit.data import config_images
     from raekit.runs import read_config
 
     config = read_config(args.run)
-    return getattr(load_images(config.dataset, config.data_root), args.split)
+    return getattr(config_images(config), args.split)
 
 
 def _write_images(images: np.ndarray, out: str, figure) -> None:
@@ -208,7 +214,7 @@ def run_reconstruct(args) -> int:
 
 
 def run_interpolate(args) -> int:
-    from raekit.data import load_images
+    from raekit.data import config_images
     from raekit.generation import encode_images, interpolate_images
     from raekit.plots import interpolation_figure
     from raekit.runs import Run
@@ -221,7 +227,7 @@ def run_interpolate(args) -> int:
         return interpolate_strings(args)
     _check_request(args, "pairs", "steps")
     run = Run.of(args.run)
-    data = load_images(run.config.dataset, run.config.data_root)
+    data = config_images(run.config)
     images = getattr(data, args.split)
     origin = None
     if args.origin == "mean":
@@ -235,7 +241,7 @@ def run_interpolate(args) -> int:
 
 
 def run_neighbours(args) -> int:
-    from raekit.data import load_images
+    from raekit.data import config_images
     from raekit.generation import load_run_density, sample_images
     from raekit.generation.neighbours import nearest_neighbours
     from raekit.plots import neighbours_figure
@@ -246,7 +252,7 @@ def run_neighbours(args) -> int:
     model, config = run.model, run.config
     density = load_run_density(args.run, args.density, _components(args))
     samples = sample_images(model, density, args.n, args.seed)
-    train = load_images(config.dataset, config.data_root).train[: config.train_limit]
+    train = config_images(config).train[: config.train_limit]
     reference = train.astype(np.float32) / 255.0
     index, _ = nearest_neighbours(samples, reference, k=args.k)
     neighbours = reference[index]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from raekit.commands.options import add_device_option
 from raekit.commands.train import add_set_option, add_track_option
 from raekit.errors import RaekitError
 from raekit.jsonio import dumps
@@ -33,11 +34,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true")
     add_track_option(p)
     _processes_arg(p)
+    add_device_option(p)
     p.set_defaults(handler=run_train)
 
     p = sub.add_parser("bo", help="Bayesian optimisation in a sequence model's latent space")
     p.add_argument("run")
     _bo_args(p)
+    add_device_option(p)
     p.set_defaults(handler=run_bo)
 
     p = sub.add_parser(
@@ -50,6 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     _processes_arg(p)
     _measure_args(p)
+    add_device_option(p)
     p.set_defaults(handler=run_check)
 
     p = sub.add_parser(
@@ -67,6 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     _bo_args(p)
     _measure_args(p)
+    add_device_option(p)
     p.set_defaults(handler=run_fig2)
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from raekit import plots, runs
 from raekit.atomic import atomic_path, atomic_write_text
-from raekit.data import load_images
+from raekit.data import config_images
 from raekit.generation import interpolate_images, load_run_density, reconstruct, sample_images
 from raekit.generation.neighbours import nearest_neighbours
 from raekit.paper.captions import PRD_ORDER
@@ -224,7 +224,7 @@ def write_report(
     figures = {}
     for model, result in results.items():
         config = runs.read_config(result["run"])
-        data = data or load_images(config.dataset, config.data_root)
+        data = data or config_images(config)
         figures[model] = model_figures(Path(result["run"]), result, data)
     shared = out / "figures"
     shared.mkdir(exist_ok=True)
