@@ -1,5 +1,5 @@
 """Seconds to propose one BO batch: raekit's greedy kriging-believer EI against botorch's
-sequential MC q-LogEI (raekit's earlier proposer), on the same fitted GP.
+sequential MC q-LogEI (botorch's usual batch proposer), on the same fitted GP.
 
 Synthetic codes (n, d) with a smooth noisy score; an exact GP fitted on a 1,000-code subsample,
 as CPU-scale Figure 2 runs use. The baseline runs ``optimize_acqf(sequential=True)`` with

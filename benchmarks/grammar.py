@@ -1,11 +1,11 @@
 """Molecules parsed to one-hot per second: raekit vs a plain nltk ChartParser loop; BO's
-decode-and-vote rate, batched vs the earlier loop over draws; where molecule training spends
+decode-and-vote rate, batched vs a loop over draws; where molecule training spends
 its time.
 
 Parsing baseline: what GrammarVAE does (tokenise, nltk ChartParser, the first tree's
 productions, one-hot rows, one molecule at a time), on the same MOSES molecules. Decoding: BO
 decodes each of `--points` codes `--draws` times through the paper's molecule decoder (GRU 501);
-the earlier loop ran the decoder and a masked decoding per draw (timed on `--old-draws` draws),
+the baseline loop runs the decoder and a masked decoding per draw (timed on `--old-draws` draws),
 `decode_draws` runs the decoder once and samples every draw at once. The decoder is untrained,
 so real molecules' one-hot rows (x4) are added to its logits to make derivations realistic.
 Usage: python benchmarks/grammar.py [--molecules 20000] [--baseline 300] [--moses PATH]

@@ -9,6 +9,7 @@ import pytest
 from scipy.stats import norm
 
 from raekit.bo import bayesian as bo
+from raekit.bo.summary import best_of_runs, run_average, summarise_runs
 from raekit.errors import RaekitError
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -270,30 +271,62 @@ def _result(items, scores, valid, invalid_score=5.0):
 def test_summarise_runs_by_hand():
     r1 = _result(["a", "b", "c"], [1.0, np.nan, 3.0], [True, False, True])
     r2 = _result(["a", "d", "a"], [2.0, 0.5, 1.5], [True, True, True])
-    got = bo.summarise_runs([r1, r2], top=3)
+    got = summarise_runs([r1, r2], top=3)
     # GrammarVAE's per-run rule: r1 scored [1, 5 (invalid), 3] -> worst 5 out -> mean 2;
     # r2 scored [2, 0.5, 1.5] -> its worst, the valid 2, is left out too -> mean 1.
     assert got["fraction_valid"] == pytest.approx((2 / 3 + 1) / 2)
     assert got["mean_score"] == pytest.approx((2.0 + 1.0) / 2)
     assert got["std_score"] == pytest.approx(abs(2.0 - 1.0) / np.sqrt(2))
+    # GrammarVAE's ±: population std (0.5) / sqrt(2 runs)
+    assert got["se_score"] == pytest.approx(0.5 / np.sqrt(2))
+    assert got["score_seeds"] == 2 and got["seeds_without_score"] == []
     # The plain mean over valid proposals: 2.0 and 4/3.
     assert got["mean_valid_score"] == pytest.approx((2.0 + 4 / 3) / 2)
-    assert got["top"] == [["d", 0.5], ["a", 1.0], ["c", 3.0]]
+    # GrammarVAE's top: each run's best (a 1.0, d 0.5), best first; only two runs, two items
+    assert got["top"] == [["d", 0.5], ["a", 1.0]]
     assert r2.top(5) == [("d", 0.5), ("a", 1.5)]
+    assert got["best_so_far"] == [[1.0], [0.5]]
+
+
+def test_top_takes_each_runs_best_and_drops_repeats():
+    runs = [
+        _result(["x*1", "b"], [0.4, 0.9], [True, True]),
+        _result(["1*x", "c"], [0.4, 0.8], [True, True]),  # the same function, the same score
+        _result(["e", "f"], [0.7, 0.6], [True, True]),
+        _result(["g", "h"], [0.6, 2.0], [True, True]),  # 0.6 again: GrammarVAE drops it
+        _result(["i"], [0.65], [True]),
+    ]
+    same = {"x*1": "x", "1*x": "x"}
+    got = best_of_runs(runs, 3, same=lambda item: same.get(item, item))
+    assert got == [["x*1", 0.4], ["f", 0.6], ["i", 0.65]]
+
+
+def test_the_invalid_fill_never_enters_an_average_and_empty_runs_are_reported():
+    # Molecules: a fill (5) better than a valid score (9): the fill must not be averaged.
+    fill_better = _result(
+        ["a", "b", "c", "d"], [1.0, np.nan, np.nan, 9.0], [True, False, False, True]
+    )
+    nothing = _result(["x", "y"], [np.nan, np.nan], [False, False])
+    got = summarise_runs([fill_better, nothing, fill_better])
+    # worst of the run is the valid 9, left out; the fills (5) stay out: the average is 1
+    assert got["mean_score"] == pytest.approx(1.0)
+    assert got["score_seeds"] == 2 and got["seeds_without_score"] == [1]
+    assert got["best_so_far"][1] == [None]
 
 
 def test_summarise_runs_worst_over_all_runs():
     # Expressions: one worst over all runs (5, r1's invalid), so r2 keeps its own worst.
     r1 = _result(["a", "b", "c"], [1.0, np.nan, 3.0], [True, False, True])
     r2 = _result(["a", "d", "a"], [2.0, 0.5, 1.5], [True, True, True])
-    got = bo.summarise_runs([r1, r2], worst_over="all")
+    got = summarise_runs([r1, r2], worst_over="all")
     assert got["mean_score"] == pytest.approx((2.0 + 4 / 3) / 2)
-    # A run of nothing but the worst score has no average and is left out.
+    # A run of nothing but the worst score has no average and is left out, and said so.
     r3 = _result(["x", "y"], [np.nan, 5.0], [False, True])
-    assert np.isnan(r3.mean_below(5.0))
-    assert bo.summarise_runs([r1, r3])["mean_score"] == pytest.approx(2.0)
+    assert np.isnan(run_average(r3, 5.0))
+    got = summarise_runs([r1, r3])
+    assert got["mean_score"] == pytest.approx(2.0) and got["seeds_without_score"] == [1]
     with pytest.raises(RaekitError, match="worst-score scope"):
-        bo.summarise_runs([r1], worst_over="seed")
+        summarise_runs([r1], worst_over="seed")
 
 
 def test_bo_result_records_the_invalid_fill(monkeypatch, rng):

@@ -339,7 +339,85 @@ def no_weights(w, d) -> Setup:
     return Setup(["sample", str(run), "--out", str(d / "s.png")], message="train it again")
 
 
+def own_data(d: Path, build, message: str, *extra: str) -> Setup:
+    """`train --data` on a folder or file that `build(folder)` makes and returns."""
+    source = build(d / "mine")
+    return Setup(
+        ["train", "--data", str(source), "--preset", "tiny", "--out", str(d / "run"), *extra],
+        message=message,
+    )
+
+
+def _pngs(folder: Path, n: int = 4, mode: str = "L") -> Path:
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        Image.new(mode, (32, 32), 40 * i).save(folder / f"{i}.png")
+    return folder
+
+
+def _damaged_png(folder: Path, keep: int) -> Path:
+    _pngs(folder)
+    whole = (folder / "2.png").read_bytes()
+    (folder / "2.png").write_bytes(whole[:keep])
+    return folder
+
+
+def _array(folder: Path, array) -> Path:
+    folder.mkdir(parents=True)
+    np.save(folder / "x.npy", array)
+    return folder / "x.npy"
+
+
+def _non_images(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "readme.md").write_text("no pictures here")
+    return folder
+
+
+def _nan_array(folder: Path) -> Path:
+    x = np.random.default_rng(0).random((10, 32, 32)).astype(np.float32)
+    x[7, 3, 3] = np.nan
+    return _array(folder, x)
+
+
+def own_data_changed(w, d) -> Setup:
+    """A run on own images whose folder changed afterwards: commands that read it refuse."""
+    from raekit import make_config, train
+
+    source = _pngs(d / "mine", n=12)
+    with mock.patch.dict(os.environ, {"RAEKIT_CACHE": str(w.cache), "RAEKIT_PROGRESS": "0"}):
+        config = make_config("digits", "rae-l2", "tiny", epochs=1, batch_size=5)
+        run = train(config, d / "trained", data=str(source))
+    _pngs(d / "mine", n=13)  # one image more
+    return Setup(["fit-density", str(run), "--density", "gaussian"], message="have changed")
+
+
 CASES = {
+    # own images (train --data): each names the file or the problem, and writes nothing
+    "own-truncated-png": lambda w, d: own_data(d, lambda f: _damaged_png(f, 60), "2.png"),
+    "own-corrupt-png": lambda w, d: own_data(d, lambda f: _damaged_png(f, 0), "2.png"),
+    "own-empty-folder": lambda w, d: own_data(d, lambda f: f.mkdir() or f, "no files at all"),
+    "own-no-images": lambda w, d: own_data(d, _non_images, "readme.md"),
+    "own-array-rank": lambda w, d: own_data(
+        d, lambda f: _array(f, np.zeros((4, 32), np.uint8)), "2 dimensions"
+    ),
+    "own-array-dtype": lambda w, d: own_data(
+        d, lambda f: _array(f, np.zeros((4, 32, 32), np.int64)), "got int64"
+    ),
+    "own-array-nan": lambda w, d: own_data(d, _nan_array, "NaN"),
+    "own-array-range": lambda w, d: own_data(
+        d, lambda f: _array(f, np.full((4, 32, 32), 3.0)), "[0, 1]"
+    ),
+    "own-too-few": lambda w, d: own_data(d, lambda f: _pngs(f, n=2), "at least 3"),
+    "own-bad-resolution": lambda w, d: own_data(
+        d, _pngs, "resolution must be one of", "--set", "resolution=48"
+    ),
+    "own-data-and-dataset": lambda w, d: own_data(
+        d, _pngs, "give one of them", "--dataset", "mnist"
+    ),
+    "own-data-changed": own_data_changed,
     # configuration (--set and hand-edited config.yaml)
     "device-cuda-on-cpu": bad_set("device", "cuda", "not available"),
     "device-unknown": bad_set("device", "foo", "device must be"),
@@ -696,6 +774,8 @@ def test_hostile_invocation_gives_one_line_and_keeps_every_file(world, tmp_path,
     assert len(lines) == 1 and lines[0].startswith("raekit: "), result.stderr[-3000:]
     assert setup.message in lines[0]
     assert result.returncode == setup.code, lines
+    if name.startswith("own-"):
+        assert not (tmp_path / "run").exists(), "a refused run left its folder"
     after = snapshot(world.base, tmp_path)
     changed = [
         p for p, digest in before.items() if after.get(p) != digest and p not in setup.may_change

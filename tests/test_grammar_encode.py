@@ -179,7 +179,7 @@ def test_library_calls_start_no_process_pool_unless_asked(monkeypatch):
         raise Asked(args)
 
     monkeypatch.setattr(encode.multiprocessing, "get_context", no_pool)
-    strings = ["x+1", "sin(x)*2"] * 10_000  # 20k strings: the size that used to start a pool
+    strings = ["x+1", "sin(x)*2"] * 10_000  # 20k strings: enough for a pool, if one were started
     encoded = encode_productions(strings, EXPRESSION_GRAMMAR, progress=False)
     assert len(encoded.rows) == 20_000
     with encode.parallel_parsing(2), pytest.raises(Asked):  # asked for: the pool is started

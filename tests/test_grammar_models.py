@@ -81,7 +81,12 @@ def test_figure2_table_shows_paper_numbers_beside_ours():
         "grae": {"fraction_valid": 1.0, "mean_score": 3.5, "std_score": 0.25, "top": [["x", 0.49]]}
     }
     text = figure2_table("expressions", rows).markdown()
-    assert "| grae | 1.00 | 3.50 ± 0.25 | x (0.49) | 1.00 | 3.22 |" in text
+    assert "| grae | 1.00 | 3.50 ± 0.25 | not recorded | x (0.49) | 1.00 | 3.22 |" in text
+    rows["grae"].update(se_score=0.1, score_seeds=4, seeds=5, seeds_without_score=[3])
+    text = figure2_table("expressions", rows).markdown()
+    assert "| 3.50 ± 0.10 (std 0.25) | 4 of 5 (none from seed 3) |" in text
+    rows["grae"]["fraction_valid"] = 0.009  # under 1% valid: no average shown
+    assert "| grae | 0.01 | – |" in figure2_table("expressions", rows).markdown()
 
 
 @pytest.mark.slow

@@ -82,7 +82,7 @@ def test_spectral_norm_on_all_layers_option():
     assert any(hasattr(m, "parametrizations") for m in model.encoder.modules())
 
 
-def test_mnist_rae_l2_weights_convert_as_design_says():
+def test_mnist_rae_l2_weights_convert_from_the_official_config():
     beta, lam = converted_weights("rae-l2", "mnist")
     assert beta == pytest.approx(2 * 1e-4 * 1024 / 16) == pytest.approx(1.28e-2)
     assert lam == pytest.approx(1e-7 * 1024) == pytest.approx(1.024e-4)

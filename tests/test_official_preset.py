@@ -79,7 +79,7 @@ def test_paper_presets_keep_the_papers_choices_and_tables_caption(preset):
         False,
     )
     assert (c.gmm_components, c.gmm_max_iter, c.lr, c.batch_size) == (10, 100, 1e-3, 100)
-    assert c.eval_images == "test" and not c.rec_sampled and not c.rec_second_stage
+    assert c.eval_images == "valid" and not c.rec_sampled and not c.rec_second_stage
 
 
 def test_official_width_override_and_bad_values():

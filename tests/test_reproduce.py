@@ -25,7 +25,7 @@ def _hashes(folder):
 def repro(tmp_path_factory):
     out = tmp_path_factory.mktemp("repro")
     results = reproduce(
-        "digits", "tiny", out, models=("ae", "vae"), seeds=(0, 1), n=100, overrides=FAST
+        "digits", "tiny", out, models=("ae", "2svae", "vae"), seeds=(0, 1), n=100, overrides=FAST
     )
     return out, results
 
@@ -50,10 +50,51 @@ def test_runs_live_in_model_seed_folders_and_results_hold_every_seed(repro):
         np.std(values, ddof=1)
     )
     assert "precision" not in saved["runs"]["ae"]["0"]["prd"]["gmm"]  # curves stay in eval.json
-    assert len(saved["claims"]) == 5 and "--seeds 0,1" in saved["command"]
+    assert {c["claim"] for c in saved["claims"]} == {"1", "2", "3", "4", "5", "6", "7", "8", "R1"}
+    assert all("quote" in c and "rule" in c and "paper_status" in c for c in saved["claims"])
+    assert "--seeds 0,1" in saved["command"]
     table = (out / "table1.md").read_text()
     assert "| vae | 2 | " in table and f"{agg['mean']:.2f} ± {agg['std']:.2f}" in table
     assert "The paper's claims" in (out / "report.html").read_text()
+
+
+def test_the_2svae_reuses_the_vae_of_its_seed_as_first_stage(repro):
+    out, _ = repro
+    saved = json.loads((out / "results.json").read_text())
+    for seed in ("0", "1"):
+        vae, two = out / "vae" / f"seed{seed}", out / "2svae" / f"seed{seed}"
+        assert (two / "model.safetensors").read_bytes() == (vae / "model.safetensors").read_bytes()
+        assert json.loads((two / "first_stage.json").read_text()) == {
+            "first_stage": f"vae/seed{seed}"
+        }
+        entry = saved["runs"]["2svae"][seed]
+        assert entry["train_seconds"] == 0.0 and entry["first_stage"] == f"vae/seed{seed}"
+        assert entry["columns"]["N"] == "two-stage"
+        # same network, same seed: REC, GMM and Interp. are the VAE's, marked in the table
+        for kind in ("rec", "gmm", "interp"):
+            assert entry["fid"][kind] == pytest.approx(saved["runs"]["vae"][seed]["fid"][kind])
+    assert " †" in (out / "table1.md").read_text()
+
+
+def test_a_run_of_another_protocol_is_reused_and_evaluated_again(repro):
+    out, _ = repro
+    config = out / "ae" / "seed1" / "config.yaml"
+    config.write_text(config.read_text().replace("eval_images: valid", "eval_images: test"))
+    weights = (out / "ae" / "seed1" / "model.safetensors").read_bytes()
+    results = reproduce(
+        "digits",
+        "tiny",
+        out,
+        models=("ae",),
+        seeds=(1,),
+        n=100,
+        overrides=FAST,
+        train=False,
+        figures=False,
+    )
+    assert results["runs"]["ae"]["1"]["protocol"]["eval_images"] == "valid"
+    assert "eval_images: valid" in config.read_text()
+    assert (out / "ae" / "seed1" / "model.safetensors").read_bytes() == weights
 
 
 def test_only_trained_tabulates_finished_runs_and_reuses_their_evaluations(repro, capsys):

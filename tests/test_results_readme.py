@@ -44,20 +44,20 @@ def assert_readme_matches(results, tables):
             assert _numbers(cell) == want, (row[0], name, cell)
 
 
+META = {
+    "dataset": "mnist",
+    "preset": "cpu",
+    "features": "classifier",
+    "extractor": "classifier-x",
+    "n": 100,
+    "n_reference": 100,
+    "seeds": [0, 1, 2],
+    "command": "raekit reproduce --out /x/y",
+}
+
+
 def test_readme_block_round_trips_through_the_parser(tmp_path):
-    results = build(
-        {
-            "dataset": "mnist",
-            "preset": "cpu",
-            "features": "classifier",
-            "extractor": "classifier-x",
-            "n": 100,
-            "n_reference": 100,
-            "seeds": [0, 1, 2],
-            "command": "raekit reproduce --out /x/y",
-        },
-        {**make_runs(), "ae": {"0": make_runs()["ae"]["0"]}},
-    )  # ae: a single seed
+    results = build(META, {**make_runs(), "ae": {"0": make_runs()["ae"]["0"]}})  # ae: a single seed
     readme = tmp_path / "README.md"
     readme.write_text("# x\n\n## Results\n\nIntro.\n\n## Benchmarks\n\nb\n")
     update_readme(readme, "mnist-cpu", readme_block(results, "mnist-cpu"))
@@ -69,21 +69,27 @@ def test_readme_block_round_trips_through_the_parser(tmp_path):
         "mnist-cpu"
     ) < text.index("## Benchmarks")
     assert "--out runs/mnist-cpu" in text and "paper GMM" in text and "holds" in text
-    assert "| ae | 1 (single seed) | 16.00 |" in text
+    assert "| ae | 1 (single seed) | 14.00 |" in text
+    assert "Spearman rho" in text and "ratios compare" not in text
     assert_readme_matches(results, parse_readme_tables(text, "mnist-cpu"))
     wrong = text.replace(f"{results['aggregate']['rae']['fid']['gmm']['mean']:.2f} ±", "99.99 ±", 1)
     with pytest.raises(AssertionError):
         assert_readme_matches(results, parse_readme_tables(wrong, "mnist-cpu"))
 
 
-def test_export_copies_no_weights(tmp_path):
+def test_export_keeps_weights_and_writes_results_afresh(tmp_path, capsys):
     repro = tmp_path / "repro"
-    run = repro / "ae" / "seed0"
-    run.mkdir(parents=True)
-    for name in ("config.yaml", "metrics.csv", "eval.json", "model.safetensors"):
-        (run / name).write_text("{}" if name.endswith(".json") else name)
-    runs = {"ae": {"0": {**make_runs()["ae"]["0"], "run": "ae/seed0"}}}
-    (repro / "results.json").write_text(json.dumps(build({"dataset": "mnist", "seeds": [0]}, runs)))
+    for model in ("ae", "vae"):
+        run = repro / model / "seed0"
+        run.mkdir(parents=True)
+        for name in ("config.yaml", "metrics.csv", "eval.json", "status.json"):
+            (run / name).write_text("{}" if name.endswith(".json") else name)
+    for name in ("model.safetensors", "model.json"):
+        (repro / "ae" / "seed0" / name).write_text("{}" if name.endswith(".json") else name)
+    runs = {m: {"0": {**make_runs()[m]["0"], "run": f"{m}/seed0"}} for m in ("ae", "vae")}
+    (repro / "results.json").write_text(
+        json.dumps({**build({**META, "seeds": [0]}, runs), "claims": ["stale"]})
+    )
     (repro / "table1.md").write_text("t1")
     dest = export_results(repro, tmp_path / "results" / "mnist-cpu")
     files = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())
@@ -93,11 +99,37 @@ def test_export_copies_no_weights(tmp_path):
         "ae/seed0/metrics.csv",
         "results.json",
         "table1.md",
+        "table2.md",
+        "vae/seed0/config.yaml",
+        "vae/seed0/eval.json",
+        "vae/seed0/metrics.csv",
+        "weights/ae/seed0/config.yaml",
+        "weights/ae/seed0/metrics.csv",
+        "weights/ae/seed0/model.json",
+        "weights/ae/seed0/model.safetensors",
+        "weights/ae/seed0/status.json",
     ]
+    assert "1 of 2 runs have no model.safetensors" in capsys.readouterr().err
+    written = json.loads((dest / "results.json").read_text())
+    assert written["claims"][0]["quote"] and (dest / "table1.md").read_text().startswith("Table 1")
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "mine.txt").write_text("keep")
     with pytest.raises(Exception, match="not a raekit export"):
         export_results(repro, tmp_path / "other")
+
+
+def test_captions_come_from_the_recorded_protocol():
+    runs = make_runs()
+    for by_seed in runs.values():
+        for entry in by_seed.values():
+            entry["protocol"] = {"eval_images": "valid", "rec_sampled": False}
+    results = build(META, runs)
+    block = readme_block(results, "x")
+    assert "REC and Interp. from validation images" in block and "test images (" not in block
+    runs["vae"]["0"]["protocol"] = {"eval_images": "test"}
+    block = readme_block(build(META, runs), "x")
+    assert "from test and validation images (runs differ)" in block
+    assert "paired comparison" in block
 
 
 def _committed():
@@ -112,3 +144,13 @@ def test_readme_results_equal_the_committed_results_json():
     for path in _committed():
         results = read_results(path)
         assert_readme_matches(results, parse_readme_tables(readme, path.parent.name))
+
+
+def test_readme_and_docs_show_the_papers_own_claim_checks():
+    from raekit.paper.export import paper_claims_block
+
+    block = paper_claims_block()
+    assert "**does not hold** (vae: GMM F_8 vs N F_8)" in block  # MNIST's VAE F_8: 0.96 -> 0.95
+    for page in (ROOT / "README.md", ROOT / "docs" / "evaluation.md"):
+        if page.is_file():
+            assert block in page.read_text(), page

@@ -44,6 +44,7 @@ def _terminate(signum, frame):
 
 
 def main(argv: list[str] | None = None) -> int:
+    from raekit.devices import use_device
     from raekit.training import TrainingInterrupted
 
     if sys.stdout is sys.__stdout__ and sys.stdout is not None:
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     on_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if on_main_thread else None
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), use_device(getattr(args, "device", None)):
             warnings.showwarning = _one_line_warning
             code = int(args.handler(args) or 0)
         notices.under_way()  # success: whatever was held is said now

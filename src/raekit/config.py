@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from raekit import config_rules
-from raekit.datasets import DATASET_SPECS, SEQUENCE_TASKS
+from raekit.datasets import DATASET_SPECS, OWN_DATA, SEQUENCE_TASKS, paper_dataset_for
 from raekit.errors import RaekitError, unknown
 from raekit.presets import PRESET_BY_DATASET, PRESET_BY_MODEL, PRESETS
 from raekit.weights import converted_weights
@@ -19,6 +19,7 @@ from raekit.weights import converted_weights
 # Views of the dataset table.
 IMAGE_SHAPES = {name: spec.shape for name, spec in DATASET_SPECS.items() if spec.is_image}
 LATENT_DIMS = {name: spec.latent_dim for name, spec in DATASET_SPECS.items()}
+DATASET_NAMES = (*DATASET_SPECS, OWN_DATA)
 _FAMILY = {name: spec.family for name, spec in DATASET_SPECS.items() if spec.is_image}
 
 
@@ -30,6 +31,12 @@ class RunConfig:
     data_root: str | None = (
         None  # folder of the dataset's files; None: raekit's cache / system paths
     )
+    # Own images (dataset: custom): where they are, their fingerprint, size and split.
+    data: str | None = None  # absolute path of the image folder, path list or .npy/.npz array
+    data_sha256: str | None = None  # fingerprint of the images read there (later reads must match)
+    resolution: int | None = None  # side of the square images: 32, 64 or 128
+    channels: int | None = None  # 1 (greyscale) or 3 (RGB)
+    data_seed: int = 0  # seed of the train / validation / test split (10% / 10% held out)
     latent_dim: int = 16  # size of z (paper: 16 MNIST, 128 CIFAR-10, 64 CelebA)
     width: float = 1.0  # channel multiplier of the Appendix C nets (1.0 = the paper)
     filters: int = 128  # first encoder conv's filters (x2, x4, x8 after; decoder mirrors them)
@@ -65,7 +72,7 @@ class RunConfig:
     seed: int = 0  # seeds weights, shuffling and noise
     keep_checkpoints: int = 3  # how many recent checkpoints to keep
     skip_nonfinite: int = 0  # bad (NaN/Inf) batches that may be skipped before stopping
-    device: str = "cpu"  # torch device, e.g. "cuda"
+    device: str = "auto"  # torch device: auto (CUDA, then MPS, else CPU), cpu, cuda, cuda:N, mps
     # Ex-post densities (defaults of `raekit fit-density` and `evaluate` for this run).
     gmm_components: int = 10  # the "GMM" column's components (paper: 10)
     gmm_max_iter: int = 100  # EM iterations at most (paper: 100)
@@ -79,7 +86,9 @@ class RunConfig:
     )
     two_stage_sample_noise: bool = True  # samples add the decoder noise (False: the decoder mean)
     # Evaluation protocol (Table 1).
-    eval_images: str = "test"  # REC and Interp. images: "test" (Table 1's caption) or "valid"
+    # REC and Interp. images: "valid" (Appendix D: validation images against the test set) or
+    # "test" (Table 1's caption shorthand: the reference images themselves, a paired comparison)
+    eval_images: str = "valid"
     rec_sampled: bool = False  # VAE / CV-VAE reconstructions decode a sampled z, not the mean
     rec_second_stage: bool = (
         False  # the 2-stage VAE's reconstructions pass through its second stage
@@ -91,7 +100,17 @@ class RunConfig:
     @property
     def image_shape(self) -> tuple[int, int, int] | None:
         """(C, H, W) of an image dataset; None for sequence tasks."""
+        if self.dataset == OWN_DATA:
+            return (self.channels, self.resolution, self.resolution)
         return IMAGE_SHAPES.get(self.dataset)
+
+    @property
+    def paper_dataset(self) -> str:
+        """The paper's dataset whose settings this run shares (itself, or for own images the one
+        of the same channels and nearest size: MNIST, CIFAR-10 or CelebA)."""
+        if self.dataset == OWN_DATA:
+            return paper_dataset_for(self.channels, self.resolution)
+        return self.dataset
 
 
 _FIELD_TYPES = {f.name: f.type for f in fields(RunConfig)}
@@ -113,7 +132,10 @@ def make_config(
             f"the {preset} preset covers the image models (the official code has no sequence "
             f"models); use --preset paper for {dataset!r}"
         )
-    beta, lam = converted_weights(model, dataset)
+    reference, shape = dataset, None
+    if dataset == OWN_DATA:
+        reference, shape = _own_data_reference(overrides)
+    beta, lam = converted_weights(model, reference, shape)
     rows = PRESET_BY_MODEL.get(preset)
     values = {
         "dataset": dataset,
@@ -121,13 +143,32 @@ def make_config(
         "preset": preset,
         "beta": beta,
         "lam": lam,
-        "latent_dim": LATENT_DIMS[dataset],
+        "latent_dim": LATENT_DIMS[reference],
         **PRESETS[preset],
         **PRESET_BY_DATASET.get((preset, dataset), {}),
-        **(rows(_FAMILY[dataset], model, variant.weight_rule) if rows else {}),
+        **(rows(_FAMILY[reference], model, variant.weight_rule) if rows else {}),
     }
+    if dataset == OWN_DATA:  # the config is only valid with its images described
+        values.update({k: overrides.pop(k) for k in _OWN_KEYS if k in overrides})
     config = RunConfig(**values)
     return replace(config, **overrides) if overrides else config
+
+
+_OWN_KEYS = ("data", "data_sha256", "resolution", "channels", "data_seed")
+
+
+def _own_data_reference(overrides: dict[str, Any]) -> tuple[str, tuple[int, int, int]]:
+    """Own images take the loss weights and latent size of the paper's dataset nearest to them,
+    the weights rescaled to their pixel count."""
+    missing = [k for k in ("data", "resolution", "channels") if overrides.get(k) is None]
+    if missing:
+        raise RaekitError(
+            f"dataset {OWN_DATA!r} is your own images: train with --data PATH "
+            f"(missing {', '.join(missing)})"
+        )
+    channels = _check_value("channels", overrides["channels"])
+    resolution = _check_value("resolution", overrides["resolution"])
+    return paper_dataset_for(channels, resolution), (channels, resolution, resolution)
 
 
 # ---- validation: the declared type here, then the field's rule in raekit.config_rules.RULES,
@@ -140,6 +181,18 @@ def validate(config: RunConfig) -> None:
     for f in fields(config):
         object.__setattr__(config, f.name, _check_value(f.name, getattr(config, f.name)))
     _check_pair(config.dataset, config.model)
+    own = config.dataset == OWN_DATA
+    described = [k for k in ("data", "resolution", "channels", "data_sha256") if getattr(config, k)]
+    if own and len(described) < 4:
+        raise RaekitError(
+            f"dataset {OWN_DATA!r} needs data, data_sha256, resolution and channels "
+            f"(train with --data PATH)"
+        )
+    if not own and described:
+        raise RaekitError(
+            f"{', '.join(described)} describe your own images; they go with --data, not with "
+            f"dataset {config.dataset!r}"
+        )
 
 
 def _check_value(key: str, value: Any) -> Any:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from raekit.datasets import DATASET_SPECS
+from raekit.datasets import DATASET_SPECS, OWN_DATA
 from raekit.errors import RaekitError, unknown
 from raekit.presets import PRESETS
 
@@ -61,7 +61,9 @@ def named(table: Callable[[], Any], what: str) -> Rule:
 
 
 def _is_device(value: str) -> bool:
-    return re.fullmatch(r"(cpu|cuda|mps|xpu)(:\d+)?", value) is not None
+    from raekit.devices import is_device_name
+
+    return is_device_name(value)
 
 
 ANY_BOOL = Rule(lambda v: True, "true or false")
@@ -70,10 +72,17 @@ ALL = ", or none for all"
 
 RULES: dict[str, Rule] = {
     # what is trained
-    "dataset": named(lambda: DATASET_SPECS, "a known dataset"),
+    "dataset": named(lambda: (*DATASET_SPECS, OWN_DATA), "a known dataset"),
     "model": Rule(lambda v: True, "a known model"),  # raekit.config looks it up (get_variant)
     "preset": named(lambda: PRESETS, "a known preset"),
     "data_root": ANY_PATH,
+    "data": Rule(lambda v: v != "", "the path of your images"),
+    "data_sha256": Rule(
+        lambda v: re.fullmatch(r"[0-9a-f]{64}", v) is not None, "a SHA-256 in hex (64 digits)"
+    ),
+    "resolution": Rule(lambda v: v in (32, 64, 128), "32, 64 or 128"),
+    "channels": Rule(lambda v: v in (1, 3), "1 or 3"),
+    "data_seed": Rule(lambda v: 0 <= v < 2**63, "an integer in [0, 2^63)"),
     # the networks
     "latent_dim": at_least(1),
     "width": number(1 / 1024, 64.0, wanted="a finite number in [1/1024, 64]"),
@@ -104,7 +113,7 @@ RULES: dict[str, Rule] = {
     "seed": Rule(lambda v: 0 <= v < 2**63, "an integer in [0, 2^63)"),
     "keep_checkpoints": at_least(1),
     "skip_nonfinite": at_least(0),
-    "device": Rule(_is_device, "cpu, cuda, cuda:N, mps or xpu"),
+    "device": Rule(_is_device, "auto, cpu, cuda, cuda:N, mps or xpu"),
     # ex-post densities
     "gmm_components": at_least(1),
     "gmm_max_iter": at_least(1),

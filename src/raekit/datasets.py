@@ -15,7 +15,7 @@ class DatasetSpec:
         None  # (C, H, W) of an image dataset; None: a sequence task
     )
     family: str | None = None  # official code's dataset for weights and presets (MNIST-like: mnist)
-    two_stage_kl_weight: float | None = None  # official second-stage KL weight (DESIGN section 6)
+    two_stage_kl_weight: float | None = None  # official code's second-stage KL weight
     system_path: Path | None = None  # where a system package installs the files
 
     @property
@@ -47,3 +47,14 @@ DATASET_SPECS: dict[str, DatasetSpec] = {
 }
 IMAGE_DATASETS = tuple(name for name, spec in DATASET_SPECS.items() if spec.is_image)
 SEQUENCE_TASKS = tuple(name for name, spec in DATASET_SPECS.items() if not spec.is_image)
+
+# Your own images (`raekit train --data PATH`): their shape is a run's setting, not a fact here.
+OWN_DATA = "custom"
+
+
+def paper_dataset_for(channels: int, resolution: int) -> str:
+    """The paper's dataset whose latent size, loss weights and second-stage KL weight own images
+    of this shape take: greyscale -> MNIST, 32x32 colour -> CIFAR-10, larger colour -> CelebA."""
+    if channels == 1:
+        return "mnist"
+    return "cifar10" if resolution <= 32 else "celeba"

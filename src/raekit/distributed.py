@@ -32,7 +32,7 @@ class Context:
         return self.world_size > 1
 
 
-def setup(device: str = "cpu") -> Context:
+def setup(device: str = "auto") -> Context:
     """Join the process group torchrun describes in the environment (if any)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     want = check_device(device)
@@ -48,26 +48,10 @@ def setup(device: str = "cpu") -> Context:
 
 
 def check_device(device: str) -> torch.device:
-    """The torch device named `device`, refused with a clear error when this machine lacks it."""
-    try:
-        want = torch.device(device)
-    except RuntimeError:
-        raise RaekitError(f"unknown device {device!r}; use cpu, cuda or cuda:N") from None
-    available = {
-        "cpu": lambda: True,
-        "cuda": torch.cuda.is_available,
-        "mps": lambda: torch.backends.mps.is_available(),
-    }.get(want.type, lambda: False)
-    if not available():
-        raise RaekitError(
-            f"device {device!r} is not available here (this torch build or machine has no "
-            f"{want.type.upper()}); use --set device=cpu"
-        )
-    if want.type == "cuda" and want.index is not None and want.index >= torch.cuda.device_count():
-        raise RaekitError(
-            f"device {device!r} is not available: {torch.cuda.device_count()} CUDA device(s)"
-        )
-    return want
+    """The torch device named `device` (auto: the best available), refused clearly when missing."""
+    from raekit.devices import compute_device
+
+    return compute_device(device)
 
 
 def _init_group(backend: str, rank: int, world: int) -> None:

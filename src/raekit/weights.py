@@ -28,8 +28,11 @@ OFFICIAL_WEIGHTS = {
 _WAE_RECON_SUM_SCALE = {"celeba": 0.05}
 
 
-def converted_weights(model: str, dataset: str) -> tuple[float, float]:
-    """Official (beta, lambda) in raekit's units (per-image sums over H*W*C, Eq. 8 and 11).
+def converted_weights(
+    model: str, dataset: str, shape: tuple[int, int, int] | None = None
+) -> tuple[float, float]:
+    """Official (beta, lambda) in raekit's units (per-image sums over H*W*C, Eq. 8 and 11); `shape`
+    (C, H, W): images of another size that take `dataset`'s weights (own images).
 
     Each official weight is multiplied by the factor that turns that family's official
     reconstruction into raekit's per-image sum:
@@ -45,7 +48,7 @@ def converted_weights(model: str, dataset: str) -> tuple[float, float]:
 
     variant, family = get_variant(model), DATASET_SPECS[dataset].family
     beta, lam = OFFICIAL_WEIGHTS[variant.name][family]
-    c, h, w = DATASET_SPECS[dataset].shape
+    c, h, w = shape or DATASET_SPECS[dataset].shape
     pixels, d = c * h * w, DATASET_SPECS[dataset].latent_dim
     if variant.weight_rule == "std_vae":
         return float(c * beta), 0.0

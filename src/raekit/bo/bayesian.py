@@ -22,7 +22,6 @@ from raekit.bo.gp import codes_and_scores, evaluate_gp, fit_gp, training_size
 from raekit.errors import RaekitError, unknown
 
 INVALID_POLICIES = ("skip", "worst")
-WORST_OVER = ("run", "all")  # where the worst score left out of averages is taken
 
 
 def most_frequent_valid(
@@ -61,6 +60,8 @@ class BOResult:
 
     rounds: list[dict[str, Any]] = field(default_factory=list)
     gp_metrics: dict[str, float] = field(default_factory=dict)
+    # held-out RMSE / log-likelihood of the GP that chose each iteration's batch
+    gp_history: list[dict[str, float]] = field(default_factory=list)
     invalid_score: float = float("nan")  # what an invalid proposal scored for the GP
     seconds: float | None = None  # wall time of the whole run, GP fits included
 
@@ -82,13 +83,6 @@ class BOResult:
         """Mean score of the valid proposals (NaN when none was valid)."""
         scores = [s for s, v in zip(self._flat("scores"), self._flat("valid")) if v]
         return float(np.mean(scores)) if scores else float("nan")
-
-    def mean_below(self, worst: float) -> float:
-        """GrammarVAE's average: the mean of the scores strictly better than ``worst``, which
-        leaves out invalid proposals and any valid one that scored as badly (NaN if none)."""
-        observed = self.observed()
-        better = observed[observed < worst]
-        return float(better.mean()) if len(better) else float("nan")
 
     def valid_pairs(self) -> list[tuple[Any, float]]:
         """(item, score) of every valid proposal, in proposal order."""
@@ -123,6 +117,7 @@ class BOResult:
             "mean_valid_score": nan_to_none(self.mean_valid_score),
             "top": [[str(i), s] for i, s in self.top(k)],
             "gp_metrics": dict(self.gp_metrics),
+            "gp_history": [dict(m) for m in self.gp_history],
             "seconds": self.seconds,
             "rounds": [clean(r) for r in self.rounds],
         }
@@ -144,6 +139,7 @@ def result_from_dict(record: dict[str, Any]) -> BOResult:
     return BOResult(
         rounds,
         dict(record["gp_metrics"]),
+        [dict(m) for m in record.get("gp_history", [])],
         np.nan if fill is None else float(fill),
         record.get("seconds"),
     )
@@ -208,6 +204,10 @@ def bayesian_optimisation(
     result = BOResult(gp_metrics=evaluate_gp(model, x[test], y[test]), invalid_score=fill)
     acquired, started = 0, time.perf_counter()
     for it in range(iterations):
+        if it:
+            result.gp_history.append(evaluate_gp(model, x[test], y[test]))
+        else:
+            result.gp_history.append(dict(result.gp_metrics))
         points = propose_batch(model, bounds, q=batch, seed=seed * 1009 + it).numpy()
         items, got, valid = _call_decoder(decode_and_score, points)
         result.rounds.append({"points": points, "items": items, "scores": got, "valid": valid})
@@ -231,38 +231,3 @@ def bayesian_optimisation(
             )
     result.seconds = time.perf_counter() - began
     return result
-
-
-def summarise_runs(
-    results: Sequence[BOResult], top: int = 3, worst_over: str = "run"
-) -> dict[str, Any]:
-    """Figure 2 row across seeds, as GrammarVAE's get_final_results.py computes it: the mean
-    fraction valid (and its std over seeds); per run the average of the scores better than the worst score, taken over
-    that run (``worst_over="run"``, molecules) or over all runs (``"all"``, expressions), then
-    their mean and std over seeds (ddof=1; 0 for one run); the best ``top`` distinct valid items
-    over all runs. ``mean_valid_score`` is raekit's plain mean over valid proposals. Runs
-    without a score to average are left out of the means."""
-    if not results:
-        raise RaekitError("no BO runs to summarise")
-    if worst_over not in WORST_OVER:
-        raise unknown("worst-score scope", worst_over, WORST_OVER)
-    worsts = [float(r.observed().max(initial=-np.inf)) for r in results]
-    if worst_over == "all":
-        worsts = [max(worsts)] * len(results)
-    averages = np.array([r.mean_below(w) for r, w in zip(results, worsts)])
-    averages = averages[~np.isnan(averages)]
-    fractions = [r.fraction_valid for r in results]
-    valid_means = np.array([r.mean_valid_score for r in results])
-    valid_means = valid_means[~np.isnan(valid_means)]
-    pairs = [p for r in results for p in r.valid_pairs()]
-    return {
-        "runs": len(results),
-        "fraction_valid": float(np.mean(fractions)),
-        "fraction_valid_std": float(np.std(fractions, ddof=1)) if len(fractions) > 1 else 0.0,
-        "mean_score": float(averages.mean()) if len(averages) else None,
-        "std_score": float(averages.std(ddof=1)) if len(averages) > 1 else 0.0,
-        "mean_valid_score": float(valid_means.mean()) if len(valid_means) else None,
-        "top": [
-            [str(i), s] for i, s in _unique_top([p[0] for p in pairs], [p[1] for p in pairs], top)
-        ],
-    }

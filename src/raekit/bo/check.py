@@ -51,9 +51,17 @@ def _strings_summary(strings: list[str | None], valid) -> dict:
     }
 
 
-def check_run(run_dir: str | Path, n: int = 500, seed: int = 0, reuse: bool = False) -> dict:
+def check_run(
+    run_dir: str | Path,
+    n: int = 500,
+    seed: int = 0,
+    reuse: bool = False,
+    counts: dict[str, int] | None = None,
+) -> dict:
     """The check of one trained expressions/molecules run; written to RUN/check.json. With
-    ``reuse``, an earlier check of the same weights, settings and BO proposals is returned."""
+    ``reuse``, an earlier check of the same weights, settings and BO proposals is returned.
+    ``counts`` sets GrammarVAE's measures (`raekit.bo.measures`; default its own counts)."""
+    from raekit.bo.measures import check_counts, grammarvae_measures
     from raekit.bo.optimise import objective
     from raekit.density import fit_density
     from raekit.generation import encode_images
@@ -69,7 +77,9 @@ def check_run(run_dir: str | Path, n: int = 500, seed: int = 0, reuse: bool = Fa
     if config.image_shape is not None:
         raise RaekitError(f"{run_dir} is an image model; the check is for sequence models")
     points, items = bo_proposals(run_dir)
+    counts = check_counts(counts or {})
     settings = {"weights": model_fingerprint(model), "n": n, "seed": seed, "proposals": len(items)}
+    settings["measures"] = counts
     earlier = read_json_object(run_dir / CHECK_FILE) if reuse else None
     if earlier and earlier.get("settings") == settings:
         return earlier
@@ -101,6 +111,7 @@ def check_run(run_dir: str | Path, n: int = 500, seed: int = 0, reuse: bool = Fa
         report["bo_proposals"] = _strings_summary(items, valid)
         report["distance"]["bo_proposals"] = float(np.median(distance(points)))
     report["distance"]["gaussian_samples"] = float(np.median(distance(draws)))
+    report["grammarvae_measures"] = grammarvae_measures(model, data, train, valid, counts, n, seed)
     write_json(run_dir / CHECK_FILE, report)
     return report
 
@@ -114,6 +125,14 @@ def summary_line(report: dict) -> str:
         f"{report['gaussian_samples']['fraction_valid']:.3f} valid; median Mahalanobis distance "
         f"from the training codes: test codes {dist['test_codes']:.1f}"
     )
+    measures = report.get("grammarvae_measures") or {}
+    if measures.get("reconstruction"):
+        line += (
+            f"; GrammarVAE's reconstruction accuracy {measures['reconstruction']['accuracy']:.3f}"
+        )
+    if measures.get("prior_validity"):
+        prior = measures["prior_validity"]
+        line += f", prior validity {prior['fraction']:.3f} ({prior['prior']})"
     if "bo_proposals" in report:
         bo = report["bo_proposals"]
         line += (

@@ -26,6 +26,10 @@ DRAWS = {"expressions": 25, "molecules": 500}  # decodings per proposed point (G
 WORST_OVER = {"expressions": "all", "molecules": "run"}
 STANDARDISATIONS = ("zinc250k", "data")
 SEED_DIR = "bo-seeds"  # one finished BO seed per file
+VALIDITY = {
+    "expressions": "grammarvae (derives from the grammar and evaluates at x = 0)",
+    "molecules": "rdkit parses it into a molecule",
+}
 
 
 def average_rule(task: str) -> str:
@@ -34,7 +38,7 @@ def average_rule(task: str) -> str:
 
 
 def _total_seconds(runs) -> float | None:
-    """Wall time of all seeds (None when a seed kept from an older raekit has none)."""
+    """Wall time of all seeds (None when a seed has no recorded time)."""
     seconds = [r.seconds for r in runs]
     return None if any(t is None for t in seconds) else float(sum(seconds))
 
@@ -55,15 +59,16 @@ class Objective:
 
 
 def objective(task: str, strings: list[str], standardise: str = "zinc250k") -> Objective:
-    """Expressions: log(1 + MSE), valid when the decoding derives from the grammar, invalid ones
-    score log(1 + 1000). Molecules: negated penalised logP standardised with GrammarVAE's ZINC250k
-    constants (``standardise="zinc250k"``) or on ``strings`` (``"data"``)."""
+    """Expressions: log(1 + MSE), valid (GrammarVAE's rule) when the decoding derives from the
+    grammar and evaluates at x = 0, invalid ones score log(1 + 1000). Molecules: negated
+    penalised logP standardised with GrammarVAE's ZINC250k constants
+    (``standardise="zinc250k"``) or on ``strings`` (``"data"``)."""
     from raekit.grammar import scores
 
     if task == "expressions":
         return Objective(
             scores.expression_score,
-            scores.parses_as_expression,
+            scores.is_valid_expression,
             1.0,
             invalid_score=scores.INVALID_EXPRESSION_SCORE,
         )
@@ -95,6 +100,19 @@ def decoder_for(model, task: str, objective_: Objective, draws: int, seed: int):
         return items, values, valid
 
     return decode_and_score
+
+
+def data_scores(values: np.ndarray, sign: float) -> dict[str, float]:
+    """The data's own scores (minimised ``values``) shown with ``sign``: the best, the best 1%
+    boundary and the median, for comparison with BO's proposals."""
+    best, one, half = np.quantile(values[np.isfinite(values)], [0.0, 0.01, 0.5])
+    return {"best": sign * best, "top_1pct": sign * one, "median": sign * half}
+
+
+def novel_fraction(runs, known: set, key) -> float | None:
+    """Fraction of the valid proposals (all seeds) whose ``key`` is not among ``known``."""
+    items = [item for r in runs for item, _ in r.valid_pairs()]
+    return float(np.mean([key(i) not in known for i in items])) if items else None
 
 
 def check_bo_options(
@@ -158,7 +176,10 @@ def run_bo(
 ) -> dict:
     """BO with several seeds on a trained run; returns the Figure 2 row (and writes RUN/bo.json).
     Seeds finished by an earlier call with the same settings and weights are reused."""
-    from raekit.bo.bayesian import bayesian_optimisation, summarise_runs
+    from raekit.bo.bayesian import bayesian_optimisation
+    from raekit.bo.gp import describe_training
+    from raekit.bo.summary import summarise_runs
+    from raekit.grammar.sameness import item_key, molecule_key
     from raekit.grammar.task import load_sequences
 
     check_bo_options(
@@ -186,6 +207,8 @@ def run_bo(
         "acquisition": ACQUISITION,
         "max_codes": max_codes,
         "invalid": invalid,
+        "validity": VALIDITY[config.dataset],
+        "exact_gp_keeps_best": gp == "exact",  # the subsample holds the best-scoring codes
         "standardisation": standardise if config.dataset == "molecules" else None,
         "model": model_fingerprint(model),
     }
@@ -205,7 +228,11 @@ def run_bo(
         )
 
     runs = [_seed_run(Path(run_dir), seed, protocol, one_seed) for seed in range(seeds)]
-    summary = summarise_runs(runs, worst_over=WORST_OVER[config.dataset])
+    same = item_key(config.dataset)
+    summary = summarise_runs(runs, worst_over=WORST_OVER[config.dataset], same=same)
+    known_key = molecule_key if config.dataset == "molecules" else str
+    known = {known_key(s) for s in data.strings["train"]}
+    sign = target.sign
     row = {
         "model": config.model,
         "task": config.dataset,
@@ -213,16 +240,27 @@ def run_bo(
         "batch": batch,
         "seeds": seeds,
         "gp": gp,
+        "gp_training": describe_training(gp, int(finite.sum()) - int(finite.sum()) // 10),
         "acquisition": ACQUISITION,
         "invalid": invalid,
+        "validity": VALIDITY[config.dataset],
         "fraction_valid": summary["fraction_valid"],
         "fraction_valid_std": summary["fraction_valid_std"],
-        "mean_score": _signed(summary["mean_score"], target.sign),
+        "fraction_valid_se": summary["fraction_valid_se"],
+        "mean_score": _signed(summary["mean_score"], sign),
         "std_score": summary["std_score"],
+        "se_score": summary["se_score"],
+        "score_seeds": summary["score_seeds"],
+        "seeds_without_score": summary["seeds_without_score"],
         "average": average_rule(config.dataset),
-        "mean_valid_score": _signed(summary["mean_valid_score"], target.sign),
-        "top": [[item, target.sign * score] for item, score in summary["top"]],
+        "mean_valid_score": _signed(summary["mean_valid_score"], sign),
+        "top": [[item, sign * score] for item, score in summary["top"]],
+        "top_rule": "grammarvae (best of each seed, distinct items and scores)",
+        "best_so_far": [[_signed(v, sign) for v in c] for c in summary["best_so_far"]],
+        "novel_fraction": novel_fraction(runs, known, known_key),
+        "data_scores": data_scores(values, sign),
         "gp_metrics": [r.gp_metrics for r in runs],
+        "gp_history": [r.gp_history for r in runs],
         "bo_seconds": _total_seconds(runs),
         "score_stats": target.stats,
         "standardisation": standardise if config.dataset == "molecules" else None,

@@ -1,5 +1,5 @@
 """Subcommands of the `raekit` CLI; each module has register(subparsers)."""
 
-from raekit.commands import demo, evaluate, fetch, generate, grammar, train
+from raekit.commands import demo, evaluate, fetch, fid, generate, grammar, train
 
-COMMAND_MODULES = (train, fetch, generate, evaluate, grammar, demo)
+COMMAND_MODULES = (train, fetch, generate, evaluate, fid, grammar, demo)

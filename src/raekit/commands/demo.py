@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from raekit.commands.options import add_device_option
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -27,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="comma-separated seeds; with several, the claim checks can "
         "resolve gaps larger than the seeds' spread (default: 0)",
     )
+    add_device_option(p)
     p.set_defaults(handler=run)
 
 

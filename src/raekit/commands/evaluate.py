@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from raekit.commands import arguments
+from raekit.commands.options import add_device_option
 from raekit.commands.train import add_set_option
 from raekit.jsonio import dumps
 from raekit.paper.paper_results import TABLE1_MODELS
@@ -23,9 +24,9 @@ def _densities(text: str | None) -> list[str] | None:
 def _eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--features",
-        default="classifier",
         choices=("inception", "classifier"),
-        help="feature extractor (default: classifier; inception needs `raekit fetch inception`)",
+        help="feature extractor (default: classifier for the paper's datasets, inception for "
+        "your own images; inception needs `raekit fetch inception`)",
     )
     p.add_argument("--n", type=int, default=10_000, help="samples per FID / PRD (paper: 10000)")
     p.add_argument(
@@ -48,6 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="log to tensorboard (RUN/tb/) and/or mlflow "
         "(MLFLOW_TRACKING_URI, default ./mlruns), e.g. tensorboard,mlflow",
     )
+    add_device_option(p)
     p.set_defaults(handler=run_evaluate)
 
     p = sub.add_parser(
@@ -86,6 +88,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="log every run to tensorboard (RUN/tb/) and/or mlflow "
         "(MLFLOW_TRACKING_URI, default ./mlruns), one MLflow experiment for all",
     )
+    add_device_option(p)
     p.set_defaults(handler=run_reproduce)
 
     p = sub.add_parser(
@@ -113,6 +116,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, help="epochs per run (default: the preset's)")
     p.add_argument("--features", default="classifier", choices=("inception", "classifier"))
     p.add_argument("--n", type=int, default=2000, help="test images per FID")
+    add_device_option(p)
     p.set_defaults(handler=run_fig3)
 
 
@@ -158,7 +162,7 @@ def run_reproduce(args) -> int:
         args.out,
         models,
         seeds=parse_seeds(args.seeds),
-        features=args.features,
+        features=args.features or "classifier",
         n=args.n,
         densities=_densities(args.densities),
         train=not args.only_trained,

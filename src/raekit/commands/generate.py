@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from raekit.commands import arguments
+from raekit.commands.options import add_device_option
 from raekit.density import DENSITIES
 from raekit.errors import RaekitError
 from raekit.generation.interpolate import METHODS
@@ -43,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--chunk", type=int, default=8192, help="codes per chunk with --stream (default 8192)"
     )
+    add_device_option(p)
     p.set_defaults(handler=run_fit)
 
     p = sub.add_parser(
@@ -52,7 +54,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     _density_args(p)
     p.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
     p.add_argument("--seed", type=arguments.seed, default=0)
-    _out_args(p, "grid.png or samples.npz")
+    _out_args(
+        p,
+        "grid.png or samples.npz; strings.txt or strings.json for expression and molecule runs",
+    )
+    p.add_argument(
+        "--decode",
+        default="greedy",
+        choices=("greedy", "sample"),
+        help="expression and molecule runs: greedy (argmax) or one sampled masked decoding",
+    )
+    add_device_option(p)
     p.set_defaults(handler=run_sample)
 
     p = sub.add_parser("reconstruct", help="validation images (top rows) and their reconstructions")
@@ -60,6 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n", type=int, default=16, help="images to reconstruct (default 16)")
     p.add_argument("--split", default="valid", choices=("train", "valid", "test"))
     _out_args(p, "recon.png or recon.npz")
+    add_device_option(p)
     p.set_defaults(handler=run_reconstruct)
 
     p = sub.add_parser("interpolate", help="interpolation strips between random validation pairs")
@@ -76,7 +89,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--split", default="valid", choices=("train", "valid", "test"))
     p.add_argument("--seed", type=arguments.seed, default=0)
-    _out_args(p, "strip.png or strip.npz")
+    _out_args(
+        p,
+        "strip.png or strip.npz; listing.txt or listing.json (the decodings along each "
+        "line) for expression and molecule runs",
+    )
+    add_device_option(p)
     p.set_defaults(handler=run_interpolate)
 
     p = sub.add_parser(
@@ -88,6 +106,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--k", type=int, default=5, help="neighbours per sample (default 5)")
     p.add_argument("--seed", type=arguments.seed, default=0)
     _out_args(p, "nn.png")
+    add_device_option(p)
     p.set_defaults(handler=run_neighbours)
 
 
@@ -120,6 +139,16 @@ def run_fit(args) -> int:
     return 0
 
 
+def _sequence(args) -> bool:
+    """An expressions or molecules run (strings out); an unreadable run is left to Run.of."""
+    from raekit.commands.sequence_generate import is_sequence_run
+
+    try:
+        return is_sequence_run(args.run)
+    except RaekitError:
+        return False
+
+
 def _check_request(args, *counts: str) -> None:
     """Check the arguments before any work: counts of at least 1 and an --out raekit can write."""
     for name in counts:
@@ -134,11 +163,11 @@ def _check_request(args, *counts: str) -> None:
 
 
 def _split(args):
-    from raekit.data import load_images
+    from raekit.data import config_images
     from raekit.runs import read_config
 
     config = read_config(args.run)
-    return getattr(load_images(config.dataset, config.data_root), args.split)
+    return getattr(config_images(config), args.split)
 
 
 def _write_images(images: np.ndarray, out: str, figure) -> None:
@@ -160,6 +189,12 @@ def run_sample(args) -> int:
     from raekit.plots import samples_figure
     from raekit.runs import Run
 
+    _positive("n", args.n)
+    if _sequence(args):
+        from raekit.commands.sequence_generate import sample_strings
+
+        _components(args)
+        return sample_strings(args)
     _check_request(args, "n")
     model = Run.of(args.run).model
     density = load_run_density(args.run, args.density, _components(args))
@@ -184,14 +219,20 @@ def run_reconstruct(args) -> int:
 
 
 def run_interpolate(args) -> int:
-    from raekit.data import load_images
+    from raekit.data import config_images
     from raekit.generation import encode_images, interpolate_images
     from raekit.plots import interpolation_figure
     from raekit.runs import Run
 
+    if _sequence(args):
+        from raekit.commands.sequence_generate import interpolate_strings
+
+        _positive("pairs", args.pairs)
+        _positive("steps", args.steps)
+        return interpolate_strings(args)
     _check_request(args, "pairs", "steps")
     run = Run.of(args.run)
-    data = load_images(run.config.dataset, run.config.data_root)
+    data = config_images(run.config)
     images = getattr(data, args.split)
     origin = None
     if args.origin == "mean":
@@ -205,7 +246,7 @@ def run_interpolate(args) -> int:
 
 
 def run_neighbours(args) -> int:
-    from raekit.data import load_images
+    from raekit.data import config_images
     from raekit.generation import load_run_density, sample_images
     from raekit.generation.neighbours import nearest_neighbours
     from raekit.plots import neighbours_figure
@@ -216,7 +257,7 @@ def run_neighbours(args) -> int:
     model, config = run.model, run.config
     density = load_run_density(args.run, args.density, _components(args))
     samples = sample_images(model, density, args.n, args.seed)
-    train = load_images(config.dataset, config.data_root).train[: config.train_limit]
+    train = config_images(config).train[: config.train_limit]
     reference = train.astype(np.float32) / 255.0
     index, _ = nearest_neighbours(samples, reference, k=args.k)
     neighbours = reference[index]

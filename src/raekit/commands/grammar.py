@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from raekit.commands import arguments
+from raekit.commands.options import add_device_option
 from raekit.commands.train import add_set_option, add_track_option
 from raekit.errors import RaekitError
 from raekit.jsonio import dumps
@@ -34,11 +35,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true")
     add_track_option(p)
     _processes_arg(p)
+    add_device_option(p)
     p.set_defaults(handler=run_train)
 
     p = sub.add_parser("bo", help="Bayesian optimisation in a sequence model's latent space")
     p.add_argument("run")
     _bo_args(p)
+    add_device_option(p)
     p.set_defaults(handler=run_bo)
 
     p = sub.add_parser(
@@ -50,6 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n", type=int, default=500, help="test strings and samples (default 500)")
     p.add_argument("--seed", type=arguments.seed, default=0)
     _processes_arg(p)
+    _measure_args(p)
+    add_device_option(p)
     p.set_defaults(handler=run_check)
 
     p = sub.add_parser(
@@ -66,6 +71,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(default: the copy from `raekit fetch expressions`)",
     )
     _bo_args(p)
+    _measure_args(p)
+    add_device_option(p)
     p.set_defaults(handler=run_fig2)
 
 
@@ -76,6 +83,27 @@ def _processes_arg(p: argparse.ArgumentParser) -> None:
         default=1,
         help="worker processes to parse 20k strings or more (default 1; 0: one per core)",
     )
+
+
+def _measure_args(p: argparse.ArgumentParser) -> None:
+    """GrammarVAE's measures (`raekit.bo.measures`); 0 skips one."""
+    what = {
+        "encodings": "encodings of each held-out item for reconstruction accuracy (default 10)",
+        "decodings": "decodings of each encoding (default 100)",
+        "prior-draws": "codes drawn from the prior for prior validity (default 1000)",
+        "prior-decodings": "decodings of each prior draw (default 500)",
+    }
+    for name, text in what.items():
+        p.add_argument(f"--{name}", type=int, help=f"GrammarVAE's measures: {text}; 0 skips")
+
+
+def _counts(args) -> dict:
+    return {
+        "encodings": args.encodings,
+        "decodings": args.decodings,
+        "prior_draws": args.prior_draws,
+        "prior_decodings": args.prior_decodings,
+    }
 
 
 def _bo_args(p: argparse.ArgumentParser) -> None:
@@ -152,7 +180,7 @@ def run_check(args) -> int:
     from raekit.grammar.encode import parallel_parsing
 
     with parallel_parsing(args.processes):
-        report = check_run(args.run, n=args.n, seed=args.seed)
+        report = check_run(args.run, n=args.n, seed=args.seed, counts=_counts(args))
     print(summary_line(report))
     return 0
 
@@ -171,6 +199,7 @@ def run_fig2(args) -> int:
             args.preset,
             models,
             data_root=args.smiles or args.data_root,
+            check_counts=_counts(args),
             **_bo_options(args),
         )
     print((path.parent / "fig2.md").read_text())

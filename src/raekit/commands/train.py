@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from raekit import runs
 from raekit.commands import arguments
+from raekit.commands.options import add_device_option
 from raekit.config import SEQUENCE_TASKS, make_config, parse_assignments, replace
 from raekit.data import DATASETS
 from raekit.errors import RaekitError
@@ -36,6 +38,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, help="maximum epochs (overrides the preset)")
     p.add_argument("--seed", type=arguments.seed, help="random seed (default 0)")
     p.add_argument("--data-root", help="folder holding the dataset's files")
+    p.add_argument(
+        "--data",
+        metavar="PATH",
+        help="train on your own images instead of --dataset: a folder (recursive), a text file "
+        "listing image paths, or an .npy/.npz array (N,H,W[,C]; uint8 or floats in [0,1]); "
+        "--set resolution=32|64|128 (default: the nearest to their size)",
+    )
+    add_device_option(p)
     add_set_option(p, "override any config value, e.g. --set beta=1e-2 lam=1e-4 width=0.25")
     p.add_argument(
         "--resume", action="store_true", help="continue from the last checkpoint in --out"
@@ -64,12 +74,24 @@ def run(args: argparse.Namespace) -> int:
     from raekit.training.utils import RESUMABLE
 
     overrides = parse_assignments(args.set)
-    for key, option in (("epochs", "epochs"), ("seed", "seed"), ("data_root", "data-root")):
+    options = (
+        ("epochs", "epochs"),
+        ("seed", "seed"),
+        ("data_root", "data-root"),
+        ("device", "device"),
+    )
+    for key, option in options:
         if getattr(args, key) is None:
             continue
         if key in overrides:  # one value only: neither may silently win
             raise RaekitError(f"--{option} and --set {key}=... both given; give one")
         overrides[key] = getattr(args, key)
+    if args.data and args.dataset:
+        raise RaekitError(
+            "--data trains on your own images and --dataset on one of raekit's; give one of them"
+        )
+    if args.data and args.resume:
+        overrides["data"] = str(Path(args.data).expanduser().resolve())
     if args.resume:
         changed = sorted(set(overrides) - RESUMABLE)
         if changed:
@@ -79,12 +101,46 @@ def run(args: argparse.Namespace) -> int:
             )
         config = replace(runs.read_config(args.out), **overrides)
         _check_identity(args, config)
+    elif args.data:
+        return _train_own(args, overrides)
     else:
         given = {key: getattr(args, key) or default for key, default in IDENTITY.items()}
         config = make_config(**given, **overrides)
     run_dir = train(config, args.out, resume=args.resume, track=args.track)
     print(f"trained {config.model} on {config.dataset}: {run_dir}")
     return 0
+
+
+def _train_own(args: argparse.Namespace, overrides: dict) -> int:
+    """Read and check the images before anything is written, then train on them."""
+    from raekit.data.own import OWN_DATASET, read_own_images
+    from raekit.training import train
+
+    resolution = overrides.pop("resolution", None)
+    own = read_own_images(args.data, None if resolution is None else _int("resolution", resolution))
+    config = make_config(
+        OWN_DATASET,
+        args.model or IDENTITY["model"],
+        args.preset or IDENTITY["preset"],
+        data=own.source,
+        data_sha256=own.sha256,
+        resolution=own.resolution,
+        channels=own.channels,
+        **overrides,
+    )
+    run_dir = train(config, args.out, data=own, track=args.track)
+    print(
+        f"trained {config.model} on {len(own.images)} images of {own.source} "
+        f"({own.channels}x{own.resolution}x{own.resolution}): {run_dir}"
+    )
+    return 0
+
+
+def _int(key: str, text) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise RaekitError(f"config {key} expects int, got {text!r}") from None
 
 
 def _check_identity(args: argparse.Namespace, config) -> None:

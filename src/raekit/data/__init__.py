@@ -8,12 +8,20 @@ from raekit.cache import cache_dir
 from raekit.data.checksums import CELEBA_HOME, CIFAR_URL
 from raekit.data.files import MissingFiles
 from raekit.data.splits import ImageSplits
-from raekit.datasets import DATASET_SPECS, IMAGE_DATASETS
+from raekit.datasets import DATASET_SPECS, IMAGE_DATASETS, OWN_DATA
 from raekit.errors import unknown
 
 DATASETS = IMAGE_DATASETS
 
-__all__ = ["DATASETS", "ImageSplits", "MissingFiles", "dataset_dir", "how_to_get", "load_images"]
+__all__ = [
+    "DATASETS",
+    "ImageSplits",
+    "MissingFiles",
+    "config_images",
+    "dataset_dir",
+    "how_to_get",
+    "load_images",
+]
 
 
 def dataset_dir(name: str) -> Path:
@@ -57,6 +65,16 @@ def load_images(name: str, root: str | Path | None = None) -> ImageSplits:
         except MissingFiles as exc:  # look further; a corrupt file is reported as it is
             misses.append(exc.where)
     raise MissingFiles(name, f"not found: {'; '.join(misses)}; {how_to_get(name, folders[0])}")
+
+
+def config_images(config) -> ImageSplits:
+    """The train / valid / test images a run config names: a dataset, or own images (checked to be
+    the ones the run was trained on)."""
+    if config.dataset == OWN_DATA:
+        from raekit.data.own import own_splits
+
+        return own_splits(config)
+    return load_images(config.dataset, config.data_root)
 
 
 def _read(name: str, folder: Path) -> ImageSplits:

@@ -34,7 +34,7 @@ from raekit.density.base import Density, torch_threads
 from raekit.errors import RaekitError, unknown
 from raekit.progress import progress
 
-# Official second-stage KL weights (DESIGN section 6); MNIST-like datasets share MNIST's.
+# The official code's second-stage KL weights (configurations/config.py); MNIST-like datasets share MNIST's.
 OFFICIAL_KL_WEIGHTS = {
     name: spec.two_stage_kl_weight
     for name, spec in DATASET_SPECS.items()

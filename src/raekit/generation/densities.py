@@ -134,7 +134,7 @@ def run_density_options(config, kind: str, options: dict[str, Any]) -> dict[str,
     defaults = {
         "gmm": {"components": config.gmm_components, "max_iter": config.gmm_max_iter},
         "two-stage": {
-            "dataset": config.dataset,
+            "dataset": config.paper_dataset,
             "hidden": config.two_stage_hidden,
             "layers": config.two_stage_layers,
             "epochs": config.two_stage_epochs,

@@ -89,7 +89,9 @@ def parses_as_expression(expression: str) -> bool:
     return True
 
 
-def evaluate_expression(expression: str, x: np.ndarray = EXPRESSION_X) -> np.ndarray | None:
+def evaluate_expression(
+    expression: str, x: np.ndarray = EXPRESSION_X, strict: bool = False
+) -> np.ndarray | None:
     """Values of `expression` at x (inf / NaN where it overflows), or None when it does not parse.
 
     As GrammarVAE evaluates them: overflow gives inf and division by zero inf or NaN, without
@@ -99,8 +101,21 @@ def evaluate_expression(expression: str, x: np.ndarray = EXPRESSION_X) -> np.nda
         prods = _expression_parser()(tokenize(expression, EXPRESSION_GRAMMAR))
     except (TokenError, ParseError):
         return None
-    with np.errstate(all="ignore"):
+    rules = (
+        {"divide": "raise", "invalid": "raise", "over": "ignore"} if strict else {"all": "ignore"}
+    )
+    with np.errstate(**rules):
         return _Evaluator(np.asarray(x, dtype=np.float64)).evaluate(prods)
+
+
+def is_valid_expression(expression: str) -> bool:
+    """GrammarVAE's validity of an expression: it derives from the grammar and can be evaluated
+    at x = 0 without dividing by zero (`2/x` and `1/sin(x)` are invalid; an overflow to inf, as
+    in `exp(exp(exp(3)))`, is not an error)."""
+    try:
+        return evaluate_expression(expression, np.zeros(1), strict=True) is not None
+    except FloatingPointError:
+        return False
 
 
 def expression_score(expression: str) -> float:

@@ -19,6 +19,7 @@ from torch import nn
 
 from raekit.atomic import atomic_path
 from raekit.cache import cache_dir, read_cached
+from raekit.devices import compute_device
 from raekit.errors import RaekitError, unknown
 from raekit.jsonio import write_json
 from raekit.metrics.images import as_image_tensor, batches
@@ -104,6 +105,8 @@ def train_classifier(
         )
     torch.manual_seed(config.seed)
     model = Classifier(tx.shape[1], int(max(ty.max(), vy.max())) + 1, config)
+    device = compute_device()
+    model, tx, ty, vx, vy = (t.to(device) for t in (model, tx, ty, vx, vy))
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     steps_per_epoch = math.ceil(len(tx) / config.batch_size)
     epochs = config.epochs or max(2, math.ceil(300 / steps_per_epoch))
@@ -122,7 +125,7 @@ def train_classifier(
             best, best_state = acc, {k: v.clone() for k, v in model.state_dict().items()}
     model.load_state_dict(best_state)
     model.valid_accuracy = best
-    return model.eval()
+    return model.cpu().eval()  # saved from the CPU; extractors move it where they compute
 
 
 def _digest(arrays, config: ClassifierConfig) -> str:

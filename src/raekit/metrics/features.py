@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from raekit.data import load_images
+from raekit.devices import compute_device
 from raekit.errors import RaekitError, unknown
 from raekit.metrics.classifier import classifier_for, feature_dim
 from raekit.metrics.images import as_image_tensor, batches
@@ -29,11 +30,19 @@ class TorchExtractor:
 
     name = "torch"
 
-    def __init__(self, embed, dim: int, batch_size: int = 50, fingerprint: str | None = None):
+    def __init__(
+        self,
+        embed,
+        dim: int,
+        batch_size: int = 50,
+        fingerprint: str | None = None,
+        device: torch.device | None = None,
+    ):
         if batch_size < 1:
             raise RaekitError(f"batch_size must be at least 1, got {batch_size}")
         self.embed, self.dim, self.batch_size = embed, dim, batch_size
         self.fingerprint = fingerprint or self.name
+        self.device = device or compute_device()  # where `embed` computes; batches go there
 
     def __call__(self, images) -> np.ndarray:
         x = as_image_tensor(images)
@@ -46,6 +55,7 @@ class TorchExtractor:
                 desc=f"{self.name} features ({len(x)} images)",
             )
             for batch in steps:
+                batch = batch.to(self.device, non_blocking=True)
                 out.append(self.embed(batch).double().cpu().numpy())
         return np.concatenate(out)
 
@@ -55,16 +65,17 @@ class InceptionExtractor(TorchExtractor):
 
     name = "inception"
 
-    def __init__(self, weights=None, batch_size: int = 50):
+    def __init__(self, weights=None, batch_size: int = 50, device: torch.device | None = None):
         from raekit.metrics.inception import FEATURE_DIM, preprocess
         from raekit.metrics.inception_weights import WEIGHTS_SHA256, load_inception
 
-        net = load_inception(weights).to(memory_format=torch.channels_last)
+        device = device or compute_device()
+        net = load_inception(weights).to(device, memory_format=torch.channels_last)
 
         def embed(batch):
             return net(preprocess(batch).contiguous(memory_format=torch.channels_last))
 
-        super().__init__(embed, FEATURE_DIM, batch_size, f"inception-{WEIGHTS_SHA256[:12]}")
+        super().__init__(embed, FEATURE_DIM, batch_size, f"inception-{WEIGHTS_SHA256[:12]}", device)
 
 
 class ClassifierExtractor(TorchExtractor):
@@ -72,14 +83,16 @@ class ClassifierExtractor(TorchExtractor):
 
     name = "classifier"
 
-    def __init__(self, classifier, batch_size: int = 256):
-        classifier = classifier.eval()
+    def __init__(self, classifier, batch_size: int = 256, device: torch.device | None = None):
+        device = device or compute_device()
+        classifier = classifier.eval().to(device)
         self.valid_accuracy = getattr(classifier, "valid_accuracy", None)
         super().__init__(
             classifier.features,
             feature_dim(classifier),
             batch_size,
             f"classifier-{getattr(classifier, 'cache_key', 'untracked')}",
+            device,
         )
 
 
@@ -90,6 +103,11 @@ def _classifier_extractor(dataset: str | None, data=None, batch_size: int = 256,
         )
     if data is None:
         data = load_images(dataset)
+    if data.train_labels is None:
+        raise RaekitError(
+            f"the classifier extractor needs labelled images and {dataset or data.name} has no "
+            f"labels; use --features inception"
+        )
     return ClassifierExtractor(classifier_for(dataset or data.name, data, **train_kw), batch_size)
 
 

@@ -8,6 +8,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from raekit.devices import module_device
+from raekit.errors import RaekitError
 from raekit.models import losses
 from raekit.models.variants import Variant
 
@@ -59,9 +61,25 @@ class Autoencoder(nn.Module):
         self.l2_layers, self.input_noise = l2_layers, input_noise
         self.config = None  # the RunConfig it was built from (raekit.models.build sets it)
 
+    def as_input(self, x) -> torch.Tensor:
+        """Images as the nets take them, on the model's device: floats in [0, 1] pass unchanged,
+        uint8 pixels (0..255) become x / 255; other dtypes are refused. Sequences pass as given."""
+        if self.variant.data != "image":
+            return x
+        x = torch.as_tensor(x)
+        device = module_device(self)
+        if x.dtype == torch.uint8:
+            return x.to(device).to(torch.get_default_dtype()).div_(255.0)
+        if not x.is_floating_point():
+            raise RaekitError(
+                f"image models take floats in [0, 1] or uint8 pixels (0..255), got {x.dtype}"
+            )
+        return x.to(device)
+
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(mean, log-variance) of q(z|x); log-variance is None for deterministic encoders."""
-        h = self.encoder(x)
+        """(mean, log-variance) of q(z|x); log-variance is None for deterministic encoders.
+        `x`: images (N, C, H, W) as floats in [0, 1] or uint8 (see `as_input`)."""
+        h = self.encoder(self.as_input(x))
         if self.variant.encoder != "gaussian":
             return h, None
         mu, raw = h.chunk(2, dim=1)
@@ -79,7 +97,9 @@ class Autoencoder(nn.Module):
         return self.decode(self.encode(x))
 
     def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Named loss terms (unweighted) and their weighted sum under "loss"."""
+        """Named loss terms (unweighted) and their weighted sum under "loss". Images are floats
+        in [0, 1] or uint8 (0..255, divided by 255), moved to the model's device."""
+        x = self.as_input(x)
         mu, logvar = self.posterior(self._noisy(x))
         z = self._sample(mu, logvar)
         # The gradient penalty needs a graph from z even during no-grad validation.

@@ -83,8 +83,12 @@ def keras_batch_norm(features: int) -> nn.BatchNorm1d:
     return nn.BatchNorm1d(features, eps=1e-3, momentum=0.01)
 
 
+GRU_KINDS = ("torch", "keras")
+
+
 class SequenceDecoder(nn.Module):
-    """z (N, latent_dim) -> logits (N, max_length, num_symbols)."""
+    """z (N, latent_dim) -> logits (N, max_length, num_symbols). ``gru="keras"``: Keras 1's
+    GRU (`raekit.nets.keras_gru`), as GrammarVAE's trained models compute it."""
 
     def __init__(
         self,
@@ -94,12 +98,20 @@ class SequenceDecoder(nn.Module):
         hidden: int = 501,
         gru_layers: int = 3,
         batch_norm: bool = False,
+        gru: str = "torch",
     ):
         super().__init__()
         self.max_length = max_length
         norm = [keras_batch_norm(latent_dim)] if batch_norm else []
         self.dense = nn.Sequential(*norm, nn.Linear(latent_dim, latent_dim), nn.ReLU())
-        self.gru = nn.GRU(latent_dim, hidden, num_layers=gru_layers, batch_first=True)
+        if gru not in GRU_KINDS:
+            raise unknown("GRU kind", gru, GRU_KINDS)
+        if gru == "keras":  # Keras 1's gates, to run GrammarVAE's own trained weights
+            from raekit.nets.keras_gru import KerasGRU
+
+            self.gru = KerasGRU(latent_dim, hidden, gru_layers)
+        else:
+            self.gru = nn.GRU(latent_dim, hidden, num_layers=gru_layers, batch_first=True)
         self.out = nn.Linear(hidden, num_symbols)
 
     def forward(self, z: torch.Tensor, steps: int | None = None) -> torch.Tensor:
@@ -115,6 +127,7 @@ def sequence_nets(
     max_length: int,
     out_features: int | None = None,
     batch_norm: bool = False,
+    gru: str = "torch",
 ) -> tuple[SequenceEncoder, SequenceDecoder]:
     """Encoder and decoder of a preset; `out_features` defaults to the latent size (2x for VAEs).
     `batch_norm`: after each encoder conv and on the decoder's input (GrammarVAE's expression
@@ -132,6 +145,6 @@ def sequence_nets(
         batch_norm,
     )
     decoder = SequenceDecoder(
-        p["latent_dim"], num_symbols, max_length, p["gru_hidden"], batch_norm=batch_norm
+        p["latent_dim"], num_symbols, max_length, p["gru_hidden"], batch_norm=batch_norm, gru=gru
     )
     return encoder, decoder

@@ -15,7 +15,8 @@ import time
 import numpy as np
 import torch
 
-from raekit.data import load_images
+from raekit.data import config_images
+from raekit.devices import compute_device
 from raekit.generation import decode_codes, encode_images
 from raekit.metrics import get_extractor, prd
 from raekit.models.build import build_from_config
@@ -39,11 +40,10 @@ def model_costs(config, images: np.ndarray) -> dict[str, float]:
     and per image encoded and decoded in evaluation (batches of 500, as raekit.generation does)."""
 
     torch.manual_seed(config.seed)
-    model = build_from_config(config)
+    device = compute_device(config.device)  # timed where the runs will train
+    model = build_from_config(config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    x = to_input(
-        torch.from_numpy(np.ascontiguousarray(images[: config.batch_size])), torch.device("cpu")
-    )
+    x = to_input(torch.from_numpy(np.ascontiguousarray(images[: config.batch_size])), device)
 
     def step():
         optimizer.zero_grad(set_to_none=True)
@@ -93,7 +93,8 @@ def estimate(
 ) -> dict[str, float] | None:
     """Seconds of training and of evaluation still to do for `jobs` (reproduce's plan)."""
 
-    to_train = [j for j in jobs if train and not j.finished]
+    # A 2sVAE whose first stage is the VAE of its seed is not trained (raekit.paper.first_stage).
+    to_train = [j for j in jobs if train and not j.finished and not getattr(j, "first_stage", None)]
     to_eval = [
         j
         for j in jobs
@@ -111,7 +112,7 @@ def estimate(
     ]
     if not to_train and not to_eval:
         return None
-    data = data or load_images(jobs[0].config.dataset, jobs[0].config.data_root)
+    data = data or config_images(jobs[0].config)
     first = {j.model: j.config for j in reversed(to_train + to_eval)}  # one measurement per model
     costs = {model: model_costs(config, data.train) for model, config in first.items()}
     training = 0.0

@@ -1,10 +1,11 @@
 """The paper's evaluation of one run (Section 6.1, Appendix D-E).
 
 FID of reconstructions, of samples from each ex-post density and of slerp midpoints of random
-pairs of codes, each against the test set; PRD (F_8, F_1/8) of each density's samples. Which images
-are reconstructed and interpolated is the run's `eval_images`: "test" as Table 1's caption says,
-"valid" as the official interpolation_fid_and_viz.py does (with `rec_sampled` and
-`rec_second_stage`, the official preset's reconstructions).
+pairs of codes, each against the test set; PRD (F_8 ~ recall, F_1/8 ~ precision) of each
+density's samples. Which images are reconstructed and interpolated is the run's `eval_images`:
+"valid" (the default) as Appendix D says and the official interpolation_fid_and_viz.py does, or
+"test" (Table 1's caption, whose test images are then the reference too); `rec_sampled` and
+`rec_second_stage` are the official preset's reconstructions.
 Every number is tagged with its feature extractor and sample count: numbers of different
 extractors or counts are not comparable.
 """
@@ -22,7 +23,8 @@ import numpy as np
 from raekit import notices, runs
 from raekit.atomic import atomic_path
 from raekit.cache import cache_dir, read_cached
-from raekit.data import load_images
+from raekit.data import config_images
+from raekit.datasets import OWN_DATA
 from raekit.density import DENSITIES
 from raekit.errors import RaekitError, unknown
 from raekit.generation import decode_codes, encode_images, load_run_density, reconstruct
@@ -59,7 +61,7 @@ def _pick(n_available: int, n: int, rng: np.random.Generator, size=None) -> np.n
 @locking("run_dir", "run")
 def evaluate_run(
     run_dir: str | Path,
-    features: str = "classifier",
+    features: str | None = None,
     n: int = 10_000,
     densities: list[str] | None = None,
     seed: int = 0,
@@ -69,7 +71,9 @@ def evaluate_run(
     experiment: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate a trained run; writes RUN/eval.json and returns its content. `track` adds the FIDs
-    and PRD values to the run's TensorBoard / MLflow logs (see raekit.training.tracking)."""
+    and PRD values to the run's TensorBoard / MLflow logs (see raekit.training.tracking).
+    `features`: "classifier" or "inception"; None: the classifier for the paper's datasets,
+    Inception for own images (they have no labels)."""
 
     if n < 2:
         raise RaekitError(f"--n must be at least 2, got {n}")
@@ -78,7 +82,8 @@ def evaluate_run(
     parse_backends(track)
     run = Run.of(Path(run_dir))
     model, config, run_dir = run.model, run.config, run.directory
-    data = data or load_images(config.dataset, config.data_root)
+    data = data or config_images(config)
+    features = features or default_features(config)
     densities = densities or [normal_density(model), "gmm"]
     requested, n = n, min(n, len(data.test))
     if n < requested:  # FID and PRD compare equal counts: every count follows the reference's
@@ -93,7 +98,7 @@ def evaluate_run(
     say(
         f"evaluating {run_dir}: {features} features, {n} samples per FID against {len(test)} test images"
     )
-    ref_stats, ref_features = _reference(extractor, config.dataset, test)
+    ref_stats, ref_features = _reference(extractor, data_key(config), test)
 
     def score(images: np.ndarray) -> tuple[float, np.ndarray]:
 
@@ -145,6 +150,18 @@ def evaluate_run(
     return result
 
 
+def default_features(config) -> str:
+    """Inception for own images (no labels to train a classifier on), else the classifier."""
+    return "inception" if config.dataset == OWN_DATA else "classifier"
+
+
+def data_key(config) -> str:
+    """Names a run's images in cache keys: the dataset, or own images by fingerprint and split."""
+    if config.dataset != OWN_DATA:
+        return config.dataset
+    return f"{OWN_DATA}-{config.data_sha256[:16]}-{config.resolution}-{config.data_seed}"
+
+
 def check_density_names(densities: list[str] | None) -> None:
     """Refuse an unknown density name before any work starts."""
 
@@ -180,8 +197,8 @@ def protocol(config) -> dict[str, Any]:
 
 
 def eval_images(config, data) -> np.ndarray:
-    """The images REC reconstructs and Interp. pairs: test images (Table 1's caption) or validation
-    images (the official interpolation_fid_and_viz.py)."""
+    """The images REC reconstructs and Interp. pairs: validation images (Appendix D, the official
+    interpolation_fid_and_viz.py) or test images (Table 1's caption)."""
     return data.test if config.eval_images == "test" else data.valid[: config.valid_limit]
 
 
@@ -218,7 +235,10 @@ def _reference(extractor, dataset: str, test: np.ndarray):
 
 def _prd(features: np.ndarray, ref_features: np.ndarray) -> dict[str, Any]:
 
-    precision, recall = prd(features, ref_features)
+    # 20 clusters (the paper's); fewer when so few images are compared (small own data sets)
+    precision, recall = prd(
+        features, ref_features, num_clusters=min(20, len(features) + len(ref_features))
+    )
     f8, f1_8 = prd_f_beta(precision, recall, beta=8)
     return {
         "f8": float(f8),

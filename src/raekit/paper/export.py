@@ -1,99 +1,124 @@
-"""Commit a reproduction: copy what a reader needs (no weights) into results/<name>/, and write its
-block of README's Results section from results.json, so README always shows what results.json says."""
+"""Commit a reproduction: copy what a reader needs, trained weights included, into results/<name>/,
+and write its block of README's Results section from results.json, so README always shows what
+results.json says."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from raekit import notices
-from raekit.atomic import atomic_write_bytes
+from raekit.atomic import atomic_write_text
 from raekit.errors import RaekitError
-from raekit.jsonio import read_json_object
-from raekit.paper.claims import check_claims, claims_markdown
+from raekit.jsonio import write_json
+from raekit.paper.captions import protocol_words, run_protocols
+from raekit.paper.claims import (
+    RULE_WORDS,
+    check_claims,
+    claims_markdown,
+    paper_claims_markdown,
+)
+from raekit.paper.export_files import (
+    copy_export,
+    copy_files,
+    inside,
+    line_ending,
+    readme_update,
+    update_readme,  # noqa: F401  (part of this module's interface)
+    write_readme,
+)
+from raekit.paper.orderings import column_orderings, orderings_markdown
 from raekit.paper.paper_results import TABLE1
 from raekit.paper.results import RESULTS_FILE, read_results
-from raekit.paper.tables import table1, table2
+from raekit.paper.tables import FIRST_STAGE_NOTE, density_table, table1, table2
 
-TOP_FILES = ("table1.md", "table2.md", RESULTS_FILE, "report.html")
+TOP_FILES = ("report.html",)  # results.json and the tables are written afresh
 RUN_FILES = ("config.yaml", "metrics.csv", "eval.json")
+# A run folder that `raekit evaluate` and `raekit reproduce --only-trained` accept as it is.
+WEIGHT_FILES = (
+    "model.safetensors",
+    "model.json",
+    "config.yaml",
+    "metrics.csv",
+    "status.json",
+    "first_stage.json",  # a 2sVAE whose first stage is the VAE of its seed
+)
+WEIGHTS_DIR = "weights"
 PAPER_NOTE = (
-    "Ghosh et al. (ICLR 2020), full-width networks, 100 epochs, Inception FID; "
-    "only orderings and ratios compare with ours"
+    "Ghosh et al. (ICLR 2020), full-width networks, 100 epochs, Inception FID; only the "
+    "orderings compare with ours (below), not the values and not their ratios: a ratio does not "
+    "carry over from one feature space to another. The paper's Table 2 pairs are shown as "
+    "printed, F_8 first"
 )
 
 
 def export_results(repro: str | Path, dest: str | Path, readme: str | Path | None = None) -> Path:
-    """Copy a reproduction's tables, results.json, report.html and each run's config.yaml,
-    metrics.csv and eval.json (never weights) into `dest`; update README's block if asked."""
+    """Copy a reproduction's report.html and each run's config.yaml, metrics.csv and eval.json
+    into `dest`, its trained weights into `dest`/weights/<model>/seed<k>/ (a complete run folder),
+    write results.json and the tables afresh (claims of this raekit), and update README's block
+    if asked."""
     repro, dest = Path(repro), Path(dest)
-    results = read_results(repro)
-    run_files = [
-        f"{entry['run']}/{name}"
-        for by_seed in results["runs"].values()
-        for entry in by_seed.values()
-        for name in RUN_FILES
-    ]
-    update = (
-        None
-        if readme is None
-        else readme_update(readme, dest.name, readme_block(results, dest.name))
-    )
+    results = with_claims(read_results(repro))
+    run_dirs = [entry["run"] for by_seed in results["runs"].values() for entry in by_seed.values()]
+    for run in run_dirs:  # every run path stays inside repro and dest, before any work
+        inside(repro, dest, run)
+    run_files = [f"{run}/{name}" for run in run_dirs for name in RUN_FILES]
+    update = None
+    if readme is not None:  # README's new text is made (and checked) before anything is written
+        real, text, mode = readme_update(readme, dest.name, readme_block(results, dest.name))
+        update = (real, with_paper_claims(text), mode)
     copy_export(repro, dest, RESULTS_FILE, TOP_FILES, run_files)
-    if update is not None:  # checked before anything was copied
+    copy_weights(repro, dest, run_dirs)
+    write_results_files(dest, results)
+    if update is not None:
         write_readme(*update)
     return dest
 
 
-def copy_export(
-    repro: Path, dest: Path, marker: str, top_files: Sequence[str], run_files: Iterable[str]
-) -> None:
-    """Copy ``top_files`` (a missing one is reported) and ``run_files`` (where they exist) from
-    ``repro`` into ``dest``, which must be empty or an earlier export (it holds ``marker``).
-    Every path must stay inside ``repro`` and ``dest`` and every JSON file must parse: all is
-    checked before the first file is written."""
-    if dest.exists() and any(dest.iterdir()) and not (dest / marker).is_file():
-        raise RaekitError(
-            f"{dest} holds files that are not a raekit export; choose an empty --dest"
+def copy_weights(repro: Path, dest: Path, run_dirs: list[str]) -> None:
+    """Each run's weights and what loading them needs into dest/weights/<run>/; runs without
+    weights (trained before raekit kept them) are counted in one line on stderr."""
+    missing, pairs = [], []
+    for run in run_dirs:
+        if not (repro / run / WEIGHT_FILES[0]).is_file():
+            missing.append(run)
+            continue
+        for name in WEIGHT_FILES:
+            src, dst = inside(repro, dest / WEIGHTS_DIR, f"{run}/{name}")
+            if src.is_file():
+                pairs.append((src, dst))
+    copy_files(pairs)
+    if missing:
+        notices.note(
+            f"{len(missing)} of {len(run_dirs)} runs have no {WEIGHT_FILES[0]} in {repro}; "
+            "their weights are not exported"
         )
-    pairs = []
-    for name in top_files:
-        if (repro / name).is_file():
-            pairs.append(inside(repro, dest, name))
-        else:
-            notices.note(f"{repro / name} does not exist; not exported")
-    pairs += [inside(repro, dest, name) for name in run_files]
-    pairs = [(src, dst) for src, dst in pairs if src.is_file()]
-    for src, _ in pairs:
-        check_exportable(src)
-    for src, dst in pairs:
-        atomic_write_bytes(dst, src.read_bytes())
 
 
-def inside(repro: Path, dest: Path, name: str) -> tuple[Path, Path]:
-    """Source and destination of ``name`` (a path read from a results file): both must resolve
-    inside their folders, whatever the name holds (``..``, an absolute path, a symlink)."""
-    relative = Path(name)
-    src, dst = repro / relative, dest / relative
-    if relative.is_absolute() or ".." in relative.parts or not _under(src, repro):
-        raise RaekitError(f"{repro} names {name!r}, which is outside {repro}; nothing was exported")
-    if not _under(dst, dest):
-        raise RaekitError(f"{dst} leads outside {dest} (a symlink); nothing was exported")
-    return src, dst
+def with_claims(results: dict[str, Any]) -> dict[str, Any]:
+    """results.json's content with the claims checked by this raekit."""
+    return {**results, "claims": check_claims(results)}
 
 
-def _under(path: Path, folder: Path) -> bool:
-    return path.resolve().is_relative_to(folder.resolve())
+def write_results_files(out: Path, results: dict[str, Any]) -> dict[str, Any]:
+    """results.json (with the claims checked now), table1.md and table2.md in `out`."""
+    results = with_claims(results)
+    write_json(out / RESULTS_FILE, results)
+    paper = paper_column(results)
+    tables = [table1(results, paper), table2(results, paper), density_table(results)]
+    atomic_write_text(out / "table1.md", tables[0].markdown() + "\n" + tables[2].markdown())
+    atomic_write_text(out / "table2.md", tables[1].markdown())
+    return results
 
 
-def check_exportable(src: Path) -> None:
-    """A JSON file exported as a result must be one: a damaged or binary file is refused."""
-    if src.suffix != ".json":
-        return
-    if read_json_object(src) is None:
-        raise RaekitError(f"{src} is not a JSON object (damaged?); nothing was exported")
+def paper_column(results: dict[str, Any]) -> str | None:
+    """The paper's numbers sit beside ours in the tables only where the setting is the paper's."""
+    return (
+        results["dataset"]
+        if results.get("preset") == "paper" and results["dataset"] in TABLE1
+        else None
+    )
 
 
 def duration(seconds: float) -> str:
@@ -140,62 +165,43 @@ def readme_block(results: dict[str, Any], name: str) -> str:
         "",
         table1(results, paper).markdown(),
         table2(results, paper).markdown(),
+        f"{protocol_words(run_protocols(results))} {FIRST_STAGE_NOTE}",
+        "",
     ]
     if paper:
         lines += [f"(Paper columns: {PAPER_NOTE}.)", ""]
+        lines += [
+            "Orderings of Table 1's columns against the paper's (seed means):",
+            "",
+            orderings_markdown(column_orderings(results, paper)),
+        ]
     lines += [
-        "The paper's claims at this scale:",
+        "The paper's claims at this scale, and on the paper's own table of the same dataset:",
         "",
         claims_markdown(check_claims(results)),
+        RULE_WORDS,
+        "",
         f"<!-- /results {name} -->",
     ]
     return "\n".join(lines)
 
 
-def update_readme(readme: str | Path, name: str, block: str) -> None:
-    """Replace `name`'s block in README's Results section, or add it at the section's end."""
-    write_readme(*readme_update(readme, name, block))
+PAPER_CLAIMS_START = "<!-- paper-claims: written by `raekit export-results` -->"
+PAPER_CLAIMS_END = "<!-- /paper-claims -->"
 
 
-def write_readme(path: Path, text: str, mode: int) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
+def paper_claims_block() -> str:
+    return f"{PAPER_CLAIMS_START}\n{paper_claims_markdown()}{PAPER_CLAIMS_END}"
 
 
-def readme_update(readme: str | Path, name: str, block: str) -> tuple[Path, str, int]:
-    """README's new text, where it really is (a symlink is followed, so the file it names is
-    updated) and its mode; line endings stay as they are. Reads only: nothing is written."""
-    real = Path(readme).resolve()
-    text, mode = read_readme(real)
-    eol = "\r\n" if text.count("\r\n") == text.count("\n") > 0 else "\n"
-    block = block.replace("\n", eol)
-    pattern = re.compile(
-        rf"<!-- results {re.escape(name)}: .*?<!-- /results {re.escape(name)} -->", re.S
-    )
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block, text)
-    else:
-        heading = re.search(r"\n## Results\r?\n", text)
-        if heading is None:
-            raise RaekitError(f"{readme} has no '## Results' section to add {name}'s results to")
-        following = text.find("\n## ", heading.end())
-        end = len(text) if following < 0 else following
-        end -= text[end - 1 : end] == "\r"  # a CRLF line: its \r belongs to the next part
-        text = text[:end].rstrip("\r\n") + eol * 2 + block + eol + text[end:]
-    return real, text, mode
-
-
-def read_readme(path: Path) -> tuple[str, int]:
-    """README's text (line endings as they are) and its permission bits, or one clear error."""
-    try:
-        return path.read_bytes().decode("utf-8"), path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        raise RaekitError(f"{path} does not exist") from None
-    except IsADirectoryError:
-        raise RaekitError(f"{path} is a folder, not a README file") from None
-    except UnicodeDecodeError:
-        raise RaekitError(f"{path} is not UTF-8 text; nothing was written") from None
-    except OSError as exc:
-        raise RaekitError(f"cannot read {path}: {exc.strerror}") from None
+def with_paper_claims(text: str) -> str:
+    """README's text with its table of the paper's claims on its own tables rewritten, where it
+    has one (in the text's line endings)."""
+    start, end = text.find(PAPER_CLAIMS_START), text.find(PAPER_CLAIMS_END)
+    if start < 0 or end <= start:
+        return text
+    block = paper_claims_block().replace("\n", line_ending(text))
+    return text[:start] + block + text[end + len(PAPER_CLAIMS_END) :]
 
 
 def parse_readme_tables(readme_text: str, name: str) -> dict[str, list[list[str]]]:

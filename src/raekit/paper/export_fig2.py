@@ -1,7 +1,8 @@
-"""Commit a Figure 2 reproduction: copy its table, fig2.json, HTML page and each model's bo.json,
-config.yaml, metrics.csv and `raekit grammar-check`'s check.json (never weights) into
-results/<name>/, and write its README block from fig2.json, so README always shows what
-fig2.json says."""
+"""Commit a Figure 2 reproduction: copy each model's bo.json, config.yaml, metrics.csv and
+`raekit grammar-check`'s check.json (never weights) into results/<name>/, write fig2.md,
+fig2.json and fig2.html there afresh from those files (so an export of committed results brings
+them up to date), and write its README block from the new fig2.json, so README always shows
+what fig2.json says."""
 
 from __future__ import annotations
 
@@ -14,9 +15,17 @@ from raekit.bo.check import CHECK_FILE
 from raekit.errors import RaekitError
 from raekit.jsonio import read_json_object
 from raekit.paper.claims import claims_markdown
-from raekit.paper.export import copy_export, duration, inside, readme_update, write_readme
-from raekit.paper.figure2 import check_table, figure2_table
-from raekit.paper.figure2_claims import check_figure2_claims
+from raekit.paper.export import duration
+from raekit.paper.export_files import copy_export, inside, readme_update, update_readme
+from raekit.paper.figure2 import write_fig2_outputs
+from raekit.paper.figure2_claims import check_figure2_claims, not_tested_reasons
+from raekit.paper.figure2_tables import (
+    check_table,
+    figure2_table,
+    gp_table,
+    measures_table,
+    progress_table,
+)
 
 FIG2_FILE = "fig2.json"
 TOP_FILES = ("fig2.md", FIG2_FILE, "fig2.html")
@@ -50,28 +59,35 @@ def export_fig2(repro: str | Path, dest: str | Path, readme: str | Path | None =
     rows = read_fig2(repro)
     for model in rows:  # names read from fig2.json: each must be a folder inside repro
         inside(repro, dest, model)
+    if readme is not None:  # README must be readable text with a Results section before any write
+        readme_update(readme, dest.name, "")
     run_files = [f"{model}/{name}" for model in rows for name in RUN_FILES]
-    update = None
-    if readme is not None:  # the README's new text is made (and checked) before any copy
-        preset = runs.read_config(inside(repro, dest, next(iter(rows)))[0]).preset
-        checks = _checks(repro, rows)
-        block = fig2_block(rows, dest.name, _training_seconds(repro, rows), preset, checks)
-        update = readme_update(readme, dest.name, block)
-    copy_export(repro, dest, FIG2_FILE, TOP_FILES, run_files)
-    if update is not None:
-        write_readme(*update)
+    copy_export(repro, dest, FIG2_FILE, (), run_files)
+    checks = {m: read_json_object(repro / m / CHECK_FILE) for m in rows}
+    bo = {m: read_json_object(repro / m / "bo.json") for m in rows}
+    rows = {m: _bo_row(bo[m]) or _bo_row(rows[m]) for m in rows}
+    write_fig2_outputs(dest, next(iter(rows.values()))["task"], rows, checks)
+    if readme is not None:
+        rows = read_fig2(dest)
+        preset = runs.read_config(repro / next(iter(rows))).preset
+        block = fig2_block(rows, dest.name, _training_seconds(repro, rows), preset, _all(checks))
+        update_readme(readme, dest.name, block)
     return dest
+
+
+def _bo_row(row: dict | None) -> dict | None:
+    """A BO row without what an earlier export added (it is derived again)."""
+    return None if row is None else {k: v for k, v in row.items() if k != "learning"}
+
+
+def _all(checks: dict[str, dict | None]) -> dict[str, dict] | None:
+    """Each model's `raekit grammar-check` report; None unless every model has one."""
+    return checks if all(checks.values()) else None
 
 
 def _training_seconds(repro: Path, rows: dict[str, dict]) -> dict[str, float]:
     """Each model's training wall time, summed from its metrics.csv."""
     return {m: sum(r.get("seconds", 0.0) for r in runs.read_metrics(repro / m)) for m in rows}
-
-
-def _checks(repro: Path, rows: dict[str, dict]) -> dict[str, dict] | None:
-    """Each model's `raekit grammar-check` report; None unless every model has one."""
-    checks = {m: read_json_object(repro / m / CHECK_FILE) for m in rows}
-    return checks if all(checks.values()) else None
 
 
 def fig2_block(
@@ -108,8 +124,13 @@ def fig2_block(
         "",
         claims_markdown(check_figure2_claims(task, rows)),
     ]
-    if checks:
-        table = check_table(checks)
+    reasons = not_tested_reasons(rows)
+    if reasons:
+        lines += [f"Not tested: {'; '.join(reasons)}.", ""]
+    measured = measures_table(task, checks or {})
+    tables = [check_table(checks)] if checks else []
+    tables += ([measured] if measured else []) + [gp_table(rows), progress_table(rows)]
+    for table in tables:
         lines += [table.markdown(), table.note, ""]
     lines.append(f"<!-- /results {name} -->")
     return "\n".join(lines)

@@ -11,11 +11,11 @@ import numpy as np
 
 from raekit import plots, runs
 from raekit.atomic import atomic_path, atomic_write_text
-from raekit.data import load_images
+from raekit.data import config_images
 from raekit.errors import RaekitError
 from raekit.generation import interpolate_images, load_run_density, reconstruct, sample_images
 from raekit.generation.neighbours import nearest_neighbours
-from raekit.paper.evaluate import eval_images
+from raekit.paper.captions import PRD_ORDER
 from raekit.paper.htmlpage import Section, embed_png, figure, page
 from raekit.paper.tables import annotate, describe_features
 from raekit.plots import pyplot
@@ -46,7 +46,7 @@ def model_figures(run_dir: Path, result: dict[str, Any], data, seed: int = 0) ->
     out = Path(run_dir) / "figures"
     out.mkdir(exist_ok=True)
     rng = np.random.default_rng(seed)
-    images = eval_images(config, data)  # the images REC and Interp. use
+    images = data.test  # Appendix D: the figures show test images, whatever the FIDs used
     paths = {name: out / f"{name}.png" for name in FIGURES}
     originals = images[rng.choice(len(images), 10, replace=len(images) < 10)]
     plots.reconstruction_figure(
@@ -85,7 +85,7 @@ def prd_figure(prd: dict[str, Any], path: Path) -> None:
         ax.plot(
             curve["recall"],
             curve["precision"],
-            label=f"{kind} (F8 {curve['f8']:.2f}, F1/8 {curve['f1_8']:.2f})",
+            label=f"{kind} (F_8 recall {curve['f8']:.2f}, F_1/8 precision {curve['f1_8']:.2f})",
         )
     ax.set(xlim=(0, 1), ylim=(0, 1.05), xlabel="recall", ylabel="precision")
     if prd:
@@ -116,7 +116,7 @@ def comparison_prd_figure(results: dict[str, Any], path: Path) -> Path:
                 ylabel="precision",
                 title=f"{column} samples",
             )
-            ax.legend(fontsize=7, title="model (F8 / F1/8)", title_fontsize=7)
+            ax.legend(fontsize=7, title=f"model ({PRD_ORDER})", title_fontsize=7)
 
     return _panels(path, len(columns), draw)
 
@@ -178,8 +178,10 @@ def comparison_grid(figures: dict[str, dict[str, Path]]) -> str:
             f"<tr><th><a href='#model-{html.escape(model)}'>{html.escape(model)}</a></th>{cells}</tr>"
         )
     note = (
-        "Each row one model. REC: validation images (top) and their reconstructions; N and GMM: 64 decoded "
-        "samples of each density; Interp.: slerp interpolations between validation pairs (one pair a row)."
+        "Each row one model. REC: test images (top) and their reconstructions; N and GMM: 64 decoded "
+        "samples of each density; Interp.: slerp interpolations between test pairs (one pair a row). "
+        "As in the paper (Appendix D) the figures show test images; the FIDs' images are said under "
+        "Table 1."
     )
     return (
         f"<table class='grid' id='fig4-grid'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
@@ -194,7 +196,7 @@ def _model_detail(model: str, result: dict[str, Any], paths: dict[str, Path]) ->
     )
     facts = (
         f"<p>Run <code>{html.escape(str(result['run']))}</code>. FID: {html.escape(fid)}. "
-        f"PRD F8 / F1/8: {html.escape(prd)}.</p>"
+        f"PRD {PRD_ORDER}: {html.escape(prd)}.</p>"
     )
     return (
         facts
@@ -209,6 +211,10 @@ def _model_detail(model: str, result: dict[str, Any], paths: dict[str, Path]) ->
     )
 
 
+def _distinct(items: list) -> list:
+    return [item for i, item in enumerate(items) if item not in items[:i]]
+
+
 def write_report(
     out: Path,
     results: dict[str, Any],
@@ -216,6 +222,7 @@ def write_report(
     paper_dataset: str | None,
     data=None,
     claims: list[dict[str, Any]] | None = None,
+    orderings: list[dict[str, Any]] | None = None,
 ) -> Path:
     """report.html in `out`: contents, the tables, the paper's claims checked, the models side by
     side, then each model's detail (`results`: model -> one run's eval result), all in one file."""
@@ -224,7 +231,7 @@ def write_report(
     figures = {}
     for model, result in results.items():
         config = runs.read_config(result["run"])
-        data = data or load_images(config.dataset, config.data_root)
+        data = data or config_images(config)
         figures[model] = model_figures(Path(result["run"]), result, data)
     shared = out / "figures"
     shared.mkdir(exist_ok=True)
@@ -239,7 +246,8 @@ def write_report(
             if table.title.startswith("Table 2")
             else "densities"
         )
-        annotate(table, key, first, paper=bool(paper_dataset))
+        protocols = [r.get("protocol") or {} for r in results.values()]
+        annotate(table, key, first, paper=bool(paper_dataset), protocols=_distinct(protocols))
     sections = [Section(t.key, t.title, t.html(heading=False)) for t in tables]
     if paper_dataset:
         sections[0].body += (
@@ -251,13 +259,20 @@ def write_report(
 
         body = claims_html(claims, heading=False)  # the section brings its own heading
         sections.append(Section("claims", "The paper's claims at this scale", body))
+    if orderings:
+        from raekit.paper.orderings import orderings_html
+
+        sections.append(
+            Section("orderings", "Orderings against the paper's", orderings_html(orderings))
+        )
     sections += [
         Section("fig4", "Models side by side (paper Fig. 4)", comparison_grid(figures)),
         Section(
             "prd",
             "PRD curves of all models",
             embed_png(prd_all, "PRD curves of all models", "plot")
-            + "<p class='note'>Precision against recall of each model's samples; legend: F8 / F1/8.</p>",
+            + "<p class='note'>Precision against recall of each model's samples; legend: "
+            + f"{PRD_ORDER}.</p>",
         ),
         Section(
             "curves",

@@ -14,15 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from raekit import notices, runs
-from raekit.atomic import atomic_write_text
 from raekit.config import RunConfig, make_config
 from raekit.datasets import SEQUENCE_TASKS
 from raekit.errors import RaekitError
-from raekit.jsonio import write_json
 from raekit.paper import results as results_mod
 from raekit.paper import reuse
-from raekit.paper.claims import check_claims
 from raekit.paper.evaluate import evaluate_run, protocol, read_eval
+from raekit.paper.export import paper_column, write_results_files
+from raekit.paper.first_stage import FIRST_STAGE_OF, adopt_first_stage, first_stage_of
+from raekit.paper.orderings import column_orderings
 from raekit.paper.paper_results import TABLE1, TABLE1_MODELS
 from raekit.paper.tables import density_table, table1, table2
 from raekit.runs.locks import locking
@@ -38,6 +38,7 @@ class Job:
     config: RunConfig  # what is asked (equal to the saved config where a run exists)
     exists: bool
     finished: bool
+    first_stage: Path | None = None  # a VAE run to reuse as this 2sVAE's first stage
 
 
 def run_dir_for(out: Path, model: str, seed: int) -> Path:
@@ -47,6 +48,7 @@ def run_dir_for(out: Path, model: str, seed: int) -> Path:
 def plan(dataset: str, preset: str, out: Path, models, seeds, overrides=None) -> list[Job]:
     """Every (model, seed) with its folder; refuses folders holding a different run, before any work."""
     jobs = []
+    models = _first_stages_first(models)
     for model in models:
         if (Path(out) / model / runs.CONFIG_FILE).exists():
             raise RaekitError(
@@ -57,6 +59,7 @@ def plan(dataset: str, preset: str, out: Path, models, seeds, overrides=None) ->
             run_dir = run_dir_for(out, model, seed)
             asked = make_config(dataset, model, preset, **{**(overrides or {}), "seed": seed})
             exists = reuse.check_reusable(run_dir, asked) is not None
+            source = FIRST_STAGE_OF.get(model)
             jobs.append(
                 Job(
                     model,
@@ -65,9 +68,35 @@ def plan(dataset: str, preset: str, out: Path, models, seeds, overrides=None) ->
                     asked,
                     exists,
                     exists and reuse.is_finished(run_dir, asked),
+                    run_dir_for(out, source, seed) if source in models and not exists else None,
                 )
             )
     return jobs
+
+
+def _first_stages_first(models) -> list[str]:
+    """`models` with each first-stage model (the VAE) before the model that reuses it."""
+    ordered = list(models)
+    for model, source in FIRST_STAGE_OF.items():
+        if model in ordered and source in ordered and ordered.index(source) > ordered.index(model):
+            ordered.remove(source)
+            ordered.insert(ordered.index(model), source)
+    return ordered
+
+
+def adopt_if_ready(job: Job, out: Path) -> None:
+    """Take a 2sVAE's first stage from the finished VAE run of its seed (no second training)."""
+    if (
+        job.first_stage is None
+        or job.finished
+        or not reuse.is_finished(job.first_stage, job.config)
+    ):
+        return
+    adopt_first_stage(
+        job.first_stage, job.run_dir, job.config, str(job.first_stage.relative_to(out))
+    )
+    print(f"{job.run_dir}: first stage = {job.first_stage} (not trained again)", flush=True)
+    job.exists = job.finished = True
 
 
 def train_job(job: Job, data=None, **track) -> None:
@@ -83,6 +112,7 @@ def evaluate_job(
     job: Job, features: str, n: int, densities: list[str] | None, data=None, **track
 ) -> dict[str, Any]:
 
+    reuse.align_protocol(job.run_dir, job.config)
     previous = read_eval(job.run_dir)
     if reuse.eval_matches(
         previous,
@@ -178,6 +208,7 @@ def reproduce(
     full: dict[str, dict[str, Any]] = {}  # first seed's full result per model, for the report
     results = None
     for job in jobs:
+        adopt_if_ready(job, out)
         if not train and not job.finished:
             state = (
                 f"{reuse.trained_epochs(job.run_dir)}/{job.config.epochs} epochs"
@@ -195,6 +226,8 @@ def reproduce(
         entry["train_seconds"] = round(
             sum(r.get("seconds", 0.0) for r in runs.read_metrics(job.run_dir)), 1
         )
+        if first_stage_of(job.run_dir):  # its training is the VAE's, counted there
+            entry["first_stage"], entry["train_seconds"] = first_stage_of(job.run_dir), 0.0
         collected.setdefault(job.model, {})[str(job.seed)] = entry
         meta.update({k: result[k] for k in ("extractor", "n_reference")})
         results = write_results(out, meta, collected)
@@ -204,8 +237,17 @@ def reproduce(
         from raekit.paper.report import write_report
 
         tables = make_tables(results)
+        orderings = (
+            column_orderings(results, results["dataset"]) if results["dataset"] in TABLE1 else None
+        )
         path = write_report(
-            out, full, tables, paper_column(results), data=data, claims=results["claims"]
+            out,
+            full,
+            tables,
+            paper_column(results),
+            data=data,
+            claims=results["claims"],
+            orderings=orderings,
         )
         print(f"report: {path}")
         if track:  # the figures exist only now: add them to each run's log
@@ -222,15 +264,6 @@ def reproduce(
     return results
 
 
-def paper_column(results: dict[str, Any]) -> str | None:
-    """The paper's numbers sit beside ours only where the setting is the paper's."""
-    return (
-        results["dataset"]
-        if results["preset"] == "paper" and results["dataset"] in TABLE1
-        else None
-    )
-
-
 def make_tables(results: dict[str, Any], paper: str | None = None):
     paper = paper or paper_column(results)
     return [table1(results, paper), table2(results, paper), density_table(results)]
@@ -239,12 +272,7 @@ def make_tables(results: dict[str, Any], paper: str | None = None):
 def write_results(out: Path, meta: dict[str, Any], collected) -> dict[str, Any]:
     """results.json, table1.md and table2.md from the runs evaluated so far."""
 
-    results = results_mod.build(meta, collected)
-    results["claims"] = check_claims(results)
-    write_json(out / results_mod.RESULTS_FILE, results)
-    tables = make_tables(results)
-    atomic_write_text(out / "table1.md", tables[0].markdown() + "\n" + tables[2].markdown())
-    atomic_write_text(out / "table2.md", tables[1].markdown())
+    results = write_results_files(out, results_mod.build(meta, collected))
     done = sum(len(v) for v in collected.values())
     print(f"results: {out / results_mod.RESULTS_FILE} ({done} runs)", file=sys.stderr, flush=True)
     return results

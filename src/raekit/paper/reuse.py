@@ -14,6 +14,9 @@ from raekit.transfer import digest
 
 # Settings that change where or how a run is computed, never what it computes.
 OPERATIONAL = ("data_root", "device", "keep_checkpoints")
+# Settings of the evaluation only: a trained run is reused under another protocol and evaluated
+# again (see align_protocol).
+EVALUATION = ("eval_images", "rec_sampled", "rec_second_stage")
 
 
 def config_differences(saved: RunConfig, asked: RunConfig) -> list[str]:
@@ -22,7 +25,7 @@ def config_differences(saved: RunConfig, asked: RunConfig) -> list[str]:
     return [
         f"{key} {there[key]!r} (asked {here[key]!r})"
         for key in here
-        if key not in OPERATIONAL and there.get(key) != here[key]
+        if key not in OPERATIONAL + EVALUATION and there.get(key) != here[key]
     ]
 
 
@@ -39,6 +42,15 @@ def check_reusable(run_dir: Path, asked: RunConfig) -> RunConfig | None:
             f"use another --out or move it away"
         )
     return saved
+
+
+def align_protocol(run_dir: Path, asked: RunConfig) -> None:
+    """Give a reused run the evaluation protocol asked for (its weights are untouched; an
+    eval.json of the old protocol no longer matches, so the run is evaluated again)."""
+    saved = runs.read_config(run_dir)
+    wanted = {key: getattr(asked, key) for key in EVALUATION}
+    if any(getattr(saved, key) != value for key, value in wanted.items()):
+        runs.write_config(run_dir, dataclasses.replace(saved, **wanted))
 
 
 def trained_epochs(run_dir: Path) -> int:

@@ -7,8 +7,22 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from raekit.paper.paper_results import TABLE1, TABLE2
+from raekit.paper.captions import (
+    PRD_ORDER,
+    protocol_short,
+    protocol_words,
+    run_protocols,
+)
+from raekit.paper.paper_results import TABLE1, TABLE2, first_stage_columns
 from raekit.paper.results import column, prd_column
+
+# The 2sVAE's first stage is the VAE of the same seed: those cells are the VAE's.
+FIRST_STAGE_MARK = " †"
+FIRST_STAGE_NOTE = (
+    "† the 2sVAE's first stage is the VAE of the same seed, so the marked cells (its GMM and "
+    "Interp., and its REC. unless reconstructions pass through the second stage) are the VAE's; "
+    "they are left out of every claim."
+)
 
 
 @dataclass
@@ -107,11 +121,17 @@ def _pair(p) -> str:
     return "–" if p is None else f"{p[0]:.2f} / {p[1]:.2f}"
 
 
-def _title(results: dict[str, Any], what: str) -> str:
+def _title(results: dict[str, Any], what: str, protocol: bool = True) -> str:
+    images = f"; {protocol_short(run_protocols(results))}" if protocol else ""
     return (
         f"{what} ({results['extractor']} features, {results['n']} samples vs {results['n_reference']} "
-        f"test images; mean ± std over seeds)"
+        f"test images{images}; mean ± std over seeds)"
     )
+
+
+def _marked(results: dict[str, Any], model: str, name: str, cell: str) -> str:
+    columns = first_stage_columns(model, results.get("runs", {}).get(model))
+    return cell + FIRST_STAGE_MARK if name in columns else cell
 
 
 def table1(results: dict[str, Any], paper_dataset: str | None = None) -> Table:
@@ -122,7 +142,8 @@ def table1(results: dict[str, Any], paper_dataset: str | None = None) -> Table:
     rows = []
     for model, summary in results["aggregate"].items():
         row = [model, seeds_cell(summary)] + [
-            fmt_stat(column(summary, c)) for c in ("REC", "N", "GMM", "Interp")
+            _marked(results, model, c, fmt_stat(column(summary, c)))
+            for c in ("REC", "N", "GMM", "Interp")
         ]
         if paper_dataset:
             row += [_fmt(v) for v in TABLE1[paper_dataset].get(model, (None,) * 4)]
@@ -151,18 +172,20 @@ def density_table(results: dict[str, Any]) -> Table:
 
 
 def table2(results: dict[str, Any], paper_dataset: str | None = None) -> Table:
-    """PRD (F_8 / F_1/8) of N and GMM samples, per model (results.json)."""
+    """PRD, F_8 (recall) / F_1/8 (precision), of N and GMM samples per model (results.json); the
+    paper's pairs beside them in the order the paper prints them, which is F_8 first."""
     header = ["model", "seeds", "N", "GMM"] + (["paper N", "paper GMM"] if paper_dataset else [])
     rows = []
     for model, summary in results["aggregate"].items():
         row = [model, seeds_cell(summary)]
         for name in ("N", "GMM"):
             f8, f1_8 = prd_column(summary, name, "f8"), prd_column(summary, name, "f1_8")
-            row.append("–" if f8 is None else f"{fmt_stat(f8)} / {fmt_stat(f1_8)}")
+            cell = "–" if f8 is None else f"{fmt_stat(f8)} / {fmt_stat(f1_8)}"
+            row.append(_marked(results, model, name, cell) if name == "GMM" else cell)
         if paper_dataset:
             row += [_pair(p) for p in TABLE2[paper_dataset].get(model, (None, None))]
         rows.append(row)
-    return Table(_title(results, "Table 2: precision / recall (F_8 / F_1/8)"), header, rows)
+    return Table(_title(results, f"Table 2: PRD, {PRD_ORDER}", protocol=False), header, rows)
 
 
 FEATURE_WORDS = {
@@ -180,9 +203,13 @@ def describe_features(result: dict[str, Any]) -> str:
     return f"{words} ({result.get('extractor', name)})"
 
 
-def annotate(table: Table, key: str, result: dict[str, Any], paper: bool = False) -> Table:
+def annotate(
+    table: Table, key: str, result: dict[str, Any], paper: bool = False, protocols=None
+) -> Table:
     """Give a Table 1 / Table 2 / densities table its id, the sense of each column (for the bold
-    best value) and a line saying what the numbers are, from one evaluation `result`."""
+    best value) and a line saying what the numbers are, from one evaluation `result` and the
+    protocols the runs recorded (default: `result`'s)."""
+    protocols = protocols if protocols is not None else [result.get("protocol") or {}]
     features, n, ref = (
         describe_features(result),
         result["n"],
@@ -192,10 +219,10 @@ def annotate(table: Table, key: str, result: dict[str, Any], paper: bool = False
         goals = ["min" if h not in ("model", "seeds") else None for h in table.header]
         note = (
             f"FID, lower is better (bold: the best of each column), of {n} images against {ref} test images "
-            f"in {features}. REC: reconstructions of validation images; N and GMM: decoded samples of the N "
-            "density (a fitted Gaussian; N(0, I) for VAE and WAE) and of a 10-component GMM; Interp.: slerp "
-            "midpoints of random validation pairs. FIDs of other extractors or sample counts are not "
-            "comparable"
+            f"in {features}. {protocol_words(protocols)} N and GMM: decoded samples of the N "
+            "density (a fitted Gaussian; N(0, I) for VAE and WAE; the second stage for the 2sVAE) and "
+            f"of a 10-component GMM. {FIRST_STAGE_NOTE} FIDs of other extractors or sample counts are "
+            "not comparable"
             + (": the paper columns are Inception FIDs of 10k samples." if paper else ".")
             + " With several seeds a cell is the mean ± the standard deviation over seeds."
         )
@@ -203,8 +230,10 @@ def annotate(table: Table, key: str, result: dict[str, Any], paper: bool = False
         goals = ["max" if h not in ("model", "seeds") else None for h in table.header]
         note = (
             f"PRD (Sajjadi et al., 2018) of {n} samples against {ref} test images in {features}: "
-            "F_8 (recall) / F_1/8 (precision), higher is better (bold: the best of each column); "
-            "20 clusters, 1001 angles, averaged over 10 clusterings."
+            f"{PRD_ORDER}, higher is better (bold: the best of each column); "
+            "20 clusters, 1001 angles, averaged over 10 clusterings. The paper heads its Table 2 "
+            "'precision / recall', but the official code writes F_8 (recall) first: its pairs are "
+            f"shown as printed, beside the same quantities. {FIRST_STAGE_NOTE}"
         )
     else:
         goals = [None if h == "model" else "max" if "log-lik" in h else "min" for h in table.header]

@@ -129,7 +129,9 @@ def warn_if_unfinished(run_dir: str | Path) -> None:
 def load_run(
     run_dir: str | Path, encoder: nn.Module | None = None, decoder: nn.Module | None = None
 ) -> tuple[nn.Module, RunConfig]:
-    """The trained model (best validation weights, eval mode) and its config."""
+    """The trained model (best validation weights, eval mode, on the device `--device` or
+    raekit.devices.use_device chose, else the best available) and its config."""
+    from raekit.devices import compute_device
     from raekit.models.build import build_from_config
     from raekit.runs.weights import load_weights
 
@@ -143,7 +145,7 @@ def load_run(
     model = build_from_config(config, encoder, decoder)
     load_weights(weights, model)
     warn_if_unfinished(run_dir)
-    return model.eval(), config
+    return model.to(compute_device()).eval(), config
 
 
 def _missing_weights_advice(run_dir: Path, config: RunConfig) -> str:

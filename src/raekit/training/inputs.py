@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from raekit.config import RunConfig
-from raekit.data import load_images
+from raekit.data import config_images
 from raekit.errors import RaekitError
 
 
@@ -31,5 +31,4 @@ def load_data(config: RunConfig):
         from raekit.grammar.task import load_sequences
 
         return load_sequences(config)
-
-    return load_images(config.dataset, config.data_root)
+    return config_images(config)

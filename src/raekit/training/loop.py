@@ -23,6 +23,7 @@ from raekit.runs import checkpoint
 from raekit.training import tracking
 from raekit.training.epochs import EpochLoop, LossModule, RunState
 from raekit.training.inputs import training_arrays
+from raekit.training.own_data import is_own_data, own_training, record_own_data
 from raekit.training.utils import (
     SignalCatcher,
     TrainingInterrupted,
@@ -46,10 +47,22 @@ def train(
     track=None,
     experiment: str | None = None,
 ) -> Path:
-    """Train `config` into run directory `out` and return it. `data` may be an ImageSplits;
-    `track` names trackers ("tensorboard", "mlflow"; see raekit.training.tracking)."""
+    """Train `config` into run directory `out` and return it; `track` names trackers
+    ("tensorboard", "mlflow"; see raekit.training.tracking).
+
+    `data`: None for the config's dataset, an ImageSplits, or your own images: a folder, an image
+    list or an .npy/.npz path, `raekit.read_images(...)`, an ndarray (N, H, W[, C]), a tensor
+    (N, C, H, W) or a torch Dataset of image tensors (uint8, or floats in [0, 1]). Own images
+    replace the config's dataset (`dataset: custom`; the values `config` changed from its preset
+    are kept) and are split 80/10/10 by `data_seed`; in-memory images are saved as RUN/data.npy."""
     run_dir = Path(out)
     tracking.parse_backends(track)
+    own = None
+    if is_own_data(data):
+        if resume:
+            raise RaekitError("resume reads the run's own data again; do not pass data=")
+        own = own_training(config, data, run_dir)
+        config, data = own.config, own.splits
     ctx = distributed.setup(config.device)
     lock = contextlib.ExitStack()
     try:
@@ -87,6 +100,8 @@ def train(
                 runs.write_config(run_dir, config)
         elif ctx.is_main:
             run_dir.mkdir(parents=True, exist_ok=True)
+            if own is not None:
+                record_own_data(run_dir, own)
             runs.write_config(run_dir, config)
         if ctx.is_main:
             runs.write_status(run_dir, finished=False, epochs=config.epochs)
