@@ -148,6 +148,7 @@ def run_train(args) -> int:
     if args.smiles and args.data_root:
         raise RaekitError("give --smiles or --data-root, not both")
     args.seed, args.data_root = None, args.smiles or args.data_root
+    args.data = None  # train's --data (own images) has no place in a sequence task
     with parallel_parsing(args.processes):
         return train_run(args)
 
