@@ -28,7 +28,8 @@ ROOT = os.geteuid() == 0  # root ignores file modes: read-only folders are then 
 
 # Runs raekit's CLI with one operating-system fault injected below RAEKIT_TEST_FAULT's folder:
 # "readonly" makes creating or writing files there fail with EROFS (as a read-only mount does),
-# "enospc" makes fsync fail with ENOSPC (a full disk, as delayed allocation reports it).
+# "enospc" makes fsync fail with ENOSPC (a full disk, as delayed allocation reports it), "full"
+# makes os.write, os.sendfile and fsync fail with ENOSPC (a disk with no block left).
 INJECT = r"""
 import builtins, errno, io, os, runpy, sys
 kind, prefix = os.environ.pop("RAEKIT_TEST_FAULT").split(":", 1)
@@ -58,12 +59,27 @@ if kind == "readonly":
         return real_bopen(file, mode, *args, **kwargs)
     os.open, os.mkdir, builtins.open, io.open = os_open, mkdir, bopen, bopen
 else:
-    real_fsync = os.fsync
+    real_fsync, real_write, real_sendfile = os.fsync, os.write, os.sendfile
+    def fd_inside(fd):
+        try:
+            return inside(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:
+            return False
     def fsync(fd):
-        if inside(os.readlink(f"/proc/self/fd/{fd}")):
+        if fd_inside(fd):
             fail(errno.ENOSPC)
         return real_fsync(fd)
     os.fsync = fsync
+    if kind == "full":  # every write there fails too, as on a disk with no block left
+        def write(fd, data):
+            if fd_inside(fd):
+                fail(errno.ENOSPC)
+            return real_write(fd, data)
+        def sendfile(out_fd, in_fd, offset, count):
+            if fd_inside(out_fd):
+                fail(errno.ENOSPC)
+            return real_sendfile(out_fd, in_fd, offset, count)
+        os.write, os.sendfile = write, sendfile
 runpy.run_module("raekit", run_name="__main__", alter_sys=True)
 """
 
@@ -105,7 +121,7 @@ class Setup:
     code: int = 2
     message: str = ""  # must appear in the one stderr line
     env: dict = field(default_factory=dict)
-    fault: tuple[str, Path] | None = None  # ("readonly" | "enospc", folder)
+    fault: tuple[str, Path] | None = None  # ("readonly" | "enospc" | "full", folder)
     may_change: tuple[Path, ...] = ()  # pre-existing files this case is meant to replace
 
 
@@ -481,6 +497,236 @@ CASES = {
 }
 
 
+# ---- the second hostile probe --------------------------------------------------------------------
+
+
+def flip_weight_byte(w, d, argv_for) -> Setup:
+    """A bit of model.safetensors' tensors flipped (its header intact): bit rot."""
+    run = copy_run(w, d)
+    path = run / "model.safetensors"
+    data = bytearray(path.read_bytes())
+    data[-5] ^= 0x10
+    path.write_bytes(bytes(data))
+    return Setup(argv_for(run, d), message="fail the SHA-256")
+
+
+def swapped_weights(w, d) -> Setup:
+    """model.safetensors replaced by another run's (a later epoch), model.json left as it was."""
+    import torch
+
+    from raekit.models.build import build_from_config
+    from raekit.runs import read_config
+    from raekit.runs.weights import save_weights
+
+    run = copy_run(w, d)
+    other = build_from_config(read_config(run))
+    with torch.no_grad():
+        for tensor in other.parameters():
+            tensor.add_(0.01)
+    (d / "other").mkdir()
+    save_weights(d / "other" / "model.safetensors", other, {"epoch": 9, "run": "another"})
+    shutil.copyfile(d / "other" / "model.safetensors", run / "model.safetensors")
+    return Setup(["sample", str(run), "--out", str(d / "s.png")], message="SHA-256")
+
+
+def results_file(w, folder: Path, run_path: str) -> Path:
+    """A reproduction folder whose results.json names `run_path` as its run (world's eval.json)."""
+    import json
+
+    from raekit.paper.results import META_KEYS, RESULTS_FILE, build, compact
+
+    folder.mkdir(parents=True, exist_ok=True)
+    result = json.loads((w.run / "eval.json").read_text())
+    meta = {k: result[k] for k in META_KEYS}
+    runs = {"rae-l2": {"0": compact(result, run_path)}}
+    (folder / RESULTS_FILE).write_text(json.dumps(build({**meta, "seeds": [0]}, runs)))
+    return folder
+
+
+def export_escape(w, d) -> Setup:
+    victim = d / "deep" / "victim"
+    victim.mkdir(parents=True)
+    (victim / "config.yaml").write_text("mine\n")
+    repro = results_file(w, d / "deep" / "repro", "../victim")
+    return Setup(
+        ["export-results", str(repro), "--dest", str(d / "deep" / "xd8")], message="outside"
+    )
+
+
+def binary_bo_json(w, d) -> Setup:
+    repro = d / "fig2"
+    (repro / "grae").mkdir(parents=True)
+    (repro / "fig2.json").write_text('{"grae": {"task": "expressions"}}')
+    (repro / "grae" / "bo.json").write_bytes(bytes(range(256)))
+    return Setup(
+        ["export-results", str(repro), "--dest", str(d / "out")], message="not a JSON object"
+    )
+
+
+def export_full_disk(w, d) -> Setup:
+    repro = results_file(w, d / "repro", "run")
+    shutil.copytree(w.run, repro / "run")
+    return Setup(
+        ["export-results", str(repro), "--dest", str(d / "dest")],
+        message=f"cannot write {d / 'dest'}",
+        fault=("full", d / "dest"),
+    )
+
+
+def full_disk_lock(w, d, argv_for) -> Setup:
+    """No block left: the run's lock file cannot even be written. The error names it."""
+    run = copy_run(w, d)
+    return Setup(
+        argv_for(run), message=".raekit.lock: No space left on device", fault=("full", run)
+    )
+
+
+def not_utf8_config(w, d) -> Setup:
+    run = copy_run(w, d)
+    (run / "config.yaml").write_bytes(b"dataset: digits\nmodel: \xff\xfe\n")
+    return Setup(["sample", str(run), "--out", str(d / "s.png")], message="not UTF-8")
+
+
+def symlink_loop(w, d) -> Setup:
+    (d / "a").symlink_to(d / "b")
+    (d / "b").symlink_to(d / "a")
+    return Setup(train_args("--out", str(d / "a")), message="symlink loop")
+
+
+def negative_seed(command: str):
+    def setup(w, d) -> Setup:
+        out = [] if command in ("evaluate", "grammar-check") else ["--out", str(d / "o.png")]
+        return Setup([command, str(w.run), "--seed", "-1", *out], message="--seed")
+
+    return setup
+
+
+def existing_sample_out(w, d) -> Setup:
+    (d / "s.png").write_bytes(b"someone's picture")
+    return Setup(["sample", str(w.run), "--out", str(d / "s.png")], message="--force")
+
+
+def fig3(*extra: str):
+    return lambda w, d: Setup(
+        [
+            "reproduce-fig3",
+            "--dataset",
+            "digits",
+            "--preset",
+            "tiny",
+            "--out",
+            str(d / "f3"),
+            *extra,
+        ],
+        message=extra[0],
+    )
+
+
+def repeated_warning(w, d) -> Setup:
+    """20 samples of 128 features: every FID of the evaluation warns the same; it is said once."""
+    run = copy_run(w, d)
+    return Setup(
+        ["evaluate", str(run), "--n", "20", "--densities", "gaussian"],
+        code=0,
+        message="singular",
+        may_change=(run / "eval.json",),
+    )
+
+
+def note_then_error(w, d) -> Setup:
+    """The corpus note ("synthetic expression corpus") must not make the error a second line."""
+    return Setup(
+        [
+            "grammar-train",
+            "--task",
+            "expressions",
+            "--model",
+            "grae",
+            "--preset",
+            "tiny",
+            "--epochs",
+            "1",
+            "--out",
+            str(d / "run"),
+            "--set",
+            "batch_size=1000000",
+        ],
+        message="batch_size",
+    )
+
+
+def _sample(run: Path, d: Path) -> list[str]:
+    return ["sample", str(run), "--density", "gaussian", "--out", str(d / "s.png")]
+
+
+PROBE2 = {
+    # wrong results refused: damaged or swapped weights
+    "weights-bit-rot-sample": lambda w, d: flip_weight_byte(w, d, _sample),
+    "weights-bit-rot-evaluate": lambda w, d: flip_weight_byte(
+        w, d, lambda run, d: evaluate_args(run)
+    ),
+    "weights-from-another-run": swapped_weights,
+    # every config key has a rule, checked before training
+    "set-input-noise-negative": bad_set("input_noise", "-0.5", "input_noise must be"),
+    "set-min-lr-negative": bad_set("min_lr", "-1", "min_lr must be"),
+    "set-min-lr-nan": bad_set("min_lr", "nan", "min_lr must be"),
+    "set-filters-zero": bad_set("filters", "0", "filters must be"),
+    "set-filters-negative": bad_set("filters", "-8", "filters must be"),
+    "set-width-tiny": bad_set("width", "1e-300", "width must be"),
+    "set-gmm-components-zero": bad_set("gmm_components", "0", "gmm_components must be"),
+    "set-gmm-max-iter-zero": bad_set("gmm_max_iter", "0", "gmm_max_iter must be"),
+    "set-two-stage-epochs-zero": bad_set("two_stage_epochs", "0", "two_stage_epochs must be"),
+    "set-two-stage-lr-nan": bad_set("two_stage_lr", "nan", "two_stage_lr must be"),
+    "set-two-stage-batch-zero": bad_set("two_stage_batch", "0", "two_stage_batch must be"),
+    "set-two-stage-hidden-zero": bad_set("two_stage_hidden", "0", "two_stage_hidden must be"),
+    "set-two-stage-layers-zero": bad_set("two_stage_layers", "0", "two_stage_layers must be"),
+    "set-epochs-beside-option": bad_set("epochs", "1.5", "both given"),
+    # no silent substitutions
+    "fig3-epochs-zero": fig3("--epochs", "0"),
+    "fig3-kl-weight-inf": fig3("--kl-weights", "inf"),
+    "fig3-n-one": fig3("--n", "1"),
+    "demo-celeba-not-fetched": lambda w, d: Setup(
+        ["demo", "--dataset", "celeba", "--out", str(d / "demo")], message="celeba"
+    ),
+    "demo-expressions": lambda w, d: Setup(
+        ["demo", "--dataset", "expressions", "--out", str(d / "demo")],
+        message="not an image dataset",
+    ),
+    "export-binary-bo-json": binary_bo_json,
+    # writes only inside the folders named
+    "export-run-outside-repro": export_escape,
+    "export-full-disk": export_full_disk,
+    "evaluate-full-disk": lambda w, d: full_disk_lock(w, d, evaluate_args),
+    "fit-density-full-disk": lambda w, d: full_disk_lock(
+        w, d, lambda run: ["fit-density", str(run), "--density", "gaussian"]
+    ),
+    "resume-full-disk": lambda w, d: full_disk_lock(
+        w, d, lambda run: ["train", "--out", str(run), "--resume", "--epochs", "2"]
+    ),
+    # tracebacks before
+    "config-not-utf8": not_utf8_config,
+    "out-symlink-loop": symlink_loop,
+    **{
+        f"seed-negative-{c}": negative_seed(c)
+        for c in ("evaluate", "sample", "interpolate", "neighbours", "grammar-check")
+    },
+    # unclear or late messages
+    "reproduce-no-models": lambda w, d: Setup(
+        ["reproduce", "--models", "", "--out", str(d / "r")], message="--models names no model"
+    ),
+    "demo-no-models": lambda w, d: Setup(
+        ["demo", "--models", "", "--out", str(d / "r")], message="--models names no model"
+    ),
+    "reproduce-sequence-task": lambda w, d: Setup(
+        ["reproduce", "--dataset", "expressions", "--out", str(d / "r")], message="sequence task"
+    ),
+    "sample-out-exists": existing_sample_out,
+    "warning-said-once": repeated_warning,
+    "note-then-error-is-one-line": note_then_error,
+}
+CASES.update(PROBE2)
+
+
 def snapshot(*folders: Path) -> dict[Path, str]:
     return {
         p: hashlib.sha256(p.read_bytes()).hexdigest()
@@ -602,3 +848,113 @@ def test_fetch_does_not_call_a_dataset_verified_when_other_files_break_it(tmp_pa
         (tmp_path / name).write_bytes(b"not idx")
     with pytest.raises(RaekitError, match="train-images-idx3-ubyte is not an IDX file"):
         fetch.fetch("mnist", tmp_path)
+
+
+def test_every_config_field_has_a_rule():
+    """A new RunConfig field must get its rule in raekit.config_rules.RULES (type, range, names)."""
+    from dataclasses import fields
+
+    from raekit.config import RunConfig
+    from raekit.config_rules import RULES
+
+    assert set(RULES) == {f.name for f in fields(RunConfig)}
+
+
+def _reproduce(out: Path, cache: Path, epochs: int) -> subprocess.CompletedProcess:
+    settings = {**RUN_SETTINGS, "epochs": epochs}
+    return run_cli(
+        [
+            "reproduce",
+            "--dataset",
+            "digits",
+            "--preset",
+            "tiny",
+            "--models",
+            "rae-l2",
+            "--out",
+            str(out),
+            "--n",
+            "150",
+            "--densities",
+            "gaussian,gmm",
+            "--no-estimate",
+            "--set",
+            *[f"{k}={v}" for k, v in settings.items()],
+        ],
+        {"RAEKIT_CACHE": str(cache)},
+    )
+
+
+def test_reproduce_reuses_an_evaluation_only_of_the_weights_and_densities_on_disk(world, tmp_path):
+    """After a run is extended and its densities refitted, reproduce evaluates it again and
+    reports what a fresh evaluation of the new weights gives, never the old numbers."""
+    import json
+
+    out = tmp_path / "repro"
+    run = Path(shutil.copytree(world.run, out / "rae-l2" / "seed0"))
+    first = _reproduce(out, world.cache, 1)
+    assert first.returncode == 0, first.stderr[-3000:]
+    old = json.loads((run / "eval.json").read_text())
+    again = _reproduce(out, world.cache, 1)
+    assert again.returncode == 0 and f"reusing {run / 'eval.json'}" in again.stdout
+
+    resumed = run_cli(["train", "--out", str(run), "--resume", "--epochs", "2"], {})
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    for kind in ("gaussian", "gmm"):
+        fitted = run_cli(["fit-density", str(run), "--density", kind], {})
+        assert fitted.returncode == 0, fitted.stderr[-3000:]
+    second = _reproduce(out, world.cache, 2)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert f"reusing {run / 'eval.json'}" not in second.stdout
+    assert f"evaluating {run}" in second.stdout
+    new = json.loads((run / "eval.json").read_text())
+    fresh_run = Path(shutil.copytree(run, tmp_path / "fresh"))
+    (fresh_run / "eval.json").unlink()
+    evaluated = run_cli(
+        ["evaluate", str(fresh_run), "--n", "150", "--densities", "gaussian,gmm"],
+        {"RAEKIT_CACHE": str(world.cache)},
+    )
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    fresh = json.loads((fresh_run / "eval.json").read_text())
+    assert new["fid"] == fresh["fid"] and new["fid"] != old["fid"]
+    assert new["fingerprints"] != old["fingerprints"]
+
+
+def _export_with_readme(world, tmp_path, readme: Path) -> subprocess.CompletedProcess:
+    repro = results_file(world, tmp_path / "repro", "run")
+    shutil.copytree(world.run, repro / "run")
+    return run_cli(
+        ["export-results", str(repro), "--dest", str(tmp_path / "dest"), "--readme", str(readme)],
+        {},
+    )
+
+
+def test_export_updates_the_readme_through_its_symlink_keeping_line_endings_and_mode(
+    world, tmp_path
+):
+    real = tmp_path / "docs" / "README.md"
+    real.parent.mkdir()
+    real.write_bytes(b"# Project\r\n\r\n## Results\r\n\r\nearlier text\r\n\r\n## Other\r\nkept\r\n")
+    real.chmod(0o640)
+    link = tmp_path / "README.md"
+    link.symlink_to(real)
+    result = _export_with_readme(world, tmp_path, link)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert link.is_symlink() and link.resolve() == real
+    text = real.read_bytes()
+    assert b"<!-- results dest:" in text and b"earlier text\r\n" in text
+    assert text.count(b"\n") == text.count(b"\r\n")  # every line still ends in CRLF
+    assert text.endswith(b"## Other\r\nkept\r\n")
+    assert real.stat().st_mode & 0o777 == 0o640
+
+
+def test_export_checks_the_readme_before_writing_anything(world, tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe binary")
+    before = snapshot(tmp_path)
+    result = _export_with_readme(world, tmp_path, readme)
+    lines = result.stderr.splitlines()
+    assert result.returncode == 2 and len(lines) == 1 and "not UTF-8" in lines[0], result.stderr
+    assert not (tmp_path / "dest").exists()
+    after = snapshot(tmp_path)
+    assert {p: after[p] for p in before} == before

@@ -83,9 +83,9 @@ def test_export_keeps_weights_and_writes_results_afresh(tmp_path, capsys):
         run = repro / model / "seed0"
         run.mkdir(parents=True)
         for name in ("config.yaml", "metrics.csv", "eval.json", "status.json"):
-            (run / name).write_text(name)
+            (run / name).write_text("{}" if name.endswith(".json") else name)
     for name in ("model.safetensors", "model.json"):
-        (repro / "ae" / "seed0" / name).write_text(name)
+        (repro / "ae" / "seed0" / name).write_text("{}" if name.endswith(".json") else name)
     runs = {m: {"0": {**make_runs()[m]["0"], "run": f"{m}/seed0"}} for m in ("ae", "vae")}
     (repro / "results.json").write_text(
         json.dumps({**build({**META, "seeds": [0]}, runs), "claims": ["stale"]})

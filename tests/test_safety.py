@@ -501,3 +501,66 @@ def test_non_finite_weights_are_never_written(tmp_path):
     with pytest.raises(RaekitError, match="non-finite"):
         save_checkpoint(tmp_path / "checkpoints", 1, model, optimizer, None, {})
     assert _hashes(tmp_path) == before
+
+
+# --- resume extends only; equal runs give equal files; trackers never stall training --------------
+
+
+def test_resume_never_shrinks_a_run(finished, tmp_path):
+    run = _copy(finished, tmp_path)
+    extended = _cli(["train", "--out", str(run), "--resume", "--epochs", "2"])
+    assert extended.returncode == 0, extended.stderr[-3000:]
+    assert [r["epoch"] for r in runs.read_metrics(run)] == [1, 2]
+    before = _hashes(run)
+    _refused(
+        _cli(["train", "--out", str(run), "--resume", "--epochs", "1"]),
+        "--epochs 1 would shrink",
+        "2-epoch run, 2 trained",
+    )
+    assert _hashes(run) == before
+    assert runs.read_config(run).epochs == 2 and runs.is_finished(run)
+
+
+def test_equal_runs_write_byte_equal_weights(finished, tmp_path):
+    """Same seed, same settings, two processes: model.safetensors and model.json are the same
+    bytes (safetensors alone writes its metadata in a per-process order)."""
+    again = tmp_path / "again"
+    result = _cli([*TRAIN, "--epochs", "1", "--out", str(again)])
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in (runs.WEIGHTS_FILE, "model.json"):
+        assert (again / name).read_bytes() == (finished / name).read_bytes(), name
+
+
+def test_an_unanswering_tracking_server_does_not_stall_training(tmp_path):
+    """MLflow at an address that accepts connections and never answers: one warning after the
+    time limit (RAEKIT_TRACK_TIMEOUT), and training goes on to its end."""
+    pytest.importorskip("mlflow")
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)  # the kernel accepts connections; nobody ever reads or answers
+    try:
+        result = _cli(
+            [*TRAIN, "--epochs", "1", "--out", str(tmp_path / "run"), "--track", "mlflow"],
+            timeout=150,  # unbounded, MLflow's client retries for minutes
+            MLFLOW_TRACKING_URI=f"http://127.0.0.1:{silent.getsockname()[1]}",
+            RAEKIT_TRACK_TIMEOUT="2",
+        )
+    finally:
+        silent.close()
+    assert result.returncode == 0, result.stderr[-3000:]
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("raekit: ")]
+    assert len(warnings) == 1 and "mlflow tracking could not start" in warnings[0], warnings
+    assert "within 2 s" in warnings[0] and runs.is_finished(tmp_path / "run")
+
+
+def test_a_run_without_epochs_is_named_before_any_figure_is_drawn(finished, tmp_path):
+    from raekit.errors import RaekitError
+    from raekit.paper.report import model_figures
+
+    run = _copy(finished, tmp_path)
+    (run / runs.METRICS_FILE).write_text("")
+    with pytest.raises(RaekitError, match=f"{run / runs.METRICS_FILE} holds no epochs"):
+        model_figures(run, {}, data=None)
+    assert not (run / "figures").exists()

@@ -12,12 +12,13 @@ from raekit.errors import RaekitError
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, mode: int | None = None) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success fsync it and rename it over `path`.
 
     The temporary name starts with '.' and ends in '.tmp', so it is never taken for a finished
     file. On any exception the temporary file is removed and `path` is left untouched; a failed
-    write (full disk, read-only folder) becomes a RaekitError naming `path`.
+    write (full disk, read-only folder) becomes a RaekitError naming `path`. `mode`: the new
+    file's permission bits (default: what open() would give it).
     """
     path = Path(path)
     with write_errors(path):
@@ -25,7 +26,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
             # mkstemp creates 0600; a finished file gets the mode open() would give it.
-            os.fchmod(fd, 0o666 & ~current_umask())
+            os.fchmod(fd, 0o666 & ~current_umask() if mode is None else mode)
         finally:
             os.close(fd)
     tmp = Path(tmp)
@@ -69,8 +70,8 @@ def commit(tmp: str | os.PathLike, path: str | os.PathLike) -> None:
     _fsync_dir(Path(path).parent)
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    with atomic_path(path) as tmp:
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, mode: int | None = None) -> None:
+    with atomic_path(path, mode) as tmp:
         tmp.write_bytes(data)
 
 

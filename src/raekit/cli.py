@@ -9,6 +9,7 @@ import sys
 import threading
 import warnings
 
+from raekit import notices
 from raekit.errors import RaekitError
 
 
@@ -49,17 +50,22 @@ def main(argv: list[str] | None = None) -> int:
     if sys.stdout is sys.__stdout__ and sys.stdout is not None:
         sys.stdout = PipeSafe(sys.stdout)
     args = build_parser().parse_args(argv)
+    notices.hold()
     on_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if on_main_thread else None
     try:
         with warnings.catch_warnings(), use_device(getattr(args, "device", None)):
             warnings.showwarning = _one_line_warning
-            return int(args.handler(args) or 0)
+            code = int(args.handler(args) or 0)
+        notices.under_way()  # success: whatever was held is said now
+        return code
     except RaekitError as exc:
-        print(f"raekit: error: {exc}", file=sys.stderr)
+        notices.discard()
+        print(f"raekit: error: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except OSError as exc:  # the environment: a full disk, a read-only or missing folder
-        print(f"raekit: error: {describe_os_error(exc)}", file=sys.stderr)
+        notices.discard()
+        print(f"raekit: error: {one_line(describe_os_error(exc))}", file=sys.stderr)
         return 2
     except TrainingInterrupted as exc:
         print(f"raekit: {exc}", file=sys.stderr)
@@ -71,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         print("raekit: terminated", file=sys.stderr)
         return 143
     finally:
+        notices.release()
         if on_main_thread:
             signal.signal(signal.SIGTERM, previous)
 
@@ -80,10 +87,14 @@ def describe_os_error(exc: OSError) -> str:
     return f"{where}{exc.strerror or exc}"
 
 
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """Warnings on one line, like every other raekit message (no source line under them)."""
-    text = " ".join(str(message).split())
-    print(f"raekit: warning: {text}", file=file or sys.stderr)
+    """Warnings on one line, like every other raekit message (no source line under them), each
+    once per process."""
+    notices.warning(str(message))
 
 
 class PipeSafe:

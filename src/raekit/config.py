@@ -7,10 +7,10 @@ run's config.yaml records the complete, resolved set of values.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, fields
 from typing import Any
 
+from raekit import config_rules
 from raekit.datasets import DATASET_SPECS, OWN_DATA, SEQUENCE_TASKS, paper_dataset_for
 from raekit.errors import RaekitError, unknown
 from raekit.presets import PRESET_BY_DATASET, PRESET_BY_MODEL, PRESETS
@@ -115,15 +115,6 @@ class RunConfig:
 
 _FIELD_TYPES = {f.name: f.type for f in fields(RunConfig)}
 
-# Fields that take one of a few values.
-CHOICES = {
-    "gp_estimator": ("official", "projection"),
-    "net": ("paper", "official"),
-    "l2_layers": ("all", "transposed"),
-    "two_stage_schedule": ("cosine", "plateau"),
-    "eval_images": ("test", "valid"),
-}
-
 
 def make_config(
     dataset: str = "digits", model: str = "rae-l2", preset: str = "tiny", **overrides: Any
@@ -180,59 +171,8 @@ def _own_data_reference(overrides: dict[str, Any]) -> tuple[str, tuple[int, int,
     return paper_dataset_for(channels, resolution), (channels, resolution, resolution)
 
 
-# ---- validation: one table of rules, checked whenever a RunConfig is built (make_config, --set,
-# a hand-edited config.yaml read back), so a bad value fails at once with its name and the rule.
-
-
-class _Names:
-    """A rule: the value is one of a table's names (an unknown one gets a 'did you mean')."""
-
-    def __init__(self, kind: str):
-        self.kind = kind
-
-    def choices(self) -> tuple[str, ...]:
-        if self.kind == "model":
-            from raekit.models.variants import VARIANTS  # models import this module
-
-            return tuple(VARIANTS)
-        return tuple({"dataset": DATASET_NAMES, "preset": PRESETS}[self.kind])
-
-
-def _is_device(value: str) -> bool:
-    from raekit.devices import is_device_name
-
-    return is_device_name(value)
-
-
-# key -> (test of a value of the field's type, or the table it must name; what a valid value is).
-RULES: dict[str, tuple[Any, str]] = {
-    "dataset": (_Names("dataset"), "a known dataset"),
-    "model": (_Names("model"), "a known model"),
-    "preset": (_Names("preset"), "a known preset"),
-    "latent_dim": (lambda v: v >= 1, "at least 1"),
-    "width": (lambda v: 0 < v < math.inf, "a finite number > 0"),
-    "beta": (lambda v: 0 <= v < math.inf, "a finite number >= 0"),
-    "lam": (lambda v: 0 <= v < math.inf, "a finite number >= 0"),
-    "cv_sigma": (lambda v: 0 < v < math.inf, "a finite number > 0"),
-    "gp_estimator": (lambda v: v in ("official", "projection"), "'official' or 'projection'"),
-    "gp_projections": (lambda v: v >= 1, "at least 1"),
-    "mc_samples": (lambda v: v >= 1, "at least 1"),
-    "epochs": (lambda v: v >= 1, "at least 1"),
-    "batch_size": (lambda v: v >= 1, "at least 1"),
-    "lr": (lambda v: 0 < v < math.inf, "a finite number > 0"),
-    "lr_factor": (lambda v: 0 < v < 1, "between 0 and 1 (exclusive)"),
-    "lr_patience": (lambda v: v >= 0, "at least 0"),
-    "train_limit": (lambda v: v >= 1, "at least 1, or none for all"),
-    "valid_limit": (lambda v: v >= 1, "at least 1, or none for all"),
-    "max_rows": (lambda v: v >= 1, "at least 1, or none for all"),
-    "seed": (lambda v: 0 <= v < 2**63, "an integer in [0, 2^63)"),
-    "keep_checkpoints": (lambda v: v >= 1, "at least 1"),
-    "skip_nonfinite": (lambda v: v >= 0, "at least 0"),
-    "device": (_is_device, "auto, cpu, cuda, cuda:N, mps or xpu"),
-    "resolution": (lambda v: v in (32, 64, 128), "32, 64 or 128"),
-    "channels": (lambda v: v in (1, 3), "1 or 3"),
-    "data_seed": (lambda v: 0 <= v < 2**63, "an integer in [0, 2^63)"),
-}
+# ---- validation: the declared type here, then the field's rule in raekit.config_rules.RULES,
+# checked whenever a RunConfig is built (make_config, --set, a hand-edited config.yaml read back).
 _TYPES = {"int": int, "float": float, "str": str, "bool": bool}
 
 
@@ -257,14 +197,7 @@ def validate(config: RunConfig) -> None:
 
 def _check_value(key: str, value: Any) -> Any:
     value = _check_type(key, value)
-    if value is None or key not in RULES:
-        return value
-    rule, wanted = RULES[key]
-    if isinstance(rule, _Names):
-        if value not in rule.choices():
-            raise unknown(key, value, rule.choices())
-    elif not rule(value):
-        raise RaekitError(f"config {key} must be {wanted}, got {value!r}")
+    config_rules.check(key, value)
     return value
 
 
@@ -324,9 +257,6 @@ def replace(config: RunConfig, **overrides: Any) -> RunConfig:
         from raekit.models.variants import get_variant
 
         clean["model"] = get_variant(clean["model"]).name
-    for key, allowed in CHOICES.items():
-        if key in clean and clean[key] not in allowed:
-            raise unknown(key, clean[key], allowed)
     return dataclasses.replace(config, **clean)
 
 

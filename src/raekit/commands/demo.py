@@ -17,7 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", default="raekit-demo", help="output folder (default: ./raekit-demo)")
     p.add_argument(
-        "--dataset", default="mnist", help="dataset (default: mnist; digits needs no download)"
+        "--dataset",
+        help="image dataset (default: mnist, or the bundled digits when MNIST cannot be "
+        "fetched; a dataset named here is never replaced)",
     )
     p.add_argument("--models", default="rae-l2,ae,vae", help="comma-separated models")
     p.add_argument("--preset", default="tiny", help="size preset (default: tiny)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from raekit.commands import arguments
 from raekit.commands.options import add_device_option
 from raekit.commands.train import add_set_option
 from raekit.jsonio import dumps
@@ -41,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("run", help="a trained run directory")
     _eval_args(p)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=arguments.seed, default=0)
     p.add_argument(
         "--track",
         metavar="TOOLS",

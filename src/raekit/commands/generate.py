@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from raekit.commands import arguments
 from raekit.commands.options import add_device_option
 from raekit.density import DENSITIES
 from raekit.errors import RaekitError
@@ -23,6 +24,11 @@ def _density_args(p: argparse.ArgumentParser, default: str = "gmm") -> None:
         "--density", default=default, help=f"{', '.join(DENSITIES)} (default: {default})"
     )
     p.add_argument("--components", type=int, help="GMM components (default 10)")
+
+
+def _out_args(p: argparse.ArgumentParser, example: str) -> None:
+    p.add_argument("--out", required=True, help=example)
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,12 +53,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     _run_arg(p)
     _density_args(p)
     p.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument(
-        "--out",
-        required=True,
-        help="grid.png or samples.npz; strings.txt or strings.json for expression and "
-        "molecule runs",
+    p.add_argument("--seed", type=arguments.seed, default=0)
+    _out_args(
+        p,
+        "grid.png or samples.npz; strings.txt or strings.json for expression and molecule runs",
     )
     p.add_argument(
         "--decode",
@@ -67,7 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _run_arg(p)
     p.add_argument("--n", type=int, default=16, help="images to reconstruct (default 16)")
     p.add_argument("--split", default="valid", choices=("train", "valid", "test"))
-    p.add_argument("--out", required=True, help="recon.png or recon.npz")
+    _out_args(p, "recon.png or recon.npz")
     add_device_option(p)
     p.set_defaults(handler=run_reconstruct)
 
@@ -84,11 +88,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "validation codes (for models whose codes no prior centres)",
     )
     p.add_argument("--split", default="valid", choices=("train", "valid", "test"))
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument(
-        "--out",
-        required=True,
-        help="strip.png or strip.npz; listing.txt or listing.json (the decodings along each "
+    p.add_argument("--seed", type=arguments.seed, default=0)
+    _out_args(
+        p,
+        "strip.png or strip.npz; listing.txt or listing.json (the decodings along each "
         "line) for expression and molecule runs",
     )
     add_device_option(p)
@@ -101,8 +104,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     _density_args(p)
     p.add_argument("--n", type=int, default=8, help="samples (default 8)")
     p.add_argument("--k", type=int, default=5, help="neighbours per sample (default 5)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True, help="nn.png")
+    p.add_argument("--seed", type=arguments.seed, default=0)
+    _out_args(p, "nn.png")
     add_device_option(p)
     p.set_defaults(handler=run_neighbours)
 
@@ -155,6 +158,8 @@ def _check_request(args, *counts: str) -> None:
         raise RaekitError(f"--out must end in .png or .npz, got {args.out!r}")
     if out.is_dir():
         raise RaekitError(f"--out {args.out} is a folder; name a .png or .npz file")
+    if (out.exists() or out.is_symlink()) and not args.force:
+        raise RaekitError(f"--out {args.out} exists; add --force to replace it")
 
 
 def _split(args):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from raekit.commands import arguments
 from raekit.commands.options import add_device_option
 from raekit.commands.train import add_set_option, add_track_option
 from raekit.errors import RaekitError
@@ -50,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("run")
     p.add_argument("--n", type=int, default=500, help="test strings and samples (default 500)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=arguments.seed, default=0)
     _processes_arg(p)
     _measure_args(p)
     add_device_option(p)
@@ -147,6 +148,7 @@ def run_train(args) -> int:
     if args.smiles and args.data_root:
         raise RaekitError("give --smiles or --data-root, not both")
     args.seed, args.data_root = None, args.smiles or args.data_root
+    args.data = None  # train's --data (own images) has no place in a sequence task
     with parallel_parsing(args.processes):
         return train_run(args)
 

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from raekit import runs
+from raekit.commands import arguments
 from raekit.commands.options import add_device_option
 from raekit.config import SEQUENCE_TASKS, make_config, parse_assignments, replace
 from raekit.data import DATASETS
@@ -35,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="run directory to create (or to resume)")
     p.add_argument("--preset", help=f"one of {', '.join(PRESETS)} (default: cpu)")
     p.add_argument("--epochs", type=int, help="maximum epochs (overrides the preset)")
-    p.add_argument("--seed", type=int, help="random seed (default 0)")
+    p.add_argument("--seed", type=arguments.seed, help="random seed (default 0)")
     p.add_argument("--data-root", help="folder holding the dataset's files")
     p.add_argument(
         "--data",
@@ -73,13 +74,18 @@ def run(args: argparse.Namespace) -> int:
     from raekit.training.utils import RESUMABLE
 
     overrides = parse_assignments(args.set)
-    for key in ("epochs", "seed"):
-        if getattr(args, key) is not None:
-            overrides[key] = getattr(args, key)
-    if args.data_root:
-        overrides["data_root"] = args.data_root
-    if args.device:
-        overrides["device"] = args.device
+    options = (
+        ("epochs", "epochs"),
+        ("seed", "seed"),
+        ("data_root", "data-root"),
+        ("device", "device"),
+    )
+    for key, option in options:
+        if getattr(args, key) is None:
+            continue
+        if key in overrides:  # one value only: neither may silently win
+            raise RaekitError(f"--{option} and --set {key}=... both given; give one")
+        overrides[key] = getattr(args, key)
     if args.data and args.dataset:
         raise RaekitError(
             "--data trains on your own images and --dataset on one of raekit's; give one of them"

@@ -7,11 +7,11 @@ into the cache, SHA-256 checked; without it, training falls back to a synthetic 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 
+from raekit import notices
 from raekit.cache import cache_dir
 from raekit.errors import RaekitError
 from raekit.transfer import copy_verified, download
@@ -85,11 +85,10 @@ def expression_strings(data_root: str | Path | None, max_rows: int | None, seed:
 
     path = expressions_path(data_root)
     if path is not None:
-        print(f"raekit: expressions from {path}", file=sys.stderr)
+        notices.note(f"expressions from {path}")
         return read_expressions(path, max_rows, seed)
-    print(
-        "raekit: GrammarVAE's expression data is not in the cache (`raekit fetch expressions`); "
-        "using raekit's synthetic expression corpus instead",
-        file=sys.stderr,
+    notices.note(
+        "GrammarVAE's expression data is not in the cache (`raekit fetch expressions`); "
+        "using raekit's synthetic expression corpus instead"
     )
     return expression_corpus(n=max_rows or 100_000, seed=seed)

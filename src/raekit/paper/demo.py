@@ -2,22 +2,39 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
+from raekit import notices
 from raekit.data import load_images
+from raekit.datasets import DATASET_SPECS
 from raekit.errors import RaekitError
 from raekit.fetch import fetch
+from raekit.models import get_variant
 from raekit.paper.claims import claims_markdown
 from raekit.paper.reproduce import reproduce, run_dir_for
 
 DEMO_MODELS = ("rae-l2", "ae", "vae")
+IMAGE_DATASETS = tuple(name for name, spec in DATASET_SPECS.items() if spec.is_image)
 
 
-def ensure_dataset(name: str) -> str:
-    """Make `name` loadable (fetching it if needed); fall back to the bundled digits if that fails."""
+def ensure_dataset(name: str | None) -> str:
+    """Make `name` loadable (fetching it if needed). Without a name: MNIST, or the bundled digits
+    when MNIST cannot be had; a dataset the user named is never replaced by another."""
 
+    if name is not None:
+        if name not in IMAGE_DATASETS:
+            raise RaekitError(
+                f"the demo trains image models; {name!r} is not an image dataset "
+                f"(choices: {', '.join(IMAGE_DATASETS)})"
+            )
+        try:
+            load_images(name)
+        except RaekitError:  # not cached yet
+            fetch(name)
+            load_images(name)
+        return name
+    name = "mnist"
     try:
         try:
             load_images(name)
@@ -26,16 +43,16 @@ def ensure_dataset(name: str) -> str:
             load_images(name)
         return name
     except RaekitError as exc:
-        print(
-            f"raekit: could not obtain {name} ({exc}); using scikit-learn's digits instead",
-            file=sys.stderr,
+        notices.note(
+            f"could not obtain {name} ({exc}); using scikit-learn's digits instead "
+            f"(name a dataset with --dataset to be told why instead)"
         )
         return "digits"
 
 
 def run_demo(
     out: str | Path = "raekit-demo",
-    dataset: str = "mnist",
+    dataset: str | None = None,
     models=DEMO_MODELS,
     preset: str = "tiny",
     n: int = 1000,
@@ -47,6 +64,9 @@ def run_demo(
 
     out = Path(out)
     started = time.perf_counter()
+    models = [get_variant(m).name for m in models]
+    if not models:
+        raise RaekitError(f"--models names no model (e.g. {','.join(DEMO_MODELS)})")
     dataset = ensure_dataset(dataset)
     print(
         f"raekit demo: on {dataset}, trains {', '.join(models)} ({preset} preset, seeds "

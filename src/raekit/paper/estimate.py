@@ -100,7 +100,14 @@ def estimate(
         for j in jobs
         if (train or j.finished)
         and not reuse.eval_matches(
-            read_eval(j.run_dir), features, n, j.seed, densities, protocol(j.config)
+            read_eval(j.run_dir),
+            features,
+            n,
+            j.seed,
+            densities,
+            protocol(j.config),
+            run_dir=j.run_dir,
+            config=j.config,
         )
     ]
     if not to_train and not to_eval:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from raekit import runs
+from raekit import notices, runs
 from raekit.atomic import atomic_path
 from raekit.cache import cache_dir, read_cached
 from raekit.data import config_images
@@ -37,6 +37,7 @@ from raekit.metrics import (
     prd,
     prd_f_beta,
 )
+from raekit.paper.reuse import fingerprints
 from raekit.progress import default_enabled
 from raekit.runs import Run
 from raekit.runs.locks import locking
@@ -86,14 +87,14 @@ def evaluate_run(
     densities = densities or [normal_density(model), "gmm"]
     requested, n = n, min(n, len(data.test))
     if n < requested:  # FID and PRD compare equal counts: every count follows the reference's
-        print(
-            f"raekit: the {config.dataset} test set has {n} images; FID and PRD use {n} samples "
-            f"each instead of {requested}",
-            file=sys.stderr,
+        notices.note(
+            f"the {config.dataset} test set has {n} images; FID and PRD use {n} samples "
+            f"each instead of {requested}"
         )
     extractor = get_extractor(features, dataset=config.dataset, data=data)
     rng = np.random.default_rng(seed)
     test = data.test[:n]
+    notices.under_way()
     say(
         f"evaluating {run_dir}: {features} features, {n} samples per FID against {len(test)} test images"
     )
@@ -135,6 +136,7 @@ def evaluate_run(
         "n_reference": len(test),
         "seed": seed,
         "protocol": protocol(config),
+        "fingerprints": fingerprints(run_dir, config, densities),
         "columns": {"N": densities[0], "GMM": "gmm" if "gmm" in densities else None},
         "fid": fid,
         "prd": prd,

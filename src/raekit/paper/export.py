@@ -5,12 +5,10 @@ results.json says."""
 from __future__ import annotations
 
 import re
-import shutil
-import sys
-from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from raekit import notices
 from raekit.atomic import atomic_write_text
 from raekit.errors import RaekitError
 from raekit.jsonio import write_json
@@ -21,6 +19,15 @@ from raekit.paper.claims import (
     claims_markdown,
     paper_claims_markdown,
 )
+from raekit.paper.export_files import (
+    copy_export,
+    copy_files,
+    inside,
+    line_ending,
+    readme_update,
+    update_readme,  # noqa: F401  (part of this module's interface)
+    write_readme,
+)
 from raekit.paper.orderings import column_orderings, orderings_markdown
 from raekit.paper.paper_results import TABLE1
 from raekit.paper.results import RESULTS_FILE, read_results
@@ -29,7 +36,14 @@ from raekit.paper.tables import FIRST_STAGE_NOTE, density_table, table1, table2
 TOP_FILES = ("report.html",)  # results.json and the tables are written afresh
 RUN_FILES = ("config.yaml", "metrics.csv", "eval.json")
 # A run folder that `raekit evaluate` and `raekit reproduce --only-trained` accept as it is.
-WEIGHT_FILES = ("model.safetensors", "model.json", "config.yaml", "metrics.csv", "status.json")
+WEIGHT_FILES = (
+    "model.safetensors",
+    "model.json",
+    "config.yaml",
+    "metrics.csv",
+    "status.json",
+    "first_stage.json",  # a 2sVAE whose first stage is the VAE of its seed
+)
 WEIGHTS_DIR = "weights"
 PAPER_NOTE = (
     "Ghosh et al. (ICLR 2020), full-width networks, 100 epochs, Inception FID; only the "
@@ -45,59 +59,51 @@ def export_results(repro: str | Path, dest: str | Path, readme: str | Path | Non
     write results.json and the tables afresh (claims of this raekit), and update README's block
     if asked."""
     repro, dest = Path(repro), Path(dest)
-    results = read_results(repro)
+    results = with_claims(read_results(repro))
     run_dirs = [entry["run"] for by_seed in results["runs"].values() for entry in by_seed.values()]
+    for run in run_dirs:  # every run path stays inside repro and dest, before any work
+        inside(repro, dest, run)
     run_files = [f"{run}/{name}" for run in run_dirs for name in RUN_FILES]
+    update = None
+    if readme is not None:  # README's new text is made (and checked) before anything is written
+        real, text, mode = readme_update(readme, dest.name, readme_block(results, dest.name))
+        update = (real, with_paper_claims(text), mode)
     copy_export(repro, dest, RESULTS_FILE, TOP_FILES, run_files)
     copy_weights(repro, dest, run_dirs)
-    results = write_results_files(dest, results)
-    if readme is not None:
-        update_readme(readme, dest.name, readme_block(results, dest.name))
-        update_paper_claims(readme)
+    write_results_files(dest, results)
+    if update is not None:
+        write_readme(*update)
     return dest
-
-
-def copy_export(
-    repro: Path, dest: Path, marker: str, top_files: Sequence[str], run_files: Iterable[str]
-) -> None:
-    """Copy ``top_files`` (a missing one is reported) and ``run_files`` (where they exist) from
-    ``repro`` into ``dest``, which must be empty or an earlier export (it holds ``marker``)."""
-    if dest.exists() and any(dest.iterdir()) and not (dest / marker).is_file():
-        raise RaekitError(
-            f"{dest} holds files that are not a raekit export; choose an empty --dest"
-        )
-    for name in top_files:
-        if (repro / name).is_file():
-            copy_file(repro / name, dest / name)
-        else:
-            print(f"raekit: {repro / name} does not exist; not exported", file=sys.stderr)
-    for name in run_files:
-        if (repro / name).is_file():
-            copy_file(repro / name, dest / name)
 
 
 def copy_weights(repro: Path, dest: Path, run_dirs: list[str]) -> None:
     """Each run's weights and what loading them needs into dest/weights/<run>/; runs without
     weights (trained before raekit kept them) are counted in one line on stderr."""
-    missing = []
+    missing, pairs = [], []
     for run in run_dirs:
         if not (repro / run / WEIGHT_FILES[0]).is_file():
             missing.append(run)
             continue
         for name in WEIGHT_FILES:
-            if (repro / run / name).is_file():
-                copy_file(repro / run / name, dest / WEIGHTS_DIR / run / name)
+            src, dst = inside(repro, dest / WEIGHTS_DIR, f"{run}/{name}")
+            if src.is_file():
+                pairs.append((src, dst))
+    copy_files(pairs)
     if missing:
-        print(
-            f"raekit: {len(missing)} of {len(run_dirs)} runs have no {WEIGHT_FILES[0]} in {repro}; "
-            "their weights are not exported",
-            file=sys.stderr,
+        notices.note(
+            f"{len(missing)} of {len(run_dirs)} runs have no {WEIGHT_FILES[0]} in {repro}; "
+            "their weights are not exported"
         )
+
+
+def with_claims(results: dict[str, Any]) -> dict[str, Any]:
+    """results.json's content with the claims checked by this raekit."""
+    return {**results, "claims": check_claims(results)}
 
 
 def write_results_files(out: Path, results: dict[str, Any]) -> dict[str, Any]:
     """results.json (with the claims checked now), table1.md and table2.md in `out`."""
-    results = {**results, "claims": check_claims(results)}
+    results = with_claims(results)
     write_json(out / RESULTS_FILE, results)
     paper = paper_column(results)
     tables = [table1(results, paper), table2(results, paper), density_table(results)]
@@ -113,16 +119,6 @@ def paper_column(results: dict[str, Any]) -> str | None:
         if results.get("preset") == "paper" and results["dataset"] in TABLE1
         else None
     )
-
-
-def copy_file(src: Path, dst: Path) -> None:
-    """Copy ``src`` to ``dst`` through a temporary name, so ``dst`` is never half written."""
-    if src.resolve() == dst.resolve():  # exporting a folder onto itself: nothing to copy
-        return
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.tmp")
-    shutil.copyfile(src, tmp)
-    tmp.replace(dst)
 
 
 def duration(seconds: float) -> str:
@@ -190,25 +186,6 @@ def readme_block(results: dict[str, Any], name: str) -> str:
     return "\n".join(lines)
 
 
-def update_readme(readme: str | Path, name: str, block: str) -> None:
-    """Replace `name`'s block in README's Results section, or add it at the section's end."""
-    readme = Path(readme)
-    text = readme.read_text()
-    pattern = re.compile(
-        rf"<!-- results {re.escape(name)}: .*?<!-- /results {re.escape(name)} -->", re.S
-    )
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block, text)
-    else:
-        heading = text.find("\n## Results\n")
-        if heading < 0:
-            raise RaekitError(f"{readme} has no '## Results' section to add {name}'s results to")
-        following = text.find("\n## ", heading + 1)
-        end = len(text) if following < 0 else following
-        text = text[:end].rstrip("\n") + "\n\n" + block + "\n" + text[end:]
-    atomic_write_text(readme, text)
-
-
 PAPER_CLAIMS_START = "<!-- paper-claims: written by `raekit export-results` -->"
 PAPER_CLAIMS_END = "<!-- /paper-claims -->"
 
@@ -217,15 +194,14 @@ def paper_claims_block() -> str:
     return f"{PAPER_CLAIMS_START}\n{paper_claims_markdown()}{PAPER_CLAIMS_END}"
 
 
-def update_paper_claims(readme: str | Path) -> None:
-    """Rewrite README's table of the paper's claims on its own tables, where README has one."""
-    readme = Path(readme)
-    text = readme.read_text()
+def with_paper_claims(text: str) -> str:
+    """README's text with its table of the paper's claims on its own tables rewritten, where it
+    has one (in the text's line endings)."""
     start, end = text.find(PAPER_CLAIMS_START), text.find(PAPER_CLAIMS_END)
-    if start >= 0 and end > start:
-        new = text[:start] + paper_claims_block() + text[end + len(PAPER_CLAIMS_END) :]
-        if new != text:
-            atomic_write_text(readme, new)
+    if start < 0 or end <= start:
+        return text
+    block = paper_claims_block().replace("\n", line_ending(text))
+    return text[:start] + block + text[end + len(PAPER_CLAIMS_END) :]
 
 
 def parse_readme_tables(readme_text: str, name: str) -> dict[str, list[list[str]]]:

@@ -15,7 +15,8 @@ from raekit.bo.check import CHECK_FILE
 from raekit.errors import RaekitError
 from raekit.jsonio import read_json_object
 from raekit.paper.claims import claims_markdown
-from raekit.paper.export import copy_export, duration, update_readme
+from raekit.paper.export import duration
+from raekit.paper.export_files import copy_export, inside, readme_update, update_readme
 from raekit.paper.figure2 import write_fig2_outputs
 from raekit.paper.figure2_claims import check_figure2_claims, not_tested_reasons
 from raekit.paper.figure2_tables import (
@@ -56,6 +57,10 @@ def export_fig2(repro: str | Path, dest: str | Path, readme: str | Path | None =
     """Copy a Figure 2 reproduction (no weights) into ``dest``; update README's block if asked."""
     repro, dest = Path(repro), Path(dest)
     rows = read_fig2(repro)
+    for model in rows:  # names read from fig2.json: each must be a folder inside repro
+        inside(repro, dest, model)
+    if readme is not None:  # README must be readable text with a Results section before any write
+        readme_update(readme, dest.name, "")
     run_files = [f"{model}/{name}" for model in rows for name in RUN_FILES]
     copy_export(repro, dest, FIG2_FILE, (), run_files)
     checks = {m: read_json_object(repro / m / CHECK_FILE) for m in rows}

@@ -9,6 +9,7 @@ interrupted study picks up where it stopped.
 from __future__ import annotations
 
 import html
+import math
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from raekit.config import make_config, replace
 from raekit.data import load_images
 from raekit.errors import RaekitError
 from raekit.generation import decode_codes, reconstruct
-from raekit.jsonio import write_json
+from raekit.jsonio import read_json_object, write_json
 from raekit.metrics import frechet_distance, get_extractor
 from raekit.paper.htmlpage import Section, embed_png, page
 from raekit.paper.tables import Table
@@ -27,6 +28,7 @@ from raekit.plots import pyplot
 from raekit.runs import Run
 from raekit.training import train
 
+CURVE_FILE = "fig3_curve.json"
 DEFAULT_KS = (1, 2, 5)
 DEFAULT_WEIGHTS = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)
 
@@ -44,11 +46,56 @@ def _fids(run_dir: Path, data, extractor, n: int, samples: bool) -> dict[str, fl
 
 
 def _train_to(config, run_dir: Path, epochs: int, data):
-
+    """Train `run_dir` up to `epochs` (a run that already has them is left as it is)."""
     if (run_dir / runs.CONFIG_FILE).exists():
-        saved = replace(runs.read_config(run_dir), epochs=epochs)
-        return train(saved, run_dir, resume=True, data=data)
+        saved = runs.read_config(run_dir)
+        if _trained(run_dir) > epochs:  # never used as a shorter run than it is
+            raise RaekitError(
+                f"{run_dir} holds {_trained(run_dir)} trained epochs, more than the {epochs} asked; "
+                f"use another --out"
+            )
+        if _trained(run_dir) >= epochs and runs.is_finished(run_dir):
+            return run_dir
+        return train(
+            replace(saved, epochs=max(epochs, saved.epochs)), run_dir, resume=True, data=data
+        )
     return train(replace(config, epochs=epochs), run_dir, data=data)
+
+
+def _trained(run_dir: Path) -> int:
+    rows = runs.read_metrics(run_dir)
+    return int(rows[-1]["epoch"]) if rows else 0
+
+
+def _curve(config, run_dir: Path, epochs: int, data, fid) -> list[float]:
+    """Test reconstruction FID after each epoch, kept in RUN/fig3_curve.json as it grows, so a
+    re-run reuses the epochs measured before (their weights are gone once training moves on)."""
+    path = run_dir / CURVE_FILE
+    curve = (read_json_object(path) or {}).get("rec_fid")
+    if not isinstance(curve, list) or not all(isinstance(v, float) for v in curve):
+        curve = []
+    for epoch in range(len(curve) + 1, epochs + 1):
+        if _trained(run_dir) > epoch:
+            raise RaekitError(
+                f"{run_dir} is trained past epoch {epoch} but {path.name} lacks that epoch's FID; "
+                f"move {run_dir} away to measure its curve again"
+            )
+        _train_to(config, run_dir, epoch, data)
+        curve.append(fid(run_dir))
+        write_json(path, {"rec_fid": curve})
+    return curve[:epochs]
+
+
+def check_fig3_arguments(ks, weights, n: int, epochs: int | None) -> None:
+    """Refuse what cannot be done before any training starts."""
+    if any(int(k) < 1 for k in ks):
+        raise RaekitError(f"every k must be at least 1, got {list(ks)}")
+    if any(not (0 < w < math.inf) for w in weights):
+        raise RaekitError(f"--kl-weights must be positive and finite, got {list(weights)}")
+    if n < 2:
+        raise RaekitError(f"--n must be at least 2, got {n}")
+    if epochs is not None and epochs < 1:
+        raise RaekitError(f"--epochs must be at least 1, got {epochs}")
 
 
 def reproduce_fig3(
@@ -63,23 +110,22 @@ def reproduce_fig3(
 ) -> Path:
     """Run both panels; write fig3.json, fig3.md and fig3.png; returns the PNG path."""
 
-    if any(int(k) < 1 for k in ks):
-        raise RaekitError(f"every k must be at least 1, got {list(ks)}")
-    if any(not w > 0 for w in weights):
-        raise RaekitError(f"KL weights must be positive, got {list(weights)}")
+    check_fig3_arguments(ks, weights, n, epochs)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     base = make_config(dataset, "vae", preset)
-    epochs = epochs or base.epochs
+    epochs = base.epochs if epochs is None else epochs
     data = load_images(dataset, base.data_root)
     extractor = get_extractor(features, dataset=dataset, data=data)
     curves = {}
     for k in ks:
-        run_dir, curve = out / f"k{k}", []
-        for epoch in range(1, epochs + 1):
-            _train_to(replace(base, mc_samples=int(k)), run_dir, epoch, data)
-            curve.append(_fids(run_dir, data, extractor, n, samples=False)["rec"])
-        curves[int(k)] = curve
+        curves[int(k)] = _curve(
+            replace(base, mc_samples=int(k)),
+            out / f"k{k}",
+            epochs,
+            data,
+            lambda run_dir: _fids(run_dir, data, extractor, n, samples=False)["rec"],
+        )
     sweep = {}
     for weight in weights:
         run_dir = out / f"kl{weight:g}"

@@ -12,6 +12,7 @@ import numpy as np
 from raekit import plots, runs
 from raekit.atomic import atomic_path, atomic_write_text
 from raekit.data import config_images
+from raekit.errors import RaekitError
 from raekit.generation import interpolate_images, load_run_density, reconstruct, sample_images
 from raekit.generation.neighbours import nearest_neighbours
 from raekit.paper.captions import PRD_ORDER
@@ -34,6 +35,12 @@ FIGURES = (
 def model_figures(run_dir: Path, result: dict[str, Any], data, seed: int = 0) -> dict[str, Path]:
     """Write a run's figures into RUN/figures/ and return their paths (Figures 1, 4-6; PRD; curves)."""
 
+    rows = runs.read_metrics(run_dir)
+    if not rows:  # checked before any figure is drawn
+        raise RaekitError(
+            f"{Path(run_dir) / runs.METRICS_FILE} holds no epochs, so there are no training "
+            f"curves to plot; train the run again into a new --out"
+        )
     run = Run.of(run_dir)
     model, config = run.model, run.config
     out = Path(run_dir) / "figures"
@@ -65,7 +72,7 @@ def model_figures(run_dir: Path, result: dict[str, Any], data, seed: int = 0) ->
         query = samples["GMM"][:6]
         index, _ = nearest_neighbours(query, train, k=5)
         plots.neighbours_figure(query, train[index], paths["neighbours"])
-    plots.curves_figure(runs.read_metrics(run_dir), paths["curves"])
+    plots.curves_figure(rows, paths["curves"])
     prd_figure(result.get("prd", {}), paths["prd"])
     return {name: path for name, path in paths.items() if path.exists()}
 

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from raekit import runs
+from raekit import notices, runs
 from raekit.config import RunConfig, make_config
+from raekit.datasets import SEQUENCE_TASKS
 from raekit.errors import RaekitError
 from raekit.paper import results as results_mod
 from raekit.paper import reuse
@@ -113,7 +114,16 @@ def evaluate_job(
 
     reuse.align_protocol(job.run_dir, job.config)
     previous = read_eval(job.run_dir)
-    if reuse.eval_matches(previous, features, n, job.seed, densities, protocol(job.config)):
+    if reuse.eval_matches(
+        previous,
+        features,
+        n,
+        job.seed,
+        densities,
+        protocol(job.config),
+        run_dir=job.run_dir,
+        config=job.config,
+    ):
         print(f"reusing {job.run_dir / 'eval.json'}", flush=True)
         return {**previous, "run": str(job.run_dir)}  # the folder may have moved since
     print(f"evaluating {job.run_dir} ({features} features, {n} samples)", flush=True)
@@ -165,7 +175,14 @@ def reproduce(
     for every seed (`overrides`: config values over the preset's); returns results.json's content.
     `track` logs every run to TensorBoard / MLflow, grouped under one MLflow experiment."""
 
-    out, seeds = Path(out), list(seeds)
+    out, seeds, models = Path(out), list(seeds), list(models)
+    if not models:
+        raise RaekitError(f"--models names no model (choices: {', '.join(TABLE1_MODELS)})")
+    if dataset in SEQUENCE_TASKS:
+        raise RaekitError(
+            f"reproduce makes Tables 1-2 on image datasets; {dataset!r} is a sequence task "
+            f"(Figure 2: `raekit reproduce-fig2 --task {dataset}`)"
+        )
     parse_backends(track)
     tracked = {"track": track, "experiment": experiment_name(out)} if track else {}
     if not seeds or len(set(seeds)) != len(seeds):
@@ -201,6 +218,7 @@ def reproduce(
             print(f"skipping {job.run_dir}: not trained ({state})", flush=True)
             continue
         print(f"== {job.model} seed {job.seed} on {dataset} ({preset} preset) ==", flush=True)
+        notices.under_way()
         train_job(job, data, **tracked)
         result = evaluate_job(job, features, n, densities, data, **tracked)
         full.setdefault(job.model, result)
@@ -213,7 +231,7 @@ def reproduce(
         collected.setdefault(job.model, {})[str(job.seed)] = entry
         meta.update({k: result[k] for k in ("extractor", "n_reference")})
         results = write_results(out, meta, collected)
-    if results is None:
+    if results is None:  # only with train=False: every job was skipped as untrained
         raise RaekitError(f"nothing is trained yet in {out}; run without --only-trained to train")
     if figures:
         from raekit.paper.report import write_report

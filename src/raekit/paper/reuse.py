@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from pathlib import Path
 from typing import Any
 
 from raekit import runs
 from raekit.config import RunConfig
 from raekit.errors import RaekitError
+from raekit.transfer import digest
 
 # Settings that change where or how a run is computed, never what it computes.
 OPERATIONAL = ("data_root", "device", "keep_checkpoints")
@@ -66,6 +68,27 @@ def is_finished(run_dir: Path, config: RunConfig) -> bool:
     )
 
 
+def fingerprints(run_dir: Path, config: RunConfig, densities) -> dict[str, Any]:
+    """SHA-256 of the weights file and of each density's files: what an evaluation was computed
+    from. Recorded in eval.json; an evaluation is reused only while every one still matches."""
+    from raekit.generation.densities import density_stem, run_density_options
+
+    run_dir = Path(run_dir)
+    found = {}
+    for kind in densities:
+        components = run_density_options(config, kind, {}).get("components")
+        stem = density_stem(run_dir, kind, components)
+        found[kind] = _digest(*(stem.with_name(stem.name + s) for s in (".json", ".safetensors")))
+    return {"weights": _digest(run_dir / runs.WEIGHTS_FILE), "densities": found}
+
+
+def _digest(*paths: Path) -> str | None:
+    """One SHA-256 over the files' SHA-256s; None when one is missing."""
+    if not all(p.is_file() for p in paths):
+        return None
+    return hashlib.sha256("".join(digest(p) for p in paths).encode()).hexdigest()
+
+
 def eval_matches(
     previous: dict[str, Any] | None,
     features: str,
@@ -73,17 +96,27 @@ def eval_matches(
     seed: int,
     densities: list[str] | None,
     protocol: dict[str, Any] | None = None,
+    *,
+    run_dir: Path,
+    config: RunConfig,
 ) -> bool:
-    """Whether an eval.json answers the evaluation asked for (same extractor, count, seed, densities
-    and, when given, the same protocol: which images REC and Interp. use)."""
+    """Whether an eval.json answers the evaluation asked for: same extractor, count, seed and
+    densities, the same protocol (which images REC and Interp. use), and computed from the weights
+    and density files the run holds now (a resumed or refitted run is evaluated again)."""
     if not previous or "valid_loglik" not in previous:
         return False
     if protocol is not None and previous.get("protocol") != protocol:
         return False
     wanted = densities or [previous["columns"]["N"], "gmm"]
-    return (
+    if not (
         previous.get("features") == features
         and previous.get("n_requested", previous.get("n")) == n
         and previous.get("seed", 0) == seed
         and all(d in previous["fid"] for d in wanted)
-    )
+    ):
+        return False
+    saved = previous.get("fingerprints")
+    if not isinstance(saved, dict) or not isinstance(saved.get("densities"), dict):
+        return False  # from before fingerprints were recorded: nothing proves it is current
+    now = fingerprints(run_dir, config, list(saved["densities"]))
+    return now["weights"] is not None and now == saved

@@ -7,13 +7,13 @@ import dataclasses
 import io
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 from torch import nn
 
+from raekit import notices
 from raekit.atomic import atomic_write_text
 from raekit.config import RunConfig, replace
 from raekit.errors import RaekitError
@@ -38,9 +38,11 @@ def read_config(run_dir: str | Path) -> RunConfig:
     if not path.is_file():
         raise RaekitError(f"{run_dir} is not a raekit run (no {CONFIG_FILE})")
     try:
-        values = yaml.safe_load(path.read_text())
+        values = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise RaekitError(f"{path} is not valid YAML: {exc.__class__.__name__}") from None
+    except UnicodeDecodeError:
+        raise RaekitError(f"{path} is not UTF-8 text (damaged?)") from None
     if not isinstance(values, dict):
         raise RaekitError(f"{path} does not hold a mapping of config values")
     try:
@@ -118,10 +120,9 @@ def warn_if_unfinished(run_dir: str | Path) -> None:
         if (run_dir / CHECKPOINTS).is_dir()
         else "its results may not match a finished run"
     )
-    print(
-        f"raekit: warning: {run_dir} is unfinished ({_epochs_done(run_dir)} of {read_config(run_dir).epochs} "
-        f"epochs trained); using its best weights so far; {how}",
-        file=sys.stderr,
+    notices.warning(
+        f"{run_dir} is unfinished ({_epochs_done(run_dir)} of {read_config(run_dir).epochs} "
+        f"epochs trained); using its best weights so far; {how}"
     )
 
 

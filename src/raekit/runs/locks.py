@@ -45,7 +45,10 @@ def hold(folder: str | os.PathLike, what: str = "folder") -> Iterator[Path]:
     A second process gets FolderLocked naming the holder's PID. A folder this call created is
     removed again on exit if nothing was written into it.
     """
-    folder = Path(folder).resolve()
+    try:
+        folder = Path(folder).resolve()
+    except (RuntimeError, OSError):  # Python < 3.13 raises RuntimeError for a loop
+        raise RaekitError(f"{folder} is a symlink loop; choose another folder") from None
     if not writes_here() or folder in _held:  # nested: the outer block holds the lock
         yield folder
         return
@@ -130,8 +133,7 @@ def _acquire(path: Path, what: str) -> int:
                 os.ftruncate(fd, 0)
                 os.write(fd, f"{os.getpid()}\n".encode())
             except OSError as exc:  # a full disk: no lock file is left behind
-                _release(path, fd)
-                os.close(fd)
+                _release(path, fd)  # closes fd (closing it twice would hide this error)
                 raise RaekitError(f"cannot write {path}: {exc.strerror}") from None
             return fd
         os.close(fd)  # the file we locked was unlinked by its previous holder: lock the new one

@@ -16,16 +16,51 @@ from raekit.errors import RaekitError
 from raekit.runs.state_codec import InvalidState
 
 FORMAT = 1
+DATA_HASH = "raekit_data_sha256"  # header key: SHA-256 of the tensor bytes after the header
 
 
 def write_pair(
     tensor_path: Path, json_path: Path, tensors: dict, record: dict, header: dict
 ) -> None:
     """Safetensors atomically first, then the JSON carrying its hash (the commit marker)."""
-    data = safetensors.torch.save(tensors, metadata=header)
+    data = canonical_safetensors(tensors, header)
     atomic_write_bytes(tensor_path, data)
     record = {"format": FORMAT, "sha256": hashlib.sha256(data).hexdigest(), **record}
     atomic_write_text(json_path, json.dumps(record, allow_nan=False, indent=1))
+
+
+def canonical_safetensors(tensors: dict, header: dict) -> bytes:
+    """safetensors bytes with the header's metadata in sorted order (safetensors itself writes it
+    in a per-process random order) and the SHA-256 of the tensor bytes added, so equal tensors
+    give byte-equal files and a file can check its own tensors."""
+    data = safetensors.torch.save(tensors, metadata=header or None)
+    size = int.from_bytes(data[:8], "little")
+    layout, body = json.loads(data[8 : 8 + size]), data[8 + size :]
+    metadata = {
+        **(layout.pop("__metadata__", None) or {}),
+        DATA_HASH: hashlib.sha256(body).hexdigest(),
+    }
+    text = json.dumps(
+        {"__metadata__": dict(sorted(metadata.items())), **layout}, separators=(",", ":")
+    )
+    encoded = (text + " " * (-len(text) % 8)).encode()  # tensors start 8-byte aligned
+    return len(encoded).to_bytes(8, "little") + encoded + body
+
+
+def header_metadata(data: bytes) -> dict:
+    """The __metadata__ of safetensors bytes (already parsed once by safetensors)."""
+    size = int.from_bytes(data[:8], "little")
+    return json.loads(data[8 : 8 + size]).get("__metadata__") or {}
+
+
+def _check_own_hash(data: bytes, path: Path) -> None:
+    """Tensor bytes that fail the SHA-256 in their own header are damaged (bit rot, a bad copy)."""
+    recorded = header_metadata(data).get(DATA_HASH)
+    size = int.from_bytes(data[:8], "little")
+    if recorded is not None and hashlib.sha256(data[8 + size :]).hexdigest() != recorded:
+        raise InvalidState(
+            f"{path} is damaged: its tensors fail the SHA-256 recorded in its header"
+        )
 
 
 def read_tensors(path: Path) -> tuple[bytes, dict[str, torch.Tensor]]:
@@ -42,9 +77,11 @@ def read_tensors(path: Path) -> tuple[bytes, dict[str, torch.Tensor]]:
             f"{path} is a pickle / torch.save file, which raekit never loads (it can run code)"
         )
     try:
-        return data, safetensors.torch.load(data)
+        tensors = safetensors.torch.load(data)
     except Exception as exc:  # safetensors raises its own error type for every malformed file
         raise InvalidState(f"{path} is not a complete safetensors file ({exc})") from None
+    _check_own_hash(data, path)
+    return data, tensors
 
 
 def read_pair(json_path: Path, tensor_path: Path) -> tuple[dict, dict[str, torch.Tensor]]:

@@ -15,11 +15,14 @@ from raekit.runs.state_codec import InvalidState, decode, encode
 from raekit.runs.tensor_pairs import (
     FORMAT,
     check_model,
+    header_metadata,
     read_pair,
     read_tensors,
     refuse_non_finite,
     write_pair,
 )
+
+_warned: set[Path] = set()  # weights files already warned about in this process
 
 
 def save_weights(path: str | Path, module: nn.Module, meta: dict) -> None:
@@ -58,18 +61,46 @@ def load_weights(path: str | Path, module: nn.Module) -> dict:
 
 
 def _weights_alone(path: Path, problem: Exception) -> tuple[dict, dict[str, torch.Tensor]]:
-    """Fallback when the JSON is stale or missing: the atomically written weights file stands alone."""
+    """The weights file without its JSON record: used only when it is the newer half of a save
+    killed between its two renames (its tensors pass their own hash, it comes from the same run and
+    a later epoch than the record). Anything else is a damaged or swapped-in file and is refused."""
     try:
         data, tensors = read_tensors(path)
-        header = json.loads(data[8 : 8 + int.from_bytes(data[:8], "little")])  # safetensors layout
-        meta = decode(json.loads(header["__metadata__"]["raekit_meta"]), tensors)
+        meta = decode(json.loads(header_metadata(data)["raekit_meta"]), tensors)
     except InvalidState as exc:
         raise RaekitError(f"cannot load weights: {exc}") from None
     except (KeyError, TypeError, ValueError):
         raise RaekitError(f"cannot load weights {path}: {problem}") from None
-    warnings.warn(
-        f"{path.with_suffix('.json').name} does not match {path.name} ({problem}); "
-        f"using the weights file's own metadata",
-        stacklevel=3,
-    )
+    recorded = _recorded_meta(path.with_suffix(".json"))
+    if recorded is not None and not _newer_save_of_same_run(meta, recorded):
+        raise RaekitError(
+            f"{path} fails the SHA-256 recorded in {path.with_suffix('.json').name} (damaged, or "
+            f"replaced by another file); restore both files together, or train again"
+        )
+    if path not in _warned:  # once per file and process
+        _warned.add(path)
+        warnings.warn(
+            f"{path.with_suffix('.json').name} does not match {path.name} ({problem}); "
+            f"using the weights file's own metadata",
+            stacklevel=3,
+        )
     return meta, {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
+
+
+def _recorded_meta(json_path: Path) -> dict | None:
+    """The metadata the JSON record holds; None when there is no readable record at all."""
+    try:
+        record = json.loads(json_path.read_text(encoding="utf-8"))
+        return record["meta"] if isinstance(record.get("meta"), dict) else {}
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError, AttributeError, KeyError):
+        return None
+
+
+def _newer_save_of_same_run(meta: dict, recorded: dict) -> bool:
+    epoch, before = meta.get("epoch"), recorded.get("epoch")
+    return (
+        isinstance(epoch, int)
+        and isinstance(before, int)
+        and epoch > before
+        and meta.get("run") == recorded.get("run")
+    )

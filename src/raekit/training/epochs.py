@@ -25,6 +25,7 @@ from raekit.training.utils import (
     TrainingInterrupted,
     epoch_order,
     progress_bar,
+    run_identity,
     step_seed,
     to_input,
 )
@@ -186,7 +187,11 @@ class EpochLoop:
                 weights.save_weights(
                     self.run_dir / runs.WEIGHTS_FILE,
                     self.model,
-                    {"epoch": row["epoch"], "valid_loss": valid["loss"]},
+                    {
+                        "epoch": row["epoch"],
+                        "valid_loss": valid["loss"],
+                        "run": run_identity(self.config),
+                    },
                 )
             runs.write_metrics(self.run_dir, state.history)
             self.tracker.log_epoch(

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from raekit import distributed, runs
+from raekit import distributed, notices, runs
 from raekit.config import RunConfig
 from raekit.errors import RaekitError
 from raekit.models.build import build_from_config
@@ -110,6 +109,7 @@ def train(
         show = (
             progress if ctx.is_main else False
         )  # None: a bar on a terminal, else a line every ~10 s
+        notices.under_way()  # inputs are checked: held notes print before the first epoch
         tracker = tracking.open_tracker(
             track, run_dir, config, experiment=experiment, is_main=ctx.is_main
         )
@@ -149,9 +149,7 @@ def _restore(run_dir, model, optimizer, scheduler, state: RunState, announce: bo
         # Stopped before its first checkpoint: nothing was trained that counts, so start over
         # (same seed, same result) instead of leaving a run that can neither resume nor restart.
         if announce:
-            print(
-                f"raekit: {run_dir} has no checkpoint yet; training from the start", file=sys.stderr
-            )
+            notices.note(f"{run_dir} has no checkpoint yet; training from the start")
         return
     extra = checkpoint.load_checkpoint(run_dir / runs.CHECKPOINTS, model, optimizer, scheduler)
     for key in vars(state):

@@ -21,6 +21,7 @@ import torch
 from raekit import runs
 from raekit.errors import RaekitError
 from raekit.plots import image_grid
+from raekit.training import timebox
 from raekit.training.tracking_backends import MLflowBackend, TensorBoardBackend
 
 BACKENDS = ("tensorboard", "mlflow")
@@ -72,8 +73,8 @@ class Tracker:
     def _each(self, method: str, *args) -> None:
         for backend in list(self.backends):
             try:
-                getattr(backend, method)(*args)
-            except Exception as exc:  # tracking must never break training or evaluation
+                timebox.call(getattr(backend, method), *args)
+            except Exception as exc:  # tracking must never break (or stall) training or evaluation
                 self.backends.remove(backend)
                 print(
                     f"raekit: warning: {backend.name} tracking stopped ({exc.__class__.__name__}: {exc}); "
@@ -125,7 +126,8 @@ def open_tracker(
     for name in names:
         backend = {"tensorboard": TensorBoardBackend, "mlflow": MLflowBackend}[name]
         try:
-            made.append(backend(run_dir, config, experiment))
+            backend.prepare()  # imports, outside the time limit: slow on busy cores, never hung
+            made.append(timebox.call(backend, run_dir, config, experiment))
         except Exception as exc:
             print(
                 f"raekit: warning: {name} tracking could not start ({exc.__class__.__name__}: {exc}); "

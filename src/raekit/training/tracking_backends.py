@@ -21,6 +21,10 @@ DEFAULT_EXPERIMENT = "raekit"
 class TensorBoardBackend:
     name = "tensorboard"
 
+    @staticmethod
+    def prepare() -> None:
+        import torch.utils.tensorboard  # noqa: F401
+
     def __init__(self, run_dir: Path, config, experiment):
         from torch.utils.tensorboard import SummaryWriter
 
@@ -59,6 +63,10 @@ class TensorBoardBackend:
 
 class MLflowBackend:
     name = "mlflow"
+
+    @staticmethod
+    def prepare() -> None:
+        import mlflow  # noqa: F401
 
     def __init__(self, run_dir: Path, config, experiment):
         import mlflow

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import json
 import signal
 import threading
@@ -106,6 +107,7 @@ def locked_run(run_dir: Path, ctx: distributed.Context):
 def check_resumable(run_dir: Path, config: RunConfig) -> None:
     """Refuse a resume that would retrain a trained run from scratch, or continue a checkpoint
     under a config.yaml that contradicts it (edited by hand). Reads only, before any data loads."""
+    refuse_shrinking(run_dir, config)
     directory = run_dir / runs.CHECKPOINTS
     newest = checkpoint.latest_checkpoint(directory)
     if newest is None:
@@ -136,6 +138,27 @@ def check_resumable(run_dir: Path, config: RunConfig) -> None:
             f"{run_dir / runs.CONFIG_FILE} contradicts the run's checkpoint {newest.name}: "
             f"{'; '.join(changed)}. Restore it (only {', '.join(sorted(RESUMABLE))} may change "
             f"on resume), or train a new run with a new --out"
+        )
+
+
+def run_identity(config: RunConfig) -> str:
+    """SHA-256 of the settings a run keeps for life (all but RESUMABLE): saved with its weights,
+    so a weights file swapped in from another run is told apart from the run's own newer save."""
+    kept = {k: v for k, v in dataclasses.asdict(config).items() if k not in RESUMABLE}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()
+
+
+def refuse_shrinking(run_dir: Path, config: RunConfig) -> None:
+    """Resuming only extends a run: fewer epochs than it has (or has trained) would leave a run
+    whose config.yaml says one length while its weights and metrics.csv hold another."""
+    recorded = runs.read_config(run_dir).epochs
+    rows = runs.read_metrics(run_dir)
+    trained = int(rows[-1].get("epoch", 0)) if rows else 0
+    if config.epochs < max(recorded, trained):
+        raise RaekitError(
+            f"--epochs {config.epochs} would shrink {run_dir} (a {recorded}-epoch run, {trained} "
+            f"trained); resuming only extends a run: give --epochs {max(recorded, trained)} or "
+            f"more, or train a new run into a new --out"
         )
 
 
