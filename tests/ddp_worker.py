@@ -10,6 +10,7 @@ Fault hooks, chosen by environment variables:
     RAEKIT_WORKER_KILL=E:B:R         rank R SIGKILLs itself just before batch B of epoch E (0-based) ...
     RAEKIT_WORKER_MARKER=FILE        ... unless FILE exists (it is created first: kill once only)
     RAEKIT_WORKER_KILL_IN_SAVE=N     SIGKILL inside the fsync of the N-th checkpoint tensor file
+    RAEKIT_WORKER_STEP_DELAY=E:S     every step from epoch E (0-based) on sleeps S seconds first
     RAEKIT_WORKER_FLOAT64=1          build the model and feed the images in float64
     RAEKIT_WORKER_OFFLINE=1          every URL fails at once, as on a machine without a network
 """
@@ -21,6 +22,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -107,18 +109,31 @@ def _install_kill(where: str, marker: str | None) -> None:
     EpochLoop._step = step
 
 
+def _install_step_delay(spec: str) -> None:
+    """Slow the steps from one epoch on, so that a signal surely arrives before the run ends."""
+    first, seconds = spec.split(":")
+    original = EpochLoop._step
+
+    def step(self, x, b):
+        if self.state.epoch >= int(first):
+            time.sleep(float(seconds))
+        return original(self, x, b)
+
+    EpochLoop._step = step
+
+
 def _install_kill_in_save(n: int) -> None:
     """Die with the n-th checkpoint's tensor file written to its temporary name but not renamed."""
     original = atomic.atomic_path
     count = {"n": 0}
 
-    def atomic_path(path):
+    def atomic_path(path, mode=None):
         path = Path(path)
         if path.parent.name == "checkpoints" and path.suffix == ".safetensors":
             count["n"] += 1
             if count["n"] == n:
                 os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)
-        return original(path)
+        return original(path, mode)
 
     atomic.atomic_path = atomic_path
 
@@ -149,6 +164,8 @@ def _install_hooks() -> None:
         _install_kill(env["RAEKIT_WORKER_KILL"], env.get("RAEKIT_WORKER_MARKER"))
     if env.get("RAEKIT_WORKER_KILL_IN_SAVE"):
         _install_kill_in_save(int(env["RAEKIT_WORKER_KILL_IN_SAVE"]))
+    if env.get("RAEKIT_WORKER_STEP_DELAY"):
+        _install_step_delay(env["RAEKIT_WORKER_STEP_DELAY"])
 
 
 def one_gradient(out: Path, assignments: list[str]) -> None:

@@ -16,6 +16,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+import ddp_worker
 from ddp_worker import SRC, launch
 from raekit import runs
 from raekit.runs.checkpoint import list_checkpoints
@@ -36,6 +37,7 @@ TRAIN = [
     "batch_size=50",
 ]
 EPOCH = 1_000_000  # checkpoint step = epoch * EPOCH + batch
+WORKER = ddp_worker.__file__
 
 
 def _env(**extra):
@@ -127,16 +129,17 @@ def test_sigkill_mid_epoch_then_resume_is_bit_identical(clean, tmp_path, kill, s
 def test_signal_checkpoints_exits_and_resumes_identically(clean, tmp_path, sig, code):
     out, log = tmp_path / "run", tmp_path / "stderr.txt"
     with open(log, "w") as err:
+        # Epochs 2 and 3 crawl (0.5 s a step), so the signal lands inside them, never after.
         child = subprocess.Popen(
-            [sys.executable, "-m", "raekit", *TRAIN, "--epochs", "40", "--out", str(out)],
-            env=_env(),
+            [sys.executable, WORKER, "cli", *TRAIN, "--epochs", "3", "--out", str(out)],
+            env=_env(RAEKIT_WORKER_STEP_DELAY="1:0.5"),
             stdout=subprocess.PIPE,
             stderr=err,
             text=True,
         )
         try:
             first = child.stdout.readline()  # training is under way once epoch 1 is logged
-            assert first.startswith("epoch 1/40"), first + log.read_text()
+            assert first.startswith("epoch 1/3"), first + log.read_text()
             child.send_signal(sig)
             child.stdout.read()
             assert child.wait(timeout=60) == code

@@ -153,7 +153,7 @@ def test_existing_run_is_never_overwritten(tmp_path):
     [
         (dict(batch_size=1000), "larger than the training set"),
         (dict(epochs=0), "epochs must be at least 1"),
-        (dict(width=0.0), "width must be a finite number > 0"),
+        (dict(width=0.0), r"width must be a finite number in \[1/1024, 64\], got 0.0"),
     ],
 )
 def test_bad_training_settings(tmp_path, kw, message):
