@@ -20,8 +20,8 @@ from raekit.bo.measures import GRAMMARVAE_COUNTS, prior_validity, reconstruction
 from raekit.grammar.cfg import EXPRESSION_GRAMMAR
 from raekit.grammar.encode import encode_productions
 from raekit.grammar.expression_file import read_expressions
-from raekit.models.grammarvae_weights import grammarvae_expression_model
 from raekit.grammar.scores import is_valid_expression
+from raekit.models.grammarvae_weights import grammarvae_expression_model
 
 
 def main() -> None:
