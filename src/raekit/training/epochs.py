@@ -17,12 +17,11 @@ from torch import nn
 
 from raekit import distributed, runs
 from raekit.config import RunConfig
-from raekit.errors import RaekitError
+from raekit.errors import RaekitError, TrainingInterrupted
 from raekit.runs import checkpoint, weights
 from raekit.training import tracking
 from raekit.training.utils import (
     SignalCatcher,
-    TrainingInterrupted,
     epoch_order,
     progress_bar,
     run_identity,
