@@ -90,7 +90,7 @@ def test_both_trackers_hold_metrics_csv(tmp_path, mlflow_store, one_thread):
 
 
 def test_evaluation_is_added_to_the_same_run(tmp_path, mlflow_store, one_thread):
-    from raekit.paper.evaluate import evaluate_run
+    from raekit.paper.run_scores import evaluate_run
 
     data = tiny_digits()
     run_dir = train(_config(epochs=1), tmp_path / "run", data=data, track="mlflow,tensorboard")

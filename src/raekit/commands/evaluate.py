@@ -8,13 +8,13 @@ from pathlib import Path
 from raekit.commands import arguments
 from raekit.commands.options import add_device_option
 from raekit.commands.train import add_set_option
-from raekit.jsonio import dumps
-from raekit.paper.paper_results import TABLE1_MODELS
+from raekit.io.jsonio import dumps
+from raekit.paper.reported import TABLE1_MODELS
 
 
 def _densities(text: str | None) -> list[str] | None:
     """The --densities list, checked before any work starts."""
-    from raekit.paper.evaluate import check_density_names
+    from raekit.paper.run_scores import check_density_names
 
     names = [d.strip() for d in text.split(",") if d.strip()] if text else None
     check_density_names(names)
@@ -121,7 +121,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_evaluate(args) -> int:
-    from raekit.paper.evaluate import evaluate_run
+    from raekit.paper.run_scores import evaluate_run
 
     result = evaluate_run(
         args.run,

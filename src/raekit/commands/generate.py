@@ -12,7 +12,7 @@ from raekit.commands.options import add_device_option
 from raekit.density import DENSITIES
 from raekit.errors import RaekitError
 from raekit.generation.interpolate import METHODS
-from raekit.jsonio import dumps
+from raekit.io.jsonio import dumps
 
 
 def _run_arg(p: argparse.ArgumentParser) -> None:
@@ -117,23 +117,25 @@ def _positive(name: str, value: int) -> int:
 
 
 def _components(args) -> int | None:
-    from raekit.paper.evaluate import check_density_names
+    from raekit.paper.run_scores import check_density_names
 
     check_density_names([args.density])
     return None if args.components is None else _positive("components", args.components)
 
 
 def run_fit(args) -> int:
-    from raekit.generation import fit_density, fit_density_streaming
+    from raekit.generation import fit_run_density, fit_run_density_streaming
 
     components = _components(args)
     options = {} if components is None else {"components": components}
     if args.stream:
         if args.density != "gmm":
             raise RaekitError(f"--stream fits the gmm density only, not {args.density!r}")
-        _, report = fit_density_streaming(args.run, chunk=_positive("chunk", args.chunk), **options)
+        _, report = fit_run_density_streaming(
+            args.run, chunk=_positive("chunk", args.chunk), **options
+        )
     else:
-        _, report = fit_density(args.run, kind=args.density, **options)
+        _, report = fit_run_density(args.run, kind=args.density, **options)
     if report.get("path"):  # rank 0 (the only process that saves) reports
         print(dumps(report, default=str))
     return 0
@@ -173,7 +175,7 @@ def _split(args):
 def _write_images(images: np.ndarray, out: str, figure) -> None:
     path = Path(out)
     if path.suffix == ".npz":
-        from raekit.atomic import atomic_path
+        from raekit.io.atomic import atomic_path
 
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
             np.savez_compressed(handle, images=images)

@@ -9,10 +9,10 @@ from raekit import runs
 from raekit.commands import arguments
 from raekit.commands.options import add_device_option
 from raekit.config import SEQUENCE_TASKS, make_config, parse_assignments, replace
+from raekit.config.presets import PRESETS
 from raekit.data import DATASETS
 from raekit.errors import RaekitError
 from raekit.models import VARIANTS, get_variant
-from raekit.presets import PRESETS
 
 # What names a run; with --resume these may only repeat the run's own values.
 IDENTITY = {"dataset": "mnist", "model": "rae-l2", "preset": "cpu"}

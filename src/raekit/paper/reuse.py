@@ -10,7 +10,7 @@ from typing import Any
 from raekit import runs
 from raekit.config import RunConfig
 from raekit.errors import RaekitError
-from raekit.transfer import digest
+from raekit.io.transfer import digest
 
 # Settings that change where or how a run is computed, never what it computes.
 OPERATIONAL = ("data_root", "device", "keep_checkpoints", "keep_epochs")

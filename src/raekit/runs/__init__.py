@@ -14,9 +14,9 @@ import yaml
 from torch import nn
 
 from raekit import notices
-from raekit.atomic import atomic_write_text
 from raekit.config import RunConfig, replace
 from raekit.errors import RaekitError
+from raekit.io.atomic import atomic_write_text
 
 CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE, CHECKPOINTS = (
     "config.yaml",

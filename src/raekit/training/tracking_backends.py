@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from raekit.atomic import atomic_write_text
+from raekit.io.atomic import atomic_write_text
 
 TB_DIR, STATE_FILE = "tb", "tracking.json"
 DEFAULT_EXPERIMENT = "raekit"

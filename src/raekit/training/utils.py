@@ -15,7 +15,7 @@ import torch
 from raekit import distributed, runs
 from raekit.config import RunConfig
 from raekit.errors import RaekitError
-from raekit.progress import progress
+from raekit.io.progress import progress
 from raekit.runs import checkpoint, locks
 from raekit.runs.state_codec import decode
 

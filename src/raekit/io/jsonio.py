@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from raekit.atomic import atomic_write_text
+from raekit.io.atomic import atomic_write_text
 
 
 def sanitise(value: Any) -> Any:

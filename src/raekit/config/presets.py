@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from raekit import official
+from raekit.config import official
 
 PRESETS: dict[str, dict[str, Any]] = {
     # The paper's Appendix C network and schedule.
@@ -27,7 +27,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # About 30 s per MNIST model on 2 cores (240 steps): for tests and the demo.
     "tiny": {"width": 0.0625, "epochs": 4, "train_limit": 6000, "valid_limit": 1000},
     # The paper's network size, with the official code's choices where they depart from the paper's
-    # text (raekit.official; per dataset and model).
+    # text (raekit.config.official; per dataset and model).
     "official": {"width": 1.0, "epochs": 100},
 }
 _GRAMMARVAE_EXPRESSIONS = {
