@@ -16,9 +16,9 @@ import torch
 from torch import nn
 
 from raekit import distributed, runs
-from raekit.atomic import atomic_write_bytes
 from raekit.config import RunConfig
 from raekit.errors import RaekitError
+from raekit.io.atomic import atomic_write_bytes
 from raekit.runs import checkpoint, weights
 from raekit.training import tracking
 from raekit.training.stopping import kept_epochs, kept_weights, rule_text, should_stop
