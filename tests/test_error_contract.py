@@ -681,6 +681,9 @@ PROBE2 = {
     "set-two-stage-hidden-zero": bad_set("two_stage_hidden", "0", "two_stage_hidden must be"),
     "set-two-stage-layers-zero": bad_set("two_stage_layers", "0", "two_stage_layers must be"),
     "set-epochs-beside-option": bad_set("epochs", "1.5", "both given"),
+    "set-keep-epochs-empty-item": bad_set("keep_epochs", "8,,25", "keep_epochs must be"),
+    "set-stop-patience-zero": bad_set("stop_patience", "0", "stop_patience must be"),
+    "set-stop-after-cuts-negative": bad_set("stop_after_cuts", "-1", "stop_after_cuts must be"),
     # no silent substitutions
     "fig3-epochs-zero": fig3("--epochs", "0"),
     "fig3-kl-weight-inf": fig3("--kl-weights", "inf"),

@@ -13,7 +13,7 @@ from typing import Any
 from raekit.config import rules as config_rules
 from raekit.config.dataset_specs import DATASET_SPECS, OWN_DATA, SEQUENCE_TASKS, paper_dataset_for
 from raekit.config.loss_weights import converted_weights
-from raekit.config.presets import PRESET_BY_DATASET, PRESET_BY_MODEL, PRESETS
+from raekit.config.presets import IMAGE_PRESETS, PRESET_BY_DATASET, PRESET_BY_MODEL, PRESETS
 from raekit.errors import RaekitError, unknown
 
 # Views of the dataset table.
@@ -69,6 +69,13 @@ class RunConfig:
     )
     seed: int = 0  # seeds weights, shuffling and noise
     keep_checkpoints: int = 3  # how many recent checkpoints to keep
+    # epoch-end checkpoints kept beside the recent ones, with the best weights as of each such
+    # epoch (RUN/kept/): comma-separated epochs, e.g. "8,25,50" ("": none)
+    keep_epochs: str = ""
+    # Early stop (raekit.training.stopping): once the learning rate has been cut stop_after_cuts
+    # times, stop after stop_patience epochs without a new best validation loss (None: never)
+    stop_patience: int | None = None
+    stop_after_cuts: int = 0
     skip_nonfinite: int = 0  # bad (NaN/Inf) batches that may be skipped before stopping
     device: str = "auto"  # torch device: auto (CUDA, then MPS, else CPU), cpu, cuda, cuda:N, mps
     # Ex-post densities (defaults of `raekit fit-density` and `evaluate` for this run).
@@ -129,6 +136,10 @@ def make_config(
         raise RaekitError(
             f"the {preset} preset covers the image models (the official code has no sequence "
             f"models); use --preset paper for {dataset!r}"
+        )
+    if preset in IMAGE_PRESETS and dataset in SEQUENCE_TASKS:
+        raise RaekitError(
+            f"the {preset} preset is for image datasets; use --preset cpu or paper for {dataset!r}"
         )
     reference, shape = dataset, None
     if dataset == OWN_DATA:

@@ -114,6 +114,12 @@ RULES: dict[str, Rule] = {
     "sequence_recipe": one_of("raekit", "grammarvae"),
     "seed": Rule(lambda v: 0 <= v < 2**63, "an integer in [0, 2^63)"),
     "keep_checkpoints": at_least(1),
+    "keep_epochs": Rule(
+        lambda v: re.fullmatch(r"(\s*[1-9][0-9]*\s*(,\s*[1-9][0-9]*\s*)*)?", v) is not None,
+        'comma-separated epochs, e.g. "8,25,50" (empty: none)',
+    ),
+    "stop_patience": at_least(1, ", or none for no early stop"),
+    "stop_after_cuts": at_least(0),
     "skip_nonfinite": at_least(0),
     "device": Rule(is_device_name, "auto, cpu, cuda, cuda:N, mps or xpu"),
     # ex-post densities
