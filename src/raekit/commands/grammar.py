@@ -6,9 +6,9 @@ import argparse
 
 from raekit.commands import arguments
 from raekit.commands.options import add_device_option, add_set_option, add_track_option
+from raekit.config.variants import SEQUENCE_MODELS
 from raekit.errors import RaekitError
 from raekit.io.jsonio import dumps
-from raekit.models import SEQUENCE_MODELS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
