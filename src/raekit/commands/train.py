@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from raekit.commands import arguments
-from raekit.commands.options import add_device_option
+from raekit.commands.options import add_device_option, add_set_option, add_track_option
 from raekit.config import SEQUENCE_TASKS, make_config, parse_assignments, replace
 from raekit.config.dataset_specs import IMAGE_DATASETS
 from raekit.config.presets import PRESETS
@@ -51,21 +51,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_track_option(p)
     p.set_defaults(handler=run)
-
-
-def add_set_option(p: argparse.ArgumentParser, help: str) -> None:
-    """--set KEY=VALUE ...; repeated options accumulate."""
-    p.add_argument("--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE", help=help)
-
-
-def add_track_option(p: argparse.ArgumentParser) -> None:
-    """--track, shared by every command that trains."""
-    p.add_argument(
-        "--track",
-        metavar="TOOLS",
-        help="log to tensorboard (RUN/tb/) and/or mlflow "
-        "(MLFLOW_TRACKING_URI, default ./mlruns), e.g. tensorboard,mlflow",
-    )
 
 
 def run(args: argparse.Namespace) -> int:
