@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from raekit.grammar.cfg import ZINC_GRAMMAR
-from raekit.grammar.data import fetch_moses
+from raekit.grammar.corpora import fetch_moses
 from raekit.grammar.decode import decode_grammar
 from raekit.grammar.encode import encode_productions, to_one_hot
 from raekit.grammar.parsers import NltkParser

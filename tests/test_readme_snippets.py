@@ -49,7 +49,7 @@ _CODES = """
 """
 _TRAINING = "import raekit"
 _STREAMING = "from raekit.density.streaming import fit_gmm_streaming"
-_GENERATION = "from raekit.generation import fit_density, sample_images, interpolate_images"
+_GENERATION = "from raekit.generation import fit_run_density, sample_images, interpolate_images"
 PRELUDES = {
     ("docs/training.md", _TRAINING): _BATCH,
     ("docs/distributed.md", _STREAMING): _CODES,
@@ -92,7 +92,7 @@ REPLACEMENTS = {
 }
 # (page, block's first line) -> why it is not run
 SKIPS: dict[tuple[str, str], str] = {
-    ("README.md", "from raekit.paper.evaluate import evaluate_run"): "Inception features of a "
+    ("README.md", "from raekit.paper.run_scores import evaluate_run"): "Inception features of a "
     "run's images take more CPU than a block may; tests/test_own_data_cli.py evaluates such a run",
 }
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from raekit.paper.export import export_results, parse_readme_tables, readme_block, update_readme
-from raekit.paper.results import build, column, prd_column, read_results
+from raekit.paper.results_file import build, column, prd_column, read_results
 from test_claims import make_runs
 
 ROOT = Path(__file__).resolve().parents[1]

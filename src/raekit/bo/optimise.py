@@ -18,7 +18,7 @@ from raekit.bo.acquisition import ACQUISITION
 from raekit.errors import RaekitError, unknown
 from raekit.generation import encode_images
 from raekit.generation.densities import model_fingerprint
-from raekit.jsonio import read_json_object, write_json
+from raekit.io.jsonio import read_json_object, write_json
 from raekit.runs import load_run
 
 DRAWS = {"expressions": 25, "molecules": 500}  # decodings per proposed point (GrammarVAE)

@@ -6,15 +6,14 @@ import argparse
 from pathlib import Path
 
 from raekit.commands import arguments
-from raekit.commands.options import add_device_option
-from raekit.commands.train import add_set_option
-from raekit.jsonio import dumps
-from raekit.paper.paper_results import TABLE1_MODELS
+from raekit.commands.options import add_device_option, add_set_option, add_track_option
+from raekit.io.jsonio import dumps
+from raekit.paper.reported import TABLE1_MODELS
 
 
 def _densities(text: str | None) -> list[str] | None:
     """The --densities list, checked before any work starts."""
-    from raekit.paper.evaluate import check_density_names
+    from raekit.paper.run_scores import check_density_names
 
     names = [d.strip() for d in text.split(",") if d.strip()] if text else None
     check_density_names(names)
@@ -43,12 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run", help="a trained run directory")
     _eval_args(p)
     p.add_argument("--seed", type=arguments.seed, default=0)
-    p.add_argument(
-        "--track",
-        metavar="TOOLS",
-        help="log to tensorboard (RUN/tb/) and/or mlflow "
-        "(MLFLOW_TRACKING_URI, default ./mlruns), e.g. tensorboard,mlflow",
-    )
+    add_track_option(p)
     add_device_option(p)
     p.set_defaults(handler=run_evaluate)
 
@@ -82,12 +76,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="skip measuring step times for the time estimate",
     )
     _eval_args(p)
-    p.add_argument(
-        "--track",
-        metavar="TOOLS",
-        help="log every run to tensorboard (RUN/tb/) and/or mlflow "
-        "(MLFLOW_TRACKING_URI, default ./mlruns), one MLflow experiment for all",
-    )
+    add_track_option(p, "log every run (one experiment for all)")
     add_device_option(p)
     p.set_defaults(handler=run_reproduce)
 
@@ -121,7 +110,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_evaluate(args) -> int:
-    from raekit.paper.evaluate import evaluate_run
+    from raekit.paper.run_scores import evaluate_run
 
     result = evaluate_run(
         args.run,

@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 
 from raekit.commands import arguments
-from raekit.commands.options import add_device_option
-from raekit.commands.train import add_set_option, add_track_option
+from raekit.commands.options import add_device_option, add_set_option, add_track_option
+from raekit.config.variants import SEQUENCE_MODELS
 from raekit.errors import RaekitError
-from raekit.jsonio import dumps
-from raekit.models import SEQUENCE_MODELS
+from raekit.io.jsonio import dumps
 
 
 def register(sub: argparse._SubParsersAction) -> None:

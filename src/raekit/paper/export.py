@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from raekit import notices
-from raekit.atomic import atomic_write_text
 from raekit.errors import RaekitError
-from raekit.jsonio import write_json
+from raekit.io.atomic import atomic_write_text
+from raekit.io.jsonio import write_json
 from raekit.paper.captions import protocol_words, run_protocols
 from raekit.paper.claims import (
     RULE_WORDS,
@@ -29,8 +29,8 @@ from raekit.paper.export_files import (
     write_readme,
 )
 from raekit.paper.orderings import column_orderings, orderings_markdown
-from raekit.paper.paper_results import TABLE1
-from raekit.paper.results import RESULTS_FILE, read_results
+from raekit.paper.reported import TABLE1
+from raekit.paper.results_file import RESULTS_FILE, read_results
 from raekit.paper.tables import FIRST_STAGE_NOTE, density_table, table1, table2
 
 TOP_FILES = ("report.html",)  # results.json and the tables are written afresh

@@ -13,7 +13,7 @@ from typing import Any
 from raekit import runs
 from raekit.bo.check import CHECK_FILE
 from raekit.errors import RaekitError
-from raekit.jsonio import read_json_object
+from raekit.io.jsonio import read_json_object
 from raekit.paper.claims import claims_markdown
 from raekit.paper.export import duration
 from raekit.paper.export_files import copy_export, inside, readme_update, update_readme

@@ -10,9 +10,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from raekit import notices
-from raekit.atomic import atomic_write_bytes
 from raekit.errors import RaekitError
-from raekit.jsonio import read_json_object
+from raekit.io.atomic import atomic_write_bytes
+from raekit.io.jsonio import read_json_object
 
 
 def copy_export(

@@ -8,13 +8,13 @@ import json
 import sys
 from pathlib import Path
 
-from raekit.atomic import atomic_write_text
 from raekit.bo.acquisition import ACQUISITION
 from raekit.bo.check import check_run
 from raekit.bo.optimise import VALIDITY, average_rule, check_bo_options, run_bo
 from raekit.config import make_config
 from raekit.errors import RaekitError
-from raekit.jsonio import write_json
+from raekit.io.atomic import atomic_write_text
+from raekit.io.jsonio import write_json
 from raekit.paper import reuse
 from raekit.paper.claims import claims_html, claims_markdown
 from raekit.paper.figure2_claims import check_figure2_claims, learning, not_tested_reasons

@@ -15,15 +15,15 @@ from typing import Any
 
 from raekit import notices, runs
 from raekit.config import RunConfig, make_config
-from raekit.datasets import SEQUENCE_TASKS
+from raekit.config.dataset_specs import SEQUENCE_TASKS
 from raekit.errors import RaekitError
-from raekit.paper import results as results_mod
+from raekit.paper import results_file as results_mod
 from raekit.paper import reuse
-from raekit.paper.evaluate import evaluate_run, protocol, read_eval
 from raekit.paper.export import paper_column, write_results_files
 from raekit.paper.first_stage import FIRST_STAGE_OF, adopt_first_stage, first_stage_of
 from raekit.paper.orderings import column_orderings
-from raekit.paper.paper_results import TABLE1, TABLE1_MODELS
+from raekit.paper.reported import TABLE1, TABLE1_MODELS
+from raekit.paper.run_scores import evaluate_run, protocol, read_eval
 from raekit.paper.tables import density_table, table1, table2
 from raekit.runs.locks import locking
 from raekit.training import train

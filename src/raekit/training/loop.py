@@ -26,13 +26,10 @@ from raekit.training.inputs import training_arrays
 from raekit.training.own_data import is_own_data, own_training, record_own_data
 from raekit.training.utils import (
     SignalCatcher,
-    TrainingInterrupted,
     check_resumable,
     locked_run,
     prepare_run_dir,
 )
-
-__all__ = ["TrainingInterrupted", "train"]
 
 
 def train(
@@ -105,6 +102,11 @@ def train(
             runs.write_config(run_dir, config)
         if ctx.is_main:
             runs.write_status(run_dir, finished=False, epochs=config.epochs)
+            if state.stopped is not None:
+                notices.note(
+                    f"{run_dir} is complete: training stopped early after epoch "
+                    f"{state.stopped['epoch']} ({state.stopped['rule']}); nothing left to train"
+                )
         distributed.barrier(ctx)
         show = (
             progress if ctx.is_main else False
@@ -137,7 +139,7 @@ def train(
                 f"lower the learning rate or loss weights"
             )
         if ctx.is_main:
-            runs.write_status(run_dir, finished=True, epochs=config.epochs)
+            runs.write_status(run_dir, finished=True, epochs=config.epochs, stopped=state.stopped)
     finally:
         lock.close()
         distributed.teardown(ctx)
