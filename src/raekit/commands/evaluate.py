@@ -6,8 +6,7 @@ import argparse
 from pathlib import Path
 
 from raekit.commands import arguments
-from raekit.commands.options import add_device_option
-from raekit.commands.train import add_set_option
+from raekit.commands.options import add_device_option, add_set_option, add_track_option
 from raekit.io.jsonio import dumps
 from raekit.paper.reported import TABLE1_MODELS
 
@@ -43,12 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run", help="a trained run directory")
     _eval_args(p)
     p.add_argument("--seed", type=arguments.seed, default=0)
-    p.add_argument(
-        "--track",
-        metavar="TOOLS",
-        help="log to tensorboard (RUN/tb/) and/or mlflow "
-        "(MLFLOW_TRACKING_URI, default ./mlruns), e.g. tensorboard,mlflow",
-    )
+    add_track_option(p)
     add_device_option(p)
     p.set_defaults(handler=run_evaluate)
 
@@ -82,12 +76,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="skip measuring step times for the time estimate",
     )
     _eval_args(p)
-    p.add_argument(
-        "--track",
-        metavar="TOOLS",
-        help="log every run to tensorboard (RUN/tb/) and/or mlflow "
-        "(MLFLOW_TRACKING_URI, default ./mlruns), one MLflow experiment for all",
-    )
+    add_track_option(p, "log every run (one experiment for all)")
     add_device_option(p)
     p.set_defaults(handler=run_reproduce)
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from raekit.commands import arguments
 from raekit.commands.options import add_device_option
-from raekit.density import DENSITIES
+from raekit.config.generation import DENSITY_NAMES, INTERPOLATIONS
 from raekit.errors import RaekitError
-from raekit.generation.interpolate import METHODS
 from raekit.io.jsonio import dumps
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def _run_arg(p: argparse.ArgumentParser) -> None:
@@ -21,7 +22,7 @@ def _run_arg(p: argparse.ArgumentParser) -> None:
 
 def _density_args(p: argparse.ArgumentParser, default: str = "gmm") -> None:
     p.add_argument(
-        "--density", default=default, help=f"{', '.join(DENSITIES)} (default: {default})"
+        "--density", default=default, help=f"{', '.join(DENSITY_NAMES)} (default: {default})"
     )
     p.add_argument("--components", type=int, help="GMM components (default 10)")
 
@@ -79,7 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _run_arg(p)
     p.add_argument("--pairs", type=int, default=6)
     p.add_argument("--steps", type=int, default=8)
-    p.add_argument("--method", default="slerp", choices=METHODS)
+    p.add_argument("--method", default="slerp", choices=INTERPOLATIONS)
     p.add_argument(
         "--origin",
         default="zero",
@@ -175,6 +176,8 @@ def _split(args):
 def _write_images(images: np.ndarray, out: str, figure) -> None:
     path = Path(out)
     if path.suffix == ".npz":
+        import numpy as np
+
         from raekit.io.atomic import atomic_path
 
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
@@ -221,6 +224,8 @@ def run_reconstruct(args) -> int:
 
 
 def run_interpolate(args) -> int:
+    import numpy as np
+
     from raekit.data import config_images
     from raekit.generation import encode_images, interpolate_images
     from raekit.plots import interpolation_figure
@@ -248,6 +253,8 @@ def run_interpolate(args) -> int:
 
 
 def run_neighbours(args) -> int:
+    import numpy as np
+
     from raekit.data import config_images
     from raekit.generation import load_run_density, sample_images
     from raekit.generation.neighbours import nearest_neighbours

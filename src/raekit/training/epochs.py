@@ -17,14 +17,13 @@ from torch import nn
 
 from raekit import distributed, runs
 from raekit.config import RunConfig
-from raekit.errors import RaekitError
+from raekit.errors import RaekitError, TrainingInterrupted
 from raekit.io.atomic import atomic_write_bytes
 from raekit.runs import checkpoint, weights
 from raekit.training import tracking
 from raekit.training.stopping import kept_epochs, kept_weights, rule_text, should_stop
 from raekit.training.utils import (
     SignalCatcher,
-    TrainingInterrupted,
     epoch_order,
     progress_bar,
     run_identity,

@@ -26,13 +26,10 @@ from raekit.training.inputs import training_arrays
 from raekit.training.own_data import is_own_data, own_training, record_own_data
 from raekit.training.utils import (
     SignalCatcher,
-    TrainingInterrupted,
     check_resumable,
     locked_run,
     prepare_run_dir,
 )
-
-__all__ = ["TrainingInterrupted", "train"]
 
 
 def train(
