@@ -12,10 +12,10 @@ from safetensors.torch import load_file
 from helpers import tiny_digits
 from raekit import runs
 from raekit.config import make_config
-from raekit.errors import RaekitError
+from raekit.errors import RaekitError, TrainingInterrupted
 from raekit.paper import reuse
 from raekit.training.epochs import EpochLoop
-from raekit.training.loop import TrainingInterrupted, train
+from raekit.training.loop import train
 from raekit.training.stopping import kept_epochs, kept_weights, replay, rule_text, should_stop
 
 FLAT = [3.0, 2.0, 1.0] + [1.0] * 20  # best at epoch 3, then no gain

@@ -80,7 +80,7 @@ def test_export_copies_no_weights_and_writes_readme_from_fig2_json(tmp_path, rep
     assert figure2_table("expressions", rows).markdown() in text
     assert claims_markdown(check_figure2_claims("expressions", rows)) in text
     # training: (600 + 60) + (1200 + 60) + (1800 + 60) s = 63 min; BO: 360 s = 6 min
-    assert "training 1 h 03 min (3 models), BO 6 min" in text
+    assert "training 1 h 03 min (3 trained models), BO 6 min" in text
     assert (
         "raekit reproduce-fig2 --task expressions --preset cpu --out runs/fig2-x --gp exact "
         "--iterations 5 --batch 50 --seeds 3" in text

@@ -85,6 +85,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="expressions: GrammarVAE's equation2_15_dataset.txt or its folder "
         "(default: the copy from `raekit fetch expressions`)",
     )
+    p.add_argument(
+        "--train-seeds",
+        type=int,
+        default=1,
+        help="train each model this many times (training seeds 0, 1, ...; folders MODEL, "
+        "MODEL-seed1, ...), each with its own BO; the ± is then over the trained models "
+        "(default 1)",
+    )
+    p.add_argument("--epochs", type=int, help="training epochs (default: the preset's)")
     _bo_args(p)
     _measure_args(p)
     add_device_option(p)
@@ -216,6 +225,8 @@ def run_fig2(args) -> int:
             models,
             data_root=args.smiles or args.data_root,
             check_counts=_counts(args),
+            train_seeds=args.train_seeds,
+            epochs=args.epochs,
             **_bo_options(args),
         )
     print((path.parent / "fig2.md").read_text())
