@@ -82,16 +82,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "export-results",
-        help="copy a reproduction (no weights) into results/NAME; update README",
+        help="copy a reproduction into results/NAME; update its results page",
         description="Copy table1.md, table2.md, results.json, report.html and each run's "
         "config.yaml, metrics.csv and eval.json (never weights) into --dest, and "
-        "with --readme rewrite that reproduction's block of README's Results section. "
+        "with --readme rewrite that reproduction's block of the page's Results section. "
         "A reproduce-fig2 folder gives fig2.md, fig2.json, fig2.html and each model's "
         "bo.json, config.yaml and metrics.csv.",
     )
     p.add_argument("repro", help="a reproduction folder (raekit reproduce or reproduce-fig2 --out)")
     p.add_argument("--dest", required=True, help="e.g. results/mnist-cpu")
-    p.add_argument("--readme", help="README.md whose Results section gets the tables")
+    p.add_argument(
+        "--readme", help="the Markdown page whose Results section gets the tables (docs/results.md)"
+    )
     p.set_defaults(handler=run_export)
 
     p = sub.add_parser("reproduce-fig3", help="Appendix A: VAE FID against k samples and KL weight")

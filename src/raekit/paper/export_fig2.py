@@ -149,7 +149,7 @@ def fig2_block(
         "",
         "```bash",
         f"raekit reproduce-fig2 --task {task} --preset {preset} --out runs/{name} {options}",
-        f"raekit export-results runs/{name} --dest results/{name} --readme README.md",
+        f"raekit export-results runs/{name} --dest results/{name} --readme docs/results.md",
         "```",
         "",
         figure2_table(task, rows).markdown(),
