@@ -36,6 +36,13 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    _add_evaluate(sub)
+    _add_reproduce(sub)
+    _add_export_results(sub)
+    _add_reproduce_fig3(sub)
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "evaluate", help="FID and PRD of a run (Table 1 and 2 row) into RUN/eval.json"
     )
@@ -46,6 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_device_option(p)
     p.set_defaults(handler=run_evaluate)
 
+
+def _add_reproduce(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "reproduce",
         help="train and evaluate every Table 1 model; tables and report.html",
@@ -80,6 +89,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_device_option(p)
     p.set_defaults(handler=run_reproduce)
 
+
+def _add_export_results(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "export-results",
         help="copy a reproduction into results/NAME; update its results page",
@@ -96,6 +107,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(handler=run_export)
 
+
+def _add_reproduce_fig3(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("reproduce-fig3", help="Appendix A: VAE FID against k samples and KL weight")
     p.add_argument("--dataset", default="mnist")
     p.add_argument("--preset", default="cpu")

@@ -33,6 +33,14 @@ def _out_args(p: argparse.ArgumentParser, example: str) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    _add_fit_density(sub)
+    _add_sample(sub)
+    _add_reconstruct(sub)
+    _add_interpolate(sub)
+    _add_neighbours(sub)
+
+
+def _add_fit_density(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("fit-density", help="fit an ex-post density on a run's training codes")
     _run_arg(p)
     _density_args(p)
@@ -48,6 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_device_option(p)
     p.set_defaults(handler=run_fit)
 
+
+def _add_sample(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "sample", help="decode samples of a density into a grid (.png) or arrays (.npz)"
     )
@@ -68,6 +78,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_device_option(p)
     p.set_defaults(handler=run_sample)
 
+
+def _add_reconstruct(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("reconstruct", help="validation images (top rows) and their reconstructions")
     _run_arg(p)
     p.add_argument("--n", type=int, default=16, help="images to reconstruct (default 16)")
@@ -76,6 +88,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_device_option(p)
     p.set_defaults(handler=run_reconstruct)
 
+
+def _add_interpolate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("interpolate", help="interpolation strips between random validation pairs")
     _run_arg(p)
     p.add_argument("--pairs", type=int, default=6)
@@ -98,6 +112,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_device_option(p)
     p.set_defaults(handler=run_interpolate)
 
+
+def _add_neighbours(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "neighbours", help="samples next to their nearest training images (pixel space)"
     )

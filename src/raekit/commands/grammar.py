@@ -12,6 +12,13 @@ from raekit.io.jsonio import dumps
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    _add_grammar_train(sub)
+    _add_bo(sub)
+    _add_grammar_check(sub)
+    _add_reproduce_fig2(sub)
+
+
+def _add_grammar_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "grammar-train", help="train a CVAE, GVAE or GRAE on expressions or molecules"
     )
@@ -37,12 +44,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_device_option(p)
     p.set_defaults(handler=run_train)
 
+
+def _add_bo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bo", help="Bayesian optimisation in a sequence model's latent space")
     p.add_argument("run")
     _bo_args(p)
     add_device_option(p)
     p.set_defaults(handler=run_bo)
 
+
+def _add_grammar_check(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "grammar-check",
         help="reconstruction, Gaussian samples and BO proposals of a sequence model, "
@@ -56,6 +67,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_device_option(p)
     p.set_defaults(handler=run_check)
 
+
+def _add_reproduce_fig2(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "reproduce-fig2", help="train CVAE, GVAE and GRAE, run BO, write Figure 2's table"
     )
