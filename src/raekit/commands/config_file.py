@@ -53,7 +53,7 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
 def apply_to_train(args: argparse.Namespace) -> dict[str, Any]:
     """Fill --dataset/--model/--preset/--data the command line left out from the file; return
     the file's other values (overrides that --set and --epochs etc. replace)."""
-    if not args.config:
+    if not getattr(args, "config", None):  # grammar-train shares train's handler, without --config
         return {}
     if args.resume:
         raise RaekitError("--resume continues the run with its own config.yaml; drop --config")
@@ -80,7 +80,7 @@ def apply_to_train(args: argparse.Namespace) -> dict[str, Any]:
 def apply_to_reproduce(args: argparse.Namespace) -> dict[str, Any]:
     """The file's values for every run of a reproduction; its dataset and preset fill those
     options when they are not given."""
-    if not args.config:
+    if not getattr(args, "config", None):  # grammar-train shares train's handler, without --config
         return {}
     values = read_config_file(args.config)
     if "model" in values:
