@@ -114,6 +114,7 @@ RULES: dict[str, Rule] = {
     "keep_checkpoints": at_least(1),
     "skip_nonfinite": at_least(0),
     "device": Rule(_is_device, "auto, cpu, cuda, cuda:N, mps or xpu"),
+    "engine": one_of("fast", "eager"),
     # ex-post densities
     "gmm_components": at_least(1),
     "gmm_max_iter": at_least(1),

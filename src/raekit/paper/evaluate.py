@@ -91,7 +91,8 @@ def evaluate_run(
             f"the {config.dataset} test set has {n} images; FID and PRD use {n} samples "
             f"each instead of {requested}"
         )
-    extractor = get_extractor(features, dataset=config.dataset, data=data)
+    engine = {"engine": config.engine} if features == "inception" else {}
+    extractor = get_extractor(features, dataset=config.dataset, data=data, **engine)
     rng = np.random.default_rng(seed)
     test = data.test[:n]
     notices.under_way()

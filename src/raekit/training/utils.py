@@ -20,7 +20,15 @@ from raekit.runs import checkpoint, locks
 from raekit.runs.state_codec import decode
 
 # Values a resumed run may change without invalidating its checkpoints.
-RESUMABLE = {"epochs", "device", "skip_nonfinite", "keep_checkpoints", "data_root", "data"}
+RESUMABLE = {
+    "epochs",
+    "device",
+    "engine",
+    "skip_nonfinite",
+    "keep_checkpoints",
+    "data_root",
+    "data",
+}
 
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
