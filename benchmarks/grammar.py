@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from raekit.grammar.cfg import ZINC_GRAMMAR
-from raekit.grammar.data import fetch_moses
+from raekit.grammar.corpora import fetch_moses
 from raekit.grammar.decode import decode_grammar
 from raekit.grammar.encode import encode_productions, to_one_hot
 from raekit.grammar.parsers import NltkParser
@@ -125,7 +125,7 @@ def bo_decoding(indices: np.ndarray, points: int, draws: int, old_draws: int) ->
     codes = np.random.default_rng(0).normal(size=(points, model.latent_dim))
     start = time.perf_counter()
     with torch.no_grad():
-        for d in range(old_draws):  # the earlier loop: decoder + masked decoding per draw
+        for d in range(old_draws):  # the per-draw loop: decoder + masked decoding per draw
             logits = model.decode(torch.as_tensor(codes, dtype=torch.float32))
             decode_grammar(logits, g, sample=True, generator=torch.Generator().manual_seed(d))
     t_old = time.perf_counter() - start
@@ -135,7 +135,7 @@ def bo_decoding(indices: np.ndarray, points: int, draws: int, old_draws: int) ->
     old_rate, new_rate = points * old_draws / t_old, points * draws / t_new
     complete = np.mean([s != "" for row in strings for s in row])
     print(
-        f"BO decoding at GRU 501, {points} points: earlier loop {old_rate:,.0f} molecules/s "
+        f"BO decoding at GRU 501, {points} points: per-draw loop {old_rate:,.0f} molecules/s "
         f"({old_draws} draws in {t_old:.1f} s, so {points * draws / old_rate:.0f} s for {draws}); "
         f"batched {new_rate:,.0f} molecules/s ({draws} draws in {t_new:.1f} s, "
         f"{complete:.0%} complete); speed-up {new_rate / old_rate:,.1f}x"

@@ -1,5 +1,5 @@
 """GrammarVAE's measures of GrammarVAE's own trained expression grammar VAE, run in raekit
-(`raekit.grammar.grammarvae_weights`): reconstruction accuracy of held-out expressions (the
+(`raekit.models.grammarvae_weights`): reconstruction accuracy of held-out expressions (the
 file's last 10%, which Keras's validation_split kept out of its training) and prior validity of
 N(0, I) draws, with GrammarVAE's counts unless told otherwise.
 
@@ -19,9 +19,9 @@ import numpy as np
 from raekit.bo.measures import GRAMMARVAE_COUNTS, prior_validity, reconstruction_accuracy
 from raekit.grammar.cfg import EXPRESSION_GRAMMAR
 from raekit.grammar.encode import encode_productions
-from raekit.grammar.expression_data import read_expressions
-from raekit.grammar.grammarvae_weights import grammarvae_expression_model
+from raekit.grammar.expression_file import read_expressions
 from raekit.grammar.scores import is_valid_expression
+from raekit.models.grammarvae_weights import grammarvae_expression_model
 
 
 def main() -> None:

@@ -28,9 +28,10 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from raekit import atomic, distributed
+from raekit import distributed
 from raekit.config import make_config, parse_assignments
 from raekit.data import load_images
+from raekit.io import atomic
 from raekit.models.build import build_from_config
 from raekit.training.epochs import EpochLoop, LossModule
 from raekit.training.loop import train

@@ -25,3 +25,21 @@ def tiny_digits(n_train: int = 200, n_valid: int = 60, n_test: int = 60) -> Imag
 
 def random_images(n: int, shape=(1, 32, 32), seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, size=(n, *shape), dtype=np.uint8)
+
+
+def encode_smiles_file(path, grammar, max_rows=None, **encode_options):
+    """The SMILES (or expression) file at `path` read and encoded; rows and failures use its lines."""
+    import numpy as np
+
+    from raekit.grammar.corpora import read_smiles_file
+    from raekit.grammar.encode import Encoded, encode_productions
+
+    text = read_smiles_file(path, max_rows=max_rows)
+    encoded = encode_productions(text.values, grammar, lines=text.lines, **encode_options)
+    lines = np.asarray(text.lines, dtype=np.int64)
+    return Encoded(
+        indices=encoded.indices,
+        rows=lines[encoded.rows],
+        failures=sorted(text.skipped + [(int(lines[r]), why) for r, why in encoded.failures]),
+        total=len(text.values) + len(text.skipped),
+    )

@@ -3,7 +3,7 @@ import stat
 
 import pytest
 
-from raekit.atomic import atomic_write_text, current_umask
+from raekit.io.atomic import atomic_write_text, current_umask
 
 
 @pytest.fixture

@@ -85,7 +85,7 @@ def test_a_claim_is_falsely_decided_at_most_5_percent_on_equal_means():
 
 def _results_from_paper(dataset, transform):
     """results.json runs whose seed values are transform(the paper's Table 1 number), 3 seeds."""
-    from raekit.paper.paper_results import TABLE1
+    from raekit.paper.reported import TABLE1
 
     runs = {}
     for model, values in TABLE1[dataset].items():
@@ -104,7 +104,7 @@ def _results_from_paper(dataset, transform):
 
 def test_orderings_against_the_papers_by_spearman():
     from raekit.paper.orderings import column_orderings, describe
-    from raekit.paper.paper_results import TABLE1
+    from raekit.paper.reported import TABLE1
 
     same = column_orderings(_results_from_paper("mnist", lambda v: 3 * v), "mnist")
     assert [o["spearman"] for o in same] == pytest.approx([1.0] * 4)

@@ -16,7 +16,7 @@ from raekit.paper.claims import (
     paper_claims,
     results_cells,
 )
-from raekit.paper.results import aggregate, build, stat
+from raekit.paper.results_file import aggregate, build, stat
 from raekit.paper.spread_rule import all_of, any_of, compare
 
 NORMAL = {"vae": "prior", "wae": "prior", "2svae": "two-stage"}

@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 from sklearn.datasets import load_digits
 
-from raekit.cache import cache_dir
 from raekit.errors import RaekitError
+from raekit.io.cache import cache_dir
 from raekit.metrics import classifier as clf
 from raekit.metrics import get_extractor
 from raekit.metrics.classifier import train_classifier

@@ -94,3 +94,24 @@ def test_repeated_set_options_accumulate(command):
         command + ["--set", "epochs=1", "--set", "width=0.5", "seed=3"]
     )
     assert args.set == ["epochs=1", "width=0.5", "seed=3"]
+
+
+_HELP_IMPORTS = """
+import sys
+from raekit.cli import main
+try:
+    main(sys.argv[1:] + ["--help"])
+except SystemExit as stop:
+    assert stop.code == 0, stop.code
+print("loaded:", *sorted(m for m in ("torch", "numpy", "scipy") if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("argv", [[], ["train"], ["sample"], ["evaluate"], ["fid"]])
+def test_help_starts_without_torch_or_numpy(argv):
+    """`raekit --help` (and a command's) loads neither torch nor numpy: help comes at once."""
+    result = subprocess.run(
+        [sys.executable, "-c", _HELP_IMPORTS, *argv], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.splitlines()[-1] == "loaded:", result.stdout[-300:] + result.stderr
+    assert "usage: raekit" in result.stdout

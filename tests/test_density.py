@@ -327,3 +327,10 @@ def test_flow_beats_the_gaussian_on_a_banana(rng):
     assert flow.score(banana[3000:]) > gauss.score(banana[3000:]) + 0.3
     samples = flow.sample(4000, seed=0)
     assert np.allclose(samples.mean(0), banana.mean(0), atol=0.15)
+
+
+def test_the_density_names_the_command_line_accepts_are_the_estimators():
+    from raekit.config.generation import DENSITY_NAMES
+    from raekit.density import DENSITIES
+
+    assert tuple(DENSITIES) == DENSITY_NAMES

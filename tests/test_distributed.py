@@ -235,7 +235,7 @@ def test_streaming_gmm_matches_scikit_learn_and_one_process(two_rank_codes):
 
 def test_fit_density_stream_under_torchrun_saves_the_one_process_gmm(ddp_run):
     from raekit.density import load_density
-    from raekit.generation import fit_density
+    from raekit.generation import fit_run_density
 
     run = ddp_run / "run"
     result = _check(
@@ -247,7 +247,7 @@ def test_fit_density_stream_under_torchrun_saves_the_one_process_gmm(ddp_run):
     )
     assert result.stdout.count('"world_size": 2') == 1  # rank 0 alone reports
     streamed = load_density(run / "densities" / "gmm-3")
-    in_memory, _ = fit_density(run, kind="gmm", components=3, save=False)
+    in_memory, _ = fit_run_density(run, kind="gmm", components=3, save=False)
     np.testing.assert_allclose(streamed.means_, in_memory.means_, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(streamed.covariances_, in_memory.covariances_, rtol=1e-6, atol=1e-8)
 

@@ -100,15 +100,15 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> World:
     from raekit import make_config, train
-    from raekit.generation import fit_density
-    from raekit.paper.evaluate import evaluate_run
+    from raekit.generation import fit_run_density
+    from raekit.paper.run_scores import evaluate_run
 
     base = tmp_path_factory.mktemp("contract")
     cache = base / "cache"
     with mock.patch.dict(os.environ, {"RAEKIT_CACHE": str(cache)}):
         run = train(make_config("digits", "rae-l2", "tiny", **RUN_SETTINGS), base / "run")
         for kind in ("gaussian", "gmm"):
-            fit_density(run, kind=kind)
+            fit_run_density(run, kind=kind)
         evaluate_run(run, n=150, densities=["gaussian", "gmm"])
     return World(base, run, cache)
 
@@ -533,7 +533,7 @@ def results_file(w, folder: Path, run_path: str) -> Path:
     """A reproduction folder whose results.json names `run_path` as its run (world's eval.json)."""
     import json
 
-    from raekit.paper.results import META_KEYS, RESULTS_FILE, build, compact
+    from raekit.paper.results_file import META_KEYS, RESULTS_FILE, build, compact
 
     folder.mkdir(parents=True, exist_ok=True)
     result = json.loads((w.run / "eval.json").read_text())
@@ -681,6 +681,9 @@ PROBE2 = {
     "set-two-stage-hidden-zero": bad_set("two_stage_hidden", "0", "two_stage_hidden must be"),
     "set-two-stage-layers-zero": bad_set("two_stage_layers", "0", "two_stage_layers must be"),
     "set-epochs-beside-option": bad_set("epochs", "1.5", "both given"),
+    "set-keep-epochs-empty-item": bad_set("keep_epochs", "8,,25", "keep_epochs must be"),
+    "set-stop-patience-zero": bad_set("stop_patience", "0", "stop_patience must be"),
+    "set-stop-after-cuts-negative": bad_set("stop_after_cuts", "-1", "stop_after_cuts must be"),
     # no silent substitutions
     "fig3-epochs-zero": fig3("--epochs", "0"),
     "fig3-kl-weight-inf": fig3("--kl-weights", "inf"),
@@ -828,9 +831,10 @@ def test_written_json_is_valid_json(world):
 
 def test_fetch_does_not_call_a_dataset_verified_when_other_files_break_it(tmp_path, monkeypatch):
     """A verified mnist.pkl.gz beside damaged IDX files (which are read first) is not 'verified'."""
-    from raekit import fetch, transfer
+    from raekit.data import download as fetch
     from raekit.data.mnist_pickle import PICKLE_FILE
     from raekit.errors import RaekitError
+    from raekit.io import transfer
     from test_reader_properties import mnist_pickle_bytes
 
     (tmp_path / PICKLE_FILE).write_bytes(mnist_pickle_bytes())
@@ -851,11 +855,11 @@ def test_fetch_does_not_call_a_dataset_verified_when_other_files_break_it(tmp_pa
 
 
 def test_every_config_field_has_a_rule():
-    """A new RunConfig field must get its rule in raekit.config_rules.RULES (type, range, names)."""
+    """A new RunConfig field must get its rule in raekit.config.rules.RULES (type, range, names)."""
     from dataclasses import fields
 
     from raekit.config import RunConfig
-    from raekit.config_rules import RULES
+    from raekit.config.rules import RULES
 
     assert set(RULES) == {f.name for f in fields(RunConfig)}
 

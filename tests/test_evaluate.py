@@ -7,9 +7,9 @@ import pytest
 
 from raekit.cli import main
 from raekit.config import make_config
-from raekit.generation import fit_density, load_run_density, model_fingerprint
+from raekit.generation import fit_run_density, load_run_density, model_fingerprint
 from raekit.metrics import frechet_distance
-from raekit.paper.evaluate import evaluate_run, normal_density
+from raekit.paper.run_scores import evaluate_run, normal_density
 from raekit.runs import load_run
 from raekit.training import train
 
@@ -21,7 +21,7 @@ def run_dir(tmp_path_factory):
 
 
 def test_fit_density_saves_a_model_checked_density(run_dir):
-    density, report = fit_density(run_dir, kind="gmm", components=5)
+    density, report = fit_run_density(run_dir, kind="gmm", components=5)
     assert report["n_train"] == 1257 and np.isfinite(report["valid_loglik"])
     loaded = load_run_density(run_dir, "gmm", components=5, fit_if_missing=False)
     assert np.array_equal(loaded.sample(3, seed=1), density.sample(3, seed=1))
@@ -32,7 +32,7 @@ def test_fit_density_saves_a_model_checked_density(run_dir):
 def test_two_stage_density_takes_the_runs_dataset_kl_weight(run_dir):
     from raekit.density.two_stage import OFFICIAL_KL_WEIGHTS
 
-    density, _ = fit_density(run_dir, kind="two-stage", save=False, epochs=1)
+    density, _ = fit_run_density(run_dir, kind="two-stage", save=False, epochs=1)
     assert density.options["dataset"] == "digits"
     assert density.options["kl_weight"] == OFFICIAL_KL_WEIGHTS["digits"]
 

@@ -10,7 +10,7 @@ from raekit.config import make_config
 from raekit.errors import RaekitError
 from raekit.grammar.cfg import EXPRESSION_GRAMMAR
 from raekit.grammar.encode import encode_productions
-from raekit.grammar.expression_data import (
+from raekit.grammar.expression_file import (
     EXPRESSIONS_NAME,
     EXPRESSIONS_SHA256,
     fetch_expressions,
@@ -72,7 +72,7 @@ def test_fetch_from_a_file_checks_sha256(small, tmp_path, capsys):
 )
 def test_real_file_fetched_offline_and_read(tmp_path):
     path = fetch_expressions(tmp_path, source=SHARED)
-    from raekit.transfer import digest
+    from raekit.io.transfer import digest
 
     assert digest(path) == EXPRESSIONS_SHA256
     expressions = read_expressions(path)

@@ -10,11 +10,11 @@ import zipfile
 import numpy as np
 import pytest
 
-from raekit import fetch as fm
-from raekit import transfer
 from raekit.data import checksums as ck
+from raekit.data import download as fm
 from raekit.data import load_images
 from raekit.errors import RaekitError
+from raekit.io import transfer
 
 
 def sha(data):

@@ -5,7 +5,7 @@ import pytest
 
 from raekit.errors import RaekitError
 from raekit.grammar.cfg import EXPRESSION_GRAMMAR
-from raekit.grammar.data import MOSES_SHA256, expression_corpus, read_smiles_file
+from raekit.grammar.corpora import MOSES_SHA256, expression_corpus, read_smiles_file
 from raekit.grammar.encode import encode_productions
 
 

@@ -7,7 +7,7 @@ from hypothesis.extra.numpy import arrays
 
 from raekit.errors import RaekitError
 from raekit.grammar.cfg import EXPRESSION_GRAMMAR, ZINC_GRAMMAR
-from raekit.grammar.data import expression_corpus
+from raekit.grammar.corpora import expression_corpus
 from raekit.grammar.decode import decode_chars, decode_grammar
 from raekit.grammar.encode import encode_productions, productions_to_string, to_one_hot
 from raekit.grammar.tokens import CharVocab

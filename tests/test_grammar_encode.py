@@ -9,8 +9,7 @@ from rdkit import Chem
 
 from raekit.errors import RaekitError
 from raekit.grammar.cfg import EXPRESSION_GRAMMAR, ZINC_GRAMMAR
-from raekit.grammar.data import expression_corpus, fetch_moses
-from raekit.grammar.dataset import load_encoded
+from raekit.grammar.corpora import expression_corpus, fetch_moses
 from raekit.grammar.encode import encode_productions, productions_to_string, to_one_hot
 from raekit.grammar.parsers import NltkParser, ParseError, parser_for
 from raekit.grammar.tokens import tokenize
@@ -115,23 +114,6 @@ def test_productions_to_string_rejects_incomplete_and_misplaced():
     assert productions_to_string([7], EXPRESSION_GRAMMAR) == ""  # T rule where S is expected
     assert productions_to_string([3, 7, 7], EXPRESSION_GRAMMAR) == ""  # rule after completion
     assert productions_to_string([3, 7, 11, 4], EXPRESSION_GRAMMAR) == "x"  # stops at padding
-
-
-def test_cached_dataset(tmp_path, monkeypatch):
-    monkeypatch.setenv("RAEKIT_CACHE", str(tmp_path / "cache"))
-    path = tmp_path / "mols.smi"
-    path.write_text('"CCO"  \n\nC(\nc1ccccc1 name\n')
-    first = load_encoded(path, ZINC_GRAMMAR, max_invalid_fraction=0.5)
-    assert first.rows.tolist() == [1, 4] and [r for r, _ in first.failures] == [2, 3]
-    cached = list((tmp_path / "cache" / "grammar").glob("*.npz"))
-    assert len(cached) == 1
-    with np.load(cached[0], allow_pickle=False) as data:
-        assert data["indices"].dtype == np.int16
-    again = load_encoded(path, ZINC_GRAMMAR, max_invalid_fraction=0.5)
-    np.testing.assert_array_equal(first.indices, again.indices)
-    assert again.failures == first.failures and again.total == 4
-    path.write_text("CCN\n")  # new content, new key
-    assert productions_to_string(load_encoded(path, ZINC_GRAMMAR).indices[0], ZINC_GRAMMAR) == "CCN"
 
 
 _TERMINALS = list(ZINC_GRAMMAR.terminals)

@@ -128,8 +128,8 @@ def _derive(rules: list[int]) -> str:
 def setting():
     from raekit.grammar.cfg import EXPRESSION_GRAMMAR
     from raekit.grammar.encode import encode_productions
-    from raekit.grammar.expression_data import read_expressions
-    from raekit.grammar.grammarvae_weights import grammarvae_expression_model
+    from raekit.grammar.expression_file import read_expressions
+    from raekit.models.grammarvae_weights import grammarvae_expression_model
 
     expressions = read_expressions(EXPRESSIONS)
     # Keras's validation_split held out the last 10% of GrammarVAE's training array

@@ -4,19 +4,25 @@ Every import statement counts, wherever it sits (module level, inside functions,
 blocks), relative forms included; only imports under `if TYPE_CHECKING:` are left out, since they
 never run. An edge goes from a module to the module each statement names: `import a.b` -> a.b,
 `from a import b` -> a and, when b is a submodule, a.b; a name that is not a module resolves to the
-longest module prefix. Edges between a module and its own parent packages are not counted (a
-package's `__init__` importing its children to re-export them, or a child importing from its
-parent, is the package's interface, not a cycle), nor are the parent packages that Python runs
-implicitly before a named module.
+longest module prefix. Importing a.b.c first runs the `__init__` of a and a.b, so those packages
+are edges too. Edges between a module and its own parent packages are not counted (a package's
+`__init__` importing its children to re-export them, or a child importing from its parent, is the
+package's interface, not a cycle).
+
+Besides having no cycle, the graph follows the layer order of docs/layout.md: each top-level
+module or package of raekit imports only those listed above it.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 import textwrap
 from pathlib import Path
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "raekit"
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src" / "raekit"
+LAYOUT = ROOT / "docs" / "layout.md"
 
 
 def _modules(package_dir: Path, package: str) -> dict[str, Path]:
@@ -80,12 +86,21 @@ def import_graph(package_dir: Path, package: str) -> dict[str, set[str]]:
                 if not (target == package or target.startswith(package + ".")):
                     continue
                 target = _resolve(target, modules)
-                if target is None or target == name:
+                if target is None:
                     continue
-                if name.startswith(target + ".") or (is_package and target.startswith(name + ".")):
-                    continue  # a module and its own parent package
-                graph[name].add(target)
+                for runs in _with_parents(target, package):
+                    if runs == name or name.startswith(runs + "."):
+                        continue  # a module and its own parent packages
+                    if is_package and runs.startswith(name + "."):
+                        continue  # a package's __init__ and its children
+                    graph[name].add(runs)
     return graph
+
+
+def _with_parents(target: str, package: str) -> list[str]:
+    """`target` and the packages between it and `package` that importing it runs first."""
+    parts = target.split(".")
+    return [".".join(parts[:k]) for k in range(len(package.split(".")) + 1, len(parts) + 1)]
 
 
 def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -172,6 +187,62 @@ def test_raekit_has_no_import_cycle():
     assert not components, f"import cycles: {_describe(graph, components)}"
 
 
+def layer_order(layout_text: str) -> list[str]:
+    """The first backticked name of each numbered item of docs/layout.md, in order."""
+    return re.findall(r"^\d+\. `([\w.]+)`", layout_text, flags=re.MULTILINE)
+
+
+def layer_violations(graph: dict[str, set[str]], order: list[str], package: str) -> list[str]:
+    """'a -> b' for each import from a layer to one listed at or below it (other layers only)."""
+    rank = {name: i for i, name in enumerate(order)}
+
+    def layer(module: str) -> str | None:
+        parts = module.split(".")
+        return parts[1] if len(parts) > 1 else None  # None: the top package's own __init__
+
+    found = []
+    for importer, targets in graph.items():
+        for target in targets:
+            a, b = layer(importer), layer(target)
+            if a is None or b is None or a == b:
+                continue
+            if rank[b] >= rank[a]:
+                found.append(f"{importer} -> {target}")
+    return sorted(found)
+
+
+def test_raekit_follows_the_layer_order_of_the_docs():
+    graph = import_graph(SRC, "raekit")
+    order = layer_order(LAYOUT.read_text())
+    tops = {module.split(".")[1] for module in graph if module.count(".") >= 1}
+    assert set(order) == tops, f"layers missing from docs/layout.md: {sorted(tops - set(order))}"
+    assert len(order) == len(set(order))
+    violations = layer_violations(graph, order, "raekit")
+    assert not violations, "imports against the layer order:\n" + "\n".join(violations)
+
+
+def test_layer_check_finds_an_upward_import(tmp_path):
+    package = _package(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "low.py": "def f():\n    from fakepkg.high.mod import g\n",
+            "high/__init__.py": "",
+            "high/mod.py": "from fakepkg import low\n",
+        },
+    )
+    graph = import_graph(package, "fakepkg")
+    order = layer_order("1. `low` first\n2. `high` then\n")
+    assert order == ["low", "high"]
+    assert layer_violations(graph, order, "fakepkg") == [
+        "fakepkg.low -> fakepkg.high",
+        "fakepkg.low -> fakepkg.high.mod",
+    ]
+    assert layer_violations(graph, ["high", "low"], "fakepkg") == [
+        "fakepkg.high.mod -> fakepkg.low"
+    ]
+
+
 # ---- the detector itself, on fake packages
 
 
@@ -197,7 +268,7 @@ def test_detector_finds_a_cycle_hidden_in_a_function(tmp_path):
     )
     graph = import_graph(package, "fakepkg")
     assert graph["fakepkg.a"] == {"fakepkg.b"}
-    assert graph["fakepkg.b"] == {"fakepkg.sub.c"}
+    assert graph["fakepkg.b"] == {"fakepkg.sub", "fakepkg.sub.c"}  # importing c runs sub first
     assert graph["fakepkg.sub.c"] == {"fakepkg.a"}
     assert graph["fakepkg.d"] == {"fakepkg.sub", "fakepkg.sub.c"}
     cycles = find_cycles(graph)

@@ -6,9 +6,9 @@ from torch import nn
 
 import raekit
 from raekit.config import make_config
+from raekit.config.loss_weights import OFFICIAL_WEIGHTS, converted_weights
 from raekit.errors import RaekitError
 from raekit.models import IMAGE_MODELS, build_model
-from raekit.weights import OFFICIAL_WEIGHTS, converted_weights
 
 
 @pytest.mark.parametrize("name", sorted(IMAGE_MODELS))

@@ -1,5 +1,5 @@
 """The `official` preset against facts transcribed from the official RAE code, and every preset's
-round trip. Expected values are written out here independently of raekit.official."""
+round trip. Expected values are written out here independently of raekit.config.official."""
 
 import numpy as np
 import pytest
@@ -9,12 +9,12 @@ from torch import nn
 
 import raekit
 from raekit.config import IMAGE_SHAPES, make_config
+from raekit.config.loss_weights import OFFICIAL_WEIGHTS, converted_weights
+from raekit.config.presets import PRESETS
 from raekit.errors import RaekitError
 from raekit.models import IMAGE_MODELS
 from raekit.models.losses import output_gradient_penalty
 from raekit.nets.image import SameConvTranspose2d
-from raekit.presets import PRESETS
-from raekit.weights import OFFICIAL_WEIGHTS, converted_weights
 
 RAE_FAMILY = ("ae", "rae", "rae-l2", "rae-gp", "rae-sn")
 VAE_FAMILY = ("vae", "cv-vae", "2svae")

@@ -4,8 +4,8 @@ import time
 import numpy as np
 import pytest
 
-from raekit import progress as progress_module
-from raekit.progress import progress
+from raekit.io import progress as progress_module
+from raekit.io.progress import progress
 
 
 class FakeTerminal(io.StringIO):

@@ -11,7 +11,7 @@ from raekit.config import make_config
 from raekit.density import make_density
 from raekit.errors import RaekitError
 from raekit.generation import encode_images, reconstruct, run_density_options
-from raekit.paper.evaluate import eval_images, evaluate_run
+from raekit.paper.run_scores import eval_images, evaluate_run
 from raekit.runs import load_run
 from raekit.training import train
 
@@ -27,7 +27,7 @@ def test_rec_and_interp_images_follow_the_presets_protocol(preset, split):
 
 @pytest.mark.parametrize("split", ["valid", "test"])
 def test_evaluate_reconstructs_and_interpolates_the_protocols_images(tmp_path, monkeypatch, split):
-    import raekit.paper.evaluate as ev
+    import raekit.paper.run_scores as ev
 
     data = tiny_digits()
     run = train(

@@ -137,25 +137,25 @@ SMILES_VALID = b"smiles\nCCO\n\nc1ccccc1\nCC(=O)N\n"
 @SETTINGS
 @given(data=damaged(SMILES_VALID), name=st.sampled_from(["m.smi", "m.csv", "m.smi.gz", "m.txt"]))
 def test_smiles_reader_and_encoder(tmp_path, data, name):
+    from helpers import encode_smiles_file
     from raekit.grammar.cfg import ZINC_GRAMMAR
-    from raekit.grammar.dataset import load_encoded
 
     if name.endswith(".gz") and data[:2] != b"\x1f\x8b":
         data = gzip.compress(data)[: len(data) + 20]  # compressed, possibly cut short
     encoded = reads_or_raises_raekit_error(
-        lambda p: load_encoded(p, ZINC_GRAMMAR, cache=False), tmp_path / name, data
+        lambda p: encode_smiles_file(p, ZINC_GRAMMAR), tmp_path / name, data
     )
     if encoded is not None:
         assert len(encoded.rows) == len(encoded.indices) and all(line >= 1 for line in encoded.rows)
 
 
 def test_smiles_lines_count_empty_lines(tmp_path):
+    from helpers import encode_smiles_file
     from raekit.grammar.cfg import ZINC_GRAMMAR
-    from raekit.grammar.dataset import load_encoded
 
     (tmp_path / "m.smi").write_text("CCO\n\n\nC" + "(C" * 400 + ")" * 400 + "\nc1ccccc1\n")
     with pytest.raises(RaekitError, match=r"line 4: nested too deeply"):
-        load_encoded(tmp_path / "m.smi", ZINC_GRAMMAR, cache=False)
+        encode_smiles_file(tmp_path / "m.smi", ZINC_GRAMMAR)
 
 
 @pytest.fixture(scope="module")
@@ -214,7 +214,7 @@ def test_density_reader_names_swapped_arrays(tmp_path, saved_densities):
 def test_written_json_never_holds_nan(tmp_path):
     import json
 
-    from raekit.jsonio import dumps, write_json
+    from raekit.io.jsonio import dumps, write_json
 
     value = {
         "a": float("nan"),

@@ -49,15 +49,12 @@ _CODES = """
 """
 _TRAINING = "import raekit"
 _STREAMING = "from raekit.density.streaming import fit_gmm_streaming"
-_GENERATION = "from raekit.generation import fit_density, sample_images, interpolate_images"
+_GENERATION = "from raekit.generation import fit_run_density, sample_images, interpolate_images"
 PRELUDES = {
     ("docs/training.md", _TRAINING): _BATCH,
     ("docs/distributed.md", _STREAMING): _CODES,
     # Densities are fitted on a trained run, and `model` is its model.
     ("docs/densities.md", _GENERATION): _RUN_DIGITS,
-    ("README.md", _TRAINING): _BATCH,
-    ("README.md", _STREAMING): _CODES,
-    ("README.md", _GENERATION): _RUN_DIGITS,
 }
 # Own images: a folder of PNGs (in two levels) and the same images as an .npy array.
 _OWN_IMAGES = """
@@ -74,7 +71,7 @@ _OWN_IMAGES = """
     np.save("my_images.npy", _images)
 """
 _OWN = "import numpy as np"
-PRELUDES[("README.md", _OWN)] = _OWN_IMAGES
+PRELUDES[("docs/own-images.md", _OWN)] = _OWN_IMAGES
 _FIVE_EPOCHS = (
     'config = raekit.make_config("mnist", "rae-l2", "cpu", epochs=5)',
     'config = raekit.make_config("digits", "rae-l2", "tiny", epochs=1)',
@@ -84,7 +81,7 @@ _FIVE_EPOCHS = (
 REPLACEMENTS = {
     ("docs/training.md", _TRAINING): _FIVE_EPOCHS,
     ("README.md", _TRAINING): _FIVE_EPOCHS,
-    ("README.md", _OWN): (
+    ("docs/own-images.md", _OWN): (
         'config = raekit.make_config(model="rae-l2", preset="cpu")',
         'config = raekit.make_config(model="rae-l2", preset="tiny", epochs=1, batch_size=8)',
         "8 epochs at the cpu preset take minutes",
@@ -92,7 +89,8 @@ REPLACEMENTS = {
 }
 # (page, block's first line) -> why it is not run
 SKIPS: dict[tuple[str, str], str] = {
-    ("README.md", "from raekit.paper.evaluate import evaluate_run"): "Inception features of a "
+    ("docs/own-images.md", "from raekit.paper.run_scores import evaluate_run"): "Inception "
+    "features of a "
     "run's images take more CPU than a block may; tests/test_own_data_cli.py evaluates such a run",
 }
 

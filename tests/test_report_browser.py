@@ -1,6 +1,7 @@
 """Every kind of report opened in headless Chromium: images decode, no console error, the tables
 hold the numbers of the results file, and the contents link to sections that exist."""
 
+import importlib.util
 import json
 import os
 import shutil
@@ -67,34 +68,26 @@ def reproduction(tmp_path_factory):
     from raekit.paper.reproduce import reproduce
 
     out = tmp_path_factory.mktemp("repro")
-    track = None
-    saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_ALLOW_FILE_STORE")}
-    try:
-        import mlflow  # noqa: F401
-
-        os.environ.update(
-            MLFLOW_TRACKING_URI=(out / "mlruns").as_uri(), MLFLOW_ALLOW_FILE_STORE="true"
-        )
-        track = "mlflow"
-    except ImportError:
-        pass
+    track = "mlflow" if importlib.util.find_spec("mlflow") else None
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    try:
-        reproduce(
-            "digits",
-            "tiny",
-            out,
-            models=("ae", "vae"),
-            n=60,
-            data=tiny_digits(),
-            track=track,
-            estimate=False,
-        )
-    finally:
-        torch.set_num_threads(threads)
-        for key, value in saved.items():
-            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+    with pytest.MonkeyPatch.context() as patch:
+        # MLflow's default store (and its artifacts) in the folder it runs in, as for a user.
+        patch.chdir(out)
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        try:
+            reproduce(
+                "digits",
+                "tiny",
+                out,
+                models=("ae", "vae"),
+                n=60,
+                data=tiny_digits(),
+                track=track,
+                estimate=False,
+            )
+        finally:
+            torch.set_num_threads(threads)
     return out, track
 
 
@@ -106,7 +99,9 @@ def test_reproduce_groups_its_runs_in_one_experiment(reproduction):
 
     from raekit.paper.reproduce import experiment_name
 
-    client = mlflow.MlflowClient((out / "mlruns").as_uri())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(out)
+        client = mlflow.MlflowClient(mlflow.get_tracking_uri())
     experiment = client.get_experiment_by_name(experiment_name(out))
     found = client.search_runs([experiment.experiment_id])
     assert sorted(r.info.run_name for r in found) == ["ae/seed0", "vae/seed0"]

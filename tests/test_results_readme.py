@@ -1,4 +1,5 @@
-"""README's Results tables equal what the committed results.json gives (parsed from both sides)."""
+"""The Results page's tables, and README's headline table, equal what the committed results.json
+gives (parsed from both sides)."""
 
 import json
 import re
@@ -6,12 +7,39 @@ from pathlib import Path
 
 import pytest
 
-from raekit.paper.export import export_results, parse_readme_tables, readme_block, update_readme
-from raekit.paper.results import build, column, prd_column, read_results
+from raekit.errors import RaekitError
+from raekit.paper.export import export_results, readme_block, update_readme
+from raekit.paper.results_file import build, column, prd_column, read_results
 from test_claims import make_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 NUMBER = re.compile(r"(-?\d+\.\d+)(?: ± (\d+\.\d+))?")
+
+
+def parse_readme_tables(readme_text: str, name: str) -> dict[str, list[list[str]]]:
+    """{"Table 1": rows, "Table 2": rows} of `name`'s block on a results page (cells as text)."""
+    match = re.search(
+        rf"<!-- results {re.escape(name)}: (.*?)<!-- /results {re.escape(name)} -->",
+        readme_text,
+        re.S,
+    )
+    if not match:
+        raise RaekitError(f"the page has no results block for {name}")
+    tables, current = {}, None
+    for line in match.group(1).splitlines():
+        if line.startswith("Table 1") or line.startswith("Table 2"):
+            current = tables.setdefault(line[:7], [])
+        elif (
+            line.startswith("|")
+            and current is not None
+            and not line.startswith("| model")
+            and not line.startswith("| ---")
+            and not line.startswith("| claim")
+        ):
+            current.append([c.strip() for c in line.strip().strip("|").split("|")])
+        elif not line.strip().startswith("|") and line.strip() and current is not None and current:
+            current = None
+    return tables
 
 
 def _numbers(cell: str) -> list[tuple[float, float | None]]:
@@ -138,8 +166,8 @@ def _committed():
 
 
 @pytest.mark.skipif(not (ROOT / "results").is_dir(), reason="no committed results/ yet")
-def test_readme_results_equal_the_committed_results_json():
-    readme = (ROOT / "README.md").read_text()
+def test_results_page_equals_the_committed_results_json():
+    readme = (ROOT / "docs" / "results.md").read_text()
     assert _committed(), "results/ holds no results.json"
     for path in _committed():
         results = read_results(path)
@@ -151,6 +179,32 @@ def test_readme_and_docs_show_the_papers_own_claim_checks():
 
     block = paper_claims_block()
     assert "**does not hold** (vae: GMM F_8 vs N F_8)" in block  # MNIST's VAE F_8: 0.96 -> 0.95
-    for page in (ROOT / "README.md", ROOT / "docs" / "evaluation.md"):
-        if page.is_file():
-            assert block in page.read_text(), page
+    assert block in (ROOT / "docs" / "evaluation.md").read_text()
+
+
+HEADLINE = re.compile(r"<!-- headline (\S+): .*?-->\n(.*?)<!-- /headline \1 -->", re.S)
+
+
+def test_readme_headline_table_equals_the_committed_results_json():
+    """README's one results table: Table 1's seed means and spreads of a committed reproduction."""
+    found = HEADLINE.findall((ROOT / "README.md").read_text())
+    assert len(found) == 1, "README has one headline table"
+    name, table = found[0]
+    summary = read_results(ROOT / "results" / name / "results.json")["aggregate"]
+    rows = [line.strip("|").split("|") for line in table.splitlines()[2:]]
+    assert [row[0].strip() for row in rows] == list(summary)
+    for model, *cells in rows:
+        for cell, column_name in zip(cells, ("REC", "N", "GMM", "Interp"), strict=True):
+            stat = column(summary[model.strip()], column_name)
+            assert _numbers(cell) == ([] if stat is None else [_expected(stat)]), (model, cell)
+
+
+def test_a_results_page_headed_results_gets_new_blocks_at_its_end(tmp_path):
+    results = build(META, make_runs())
+    page = tmp_path / "results.md"
+    page.write_text("# Results\n\nIntro.\n\n## Tables\n\nOld text.\n")
+    update_readme(page, "mnist-cpu", readme_block(results, "mnist-cpu"))
+    text = page.read_text()
+    assert text.index("Old text.") < text.index("<!-- results mnist-cpu:")
+    assert text.rstrip().endswith("<!-- /results mnist-cpu -->")
+    assert_readme_matches(results, parse_readme_tables(text, "mnist-cpu"))

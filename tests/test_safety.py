@@ -221,8 +221,9 @@ def _interrupt_after_epoch_one(tmp_path):
     """A run of 2 epochs stopped by SIGTERM in epoch 2 (in process)."""
     from helpers import tiny_digits
     from raekit.config import make_config
+    from raekit.errors import TrainingInterrupted
     from raekit.training.epochs import EpochLoop
-    from raekit.training.loop import TrainingInterrupted, train
+    from raekit.training.loop import train
 
     original = EpochLoop._end_epoch
 

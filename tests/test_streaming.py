@@ -18,7 +18,7 @@ from raekit.density.streaming import fit_gmm_streaming, mean_log_likelihood
 from raekit.distributed import Context, block
 from raekit.errors import RaekitError
 from raekit.generation import codes as codes_module
-from raekit.generation import encode_images, fit_density
+from raekit.generation import encode_images, fit_run_density
 from raekit.generation.codes import encode_to_file
 from raekit.models import build_model
 from raekit.training import train
@@ -152,7 +152,7 @@ def test_fit_density_stream_saves_the_same_gmm_as_the_in_memory_fit(tmp_path, ca
         and np.isfinite(report["valid_loglik"])
     )
     streamed = load_density(run / "densities" / "gmm-4")
-    in_memory, memory_report = fit_density(run, kind="gmm", components=4, save=False)
+    in_memory, memory_report = fit_run_density(run, kind="gmm", components=4, save=False)
     np.testing.assert_allclose(streamed.means_, in_memory.means_, rtol=1e-8, atol=1e-10)
     assert report["valid_loglik"] == pytest.approx(memory_report["valid_loglik"], rel=1e-9)
     assert open_codes(run / "codes" / "valid.npy").shape[0] == memory_report["n_valid"]

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -20,11 +21,12 @@ mlflow = pytest.importorskip("mlflow")
 
 
 @pytest.fixture
-def mlflow_store(tmp_path, monkeypatch):
-    uri = (tmp_path / "mlruns").as_uri()
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
-    return uri
+def mlflow_store(tmp_path, monkeypatch, mlflow_db):
+    """No variables set: MLflow's own default store in the working folder (./mlflow.db)."""
+    shutil.copy(mlflow_db, tmp_path / "mlflow.db")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    return mlflow.get_tracking_uri()
 
 
 def _config(**kw):
@@ -35,7 +37,8 @@ def _tensorboard_scalars(run_dir):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     acc = EventAccumulator(
-        str(run_dir / tracking_backends.TB_DIR), size_guidance={"scalars": 0, "images": 0}
+        str(run_dir / tracking_backends.TB_DIR / run_dir.name),
+        size_guidance={"scalars": 0, "images": 0, "tensors": 0},
     )
     acc.Reload()
     scalars = {tag: {e.step: e.value for e in acc.Scalars(tag)} for tag in acc.Tags()["scalars"]}
@@ -85,12 +88,45 @@ def test_both_trackers_hold_metrics_csv(tmp_path, mlflow_store, one_thread):
     assert run.data.params["model"] == "rae-l2" and float(run.data.params["beta"]) == _config().beta
     artifacts = {a.path for a in client.list_artifacts(run_id)}
     assert {"config.yaml", "metrics.csv", "epochs"} <= artifacts
-    local = client.download_artifacts(run_id, "metrics.csv", str(tmp_path))
+    local = client.download_artifacts(run_id, "metrics.csv", str(tmp_path / "download"))
     assert Path(local).read_text() == (run_dir / runs.METRICS_FILE).read_text()
+    # MLflow's own client, in the same folder and with no variables, finds the run.
+    assert mlflow_store.startswith("sqlite:") == (int(mlflow.__version__.split(".")[0]) >= 3)
+    found = mlflow.search_runs(search_all_experiments=True, output_format="list")
+    assert [(r.info.run_name, r.info.run_id) for r in found] == [("run", run_id)]
+    assert found[0].data.metrics["valid/loss"] == pytest.approx(rows[-1]["valid_loss"])
+    assert "MLFLOW_ALLOW_FILE_STORE" not in os.environ
+
+
+def test_tensorboard_names_the_run_and_holds_its_config(tmp_path, one_thread):
+    import yaml
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    config = _config(epochs=1)
+    run_dir = train(config, tmp_path / "my-run", data=tiny_digits(), track="tensorboard")
+    # `tensorboard --logdir RUN/tb` lists the run by its folder name, not as ".".
+    assert [p.name for p in (run_dir / tracking_backends.TB_DIR).iterdir()] == ["my-run"]
+    _, acc = _tensorboard_scalars(run_dir)
+    text = acc.Tensors("config/text_summary")[0].tensor_proto.string_val[0].decode()
+    assert yaml.safe_load("\n".join(line[4:] for line in text.splitlines())) == yaml.safe_load(
+        (run_dir / runs.CONFIG_FILE).read_text()
+    )
+    content = acc.PluginTagToContent("hparams")
+    start = plugin_data_pb2.HParamsPluginData.FromString(
+        content["_hparams_/session_start_info"]
+    ).session_start_info
+    assert start.hparams["model"].string_value == "rae-l2"
+    assert start.hparams["beta"].number_value == pytest.approx(config.beta)
+    assert start.hparams["epochs"].number_value == 1
+    experiment = plugin_data_pb2.HParamsPluginData.FromString(
+        content["_hparams_/experiment"]
+    ).experiment
+    metrics = {m.name.tag for m in experiment.metric_infos}
+    assert set(tracking_backends.HPARAM_METRICS) == metrics
 
 
 def test_evaluation_is_added_to_the_same_run(tmp_path, mlflow_store, one_thread):
-    from raekit.paper.evaluate import evaluate_run
+    from raekit.paper.run_scores import evaluate_run
 
     data = tiny_digits()
     run_dir = train(_config(epochs=1), tmp_path / "run", data=data, track="mlflow,tensorboard")
@@ -133,8 +169,8 @@ def test_a_failing_tracker_warns_once_and_training_goes_on(
 def test_only_rank_0_tracks_and_bad_names_are_refused(tmp_path):
     assert tracking.open_tracker("tensorboard", tmp_path, is_main=False).backends == []
     assert not (tmp_path / tracking_backends.TB_DIR).exists()
-    with pytest.raises(RaekitError, match="unknown tracker 'wandb'"):
-        tracking.parse_backends("tensorboard,wandb")
+    with pytest.raises(RaekitError, match="unknown tracker 'neptune'"):
+        tracking.parse_backends("tensorboard,neptune")
 
 
 def test_epoch_grid_leaves_rng_and_mode_untouched(one_thread):
@@ -164,3 +200,75 @@ def test_metric_names():
         "eval/prd_f8_gmm": 0.5,
         "eval/prd_f1_8_gmm": 0.25,
     }
+
+
+def _wandb_records(run_dir):
+    """Every record of the run's offline W&B log (a LevelDB-style log of protobuf records in 32 KiB
+    blocks after a 7-byte header), read without W&B's own code."""
+    from wandb.proto import wandb_internal_pb2
+
+    records = []
+    for path in sorted(run_dir.glob("wandb/offline-run-*/run-*.wandb")):
+        data, pos, parts = path.read_bytes(), 7, b""
+        while pos + 7 <= len(data):
+            room = 32768 - pos % 32768
+            if room < 7:
+                pos += room
+                continue
+            length, kind = int.from_bytes(data[pos + 4 : pos + 6], "little"), data[pos + 6]
+            parts += data[pos + 7 : pos + 7 + length]
+            pos += 7 + length
+            if kind in (1, 4):  # a whole record, or the last piece of one
+                records.append(wandb_internal_pb2.Record.FromString(parts))
+                parts = b""
+    return records
+
+
+def test_wandb_logs_offline_into_the_run(tmp_path, monkeypatch, one_thread):
+    pytest.importorskip("wandb")
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    monkeypatch.setenv("WANDB_API_KEY", "")  # nothing may reach a server
+    data = tiny_digits()
+    run_dir = train(_config(epochs=2), tmp_path / "run", data=data, track="wandb")
+    state = json.loads((run_dir / tracking_backends.STATE_FILE).read_text())
+    records = _wandb_records(run_dir)
+    kinds = [r.WhichOneof("record_type") for r in records]
+    assert "run" in kinds and "history" in kinds, kinds
+    run = next(r.run for r in records if r.WhichOneof("record_type") == "run")
+    assert (run.run_id, run.display_name, run.project) == (state["wandb_run_id"], "run", "raekit")
+    config = {}
+    for r in records:
+        if r.WhichOneof("record_type") in ("run", "config"):
+            update = (
+                r.run.config.update if r.WhichOneof("record_type") == "run" else r.config.update
+            )
+            config.update({i.key: json.loads(i.value_json) for i in update})
+    assert config["model"] == "rae-l2" and config["beta"] == pytest.approx(_config().beta)
+    history = [
+        {i.key or "/".join(i.nested_key): json.loads(i.value_json) for i in r.history.item}
+        for r in records
+        if r.WhichOneof("record_type") == "history"
+    ]
+    rows = runs.read_metrics(run_dir)
+    logged = {h["epoch"]: h for h in history if "valid/loss" in h}
+    assert sorted(logged) == [1, 2]
+    for row in rows:
+        assert logged[int(row["epoch"])]["valid/loss"] == pytest.approx(row["valid_loss"])
+        assert logged[int(row["epoch"])]["images/input_recon_prior_gaussian/_type"] == "image-file"
+    # Evaluation continues the same W&B run (same id), logging at the last epoch.
+    from raekit.paper.run_scores import evaluate_run
+
+    result = evaluate_run(run_dir, features="classifier", n=40, data=data, track="wandb")
+    assert json.loads((run_dir / tracking_backends.STATE_FILE).read_text()) == state
+    evals = [h for h in _wandb_history(run_dir) if "eval/fid_rec" in h]
+    assert evals and evals[-1]["eval/fid_rec"] == pytest.approx(result["fid"]["rec"])
+    assert evals[-1]["epoch"] == 2
+
+
+def _wandb_history(run_dir):
+    return [
+        {i.key or "/".join(i.nested_key): json.loads(i.value_json) for i in r.history.item}
+        for r in _wandb_records(run_dir)
+        if r.WhichOneof("record_type") == "history"
+    ]

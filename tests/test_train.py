@@ -10,11 +10,11 @@ from safetensors.torch import load_file
 from helpers import tiny_digits
 from raekit import runs
 from raekit.config import make_config
-from raekit.errors import RaekitError
+from raekit.errors import RaekitError, TrainingInterrupted
 from raekit.models import IMAGE_MODELS
 from raekit.training import evaluate_loss
 from raekit.training.epochs import EpochLoop
-from raekit.training.loop import TrainingInterrupted, train
+from raekit.training.loop import train
 
 
 def _config(model="rae-l2", **kw):

@@ -29,8 +29,8 @@ import torch
 from torch import nn
 
 import raekit
+from raekit.config.loss_weights import converted_weights
 from raekit.models import VARIANTS
-from raekit.weights import converted_weights
 
 # What the README's model table says, written out by hand (independent of the variant table):
 # encoder noise, latent term, decoder term, spectral norm on the decoder.

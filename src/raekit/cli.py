@@ -10,7 +10,7 @@ import threading
 import warnings
 
 from raekit import notices
-from raekit.errors import RaekitError
+from raekit.errors import RaekitError, TrainingInterrupted
 
 
 class Parser(argparse.ArgumentParser):
@@ -44,12 +44,11 @@ def _terminate(signum, frame):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from raekit.devices import use_device
-    from raekit.training import TrainingInterrupted
-
     if sys.stdout is sys.__stdout__ and sys.stdout is not None:
         sys.stdout = PipeSafe(sys.stdout)
     args = build_parser().parse_args(argv)
+    from raekit.devices import use_device  # torch: only once a command runs, not for --help
+
     notices.hold()
     on_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if on_main_thread else None

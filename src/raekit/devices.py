@@ -9,20 +9,14 @@ and every other command `auto`.
 from __future__ import annotations
 
 import contextlib
-import re
 
 import torch
 
+from raekit.config.rules import is_device_name
 from raekit.errors import RaekitError
 
 AUTO = "auto"
-_DEVICE_NAME = re.compile(r"(auto|cpu|cuda|mps|xpu)(:\d+)?")
 _chosen: list[str] = []  # the innermost use_device() name, if any
-
-
-def is_device_name(name: str) -> bool:
-    """Whether `name` is a device raekit accepts: auto, cpu, cuda, cuda:N, mps or xpu."""
-    return _DEVICE_NAME.fullmatch(name) is not None and not name.startswith("auto:")
 
 
 def best_available() -> torch.device:

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from raekit.atomic import atomic_path
 from raekit.errors import RaekitError
+from raekit.io.atomic import atomic_path
 
 
 def pyplot():

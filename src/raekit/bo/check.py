@@ -31,7 +31,7 @@ def mahalanobis(codes: np.ndarray, points: np.ndarray) -> np.ndarray:
 def bo_proposals(run_dir: Path) -> tuple[np.ndarray, list[str | None]]:
     """Every proposal of the run's BO seeds: points (N, d) and decoded items (None: invalid)."""
     from raekit.bo.optimise import SEED_DIR
-    from raekit.jsonio import read_json_object
+    from raekit.io.jsonio import read_json_object
 
     points, items = [], []
     for path in sorted((run_dir / SEED_DIR).glob("seed*.json")):
@@ -67,7 +67,7 @@ def check_run(
     from raekit.generation import encode_images
     from raekit.generation.densities import model_fingerprint
     from raekit.grammar.task import decode_strings, load_sequences
-    from raekit.jsonio import read_json_object, write_json
+    from raekit.io.jsonio import read_json_object, write_json
     from raekit.runs import load_run
 
     if n < 1:

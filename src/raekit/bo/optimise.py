@@ -18,7 +18,7 @@ from raekit.bo.acquisition import ACQUISITION
 from raekit.errors import RaekitError, unknown
 from raekit.generation import encode_images
 from raekit.generation.densities import model_fingerprint
-from raekit.jsonio import read_json_object, write_json
+from raekit.io.jsonio import read_json_object, write_json
 from raekit.runs import load_run
 
 DRAWS = {"expressions": 25, "molecules": 500}  # decodings per proposed point (GrammarVAE)
@@ -163,6 +163,90 @@ def _seed_run(run_dir: Path, seed: int, protocol: dict, run: Callable):
     return result
 
 
+@dataclass
+class StartingPoints:
+    """The codes BO starts from, their scores, the objective, and the training strings."""
+
+    codes: np.ndarray
+    values: np.ndarray  # finite scores only
+    all_values: np.ndarray
+    target: Objective
+    train_strings: list[str]
+    task: str
+
+
+def _starting_points(model, config, max_codes: int | None, standardise: str) -> StartingPoints:
+    """The task's sequences (at most max_codes), encoded and scored."""
+    from raekit.grammar.task import load_sequences
+
+    data = load_sequences(config)
+    indices = np.concatenate([data.train, data.valid, data.test])
+    strings = data.strings["train"] + data.strings["valid"] + data.strings["test"]
+    if max_codes:
+        indices, strings = indices[:max_codes], strings[:max_codes]
+    target = objective(config.dataset, strings, standardise)
+    codes = encode_images(model, indices)
+    values = np.array([target.score(s) for s in strings])
+    finite = np.isfinite(values)
+    return StartingPoints(
+        codes[finite], values[finite], values, target, data.strings["train"], config.dataset
+    )
+
+
+def _figure2_row(runs, start: StartingPoints, protocol: dict) -> dict:
+    """bo.json's Figure 2 row of finished seeds (scores with the paper's sign)."""
+    from raekit.bo.gp import describe_training
+    from raekit.bo.summary import summarise_runs
+    from raekit.grammar.sameness import item_key, molecule_key
+
+    task, sign, gp = start.task, start.target.sign, protocol["gp"]
+    summary = summarise_runs(runs, worst_over=WORST_OVER[task], same=item_key(task))
+    known_key = molecule_key if task == "molecules" else str
+    known = {known_key(s) for s in start.train_strings}
+    finite = len(start.values)
+    return {
+        "iterations": protocol["iterations"],
+        "batch": protocol["batch"],
+        "gp": gp,
+        "gp_training": describe_training(gp, finite - finite // 10),
+        "acquisition": ACQUISITION,
+        "invalid": protocol["invalid"],
+        "validity": VALIDITY[task],
+        **{k: summary[k] for k in ("fraction_valid", "fraction_valid_std", "fraction_valid_se")},
+        "mean_score": _signed(summary["mean_score"], sign),
+        **{k: summary[k] for k in ("std_score", "se_score", "score_seeds", "seeds_without_score")},
+        "average": average_rule(task),
+        "mean_valid_score": _signed(summary["mean_valid_score"], sign),
+        "top": [[item, sign * score] for item, score in summary["top"]],
+        "top_rule": "grammarvae (best of each seed, distinct items and scores)",
+        "best_so_far": [[_signed(v, sign) for v in c] for c in summary["best_so_far"]],
+        "novel_fraction": novel_fraction(runs, known, known_key),
+        "data_scores": data_scores(start.all_values, sign),
+        "gp_metrics": [r.gp_metrics for r in runs],
+        "gp_history": [r.gp_history for r in runs],
+        "bo_seconds": _total_seconds(runs),
+        "score_stats": start.target.stats,
+        "standardisation": protocol["standardisation"],
+    }
+
+
+def _protocol(task, model, iterations, batch, draws, gp, max_codes, invalid, standardise) -> dict:
+    """What a BO seed's result depends on: a finished seed is reused only under the same."""
+    return {
+        "iterations": iterations,
+        "batch": batch,
+        "draws": draws or DRAWS[task],
+        "gp": gp,
+        "acquisition": ACQUISITION,
+        "max_codes": max_codes,
+        "invalid": invalid,
+        "validity": VALIDITY[task],
+        "exact_gp_keeps_best": gp == "exact",  # the subsample holds the best-scoring codes
+        "standardisation": standardise if task == "molecules" else None,
+        "model": model_fingerprint(model),
+    }
+
+
 def run_bo(
     run_dir: str | Path,
     iterations: int = 5,
@@ -177,10 +261,6 @@ def run_bo(
     """BO with several seeds on a trained run; returns the Figure 2 row (and writes RUN/bo.json).
     Seeds finished by an earlier call with the same settings and weights are reused."""
     from raekit.bo.bayesian import bayesian_optimisation
-    from raekit.bo.gp import describe_training
-    from raekit.bo.summary import summarise_runs
-    from raekit.grammar.sameness import item_key, molecule_key
-    from raekit.grammar.task import load_sequences
 
     check_bo_options(
         iterations=iterations, batch=batch, seeds=seeds, draws=draws, gp=gp, max_codes=max_codes
@@ -190,80 +270,30 @@ def run_bo(
         raise RaekitError(
             f"{run_dir} is an image model; BO runs on expressions or molecules models"
         )
-    data = load_sequences(config)
-    indices = np.concatenate([data.train, data.valid, data.test])
-    strings = data.strings["train"] + data.strings["valid"] + data.strings["test"]
-    if max_codes:
-        indices, strings = indices[:max_codes], strings[:max_codes]
-    target = objective(config.dataset, strings, standardise)
-    codes = encode_images(model, indices)
-    values = np.array([target.score(s) for s in strings])
-    finite = np.isfinite(values)
-    protocol = {
-        "iterations": iterations,
-        "batch": batch,
-        "draws": draws or DRAWS[config.dataset],
-        "gp": gp,
-        "acquisition": ACQUISITION,
-        "max_codes": max_codes,
-        "invalid": invalid,
-        "validity": VALIDITY[config.dataset],
-        "exact_gp_keeps_best": gp == "exact",  # the subsample holds the best-scoring codes
-        "standardisation": standardise if config.dataset == "molecules" else None,
-        "model": model_fingerprint(model),
-    }
+    start = _starting_points(model, config, max_codes, standardise)
+    task = config.dataset
+    protocol = _protocol(task, model, iterations, batch, draws, gp, max_codes, invalid, standardise)
 
     def one_seed(seed: int):
         return bayesian_optimisation(
-            codes[finite],
-            values[finite],
-            decoder_for(model, config.dataset, target, protocol["draws"], seed),
+            start.codes,
+            start.values,
+            decoder_for(model, task, start.target, protocol["draws"], seed),
             iterations=iterations,
             batch=batch,
             seed=seed,
             gp=gp,
             invalid=invalid,
-            invalid_score=target.invalid_score,
-            sign=target.sign,
+            invalid_score=start.target.invalid_score,
+            sign=start.target.sign,
         )
 
     runs = [_seed_run(Path(run_dir), seed, protocol, one_seed) for seed in range(seeds)]
-    same = item_key(config.dataset)
-    summary = summarise_runs(runs, worst_over=WORST_OVER[config.dataset], same=same)
-    known_key = molecule_key if config.dataset == "molecules" else str
-    known = {known_key(s) for s in data.strings["train"]}
-    sign = target.sign
     row = {
         "model": config.model,
-        "task": config.dataset,
-        "iterations": iterations,
-        "batch": batch,
+        "task": task,
         "seeds": seeds,
-        "gp": gp,
-        "gp_training": describe_training(gp, int(finite.sum()) - int(finite.sum()) // 10),
-        "acquisition": ACQUISITION,
-        "invalid": invalid,
-        "validity": VALIDITY[config.dataset],
-        "fraction_valid": summary["fraction_valid"],
-        "fraction_valid_std": summary["fraction_valid_std"],
-        "fraction_valid_se": summary["fraction_valid_se"],
-        "mean_score": _signed(summary["mean_score"], sign),
-        "std_score": summary["std_score"],
-        "se_score": summary["se_score"],
-        "score_seeds": summary["score_seeds"],
-        "seeds_without_score": summary["seeds_without_score"],
-        "average": average_rule(config.dataset),
-        "mean_valid_score": _signed(summary["mean_valid_score"], sign),
-        "top": [[item, sign * score] for item, score in summary["top"]],
-        "top_rule": "grammarvae (best of each seed, distinct items and scores)",
-        "best_so_far": [[_signed(v, sign) for v in c] for c in summary["best_so_far"]],
-        "novel_fraction": novel_fraction(runs, known, known_key),
-        "data_scores": data_scores(values, sign),
-        "gp_metrics": [r.gp_metrics for r in runs],
-        "gp_history": [r.gp_history for r in runs],
-        "bo_seconds": _total_seconds(runs),
-        "score_stats": target.stats,
-        "standardisation": standardise if config.dataset == "molecules" else None,
+        **_figure2_row(runs, start, protocol),
     }
     write_json(Path(run_dir) / "bo.json", row)
     return row

@@ -15,7 +15,7 @@ import numpy as np
 from raekit.bo.bayesian import BOResult
 from raekit.errors import RaekitError, unknown
 
-WORST_OVER = ("run", "all")  # where the worst score left out of averages is taken
+WORST_SCOPES = ("run", "all")  # where the worst score left out of averages is taken
 
 
 def run_average(result: BOResult, worst: float) -> float:
@@ -82,8 +82,8 @@ def summarise_runs(
     ``mean_valid_score`` is the plain mean over valid proposals."""
     if not results:
         raise RaekitError("no BO runs to summarise")
-    if worst_over not in WORST_OVER:
-        raise unknown("worst-score scope", worst_over, WORST_OVER)
+    if worst_over not in WORST_SCOPES:
+        raise unknown("worst-score scope", worst_over, WORST_SCOPES)
     worsts = [float(r.observed().max(initial=-np.inf)) for r in results]
     if worst_over == "all":
         worsts = [max(worsts)] * len(results)

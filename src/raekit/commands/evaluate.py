@@ -6,15 +6,14 @@ import argparse
 from pathlib import Path
 
 from raekit.commands import arguments
-from raekit.commands.options import add_device_option
-from raekit.commands.train import add_set_option
-from raekit.jsonio import dumps
-from raekit.paper.paper_results import TABLE1_MODELS
+from raekit.commands.options import add_device_option, add_set_option, add_track_option
+from raekit.io.jsonio import dumps
+from raekit.paper.reported import TABLE1_MODELS
 
 
 def _densities(text: str | None) -> list[str] | None:
     """The --densities list, checked before any work starts."""
-    from raekit.paper.evaluate import check_density_names
+    from raekit.paper.run_scores import check_density_names
 
     names = [d.strip() for d in text.split(",") if d.strip()] if text else None
     check_density_names(names)
@@ -37,21 +36,25 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    _add_evaluate(sub)
+    _add_reproduce(sub)
+    _add_export_results(sub)
+    _add_reproduce_fig3(sub)
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "evaluate", help="FID and PRD of a run (Table 1 and 2 row) into RUN/eval.json"
     )
     p.add_argument("run", help="a trained run directory")
     _eval_args(p)
     p.add_argument("--seed", type=arguments.seed, default=0)
-    p.add_argument(
-        "--track",
-        metavar="TOOLS",
-        help="log to tensorboard (RUN/tb/) and/or mlflow "
-        "(MLFLOW_TRACKING_URI, default ./mlruns), e.g. tensorboard,mlflow",
-    )
+    add_track_option(p)
     add_device_option(p)
     p.set_defaults(handler=run_evaluate)
 
+
+def _add_reproduce(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "reproduce",
         help="train and evaluate every Table 1 model; tables and report.html",
@@ -82,29 +85,30 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="skip measuring step times for the time estimate",
     )
     _eval_args(p)
-    p.add_argument(
-        "--track",
-        metavar="TOOLS",
-        help="log every run to tensorboard (RUN/tb/) and/or mlflow "
-        "(MLFLOW_TRACKING_URI, default ./mlruns), one MLflow experiment for all",
-    )
+    add_track_option(p, "log every run (one experiment for all)")
     add_device_option(p)
     p.set_defaults(handler=run_reproduce)
 
+
+def _add_export_results(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "export-results",
-        help="copy a reproduction (no weights) into results/NAME; update README",
+        help="copy a reproduction into results/NAME; update its results page",
         description="Copy table1.md, table2.md, results.json, report.html and each run's "
         "config.yaml, metrics.csv and eval.json (never weights) into --dest, and "
-        "with --readme rewrite that reproduction's block of README's Results section. "
+        "with --readme rewrite that reproduction's block of the page's Results section. "
         "A reproduce-fig2 folder gives fig2.md, fig2.json, fig2.html and each model's "
         "bo.json, config.yaml and metrics.csv.",
     )
     p.add_argument("repro", help="a reproduction folder (raekit reproduce or reproduce-fig2 --out)")
     p.add_argument("--dest", required=True, help="e.g. results/mnist-cpu")
-    p.add_argument("--readme", help="README.md whose Results section gets the tables")
+    p.add_argument(
+        "--readme", help="the Markdown page whose Results section gets the tables (docs/results.md)"
+    )
     p.set_defaults(handler=run_export)
 
+
+def _add_reproduce_fig3(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("reproduce-fig3", help="Appendix A: VAE FID against k samples and KL weight")
     p.add_argument("--dataset", default="mnist")
     p.add_argument("--preset", default="cpu")
@@ -121,7 +125,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_evaluate(args) -> int:
-    from raekit.paper.evaluate import evaluate_run
+    from raekit.paper.run_scores import evaluate_run
 
     result = evaluate_run(
         args.run,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def _fetch_dataset(name: str, dest: Path | None, source: str | None) -> Path:
-    from raekit.fetch import fetch
+    from raekit.data.download import fetch
 
     return fetch(name, dest=dest, source_file=source)
 
@@ -19,13 +19,13 @@ def _fetch_inception(name: str, dest: Path | None, source: str | None) -> Path:
 
 
 def _fetch_moses(name: str, dest: Path | None, source: str | None) -> Path:
-    from raekit.grammar.data import fetch_moses
+    from raekit.grammar.corpora import fetch_moses
 
     return fetch_moses(dest=dest)
 
 
 def _fetch_expressions(name: str, dest: Path | None, source: str | None) -> Path:
-    from raekit.grammar.expression_data import fetch_expressions
+    from raekit.grammar.expression_file import fetch_expressions
 
     return fetch_expressions(dest=dest, source=source)
 

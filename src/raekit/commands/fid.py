@@ -83,7 +83,7 @@ def _check(args) -> None:
 
 
 def run_fid(args) -> int:
-    from raekit.metrics.fid_inputs import SampleOptions, fid_side, save_statistics
+    from raekit.paper.fid_inputs import SampleOptions, fid_side, save_statistics
 
     _check(args)
     extractor = _lazy_extractor(args.weights, args.batch_size, args.engine)

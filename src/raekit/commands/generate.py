@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from raekit.commands import arguments
 from raekit.commands.options import add_device_option
-from raekit.density import DENSITIES
+from raekit.config.generation import DENSITY_NAMES, INTERPOLATIONS
 from raekit.errors import RaekitError
-from raekit.generation.interpolate import METHODS
-from raekit.jsonio import dumps
+from raekit.io.jsonio import dumps
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def _run_arg(p: argparse.ArgumentParser) -> None:
@@ -21,7 +22,7 @@ def _run_arg(p: argparse.ArgumentParser) -> None:
 
 def _density_args(p: argparse.ArgumentParser, default: str = "gmm") -> None:
     p.add_argument(
-        "--density", default=default, help=f"{', '.join(DENSITIES)} (default: {default})"
+        "--density", default=default, help=f"{', '.join(DENSITY_NAMES)} (default: {default})"
     )
     p.add_argument("--components", type=int, help="GMM components (default 10)")
 
@@ -32,6 +33,14 @@ def _out_args(p: argparse.ArgumentParser, example: str) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    _add_fit_density(sub)
+    _add_sample(sub)
+    _add_reconstruct(sub)
+    _add_interpolate(sub)
+    _add_neighbours(sub)
+
+
+def _add_fit_density(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("fit-density", help="fit an ex-post density on a run's training codes")
     _run_arg(p)
     _density_args(p)
@@ -47,6 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_device_option(p)
     p.set_defaults(handler=run_fit)
 
+
+def _add_sample(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "sample", help="decode samples of a density into a grid (.png) or arrays (.npz)"
     )
@@ -67,6 +78,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_device_option(p)
     p.set_defaults(handler=run_sample)
 
+
+def _add_reconstruct(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("reconstruct", help="validation images (top rows) and their reconstructions")
     _run_arg(p)
     p.add_argument("--n", type=int, default=16, help="images to reconstruct (default 16)")
@@ -75,11 +88,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_device_option(p)
     p.set_defaults(handler=run_reconstruct)
 
+
+def _add_interpolate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("interpolate", help="interpolation strips between random validation pairs")
     _run_arg(p)
     p.add_argument("--pairs", type=int, default=6)
     p.add_argument("--steps", type=int, default=8)
-    p.add_argument("--method", default="slerp", choices=METHODS)
+    p.add_argument("--method", default="slerp", choices=INTERPOLATIONS)
     p.add_argument(
         "--origin",
         default="zero",
@@ -97,6 +112,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_device_option(p)
     p.set_defaults(handler=run_interpolate)
 
+
+def _add_neighbours(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "neighbours", help="samples next to their nearest training images (pixel space)"
     )
@@ -117,23 +134,25 @@ def _positive(name: str, value: int) -> int:
 
 
 def _components(args) -> int | None:
-    from raekit.paper.evaluate import check_density_names
+    from raekit.paper.run_scores import check_density_names
 
     check_density_names([args.density])
     return None if args.components is None else _positive("components", args.components)
 
 
 def run_fit(args) -> int:
-    from raekit.generation import fit_density, fit_density_streaming
+    from raekit.generation import fit_run_density, fit_run_density_streaming
 
     components = _components(args)
     options = {} if components is None else {"components": components}
     if args.stream:
         if args.density != "gmm":
             raise RaekitError(f"--stream fits the gmm density only, not {args.density!r}")
-        _, report = fit_density_streaming(args.run, chunk=_positive("chunk", args.chunk), **options)
+        _, report = fit_run_density_streaming(
+            args.run, chunk=_positive("chunk", args.chunk), **options
+        )
     else:
-        _, report = fit_density(args.run, kind=args.density, **options)
+        _, report = fit_run_density(args.run, kind=args.density, **options)
     if report.get("path"):  # rank 0 (the only process that saves) reports
         print(dumps(report, default=str))
     return 0
@@ -173,7 +192,9 @@ def _split(args):
 def _write_images(images: np.ndarray, out: str, figure) -> None:
     path = Path(out)
     if path.suffix == ".npz":
-        from raekit.atomic import atomic_path
+        import numpy as np
+
+        from raekit.io.atomic import atomic_path
 
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
             np.savez_compressed(handle, images=images)
@@ -219,6 +240,8 @@ def run_reconstruct(args) -> int:
 
 
 def run_interpolate(args) -> int:
+    import numpy as np
+
     from raekit.data import config_images
     from raekit.generation import encode_images, interpolate_images
     from raekit.plots import interpolation_figure
@@ -246,6 +269,8 @@ def run_interpolate(args) -> int:
 
 
 def run_neighbours(args) -> int:
+    import numpy as np
+
     from raekit.data import config_images
     from raekit.generation import load_run_density, sample_images
     from raekit.generation.neighbours import nearest_neighbours

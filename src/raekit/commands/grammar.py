@@ -5,14 +5,20 @@ from __future__ import annotations
 import argparse
 
 from raekit.commands import arguments
-from raekit.commands.options import add_device_option
-from raekit.commands.train import add_set_option, add_track_option
+from raekit.commands.options import add_device_option, add_set_option, add_track_option
+from raekit.config.variants import SEQUENCE_MODELS
 from raekit.errors import RaekitError
-from raekit.jsonio import dumps
-from raekit.models import SEQUENCE_MODELS
+from raekit.io.jsonio import dumps
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    _add_grammar_train(sub)
+    _add_bo(sub)
+    _add_grammar_check(sub)
+    _add_reproduce_fig2(sub)
+
+
+def _add_grammar_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "grammar-train", help="train a CVAE, GVAE or GRAE on expressions or molecules"
     )
@@ -38,12 +44,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_device_option(p)
     p.set_defaults(handler=run_train)
 
+
+def _add_bo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bo", help="Bayesian optimisation in a sequence model's latent space")
     p.add_argument("run")
     _bo_args(p)
     add_device_option(p)
     p.set_defaults(handler=run_bo)
 
+
+def _add_grammar_check(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "grammar-check",
         help="reconstruction, Gaussian samples and BO proposals of a sequence model, "
@@ -57,6 +67,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_device_option(p)
     p.set_defaults(handler=run_check)
 
+
+def _add_reproduce_fig2(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "reproduce-fig2", help="train CVAE, GVAE and GRAE, run BO, write Figure 2's table"
     )
@@ -70,6 +82,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="expressions: GrammarVAE's equation2_15_dataset.txt or its folder "
         "(default: the copy from `raekit fetch expressions`)",
     )
+    p.add_argument(
+        "--train-seeds",
+        type=int,
+        default=1,
+        help="train each model this many times (training seeds 0, 1, ...; folders MODEL, "
+        "MODEL-seed1, ...), each with its own BO; the ± is then over the trained models "
+        "(default 1)",
+    )
+    p.add_argument("--epochs", type=int, help="training epochs (default: the preset's)")
     _bo_args(p)
     _measure_args(p)
     add_device_option(p)
@@ -201,6 +222,8 @@ def run_fig2(args) -> int:
             models,
             data_root=args.smiles or args.data_root,
             check_counts=_counts(args),
+            train_seeds=args.train_seeds,
+            epochs=args.epochs,
             **_bo_options(args),
         )
     print((path.parent / "fig2.md").read_text())

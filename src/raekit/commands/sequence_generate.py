@@ -47,7 +47,7 @@ def _molecule(smiles: str) -> bool:
 
 
 def _write(out: Path, text: str) -> None:
-    from raekit.atomic import atomic_write_text
+    from raekit.io.atomic import atomic_write_text
 
     atomic_write_text(out, text)
     print(out)

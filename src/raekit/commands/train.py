@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from raekit import runs
 from raekit.commands import arguments
-from raekit.commands.options import add_device_option
+from raekit.commands.options import add_device_option, add_set_option, add_track_option
 from raekit.config import SEQUENCE_TASKS, make_config, parse_assignments, replace
-from raekit.data import DATASETS
+from raekit.config.dataset_specs import IMAGE_DATASETS
+from raekit.config.presets import PRESETS
+from raekit.config.variants import VARIANTS, get_variant
 from raekit.errors import RaekitError
-from raekit.models import VARIANTS, get_variant
-from raekit.presets import PRESETS
 
 # What names a run; with --resume these may only repeat the run's own values.
 IDENTITY = {"dataset": "mnist", "model": "rae-l2", "preset": "cpu"}
@@ -26,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "checkpoint (its config.yaml is used; --epochs may extend it).",
     )
     p.add_argument(
-        "--dataset", help=f"one of {', '.join(DATASETS + SEQUENCE_TASKS)} (default: mnist)"
+        "--dataset", help=f"one of {', '.join(IMAGE_DATASETS + SEQUENCE_TASKS)} (default: mnist)"
     )
     p.add_argument(
         "--model",
@@ -54,22 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
-def add_set_option(p: argparse.ArgumentParser, help: str) -> None:
-    """--set KEY=VALUE ...; repeated options accumulate."""
-    p.add_argument("--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE", help=help)
-
-
-def add_track_option(p: argparse.ArgumentParser) -> None:
-    """--track, shared by every command that trains."""
-    p.add_argument(
-        "--track",
-        metavar="TOOLS",
-        help="log to tensorboard (RUN/tb/) and/or mlflow "
-        "(MLFLOW_TRACKING_URI, default ./mlruns), e.g. tensorboard,mlflow",
-    )
-
-
 def run(args: argparse.Namespace) -> int:
+    from raekit import runs
     from raekit.training import train
     from raekit.training.utils import RESUMABLE
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from raekit.cache import cache_dir
+from raekit.config.dataset_specs import DATASET_SPECS, IMAGE_DATASETS, OWN_DATA
 from raekit.data.checksums import CELEBA_HOME, CIFAR_URL
 from raekit.data.files import MissingFiles
 from raekit.data.splits import ImageSplits
-from raekit.datasets import DATASET_SPECS, IMAGE_DATASETS, OWN_DATA
 from raekit.errors import unknown
+from raekit.io.cache import cache_dir
 
 DATASETS = IMAGE_DATASETS
 

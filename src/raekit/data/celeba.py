@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from raekit.atomic import atomic_path
-from raekit.cache import cache_dir
 from raekit.data.files import missing_files
 from raekit.data.splits import ImageSplits
 from raekit.errors import RaekitError
+from raekit.io.atomic import atomic_path
+from raekit.io.cache import cache_dir
 
 IMAGES, PARTITION, CROP, SIZE = "img_align_celeba", "list_eval_partition.txt", 140, 64
 LAYOUT = f"{IMAGES}/000001.jpg ... and {PARTITION}"

@@ -20,7 +20,7 @@ from raekit.data.image_arrays import load_array_file, resize_array, to_nchw_uint
 from raekit.data.image_files import folder_images, image_size, listed_images, read_image
 from raekit.data.splits import ImageSplits
 from raekit.errors import RaekitError
-from raekit.progress import progress
+from raekit.io.progress import progress
 
 RESOLUTIONS = (32, 64, 128)
 ARRAY_SUFFIXES = (".npy", ".npz")
@@ -135,7 +135,7 @@ def read_own_images(
 
 
 def _decoded_path(digest: str, resolution: int | None, channels: int | None) -> Path:
-    from raekit.cache import cache_dir
+    from raekit.io.cache import cache_dir
 
     return cache_dir() / "own-images" / f"{digest[:32]}-{resolution}-{channels}.npy"
 
@@ -143,7 +143,7 @@ def _decoded_path(digest: str, resolution: int | None, channels: int | None) -> 
 def _decoded(digest: str, resolution: int | None, channels: int | None) -> np.ndarray | None:
     """A run's images decoded earlier (the files' fingerprint was just checked): decoding a
     folder of photos costs far more than hashing it."""
-    from raekit.cache import read_cached
+    from raekit.io.cache import read_cached
 
     def read(path: Path) -> np.ndarray:
         images = np.load(path, allow_pickle=False)
@@ -164,7 +164,7 @@ def _decoded(digest: str, resolution: int | None, channels: int | None) -> np.nd
 
 
 def _keep_decoded(images: np.ndarray, digest: str) -> None:
-    from raekit.atomic import atomic_path
+    from raekit.io.atomic import atomic_path
 
     path = _decoded_path(digest, images.shape[2], images.shape[1])
     try:

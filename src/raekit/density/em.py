@@ -20,7 +20,7 @@ from typing import NamedTuple
 import torch
 
 from raekit.errors import RaekitError
-from raekit.progress import progress
+from raekit.io.progress import progress
 
 EPS10 = 10 * torch.finfo(torch.float64).eps  # scikit-learn's guard against empty components
 

@@ -9,7 +9,7 @@ import zuko
 
 from raekit.density.base import Density, as_codes, torch_threads
 from raekit.errors import RaekitError
-from raekit.progress import progress
+from raekit.io.progress import progress
 
 
 class FlowDensity(Density):

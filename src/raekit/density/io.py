@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
-from raekit.atomic import atomic_path
 from raekit.density.base import Density
 from raekit.errors import RaekitError
-from raekit.jsonio import write_json
+from raekit.io.atomic import atomic_path
+from raekit.io.jsonio import write_json
 
 
 def _with(stem: Path, suffix: str) -> Path:

@@ -29,10 +29,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from raekit.datasets import DATASET_SPECS
+from raekit.config.dataset_specs import DATASET_SPECS
 from raekit.density.base import Density, torch_threads
 from raekit.errors import RaekitError, unknown
-from raekit.progress import progress
+from raekit.io.progress import progress
 
 # The official code's second-stage KL weights (configurations/config.py); MNIST-like datasets share MNIST's.
 OFFICIAL_KL_WEIGHTS = {

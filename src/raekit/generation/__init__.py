@@ -3,8 +3,8 @@ interpolations and nearest neighbours."""
 
 from raekit.generation.codes import decode_codes, encode_images, encode_to_file, reconstruct
 from raekit.generation.densities import (
-    fit_density,
-    fit_density_streaming,
+    fit_run_density,
+    fit_run_density_streaming,
     load_run_density,
     model_fingerprint,
     run_density_options,
@@ -15,8 +15,8 @@ __all__ = [
     "decode_codes",
     "encode_images",
     "encode_to_file",
-    "fit_density",
-    "fit_density_streaming",
+    "fit_run_density",
+    "fit_run_density_streaming",
     "interpolate_images",
     "load_run_density",
     "model_fingerprint",

@@ -15,10 +15,10 @@ import numpy as np
 import torch
 
 from raekit import distributed
-from raekit.atomic import commit
 from raekit.distributed import Context
 from raekit.errors import RaekitError
-from raekit.progress import progress
+from raekit.io.atomic import commit
+from raekit.io.progress import progress
 from raekit.training import load_data
 
 

@@ -37,7 +37,7 @@ def density_stem(run_dir: Path, kind: str, components: int | None = None) -> Pat
 
 
 @locking("model_or_run", "run")
-def fit_density(
+def fit_run_density(
     model_or_run, data=None, kind: str = "gmm", save: bool = True, **options: Any
 ) -> tuple[Any, dict]:
     """Fit a density of `kind` on training codes; report train and validation log-likelihood.
@@ -60,7 +60,7 @@ def fit_density(
 
 
 @locking("run_dir", "run")
-def fit_density_streaming(
+def fit_run_density_streaming(
     run_dir: str | Path, data=None, chunk: int = 8192, **options: Any
 ) -> tuple[Any, dict]:
     """The GMM of a run for datasets too large for one process: the codes are encoded by every
@@ -123,7 +123,7 @@ def load_run_density(
         raise RaekitError(
             f"no {kind} density fitted for {run_dir}; run `raekit fit-density {run_dir} --density {kind}`"
         )
-    return fit_density(model if run_dir is None else run_dir, data, kind, **options)[0]
+    return fit_run_density(model if run_dir is None else run_dir, data, kind, **options)[0]
 
 
 def run_density_options(config, kind: str, options: dict[str, Any]) -> dict[str, Any]:

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from raekit.config.generation import INTERPOLATIONS as METHODS
 from raekit.errors import RaekitError
-
-METHODS = ("slerp", "linear")
 
 
 def _inputs(z0, z1, t) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:

@@ -24,7 +24,7 @@ from raekit.errors import RaekitError
 from raekit.grammar.cfg import Grammar
 from raekit.grammar.parsers import ParseError, parser_for
 from raekit.grammar.tokens import TokenError, tokenize
-from raekit.progress import progress as progress_bar
+from raekit.io.progress import progress as progress_bar
 
 _PROCESSES: ContextVar[int] = ContextVar("raekit_parse_processes", default=1)
 

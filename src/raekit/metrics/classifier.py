@@ -17,13 +17,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from raekit.atomic import atomic_path
-from raekit.cache import cache_dir, read_cached
 from raekit.devices import compute_device
 from raekit.errors import RaekitError, unknown
-from raekit.jsonio import write_json
+from raekit.io.atomic import atomic_path
+from raekit.io.cache import cache_dir, read_cached
+from raekit.io.jsonio import write_json
+from raekit.io.progress import progress
 from raekit.metrics.images import as_image_tensor, batches
-from raekit.progress import progress
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ import torch
 from raekit.data import load_images
 from raekit.devices import compute_device
 from raekit.errors import RaekitError, unknown
+from raekit.io.progress import progress
 from raekit.metrics.classifier import classifier_for, feature_dim
 from raekit.metrics.images import as_image_tensor, batches
-from raekit.progress import progress
 
 
 @runtime_checkable

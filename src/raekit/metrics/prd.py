@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from raekit.errors import RaekitError
-from raekit.progress import progress
+from raekit.io.progress import progress
 
 _ANGLE_MARGIN = 1e-10  # keep the angles strictly inside (0, pi/2), where tan is finite and positive
 

@@ -1,8 +1,8 @@
 """Autoencoder variants of the paper built from pure loss terms."""
 
+from raekit.config.variants import IMAGE_MODELS, SEQUENCE_MODELS, VARIANTS, Variant, get_variant
 from raekit.models.autoencoder import Autoencoder
 from raekit.models.build import apply_spectral_norm, build_from_config, build_model
-from raekit.models.variants import IMAGE_MODELS, SEQUENCE_MODELS, VARIANTS, Variant, get_variant
 
 __all__ = [
     "Autoencoder",

@@ -8,10 +8,10 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from raekit.config.variants import Variant
 from raekit.devices import module_device
 from raekit.errors import RaekitError
 from raekit.models import losses
-from raekit.models.variants import Variant
 
 Reconstruction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 

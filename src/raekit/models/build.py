@@ -9,9 +9,9 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from raekit.config import RunConfig, make_config
+from raekit.config.variants import get_variant
 from raekit.errors import RaekitError
 from raekit.models.autoencoder import Autoencoder
-from raekit.models.variants import get_variant
 from raekit.nets.image import image_nets
 
 _SN_LAYERS = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d, nn.Conv1d)
@@ -47,7 +47,7 @@ def build_from_config(
                 scale_input=config.scale_input,
             )
         else:
-            from raekit.grammar.task import sequence_parts
+            from raekit.models.sequence import sequence_parts
 
             encoder, decoder, sequence_options = sequence_parts(config, outputs)
     if variant.spectral_norm:

@@ -1,5 +1,5 @@
 """A GRU stack that computes what Keras 1's GRU computes, so weights trained by GrammarVAE's
-Keras models run unchanged (`raekit.grammar.grammarvae_weights`).
+Keras models run unchanged (`raekit.models.grammarvae_weights`).
 
 Keras 1 differs from `torch.nn.GRU` in two ways: its gates use the hard sigmoid
 clip(0.2 x + 0.5, 0, 1), and the reset gate scales the state before the recurrent product of

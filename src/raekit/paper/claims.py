@@ -17,8 +17,8 @@ from __future__ import annotations
 from typing import Any
 
 from raekit.paper.claim_rules import CLAIMS, OBSERVATIONS, Cells, Claim
-from raekit.paper.paper_results import TABLE1, TABLE2, first_stage_columns
-from raekit.paper.results import aggregate, column, prd_column
+from raekit.paper.reported import TABLE1, TABLE2, first_stage_columns
+from raekit.paper.results_file import aggregate, column, prd_column
 
 # Figure 2's claims keep the spread rule; its names stay importable from here.
 from raekit.paper.spread_rule import (  # noqa: F401

@@ -6,10 +6,10 @@ import time
 from pathlib import Path
 
 from raekit import notices
+from raekit.config.dataset_specs import DATASET_SPECS
 from raekit.data import load_images
-from raekit.datasets import DATASET_SPECS
+from raekit.data.download import fetch
 from raekit.errors import RaekitError
-from raekit.fetch import fetch
 from raekit.models import get_variant
 from raekit.paper.claims import claims_markdown
 from raekit.paper.reproduce import reproduce, run_dir_for

@@ -21,7 +21,7 @@ from raekit.generation import decode_codes, encode_images
 from raekit.metrics import get_extractor, prd
 from raekit.models.build import build_from_config
 from raekit.paper import reuse
-from raekit.paper.evaluate import protocol, read_eval
+from raekit.paper.run_scores import protocol, read_eval
 from raekit.training.utils import to_input
 
 STEPS = 3

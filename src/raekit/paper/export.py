@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from raekit import notices
-from raekit.atomic import atomic_write_text
-from raekit.errors import RaekitError
-from raekit.jsonio import write_json
+from raekit.io.atomic import atomic_write_text
+from raekit.io.jsonio import write_json
 from raekit.paper.captions import protocol_words, run_protocols
 from raekit.paper.claims import (
     RULE_WORDS,
@@ -29,8 +28,8 @@ from raekit.paper.export_files import (
     write_readme,
 )
 from raekit.paper.orderings import column_orderings, orderings_markdown
-from raekit.paper.paper_results import TABLE1
-from raekit.paper.results import RESULTS_FILE, read_results
+from raekit.paper.reported import TABLE1
+from raekit.paper.results_file import RESULTS_FILE, read_results
 from raekit.paper.tables import FIRST_STAGE_NOTE, density_table, table1, table2
 
 TOP_FILES = ("report.html",)  # results.json and the tables are written afresh
@@ -160,7 +159,7 @@ def readme_block(results: dict[str, Any], name: str) -> str:
         "",
         "```bash",
         command,
-        f"raekit export-results runs/{name} --dest results/{name} --readme README.md",
+        f"raekit export-results runs/{name} --dest results/{name} --readme docs/results.md",
         "```",
         "",
         table1(results, paper).markdown(),
@@ -202,29 +201,3 @@ def with_paper_claims(text: str) -> str:
         return text
     block = paper_claims_block().replace("\n", line_ending(text))
     return text[:start] + block + text[end + len(PAPER_CLAIMS_END) :]
-
-
-def parse_readme_tables(readme_text: str, name: str) -> dict[str, list[list[str]]]:
-    """{"Table 1": rows, "Table 2": rows} of `name`'s block in README (cells as text)."""
-    match = re.search(
-        rf"<!-- results {re.escape(name)}: (.*?)<!-- /results {re.escape(name)} -->",
-        readme_text,
-        re.S,
-    )
-    if not match:
-        raise RaekitError(f"README has no results block for {name}")
-    tables, current = {}, None
-    for line in match.group(1).splitlines():
-        if line.startswith("Table 1") or line.startswith("Table 2"):
-            current = tables.setdefault(line[:7], [])
-        elif (
-            line.startswith("|")
-            and current is not None
-            and not line.startswith("| model")
-            and not line.startswith("| ---")
-            and not line.startswith("| claim")
-        ):
-            current.append([c.strip() for c in line.strip().strip("|").split("|")])
-        elif not line.strip().startswith("|") and line.strip() and current is not None and current:
-            current = None
-    return tables

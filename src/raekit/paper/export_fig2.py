@@ -13,12 +13,13 @@ from typing import Any
 from raekit import runs
 from raekit.bo.check import CHECK_FILE
 from raekit.errors import RaekitError
-from raekit.jsonio import read_json_object
+from raekit.io.jsonio import read_json_object
 from raekit.paper.claims import claims_markdown
 from raekit.paper.export import duration
 from raekit.paper.export_files import copy_export, inside, readme_update, update_readme
 from raekit.paper.figure2 import write_fig2_outputs
 from raekit.paper.figure2_claims import check_figure2_claims, not_tested_reasons
+from raekit.paper.figure2_seeds import combine_rows
 from raekit.paper.figure2_tables import (
     check_table,
     figure2_table,
@@ -53,26 +54,42 @@ def read_fig2(folder: str | Path) -> dict[str, dict[str, Any]]:
     return rows
 
 
+def _names(rows: dict[str, dict]) -> dict[str, list[str]]:
+    """Each model's run folders: its trained models (`combine_rows`' ``runs``), else itself."""
+    return {m: [str(n) for n in r.get("runs") or [m]] for m, r in rows.items()}
+
+
 def export_fig2(repro: str | Path, dest: str | Path, readme: str | Path | None = None) -> Path:
     """Copy a Figure 2 reproduction (no weights) into ``dest``; update README's block if asked."""
     repro, dest = Path(repro), Path(dest)
     rows = read_fig2(repro)
-    for model in rows:  # names read from fig2.json: each must be a folder inside repro
-        inside(repro, dest, model)
+    names = _names(rows)
+    every = [n for group in names.values() for n in group]
+    for name in every:  # names read from fig2.json: each must be a folder inside repro
+        inside(repro, dest, name)
     if readme is not None:  # README must be readable text with a Results section before any write
         readme_update(readme, dest.name, "")
-    run_files = [f"{model}/{name}" for model in rows for name in RUN_FILES]
+    run_files = [f"{name}/{file}" for name in every for file in RUN_FILES]
     copy_export(repro, dest, FIG2_FILE, (), run_files)
-    checks = {m: read_json_object(repro / m / CHECK_FILE) for m in rows}
-    bo = {m: read_json_object(repro / m / "bo.json") for m in rows}
-    rows = {m: _bo_row(bo[m]) or _bo_row(rows[m]) for m in rows}
-    write_fig2_outputs(dest, next(iter(rows.values()))["task"], rows, checks)
+    checks = {n: read_json_object(repro / n / CHECK_FILE) for n in every}
+    task = next(iter(rows.values()))["task"]
+    rows = {m: _combined(task, names[m], repro, rows[m]) for m in rows}
+    write_fig2_outputs(dest, task, rows, checks)
     if readme is not None:
         rows = read_fig2(dest)
-        preset = runs.read_config(repro / next(iter(rows))).preset
-        block = fig2_block(rows, dest.name, _training_seconds(repro, rows), preset, _all(checks))
+        config = runs.read_config(repro / every[0])
+        block = fig2_block(rows, dest.name, _training_seconds(repro, every), config, _all(checks))
         update_readme(readme, dest.name, block)
     return dest
+
+
+def _combined(task: str, names: list[str], repro: Path, row: dict) -> dict:
+    """A model's row again from its trained models' bo.json (the fig2.json row where one is
+    missing)."""
+    bo = [_bo_row(read_json_object(repro / n / "bo.json")) for n in names]
+    if any(b is None for b in bo):
+        return _bo_row(row)
+    return combine_rows(task, names, bo)
 
 
 def _bo_row(row: dict | None) -> dict | None:
@@ -85,38 +102,54 @@ def _all(checks: dict[str, dict | None]) -> dict[str, dict] | None:
     return checks if all(checks.values()) else None
 
 
-def _training_seconds(repro: Path, rows: dict[str, dict]) -> dict[str, float]:
-    """Each model's training wall time, summed from its metrics.csv."""
-    return {m: sum(r.get("seconds", 0.0) for r in runs.read_metrics(repro / m)) for m in rows}
+def _training_seconds(repro: Path, names: list[str]) -> dict[str, float]:
+    """Each trained model's training wall time, summed from its metrics.csv."""
+    return {n: sum(r.get("seconds", 0.0) for r in runs.read_metrics(repro / n)) for n in names}
+
+
+def _command_options(first: dict, config) -> str:
+    """reproduce-fig2's options for a row's protocol (training seeds and epochs where they are
+    not the defaults)."""
+    from raekit.config import make_config
+
+    options = (
+        f"--gp {first['gp']} --iterations {first['iterations']} --batch {first['batch']} "
+        f"--seeds {first['seeds']}"
+    )
+    if first.get("training_seeds", 1) > 1:
+        options += f" --train-seeds {first['training_seeds']}"
+    if config.epochs != make_config(config.dataset, config.model, config.preset).epochs:
+        options += f" --epochs {config.epochs}"
+    return options
 
 
 def fig2_block(
     rows: dict[str, dict],
     name: str,
     training: dict[str, float],
-    preset: str,
+    config,
     checks: dict[str, dict] | None = None,
 ) -> str:
-    """README's block for one committed Figure 2: command, wall times, table, claim checks."""
+    """README's block for one committed Figure 2: command, wall times, table, claim checks
+    (``config``: a trained model's, for the preset and epochs)."""
     first = next(iter(rows.values()))
-    task = first["task"]
-    options = (
-        f"--gp {first['gp']} --iterations {first['iterations']} --batch {first['batch']} "
-        f"--seeds {first['seeds']}"
-    )
+    task, preset = first["task"], config.preset
+    options = _command_options(first, config)
+    trained = first.get("training_seeds", 1)
+    per_type = f"{trained} trained models per type, " if trained > 1 else ""
     bo = [r.get("bo_seconds") for r in rows.values()]
     bo_time = "not recorded" if None in bo else duration(sum(bo))
     lines = [
         f"<!-- results {name}: written by `raekit export-results` from results/{name}/{FIG2_FILE} -->",
-        f"#### Figure 2, {task}, `{preset}` preset, {first['seeds']} seeds of "
+        f"#### Figure 2, {task}, `{preset}` preset, {per_type}{first['seeds']} seeds of "
         f"{first['iterations']} x {first['batch']} proposals, {first['gp']} GP",
         "",
         f"Wall time on 2 shared CPU cores: training {duration(sum(training.values()))} "
-        f"({len(training)} models), BO {bo_time}. Regenerate with:",
+        f"({len(training)} trained models), BO {bo_time}. Regenerate with:",
         "",
         "```bash",
         f"raekit reproduce-fig2 --task {task} --preset {preset} --out runs/{name} {options}",
-        f"raekit export-results runs/{name} --dest results/{name} --readme README.md",
+        f"raekit export-results runs/{name} --dest results/{name} --readme docs/results.md",
         "```",
         "",
         figure2_table(task, rows).markdown(),

@@ -10,9 +10,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from raekit import notices
-from raekit.atomic import atomic_write_bytes
 from raekit.errors import RaekitError
-from raekit.jsonio import read_json_object
+from raekit.io.atomic import atomic_write_bytes
+from raekit.io.jsonio import read_json_object
 
 
 def copy_export(
@@ -67,7 +67,8 @@ def check_exportable(src: Path) -> None:
 
 
 def readme_update(readme: str | Path, name: str, block: str) -> tuple[Path, str, int]:
-    """README's new text with `name`'s block replaced, or added at the end of its Results section;
+    """The page's new text with `name`'s block replaced, or added at the end of its Results section
+    (`## Results` of README, or a page headed `# Results`);
     where the file really is (a symlink is followed) and its mode. Reads only."""
     real = Path(readme).resolve()
     text, mode = read_readme(real)
@@ -77,11 +78,12 @@ def readme_update(readme: str | Path, name: str, block: str) -> tuple[Path, str,
     )
     if pattern.search(text):
         return real, pattern.sub(lambda _: block, text), mode
-    heading = re.search(r"\n## Results\r?\n", text)
+    heading = re.search(r"(?:^|\n)(#{1,2}) Results\r?\n", text)
     if heading is None:
         raise RaekitError(f"{readme} has no '## Results' section to add {name}'s results to")
-    following = text.find("\n## ", heading.end())
-    end = len(text) if following < 0 else following
+    level = len(heading.group(1))  # the section ends at the next heading of its level or above
+    following = re.compile(rf"\n#{{1,{level}}} ").search(text, heading.end())
+    end = len(text) if following is None else following.start()
     end -= text[end - 1 : end] == "\r"  # a CRLF line: its \r belongs to the next part
     eol = line_ending(text)
     return real, text[:end].rstrip("\r\n") + eol * 2 + block + eol + text[end:], mode

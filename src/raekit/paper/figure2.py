@@ -8,16 +8,17 @@ import json
 import sys
 from pathlib import Path
 
-from raekit.atomic import atomic_write_text
 from raekit.bo.acquisition import ACQUISITION
 from raekit.bo.check import check_run
 from raekit.bo.optimise import VALIDITY, average_rule, check_bo_options, run_bo
 from raekit.config import make_config
 from raekit.errors import RaekitError
-from raekit.jsonio import write_json
+from raekit.io.atomic import atomic_write_text
+from raekit.io.jsonio import write_json
 from raekit.paper import reuse
 from raekit.paper.claims import claims_html, claims_markdown
 from raekit.paper.figure2_claims import check_figure2_claims, learning, not_tested_reasons
+from raekit.paper.figure2_seeds import combine_rows, combined_learning, run_name
 from raekit.paper.figure2_tables import (
     PAPER_FIG2,
     best_so_far_png,
@@ -52,9 +53,8 @@ def _best_cell(task: str, item: str, value: float) -> str:
 def _table_note(task: str, rows: dict[str, dict]) -> str:
     lower = task == "expressions"
     first = next(iter(rows.values()), {})
-    protocol = ", ".join(
-        f"{k} {first[k]}" for k in ("seeds", "iterations", "batch", "gp") if k in first
-    )
+    keys = ("training_seeds", "seeds", "iterations", "batch", "gp")
+    protocol = ", ".join(f"{k.replace('_', ' ')} {first[k]}" for k in keys if k in first)
     return (
         f"Latent-space Bayesian optimisation{f' ({protocol})' if protocol else ''}: frac. valid is "
         f"the fraction of proposals that decode to a valid {'expression' if lower else 'molecule'}; "
@@ -153,13 +153,19 @@ def write_fig2_report(
     return path
 
 
+def _learned(model: str, row: dict, checks: dict[str, dict]) -> dict | None:
+    """What the row's trained models learned (`combined_learning` of their checks)."""
+    names = row.get("runs") or [model]
+    return combined_learning([learning(checks.get(name)) for name in names])
+
+
 def write_fig2_outputs(
     out: Path, task: str, rows: dict[str, dict], checks: dict[str, dict] | None
 ) -> Path:
     """fig2.md, fig2.json and fig2.html from BO rows and `raekit grammar-check` reports; each
     row gains what its check says the model learned, which decides whether the claims are
     tested (the reasons are printed when they are not)."""
-    rows = {m: {**r, "learning": learning((checks or {}).get(m))} for m, r in rows.items()}
+    rows = {m: {**r, "learning": _learned(m, r, checks or {})} for m, r in rows.items()}
     reasons = not_tested_reasons(rows)
     if reasons:
         print(f"Figure 2 claims not tested: {'; '.join(reasons)}", file=sys.stderr, flush=True)
@@ -213,6 +219,16 @@ def _read_bo(path: Path) -> dict | None:
     return cached
 
 
+def _one_model(task, out, model, preset, seed, overrides, bo_options, counts):
+    """Train (or reuse) one model with training ``seed``; its BO row and its check."""
+    config = make_config(task, model, preset, seed=seed, **overrides)
+    run_dir = _train_or_reuse(config, out / run_name(model, seed))
+    cached = _read_bo(run_dir / "bo.json")
+    same = cached and _same_protocol(cached, bo_options, task)
+    row = cached if same else run_bo(run_dir, **bo_options)
+    return row, check_run(run_dir, reuse=True, counts=counts)
+
+
 def reproduce_fig2(
     task: str,
     out: str | Path,
@@ -220,23 +236,32 @@ def reproduce_fig2(
     models=("cvae", "gvae", "grae"),
     data_root: str | None = None,
     check_counts: dict | None = None,
+    train_seeds: int = 1,
+    epochs: int | None = None,
     **bo_options,
 ) -> Path:
-    """Train (or reuse) each model, run BO over seeds, check what each learned (GrammarVAE's
-    measures with ``check_counts``), write fig2.md / fig2.json / fig2.html."""
+    """Train (or reuse) each model ``train_seeds`` times (training seeds 0, 1, ...; folders
+    `run_name`), run BO over seeds on each, check what each learned (GrammarVAE's measures with
+    ``check_counts``), write fig2.md / fig2.json / fig2.html with one row per model type
+    (`combine_rows`). ``epochs`` overrides the preset's."""
     from raekit.bo.measures import check_counts as checked_counts
 
     check_bo_options(**bo_options)
+    if train_seeds < 1 or (epochs is not None and epochs < 1):
+        raise RaekitError("--train-seeds and --epochs must be at least 1")
     counts = checked_counts(check_counts or {})
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    overrides = {"data_root": data_root} if data_root else {}
+    if epochs is not None:
+        overrides["epochs"] = epochs
     rows, checks = {}, {}
     for model in models:
-        overrides = {"data_root": data_root} if data_root else {}
-        run_dir = _train_or_reuse(make_config(task, model, preset, **overrides), out / model)
-        previous = run_dir / "bo.json"
-        cached = _read_bo(previous)
-        same = cached and _same_protocol(cached, bo_options, task)
-        rows[model] = cached if same else run_bo(run_dir, **bo_options)
-        checks[model] = check_run(run_dir, reuse=True, counts=counts)
+        names = [run_name(model, seed) for seed in range(train_seeds)]
+        found = [
+            _one_model(task, out, model, preset, s, overrides, bo_options, counts)
+            for s in range(train_seeds)
+        ]
+        rows[model] = combine_rows(task, names, [row for row, _ in found])
+        checks.update({name: check for name, (_, check) in zip(names, found)})
     return write_fig2_outputs(out, task, rows, checks)

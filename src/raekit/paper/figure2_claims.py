@@ -6,7 +6,8 @@ more than 10x the test codes' median Mahalanobis distance from the codes (there 
 short, trivially valid strings), or when a model's `raekit grammar-check` is missing.
 
 The rows are fig2.json's: per model the mean over BO seeds of the fraction of valid proposals and
-of the average score, with their std over seeds. Comparisons are `claims.compare`'s: a claim holds
+of the average score, with their std over seeds (over trained models where a model type was
+trained several times, `raekit.paper.figure2_seeds`). Comparisons are `claims.compare`'s: a claim holds
 only where the gap exceeds the seeds' spread, and nothing is resolved with one seed. "No lower
 than" also holds on an exact tie without spread (e.g. every seed of both models at 1.00 valid).
 """
@@ -81,7 +82,8 @@ def _stat(row: dict[str, Any], key: str) -> dict[str, Any] | None:
     if key == "mean_score" and row.get("fraction_valid", 1.0) < MIN_VALID:
         return None
     std = row.get(f"{key}_std" if key == "fraction_valid" else "std_score")
-    return {"mean": row[key], "std": std if row.get("seeds", 1) > 1 else None}
+    runs = max(row.get("seeds", 1), row.get("training_seeds", 1))
+    return {"mean": row[key], "std": std if runs > 1 else None}
 
 
 def _compare(rows, a: str, b: str, key: str, higher: bool, ties_hold: bool) -> list[dict]:

@@ -28,8 +28,11 @@ def _seeds_cell(r: dict) -> str:
     if r.get("score_seeds") is None:
         return NOT_RECORDED
     missing = r.get("seeds_without_score") or []
-    text = f"{r['score_seeds']} of {r['seeds']}"
-    return text + (f" (none from seed {', '.join(map(str, missing))})" if missing else "")
+    trained = r.get("training_seeds", 1)
+    text = f"{r['score_seeds']} of {trained if trained > 1 else r['seeds']}"
+    text += " trained models" if trained > 1 else ""
+    which = "training seed" if trained > 1 else "seed"
+    return text + (f" (none from {which} {', '.join(map(str, missing))})" if missing else "")
 
 
 def distinct_top(task: str, top: list) -> list:
@@ -82,6 +85,18 @@ def figure2_table(task: str, rows: dict[str, dict]) -> Table:
 def score_note(rows: dict[str, dict]) -> str:
     """What the ± and the top 3 are, for the rows at hand."""
     new = all(r.get("se_score") is not None for r in rows.values())
+    trained = min((r.get("training_seeds", 1) for r in rows.values()), default=1)
+    if trained > 1:
+        return (
+            f"each model type was trained {trained} times (training seeds 0-{trained - 1}); "
+            "frac. valid and avg. score are the means over the trained models of each one's "
+            "BO result, ± is GrammarVAE's spread taken over the trained models: the std "
+            "(ddof 0) / sqrt(models), with the sample std beside it, so it covers training as "
+            'well as BO; avg. score is over valid proposals only, "–" below 1% valid; seeds '
+            "averaged: the trained models with a valid proposal to average; top 3: the best "
+            "proposal of each BO run over all trained models, distinct items (canonical "
+            "SMILES, equal function values) and scores."
+        )
     spread = (
         "± is GrammarVAE's: the std over seeds (ddof 0) / sqrt(seeds), with the sample std "
         "beside it (GrammarVAE's script divides by sqrt(5), its 5 iterations, over 10 runs; the "

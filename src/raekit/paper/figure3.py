@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from raekit import runs
-from raekit.atomic import atomic_write_text
 from raekit.config import make_config, replace
 from raekit.data import load_images
 from raekit.errors import RaekitError
 from raekit.generation import decode_codes, reconstruct
-from raekit.jsonio import read_json_object, write_json
+from raekit.io.atomic import atomic_write_text
+from raekit.io.jsonio import read_json_object, write_json
 from raekit.metrics import frechet_distance, get_extractor
 from raekit.paper.htmlpage import Section, embed_png, page
 from raekit.paper.tables import Table

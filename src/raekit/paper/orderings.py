@@ -10,7 +10,7 @@ import html
 from typing import Any
 
 from raekit.paper.claims import results_cells
-from raekit.paper.paper_results import TABLE1
+from raekit.paper.reported import TABLE1
 from raekit.paper.stats import average_ranks, spearman
 
 COLUMNS = ("REC", "N", "GMM", "Interp")

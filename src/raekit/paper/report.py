@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 
 from raekit import plots, runs
-from raekit.atomic import atomic_path, atomic_write_text
 from raekit.data import config_images
 from raekit.errors import RaekitError
 from raekit.generation import interpolate_images, load_run_density, reconstruct, sample_images
 from raekit.generation.neighbours import nearest_neighbours
+from raekit.io.atomic import atomic_path, atomic_write_text
 from raekit.paper.captions import PRD_ORDER
 from raekit.paper.htmlpage import Section, embed_png, figure, page
 from raekit.paper.tables import annotate, describe_features

@@ -15,15 +15,15 @@ from typing import Any
 
 from raekit import notices, runs
 from raekit.config import RunConfig, make_config
-from raekit.datasets import SEQUENCE_TASKS
+from raekit.config.dataset_specs import SEQUENCE_TASKS
 from raekit.errors import RaekitError
-from raekit.paper import results as results_mod
+from raekit.paper import results_file as results_mod
 from raekit.paper import reuse
-from raekit.paper.evaluate import evaluate_run, protocol, read_eval
 from raekit.paper.export import paper_column, write_results_files
 from raekit.paper.first_stage import FIRST_STAGE_OF, adopt_first_stage, first_stage_of
 from raekit.paper.orderings import column_orderings
-from raekit.paper.paper_results import TABLE1, TABLE1_MODELS
+from raekit.paper.reported import TABLE1, TABLE1_MODELS
+from raekit.paper.run_scores import evaluate_run, protocol, read_eval
 from raekit.paper.tables import density_table, table1, table2
 from raekit.runs.locks import locking
 from raekit.training import train
@@ -176,6 +176,42 @@ def reproduce(
     `track` logs every run to TensorBoard / MLflow, grouped under one MLflow experiment."""
 
     out, seeds, models = Path(out), list(seeds), list(models)
+    _check_request(dataset, models, seeds)
+    parse_backends(track)
+    tracked = {"track": track, "experiment": experiment_name(out)} if track else {}
+    jobs = plan(dataset, preset, out, models, seeds, overrides)
+    out.mkdir(parents=True, exist_ok=True)
+    if estimate:
+        from raekit.paper.estimate import print_estimate
+
+        print_estimate(jobs, features, n, densities, train, data=data)
+    request = (dataset, preset, out, models, seeds, features, n, densities, overrides)
+    meta = {"dataset": dataset, "preset": preset, "features": features, "n": n, "seeds": seeds}
+    meta |= {"overrides": dict(overrides or {}), "command": command_line(*request)}
+    collected: dict[str, dict[str, dict[str, Any]]] = {}
+    full: dict[str, dict[str, Any]] = {}  # first seed's full result per model, for the report
+    results = None
+    for job in jobs:
+        adopt_if_ready(job, out)
+        if not train and not job.finished:
+            _say_untrained(job)
+            continue
+        print(f"== {job.model} seed {job.seed} on {dataset} ({preset} preset) ==", flush=True)
+        notices.under_way()
+        train_job(job, data, **tracked)
+        result = evaluate_job(job, features, n, densities, data, **tracked)
+        full.setdefault(job.model, result)
+        collected.setdefault(job.model, {})[str(job.seed)] = _entry(job, result, out)
+        meta.update({k: result[k] for k in ("extractor", "n_reference")})
+        results = write_results(out, meta, collected)
+    if results is None:  # only with train=False: every job was skipped as untrained
+        raise RaekitError(f"nothing is trained yet in {out}; run without --only-trained to train")
+    if figures:
+        _report(out, results, full, data, tracked)
+    return results
+
+
+def _check_request(dataset: str, models: list[str], seeds: list[int]) -> None:
     if not models:
         raise RaekitError(f"--models names no model (choices: {', '.join(TABLE1_MODELS)})")
     if dataset in SEQUENCE_TASKS:
@@ -183,85 +219,55 @@ def reproduce(
             f"reproduce makes Tables 1-2 on image datasets; {dataset!r} is a sequence task "
             f"(Figure 2: `raekit reproduce-fig2 --task {dataset}`)"
         )
-    parse_backends(track)
-    tracked = {"track": track, "experiment": experiment_name(out)} if track else {}
     if not seeds or len(set(seeds)) != len(seeds):
         raise RaekitError(f"--seeds must list distinct seeds, got {seeds}")
-    jobs = plan(dataset, preset, out, models, seeds, overrides)
-    out.mkdir(parents=True, exist_ok=True)
-    if estimate:
-        from raekit.paper.estimate import print_estimate
 
-        print_estimate(jobs, features, n, densities, train, data=data)
-    meta = {
-        "dataset": dataset,
-        "preset": preset,
-        "features": features,
-        "n": n,
-        "seeds": seeds,
-        "overrides": dict(overrides or {}),
-        "command": command_line(
-            dataset, preset, out, models, seeds, features, n, densities, overrides
-        ),
-    }
-    collected: dict[str, dict[str, dict[str, Any]]] = {}
-    full: dict[str, dict[str, Any]] = {}  # first seed's full result per model, for the report
-    results = None
-    for job in jobs:
-        adopt_if_ready(job, out)
-        if not train and not job.finished:
-            state = (
-                f"{reuse.trained_epochs(job.run_dir)}/{job.config.epochs} epochs"
-                if job.exists
-                else "not started"
-            )
-            print(f"skipping {job.run_dir}: not trained ({state})", flush=True)
-            continue
-        print(f"== {job.model} seed {job.seed} on {dataset} ({preset} preset) ==", flush=True)
-        notices.under_way()
-        train_job(job, data, **tracked)
-        result = evaluate_job(job, features, n, densities, data, **tracked)
-        full.setdefault(job.model, result)
-        entry = results_mod.compact(result, str(job.run_dir.relative_to(out)))
-        entry["train_seconds"] = round(
-            sum(r.get("seconds", 0.0) for r in runs.read_metrics(job.run_dir)), 1
-        )
-        if first_stage_of(job.run_dir):  # its training is the VAE's, counted there
-            entry["first_stage"], entry["train_seconds"] = first_stage_of(job.run_dir), 0.0
-        collected.setdefault(job.model, {})[str(job.seed)] = entry
-        meta.update({k: result[k] for k in ("extractor", "n_reference")})
-        results = write_results(out, meta, collected)
-    if results is None:  # only with train=False: every job was skipped as untrained
-        raise RaekitError(f"nothing is trained yet in {out}; run without --only-trained to train")
-    if figures:
-        from raekit.paper.report import write_report
 
-        tables = make_tables(results)
-        orderings = (
-            column_orderings(results, results["dataset"]) if results["dataset"] in TABLE1 else None
-        )
-        path = write_report(
-            out,
-            full,
-            tables,
-            paper_column(results),
-            data=data,
-            claims=results["claims"],
-            orderings=orderings,
-        )
-        print(f"report: {path}")
-        if track:  # the figures exist only now: add them to each run's log
-            from raekit.training.tracking import log_files
+def _say_untrained(job) -> None:
+    state = (
+        f"{reuse.trained_epochs(job.run_dir)}/{job.config.epochs} epochs"
+        if job.exists
+        else "not started"
+    )
+    print(f"skipping {job.run_dir}: not trained ({state})", flush=True)
 
-            for result in full.values():
-                run_dir = Path(result["run"])
-                log_files(
-                    track,
-                    run_dir,
-                    sorted((run_dir / "figures").glob("*.png")),
-                    tracked["experiment"],
-                )
-    return results
+
+def _entry(job, result: dict[str, Any], out: Path) -> dict[str, Any]:
+    """results.json's compact entry of one evaluated run, with its training time."""
+    entry = results_mod.compact(result, str(job.run_dir.relative_to(out)))
+    entry["train_seconds"] = round(
+        sum(r.get("seconds", 0.0) for r in runs.read_metrics(job.run_dir)), 1
+    )
+    if first_stage_of(job.run_dir):  # its training is the VAE's, counted there
+        entry["first_stage"], entry["train_seconds"] = first_stage_of(job.run_dir), 0.0
+    return entry
+
+
+def _report(out: Path, results, full, data, tracked: dict[str, Any]) -> None:
+    """report.html and its figures; with tracking, the figures go to each run's log too."""
+    from raekit.paper.report import write_report
+
+    tables = make_tables(results)
+    orderings = (
+        column_orderings(results, results["dataset"]) if results["dataset"] in TABLE1 else None
+    )
+    path = write_report(
+        out,
+        full,
+        tables,
+        paper_column(results),
+        data=data,
+        claims=results["claims"],
+        orderings=orderings,
+    )
+    print(f"report: {path}")
+    if tracked:  # the figures exist only now: add them to each run's log
+        from raekit.training.tracking import log_files
+
+        for result in full.values():
+            run_dir = Path(result["run"])
+            figures = sorted((run_dir / "figures").glob("*.png"))
+            log_files(tracked["track"], run_dir, figures, tracked["experiment"])
 
 
 def make_tables(results: dict[str, Any], paper: str | None = None):

@@ -10,10 +10,10 @@ from typing import Any
 from raekit import runs
 from raekit.config import RunConfig
 from raekit.errors import RaekitError
-from raekit.transfer import digest
+from raekit.io.transfer import digest
 
 # Settings that change where or how a run is computed, never what it computes.
-OPERATIONAL = ("data_root", "device", "engine", "keep_checkpoints")
+OPERATIONAL = ("data_root", "device", "engine", "keep_checkpoints", "keep_epochs")
 # Settings of the evaluation only: a trained run is reused under another protocol and evaluated
 # again (see align_protocol).
 EVALUATION = ("eval_images", "rec_sampled", "rec_second_stage")
@@ -59,11 +59,12 @@ def trained_epochs(run_dir: Path) -> int:
 
 
 def is_finished(run_dir: Path, config: RunConfig) -> bool:
-    """All epochs logged, best weights saved and the run's completion marker set."""
+    """All epochs logged (or the early-stop rule ended the run), best weights saved and the
+    run's completion marker set."""
     run_dir = Path(run_dir)
     return (
         (run_dir / runs.WEIGHTS_FILE).exists()
-        and trained_epochs(run_dir) >= config.epochs
+        and (trained_epochs(run_dir) >= config.epochs or runs.stopped_early(run_dir) is not None)
         and runs.is_finished(run_dir)
     )
 

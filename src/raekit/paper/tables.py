@@ -13,8 +13,8 @@ from raekit.paper.captions import (
     protocol_words,
     run_protocols,
 )
-from raekit.paper.paper_results import TABLE1, TABLE2, first_stage_columns
-from raekit.paper.results import column, prd_column
+from raekit.paper.reported import TABLE1, TABLE2, first_stage_columns
+from raekit.paper.results_file import column, prd_column
 
 # The 2sVAE's first stage is the VAE of the same seed: those cells are the VAE's.
 FIRST_STAGE_MARK = " †"

@@ -14,9 +14,9 @@ import yaml
 from torch import nn
 
 from raekit import notices
-from raekit.atomic import atomic_write_text
 from raekit.config import RunConfig, replace
 from raekit.errors import RaekitError
+from raekit.io.atomic import atomic_write_text
 
 CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE, CHECKPOINTS = (
     "config.yaml",
@@ -24,7 +24,8 @@ CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE, CHECKPOINTS = (
     "metrics.csv",
     "checkpoints",
 )
-STATUS_FILE = "status.json"  # {"finished": bool, "epochs": N}: the completion marker
+# {"finished": bool, "epochs": N[, "stopped_early": {"epoch", "rule"}]}: the completion marker
+STATUS_FILE = "status.json"
 _warned: set[Path] = set()
 
 
@@ -79,10 +80,26 @@ def read_metrics(run_dir: str | Path) -> list[dict[str, float]]:
         ) from None
 
 
-def write_status(run_dir: Path, finished: bool, epochs: int) -> None:
-    """Mark the run in progress (when training starts) or finished (after its last epoch)."""
-    text = json.dumps({"finished": bool(finished), "epochs": int(epochs)})
+def write_status(
+    run_dir: Path, finished: bool, epochs: int, stopped: dict[str, Any] | None = None
+) -> None:
+    """Mark the run in progress (when training starts) or finished (after its last epoch, or
+    when the early-stop rule ended it: `stopped` = {"epoch", "rule"})."""
+    status: dict[str, Any] = {"finished": bool(finished), "epochs": int(epochs)}
+    if stopped is not None:
+        status["stopped_early"] = {"epoch": int(stopped["epoch"]), "rule": str(stopped["rule"])}
+    text = json.dumps(status)
     atomic_write_text(Path(run_dir) / STATUS_FILE, text + "\n")
+
+
+def stopped_early(run_dir: str | Path) -> dict[str, Any] | None:
+    """{"epoch", "rule"} of a run the early-stop rule ended, else None."""
+    try:
+        status = json.loads((Path(run_dir) / STATUS_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    stop = status.get("stopped_early") if isinstance(status, dict) else None
+    return stop if isinstance(stop, dict) and isinstance(stop.get("epoch"), int) else None
 
 
 def is_finished(run_dir: str | Path) -> bool:

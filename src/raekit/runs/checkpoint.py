@@ -12,6 +12,7 @@ import itertools
 import random
 import re
 import warnings
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -71,8 +72,10 @@ def save_checkpoint(
     scheduler: Any | None,
     extra: dict,
     keep: int = 3,
+    pinned: Collection[int] = (),
 ) -> Path:
-    """Write checkpoint `step` (its JSON path is returned), then keep only the newest `keep` valid ones.
+    """Write checkpoint `step` (its JSON path is returned), then keep only the newest `keep` valid
+    ones and those whose step is `pinned` (kept for later evaluation).
 
     Saves model, optimizer and scheduler state, the torch / numpy / python RNG states and `extra`
     (JSON values, tensors, arrays and numpy Generators are all restored as they were).
@@ -95,18 +98,20 @@ def save_checkpoint(
         "extra": encode(dict(extra), "extra", tensors),
     }
     write_pair(stem.with_suffix(".safetensors"), stem.with_suffix(".json"), tensors, record, {})
-    _prune(Path(directory), step, keep)
+    _prune(Path(directory), step, keep, pinned)
     return stem.with_suffix(".json")
 
 
-def _prune(directory: Path, newest: int, keep: int) -> None:
-    """Delete all but the new checkpoint and the `keep - 1` newest valid older ones.
+def _prune(directory: Path, newest: int, keep: int, pinned: Collection[int] = ()) -> None:
+    """Delete all but the new checkpoint, the `keep - 1` newest valid older ones and the pinned
+    older ones.
 
     Runs only after the new checkpoint is committed. Higher-numbered leftovers belong to an
     abandoned run (the new checkpoint is the run's latest state) and would shadow it, so they go too.
     """
     older = (p for p in reversed(list_checkpoints(directory)) if _step(p) < newest and _is_valid(p))
     kept = {newest} | {_step(p) for p in itertools.islice(older, keep - 1)}
+    kept |= {step for step in pinned if step < newest}
     for path in directory.iterdir():
         match = re.fullmatch(r"step-(\d+)\.(json|safetensors)", path.name)
         stale_tmp = path.name.startswith(".step-") and path.name.endswith(".tmp")

@@ -11,8 +11,8 @@ import safetensors.torch
 import torch
 from torch import nn
 
-from raekit.atomic import atomic_write_bytes, atomic_write_text
 from raekit.errors import RaekitError
+from raekit.io.atomic import atomic_write_bytes, atomic_write_text
 from raekit.runs.state_codec import InvalidState
 
 FORMAT = 1

@@ -3,7 +3,6 @@ progress, data-parallel runs under torchrun, and experiment tracking."""
 
 from raekit.training.inputs import load_data
 from raekit.training.loop import train
-from raekit.training.utils import TrainingInterrupted
 from raekit.training.validation import evaluate_loss
 
-__all__ = ["TrainingInterrupted", "evaluate_loss", "load_data", "train"]
+__all__ = ["evaluate_loss", "load_data", "train"]

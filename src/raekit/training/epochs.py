@@ -17,12 +17,13 @@ from torch import nn
 
 from raekit import distributed, runs
 from raekit.config import RunConfig
-from raekit.errors import RaekitError
+from raekit.errors import RaekitError, TrainingInterrupted
+from raekit.io.atomic import atomic_write_bytes
 from raekit.runs import checkpoint, weights
 from raekit.training import fast, tracking
+from raekit.training.stopping import kept_epochs, kept_weights, rule_text, should_stop
 from raekit.training.utils import (
     SignalCatcher,
-    TrainingInterrupted,
     epoch_order,
     progress_bar,
     run_identity,
@@ -30,6 +31,12 @@ from raekit.training.utils import (
     to_input,
 )
 from raekit.training.validation import evaluate_loss
+
+
+def checkpoint_step(epoch: int, batch: int) -> int:
+    """The number of the checkpoint taken before `batch` of `epoch` (0-based): it orders
+    checkpoints within and across epochs; the end of epoch e is (e, 0)."""
+    return epoch * 1_000_000 + batch
 
 
 @dataclass
@@ -43,6 +50,9 @@ class RunState:
     best_valid: float | None = None
     bad_batches: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
+    best_epoch: int = 0  # epoch of best_valid (0: none yet)
+    lr_cuts: list[int] = field(default_factory=list)  # epochs whose end cut the learning rate
+    stopped: dict[str, Any] | None = None  # {"epoch", "rule"} once the early-stop rule fired
 
 
 class LossModule(nn.Module):
@@ -80,7 +90,7 @@ class EpochLoop:
         batches = len(train_x) // size + int(len(train_x) % size >= 2 * ctx.world_size)
         steps_left = (config.epochs - state.epoch) * batches - state.batch
         self.net = fast.training_net(self.net, self.model, config, ctx, steps_left)
-        while state.epoch < config.epochs:
+        while state.epoch < config.epochs and state.stopped is None:
             started = time.perf_counter()
             order = epoch_order(len(train_x), config.seed, state.epoch)
             self.model.train()
@@ -176,14 +186,17 @@ class EpochLoop:
         row.update({f"train_{k}": v / max(state.seen, 1) for k, v in state.sums.items()})
         row.update({f"valid_{k}": v for k, v in valid.items()})
         self.scheduler.step(valid["loss"])
+        if self.optimizer.param_groups[0]["lr"] < row["lr"]:
+            state.lr_cuts.append(row["epoch"])
         state.history.append(row)
         # A non-finite validation loss never counts as an improvement, not even in the first epoch.
         improved = bool(np.isfinite(valid["loss"])) and (
             state.best_valid is None or valid["loss"] < state.best_valid
         )
         if improved:
-            state.best_valid = valid["loss"]
+            state.best_valid, state.best_epoch = valid["loss"], row["epoch"]
         state.epoch, state.batch, state.sums, state.seen = state.epoch + 1, 0, {}, 0
+        self._check_stop(row["epoch"])
         if self.ctx.is_main:
             if improved:
                 weights.save_weights(
@@ -195,6 +208,8 @@ class EpochLoop:
                         "run": run_identity(self.config),
                     },
                 )
+            if row["epoch"] in kept_epochs(config.keep_epochs):
+                self._keep_best(row["epoch"])
             runs.write_metrics(self.run_dir, state.history)
             self.tracker.log_epoch(
                 row, self.model, valid_x[:256] if self.config.image_shape else None
@@ -204,14 +219,35 @@ class EpochLoop:
                 f"valid loss {valid['loss']:.4f}  lr {row['lr']:.2e}  {seconds:.1f}s",
                 flush=True,
             )
+            if state.stopped is not None:
+                print(
+                    f"stopped early after epoch {row['epoch']}: {state.stopped['rule']}", flush=True
+                )
         self._save()
+
+    def _check_stop(self, epoch: int) -> None:
+        """Record an early stop when the rule fires before the last epoch (the rule: stopping)."""
+        config, state = self.config, self.state
+        patience, cuts = config.stop_patience, config.stop_after_cuts
+        if epoch < config.epochs and should_stop(
+            epoch, state.best_epoch, state.lr_cuts, patience, cuts
+        ):
+            state.stopped = {"epoch": epoch, "rule": rule_text(patience, cuts)}
+
+    def _keep_best(self, epoch: int) -> None:
+        """Copy the best weights so far: what a run of `epoch` epochs would have ended with."""
+        source = self.run_dir / runs.WEIGHTS_FILE
+        if not source.is_file():  # no finite validation loss yet
+            return
+        target = kept_weights(self.run_dir, epoch)
+        target.parent.mkdir(exist_ok=True)
+        atomic_write_bytes(target, source.read_bytes())
+        atomic_write_bytes(target.with_suffix(".json"), source.with_suffix(".json").read_bytes())
 
     def _save(self) -> None:
         if self.ctx.is_main:
             state = self.state
-            step = (
-                state.epoch * 1_000_000 + state.batch
-            )  # orders checkpoints within and across epochs
+            step = checkpoint_step(state.epoch, state.batch)
             extra = {**vars(state), "config": dataclasses.asdict(self.config)}  # resume checks it
             checkpoint.save_checkpoint(
                 self.run_dir / runs.CHECKPOINTS,
@@ -221,5 +257,6 @@ class EpochLoop:
                 self.scheduler,
                 extra,
                 keep=self.config.keep_checkpoints,
+                pinned={checkpoint_step(e, 0) for e in kept_epochs(self.config.keep_epochs)},
             )
         distributed.barrier(self.ctx)

@@ -21,7 +21,7 @@ from raekit.data.own import (
 )
 from raekit.data.splits import ImageSplits
 from raekit.errors import RaekitError
-from raekit.jsonio import write_json
+from raekit.io.jsonio import write_json
 
 DATA_RECORD = "data.json"  # what the run was trained on: source, fingerprint, split sizes
 MEMORY_COPY = "data.npy"  # images given in memory, kept with the run so it can be evaluated
@@ -99,7 +99,7 @@ def record_own_data(run_dir: Path, training: OwnTraining) -> None:
     """RUN/data.json (and RUN/data.npy for in-memory images), before config.yaml names them."""
     config, splits = training.config, training.splits
     if training.memory_copy is not None:
-        from raekit.atomic import atomic_write_bytes
+        from raekit.io.atomic import atomic_write_bytes
 
         atomic_write_bytes(Path(run_dir) / MEMORY_COPY, training.memory_copy)
     write_json(

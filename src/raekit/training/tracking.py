@@ -1,11 +1,12 @@
-"""Experiment tracking with TensorBoard and MLflow (the optional `track` extra).
+"""Experiment tracking with TensorBoard, MLflow and Weights & Biases (the optional `track` extra).
 
-`open_tracker(["tensorboard", "mlflow"], run_dir, config)` returns one object whose `log_epoch`
+`open_tracker(["tensorboard", "mlflow", "wandb"], run_dir, config)` returns one object whose `log_epoch`
 (every metrics.csv column and an image grid), `log_eval` (FIDs, PRD) and `finish` (artifacts) the
 training loop and `evaluate` call. Tracking never stops the work it watches: the first error of a
 backend is one warning on stderr, and that backend is then switched off. Under torchrun only rank 0
-tracks. TensorBoard writes RUN/tb/; MLflow uses MLFLOW_TRACKING_URI or a ./mlruns file store,
-and RUN/tracking.json remembers the MLflow run so that resume and evaluate continue it.
+tracks. TensorBoard writes RUN/tb/NAME/; MLflow uses its own store (MLFLOW_TRACKING_URI, else its
+default in the working folder); W&B logs offline into RUN/wandb/ unless WANDB_MODE says otherwise.
+RUN/tracking.json remembers the MLflow and W&B runs so that resume and evaluate continue them.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from raekit.errors import RaekitError
 from raekit.plots import image_grid
 from raekit.training import timebox
 from raekit.training.tracking_backends import MLflowBackend, TensorBoardBackend
+from raekit.training.tracking_wandb import WandbBackend
 
-BACKENDS = ("tensorboard", "mlflow")
+BACKENDS = ("tensorboard", "mlflow", "wandb")
 
 
 def parse_backends(track: str | Iterable[str] | None) -> list[str]:
@@ -37,12 +39,11 @@ def parse_backends(track: str | Iterable[str] | None) -> list[str]:
     for name in names:
         if name not in BACKENDS:
             raise RaekitError(f"unknown tracker {name!r}; choose from {', '.join(BACKENDS)}")
-        module = {"tensorboard": "tensorboard", "mlflow": "mlflow"}[name]
         try:
-            __import__(module)
+            __import__(name)
         except ImportError:
             raise RaekitError(
-                f'--track {name} needs the {module} package: pip install "raekit[track]"'
+                f'--track {name} needs the {name} package: pip install "raekit[track]"'
             ) from None
     return list(dict.fromkeys(names))
 
@@ -124,7 +125,11 @@ def open_tracker(
     run_dir = Path(run_dir)
     made = []
     for name in names:
-        backend = {"tensorboard": TensorBoardBackend, "mlflow": MLflowBackend}[name]
+        backend = {
+            "tensorboard": TensorBoardBackend,
+            "mlflow": MLflowBackend,
+            "wandb": WandbBackend,
+        }[name]
         try:
             backend.prepare()  # imports, outside the time limit: slow on busy cores, never hung
             made.append(timebox.call(backend, run_dir, config, experiment))

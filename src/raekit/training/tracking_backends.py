@@ -1,5 +1,7 @@
 """The tracking backends behind `raekit.training.tracking.Tracker`: TensorBoard event files in
-RUN/tb/, and MLflow runs that RUN/tracking.json remembers so resume and evaluate continue them."""
+RUN/tb/NAME/ (a named run with its hyperparameters and config), and MLflow runs in MLflow's own
+store that RUN/tracking.json remembers so resume and evaluate continue them. Weights & Biases is
+in `tracking_wandb`."""
 
 from __future__ import annotations
 
@@ -12,10 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from raekit.atomic import atomic_write_text
+from raekit.io.atomic import atomic_write_text
 
 TB_DIR, STATE_FILE = "tb", "tracking.json"
 DEFAULT_EXPERIMENT = "raekit"
+# The metrics the HParams tab lists beside each run's hyperparameters.
+HPARAM_METRICS = ("valid/loss", "valid/rec", "eval/fid_rec", "eval/fid_interp")
 
 
 class TensorBoardBackend:
@@ -28,7 +32,26 @@ class TensorBoardBackend:
     def __init__(self, run_dir: Path, config, experiment):
         from torch.utils.tensorboard import SummaryWriter
 
-        self.writer = SummaryWriter(log_dir=str(run_dir / TB_DIR))
+        log_dir = Path(run_dir) / TB_DIR / run_name(run_dir)
+        first = not any(log_dir.glob("events.out.tfevents.*"))
+        self.writer = SummaryWriter(log_dir=str(log_dir))
+        if first and config is not None:
+            self._describe(config)
+
+    def _describe(self, config) -> None:
+        """The run's hyperparameters (HParams tab) and its config.yaml (Text tab), once."""
+        import yaml
+        from torch.utils.tensorboard.summary import hparams
+
+        values = dataclasses.asdict(config)
+        shown = {
+            k: v if isinstance(v, (bool, int, float, str)) else str(v) for k, v in values.items()
+        }
+        for summary in hparams(shown, dict.fromkeys(HPARAM_METRICS, 0.0)):
+            self.writer.file_writer.add_summary(summary)
+        text = yaml.safe_dump(values, sort_keys=False)
+        self.writer.add_text("config", "".join(f"    {line}\n" for line in text.splitlines()), 0)
+        self.writer.flush()
 
     def log_epoch(self, epoch: int, metrics: dict[str, float], grid) -> None:
         for key, value in metrics.items():
@@ -66,18 +89,31 @@ class MLflowBackend:
 
     @staticmethod
     def prepare() -> None:
-        import mlflow  # noqa: F401
+        """Import mlflow and, for a local store, create it now, outside the time limit that
+        guards calls to a server (a new sqlite store takes seconds to set up its tables)."""
+        import logging
+
+        import mlflow
+
+        uri = mlflow.get_tracking_uri()
+        if uri.split(":", 1)[0] in ("sqlite", "file") or "://" not in uri:
+            quiet = logging.getLogger("mlflow.store.db.utils")
+            level = quiet.level
+            quiet.setLevel(logging.WARNING)
+            try:
+                mlflow.MlflowClient(uri).search_experiments(max_results=1)
+            finally:
+                quiet.setLevel(level)
 
     def __init__(self, run_dir: Path, config, experiment):
         import mlflow
 
         self.run_dir = run_dir
-        uri = os.environ.get("MLFLOW_TRACKING_URI")
-        if not uri:  # the default local store; MLflow 3 asks for an opt-in to file stores
-            os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
-            uri = (Path.cwd() / "mlruns").as_uri()
+        # MLflow's own choice: MLFLOW_TRACKING_URI, else its default store in the working folder
+        # (sqlite:///mlflow.db for MLflow 3), the one `mlflow ui` and `mlflow.search_runs()` open.
+        uri = mlflow.get_tracking_uri()
         self.client = mlflow.MlflowClient(uri)
-        state = _read_state(run_dir)
+        state = read_state(run_dir)
         if state.get("mlflow_run_id") and state.get("mlflow_uri") == uri:
             self.run_id = state["mlflow_run_id"]
             self.client.get_run(self.run_id)  # fails early if the store lost it
@@ -96,7 +132,7 @@ class MLflowBackend:
                 self.client.log_batch(
                     self.run_id, params=[mlflow.entities.Param(k, v) for k, v in params.items()]
                 )
-            _write_state(run_dir, {"mlflow_run_id": self.run_id, "mlflow_uri": uri})
+            write_state(run_dir, {"mlflow_run_id": self.run_id, "mlflow_uri": uri})
         self.client.update_run(self.run_id, status="RUNNING")
 
     def _metrics(self, step: int, metrics: dict[str, float]) -> None:
@@ -145,14 +181,12 @@ def run_name(run_dir: Path) -> str:
     )
 
 
-def _read_state(run_dir: Path) -> dict[str, Any]:
+def read_state(run_dir: Path) -> dict[str, Any]:
     try:
         return json.loads((run_dir / STATE_FILE).read_text())
     except (OSError, ValueError):
         return {}
 
 
-def _write_state(run_dir: Path, values: dict[str, Any]) -> None:
-    atomic_write_text(
-        run_dir / STATE_FILE, json.dumps({**_read_state(run_dir), **values}, indent=2)
-    )
+def write_state(run_dir: Path, values: dict[str, Any]) -> None:
+    atomic_write_text(run_dir / STATE_FILE, json.dumps({**read_state(run_dir), **values}, indent=2))

@@ -14,8 +14,8 @@ import torch
 
 from raekit import distributed, runs
 from raekit.config import RunConfig
-from raekit.errors import RaekitError
-from raekit.progress import progress
+from raekit.errors import EXIT_CODES, RaekitError
+from raekit.io.progress import progress
 from raekit.runs import checkpoint, locks
 from raekit.runs.state_codec import decode
 
@@ -26,22 +26,10 @@ RESUMABLE = {
     "engine",
     "skip_nonfinite",
     "keep_checkpoints",
+    "keep_epochs",
     "data_root",
     "data",
 }
-
-EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
-
-
-class TrainingInterrupted(Exception):
-    """Raised after the final checkpoint when a signal stopped training; carries the exit code."""
-
-    def __init__(self, signum: int, run_dir: Path):
-        self.exit_code = EXIT_CODES.get(signum, 128 + int(signum))
-        super().__init__(
-            f"interrupted by {signal.Signals(signum).name}; resume with "
-            f"`raekit train --out {run_dir} --resume`"
-        )
 
 
 class SignalCatcher:

@@ -10,10 +10,10 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from raekit.cache import cache_dir
 from raekit.errors import RaekitError
 from raekit.grammar.cfg import EXPRESSION_GRAMMAR, Grammar
-from raekit.transfer import extract_from_wheel
+from raekit.io.cache import cache_dir
+from raekit.io.transfer import extract_from_wheel
 
 MOSES_REQUIREMENT = "molsets==0.3.1"
 MOSES_MEMBER = "moses/dataset/data/train.csv.gz"

@@ -70,7 +70,7 @@ def side_images(what: str, resolution: int | None, sampling: SampleOptions) -> n
 def run_samples(run_dir: Path, sampling: SampleOptions) -> np.ndarray:
     """`sampling.n` images decoded from samples of a run's density."""
     from raekit.generation import load_run_density, sample_images
-    from raekit.paper.evaluate import check_density_names, normal_density
+    from raekit.paper.run_scores import check_density_names, normal_density
     from raekit.runs import Run
 
     run = Run.of(run_dir)
@@ -99,7 +99,7 @@ def fid_side(
 
 def save_statistics(side: FidSide, out: Path) -> Path:
     """pytorch-fid's statistics file: mu and sigma in float64."""
-    from raekit.atomic import atomic_path
+    from raekit.io.atomic import atomic_path
 
     with atomic_path(out) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, mu=side.mu, sigma=side.sigma)

@@ -10,11 +10,11 @@ import dataclasses
 from dataclasses import dataclass, fields
 from typing import Any
 
-from raekit import config_rules
-from raekit.datasets import DATASET_SPECS, OWN_DATA, SEQUENCE_TASKS, paper_dataset_for
+from raekit.config import rules as config_rules
+from raekit.config.dataset_specs import DATASET_SPECS, OWN_DATA, SEQUENCE_TASKS, paper_dataset_for
+from raekit.config.loss_weights import converted_weights
+from raekit.config.presets import IMAGE_PRESETS, PRESET_BY_DATASET, PRESET_BY_MODEL, PRESETS
 from raekit.errors import RaekitError, unknown
-from raekit.presets import PRESET_BY_DATASET, PRESET_BY_MODEL, PRESETS
-from raekit.weights import converted_weights
 
 # Views of the dataset table.
 IMAGE_SHAPES = {name: spec.shape for name, spec in DATASET_SPECS.items() if spec.is_image}
@@ -40,9 +40,7 @@ class RunConfig:
     latent_dim: int = 16  # size of z (paper: 16 MNIST, 128 CIFAR-10, 64 CelebA)
     width: float = 1.0  # channel multiplier of the Appendix C nets (1.0 = the paper)
     filters: int = 128  # first encoder conv's filters (x2, x4, x8 after; decoder mirrors them)
-    net: str = (
-        "paper"  # "paper": Appendix C; "official": the official Keras layers (raekit.official)
-    )
+    net: str = "paper"  # "paper": Appendix C; "official": the official Keras layers (raekit.config.official)
     scale_input: bool = False  # the encoder sees 2x - 1 (official MNIST / CIFAR-10 nets)
     input_noise: float = (
         0.0  # s: training inputs + clip(N(0, s^2), -s, s) (official CelebA WAE: 0.01)
@@ -71,6 +69,13 @@ class RunConfig:
     )
     seed: int = 0  # seeds weights, shuffling and noise
     keep_checkpoints: int = 3  # how many recent checkpoints to keep
+    # epoch-end checkpoints kept beside the recent ones, with the best weights as of each such
+    # epoch (RUN/kept/): comma-separated epochs, e.g. "8,25,50" ("": none)
+    keep_epochs: str = ""
+    # Early stop (raekit.training.stopping): once the learning rate has been cut stop_after_cuts
+    # times, stop after stop_patience epochs without a new best validation loss (None: never)
+    stop_patience: int | None = None
+    stop_after_cuts: int = 0
     skip_nonfinite: int = 0  # bad (NaN/Inf) batches that may be skipped before stopping
     device: str = "auto"  # torch device: auto (CUDA, then MPS, else CPU), cpu, cuda, cuda:N, mps
     engine: str = "fast"  # "fast": compiled CPU training steps (raekit.training.fast); "eager"
@@ -123,7 +128,7 @@ def make_config(
     """Resolve a preset for a dataset and model, then apply `overrides` (field name -> value)."""
     _check_value("dataset", dataset)
     _check_value("preset", preset)
-    from raekit.models.variants import get_variant  # models import this module
+    from raekit.config.variants import get_variant  # models import this module
 
     variant = get_variant(_check_type("model", model))
     model = variant.name
@@ -132,6 +137,10 @@ def make_config(
         raise RaekitError(
             f"the {preset} preset covers the image models (the official code has no sequence "
             f"models); use --preset paper for {dataset!r}"
+        )
+    if preset in IMAGE_PRESETS and dataset in SEQUENCE_TASKS:
+        raise RaekitError(
+            f"the {preset} preset is for image datasets; use --preset cpu or paper for {dataset!r}"
         )
     reference, shape = dataset, None
     if dataset == OWN_DATA:
@@ -172,7 +181,7 @@ def _own_data_reference(overrides: dict[str, Any]) -> tuple[str, tuple[int, int,
     return paper_dataset_for(channels, resolution), (channels, resolution, resolution)
 
 
-# ---- validation: the declared type here, then the field's rule in raekit.config_rules.RULES,
+# ---- validation: the declared type here, then the field's rule in raekit.config.rules.RULES,
 # checked whenever a RunConfig is built (make_config, --set, a hand-edited config.yaml read back).
 _TYPES = {"int": int, "float": float, "str": str, "bool": bool}
 
@@ -234,7 +243,7 @@ def _from_text(key: str, text: str, kind: type, declared: str) -> Any:
 
 
 def _check_pair(dataset: str, model: str) -> None:
-    from raekit.models.variants import get_variant  # models import this module
+    from raekit.config.variants import get_variant  # models import this module
 
     variant = get_variant(model)
     if (dataset in SEQUENCE_TASKS) != (variant.data != "image"):
@@ -255,7 +264,7 @@ def replace(config: RunConfig, **overrides: Any) -> RunConfig:
             raise unknown("config key", key, names)
         clean[key] = value
     if isinstance(clean.get("model"), str):
-        from raekit.models.variants import get_variant
+        from raekit.config.variants import get_variant
 
         clean["model"] = get_variant(clean["model"]).name
     return dataclasses.replace(config, **clean)

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from raekit import notices
-from raekit.cache import cache_dir
 from raekit.errors import RaekitError
-from raekit.transfer import copy_verified, download
+from raekit.io.cache import cache_dir
+from raekit.io.transfer import copy_verified, download
 
 EXPRESSIONS_NAME = "equation2_15_dataset.txt"
 EXPRESSIONS_URL = (
@@ -81,7 +81,7 @@ def read_expressions(path: str | Path, max_rows: int | None = None, seed: int = 
 
 def expression_strings(data_root: str | Path | None, max_rows: int | None, seed: int) -> list[str]:
     """GrammarVAE's expressions when available, else raekit's synthetic corpus (and says so)."""
-    from raekit.grammar.data import expression_corpus
+    from raekit.grammar.corpora import expression_corpus
 
     path = expressions_path(data_root)
     if path is not None:

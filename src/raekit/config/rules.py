@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from raekit.datasets import DATASET_SPECS, OWN_DATA
+from raekit.config.dataset_specs import DATASET_SPECS, OWN_DATA
+from raekit.config.presets import PRESETS
 from raekit.errors import RaekitError, unknown
-from raekit.presets import PRESETS
 
 
 @dataclass(frozen=True)
@@ -60,10 +60,12 @@ def named(table: Callable[[], Any], what: str) -> Rule:
     return Rule(lambda v: True, what, lambda: tuple(table()))
 
 
-def _is_device(value: str) -> bool:
-    from raekit.devices import is_device_name
+_DEVICE_NAME = re.compile(r"(auto|cpu|cuda|mps|xpu)(:\d+)?")
 
-    return is_device_name(value)
+
+def is_device_name(name: str) -> bool:
+    """Whether `name` is a device raekit accepts: auto, cpu, cuda, cuda:N, mps or xpu."""
+    return _DEVICE_NAME.fullmatch(name) is not None and not name.startswith("auto:")
 
 
 ANY_BOOL = Rule(lambda v: True, "true or false")
@@ -112,8 +114,14 @@ RULES: dict[str, Rule] = {
     "sequence_recipe": one_of("raekit", "grammarvae"),
     "seed": Rule(lambda v: 0 <= v < 2**63, "an integer in [0, 2^63)"),
     "keep_checkpoints": at_least(1),
+    "keep_epochs": Rule(
+        lambda v: re.fullmatch(r"(\s*[1-9][0-9]*\s*(,\s*[1-9][0-9]*\s*)*)?", v) is not None,
+        'comma-separated epochs, e.g. "8,25,50" (empty: none)',
+    ),
+    "stop_patience": at_least(1, ", or none for no early stop"),
+    "stop_after_cuts": at_least(0),
     "skip_nonfinite": at_least(0),
-    "device": Rule(_is_device, "auto, cpu, cuda, cuda:N, mps or xpu"),
+    "device": Rule(is_device_name, "auto, cpu, cuda, cuda:N, mps or xpu"),
     "engine": one_of("fast", "eager"),
     # ex-post densities
     "gmm_components": at_least(1),

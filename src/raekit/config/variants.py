@@ -19,7 +19,7 @@ class Variant:
     n_density: str = "gaussian"
     data: str = "image"  # "image", or a sequence task's "grammar" / "chars" representation
     # How the official code normalised this family's loss, which fixes its weight conversion
-    # (raekit.weights.converted_weights): "rae" (means over pixels and d), "std_vae" (sum over
+    # (raekit.config.loss_weights.converted_weights): "rae" (means over pixels and d), "std_vae" (sum over
     # pixels, mean over channels) or "wae" (mean over pixels; CelebA a scaled sum).
     weight_rule: str = "rae"
     summary: str = ""

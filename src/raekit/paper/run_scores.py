@@ -21,15 +21,16 @@ from typing import Any
 import numpy as np
 
 from raekit import notices, runs
-from raekit.atomic import atomic_path
-from raekit.cache import cache_dir, read_cached
+from raekit.config.dataset_specs import OWN_DATA
 from raekit.data import config_images
-from raekit.datasets import OWN_DATA
 from raekit.density import DENSITIES
 from raekit.errors import RaekitError, unknown
 from raekit.generation import decode_codes, encode_images, load_run_density, reconstruct
 from raekit.generation.interpolate import midpoints
-from raekit.jsonio import write_json
+from raekit.io.atomic import atomic_path
+from raekit.io.cache import cache_dir, read_cached
+from raekit.io.jsonio import write_json
+from raekit.io.progress import default_enabled
 from raekit.metrics import (
     feature_statistics,
     frechet_distance_from_stats,
@@ -38,7 +39,6 @@ from raekit.metrics import (
     prd_f_beta,
 )
 from raekit.paper.reuse import fingerprints
-from raekit.progress import default_enabled
 from raekit.runs import Run
 from raekit.runs.locks import locking
 from raekit.training.tracking import open_tracker, parse_backends

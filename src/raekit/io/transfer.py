@@ -14,8 +14,8 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from raekit.atomic import atomic_path
 from raekit.errors import RaekitError
+from raekit.io.atomic import atomic_path
 
 TIMEOUT = 10  # seconds per network operation; an offline machine fails fast and moves on
 

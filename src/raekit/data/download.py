@@ -24,7 +24,7 @@ from raekit.data.cifar import TRAIN_FILES as CIFAR_TRAIN
 from raekit.data.mnist import IDX_FILES
 from raekit.data.mnist_pickle import PICKLE_FILE
 from raekit.errors import RaekitError, unknown
-from raekit.transfer import copy_verified, digest, download, extract_from_wheel, say
+from raekit.io.transfer import copy_verified, digest, download, extract_from_wheel, say
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from raekit.atomic import atomic_write_text
+from raekit.io.atomic import atomic_write_text
 
 
 def sanitise(value: Any) -> Any:
@@ -19,9 +18,10 @@ def sanitise(value: Any) -> Any:
         return {str(k): sanitise(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [sanitise(v) for v in value]
-    if isinstance(value, np.ndarray):
+    np = sys.modules.get("numpy")  # numpy values exist only once numpy is imported
+    if np is not None and isinstance(value, np.ndarray):
         return sanitise(value.tolist())
-    if isinstance(value, np.generic):
+    if np is not None and isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None

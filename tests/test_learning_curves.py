@@ -1,0 +1,99 @@
+"""Learning curves from kept epochs: each point is the runs as of that epoch, evaluated like a
+reproduction of that length (digits, 3 epochs, a few hundred samples)."""
+
+import csv
+import hashlib
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from raekit import runs
+from raekit.errors import RaekitError
+from raekit.paper import learning_curves as lc
+from raekit.paper.reproduce import reproduce
+from raekit.training.stopping import kept_weights
+
+SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "learning_curves.py"
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("learning_curves_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _sha(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def repro(tmp_path_factory):
+    out = tmp_path_factory.mktemp("repro")
+    overrides = {"epochs": 3, "keep_epochs": "1,2", "train_limit": 300, "valid_limit": 100}
+    reproduce(
+        "digits",
+        "tiny",
+        out,
+        models=("ae", "vae", "2svae"),
+        n=100,
+        overrides=overrides,
+        figures=False,
+        estimate=False,
+    )
+    return out
+
+
+@pytest.mark.slow
+def test_points_are_the_runs_as_of_each_kept_epoch(repro, tmp_path):
+    out = tmp_path / "curves"
+    assert (
+        _script().main([str(repro), "--out", str(out), "--epochs", "1,2", "--paper", "mnist"]) == 0
+    )
+    for epoch in (1, 2):
+        point = out / lc.point_name(epoch)
+        for model in ("ae", "vae"):
+            run = point / model / "seed0"
+            # the kept weights, byte for byte, in a run folder that says it is E epochs long
+            assert _sha(run / "model.safetensors") == _sha(
+                kept_weights(repro / model / "seed0", epoch)
+            )
+            assert runs.read_config(run).epochs == epoch and len(runs.read_metrics(run)) == epoch
+        assert (point / "2svae" / "seed0" / "first_stage.json").is_file()  # this point's VAE
+    with open(out / "learning_curves.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {(r["point"], r["model"]) for r in rows} == {
+        (p, m) for p in ("epoch-001", "epoch-002", "final") for m in ("ae", "vae", "2svae")
+    }
+    final = [r for r in rows if r["point"] == "final"]
+    assert {r["epoch"] for r in final} == {"3"} and all(
+        float(r["GMM"]) > 0 for r in rows if r["GMM"]
+    )
+    summary = json.loads((out / "learning_curves.json").read_text())
+    assert summary["command"].startswith("python experiments/learning_curves.py")
+    sources = summary["points"][0]["sources"]
+    assert sources["vae"]["sha256"] == _sha(kept_weights(repro / "vae" / "seed0", 1))
+    with open(out / "spearman.csv") as handle:
+        rhos = list(csv.DictReader(handle))
+    assert len(rhos) == 3 * 4 and {r["column"] for r in rhos} == {"REC", "N", "GMM", "Interp"}
+    assert all((out / f"fid-{c}.png").stat().st_size > 0 for c in ("rec", "n", "gmm", "interp"))
+
+
+@pytest.mark.slow
+def test_an_epoch_not_kept_is_refused_and_one_not_reached_is_left_out(repro, tmp_path):
+    run = repro / "ae" / "seed0"
+    assert lc.weights_as_of(run, 3) == run / "model.safetensors"  # the last epoch: as it ended
+    assert lc.weights_as_of(run, 7) == run / "model.safetensors"  # it ended before
+    copy = tmp_path / "ae"
+    shutil.copytree(run, copy)
+    kept_weights(copy, 2).unlink()
+    with pytest.raises(RaekitError, match="trained past epoch 2 without keeping it"):
+        lc.weights_as_of(copy, 2)
+    # Still training, one epoch done: epoch 2 is not reached yet, and the point leaves it out.
+    runs.write_status(copy, finished=False, epochs=3)
+    runs.write_metrics(copy, runs.read_metrics(copy)[:1])
+    assert lc.weights_as_of(copy, 2) is None and lc.materialize(copy, tmp_path / "x", 2) is None
+    assert lc.materialize(copy, tmp_path / "y", None) is None  # nor is it final
