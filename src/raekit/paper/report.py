@@ -232,6 +232,52 @@ def _distinct(items: list) -> list:
     return [item for i, item in enumerate(items) if item not in items[:i]]
 
 
+def _table_sections(tables, results: dict[str, Any], paper_dataset: str | None) -> list:
+    """The tables, annotated with the protocol they were measured under."""
+    first = next(iter(results.values()))
+    protocols = _distinct([r.get("protocol") or {} for r in results.values()])
+    for table in tables:
+        key = (
+            "table1"
+            if table.title.startswith("Table 1")
+            else "table2"
+            if table.title.startswith("Table 2")
+            else "densities"
+        )
+        annotate(table, key, first, paper=bool(paper_dataset), protocols=protocols)
+    sections = [Section(t.key, t.title, t.html(heading=False)) for t in tables]
+    if paper_dataset:
+        sections[0].body += (
+            f"<p class='note'>Paper columns: Ghosh et al. (ICLR 2020), {html.escape(paper_dataset)}, "
+            "Inception FID over 10k samples.</p>"
+        )
+    return sections
+
+
+def _comparison_sections(shared: Path, results: dict[str, Any], figures) -> list:
+    """All models side by side: sample grids, PRD curves, training curves."""
+    shared.mkdir(exist_ok=True)
+    prd_all = comparison_prd_figure(results, shared / "prd-all-models.png")
+    curves_all = comparison_curves_figure(results, shared / "curves-all-models.png")
+    return [
+        Section("fig4", "Models side by side (paper Fig. 4)", comparison_grid(figures)),
+        Section(
+            "prd",
+            "PRD curves of all models",
+            embed_png(prd_all, "PRD curves of all models", "plot")
+            + "<p class='note'>Precision against recall of each model's samples; legend: "
+            + f"{PRD_ORDER}.</p>",
+        ),
+        Section(
+            "curves",
+            "Training curves of all models",
+            embed_png(curves_all, "training curves", "plot")
+            + "<p class='note'>Reconstruction term per epoch, from each run's metrics.csv.</p>",
+        ),
+        Section("models", "Per-model detail", ""),
+    ]
+
+
 def write_report(
     out: Path,
     results: dict[str, Any],
@@ -250,27 +296,8 @@ def write_report(
         config = runs.read_config(result["run"])
         data = data or config_images(config)
         figures[model] = model_figures(Path(result["run"]), result, data)
-    shared = out / "figures"
-    shared.mkdir(exist_ok=True)
-    prd_all = comparison_prd_figure(results, shared / "prd-all-models.png")
-    curves_all = comparison_curves_figure(results, shared / "curves-all-models.png")
     first = next(iter(results.values()))
-    for table in tables:
-        key = (
-            "table1"
-            if table.title.startswith("Table 1")
-            else "table2"
-            if table.title.startswith("Table 2")
-            else "densities"
-        )
-        protocols = [r.get("protocol") or {} for r in results.values()]
-        annotate(table, key, first, paper=bool(paper_dataset), protocols=_distinct(protocols))
-    sections = [Section(t.key, t.title, t.html(heading=False)) for t in tables]
-    if paper_dataset:
-        sections[0].body += (
-            f"<p class='note'>Paper columns: Ghosh et al. (ICLR 2020), {html.escape(paper_dataset)}, "
-            "Inception FID over 10k samples.</p>"
-        )
+    sections = _table_sections(tables, results, paper_dataset)
     if claims is not None:
         from raekit.paper.claims import claims_html
 
@@ -282,23 +309,7 @@ def write_report(
         sections.append(
             Section("orderings", "Orderings against the paper's", orderings_html(orderings))
         )
-    sections += [
-        Section("fig4", "Models side by side (paper Fig. 4)", comparison_grid(figures)),
-        Section(
-            "prd",
-            "PRD curves of all models",
-            embed_png(prd_all, "PRD curves of all models", "plot")
-            + "<p class='note'>Precision against recall of each model's samples; legend: "
-            + f"{PRD_ORDER}.</p>",
-        ),
-        Section(
-            "curves",
-            "Training curves of all models",
-            embed_png(curves_all, "training curves", "plot")
-            + "<p class='note'>Reconstruction term per epoch, from each run's metrics.csv.</p>",
-        ),
-        Section("models", "Per-model detail", ""),
-    ]
+    sections += _comparison_sections(out / "figures", results, figures)
     sections += [
         Section(
             f"model-{model}", model, _model_detail(model, results[model], figures[model], out), 3
