@@ -26,7 +26,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "statistics saved by --save-stats or pytorch-fid (.npz with mu and sigma). Features are "
         "the TF-FID Inception-v3 pool_3 (run `raekit fetch inception` once).",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("a", metavar="A", help="first image set or statistics file")
     p.add_argument("b", metavar="B", nargs="?", help="second image set or statistics file")

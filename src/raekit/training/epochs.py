@@ -36,7 +36,7 @@ from raekit.training.validation import evaluate_loss
 def checkpoint_step(epoch: int, batch: int) -> int:
     """The number of the checkpoint taken before `batch` of `epoch` (0-based): it orders
     checkpoints within and across epochs; the end of epoch e is (e, 0)."""
-    return epoch * 1_000_000 + batch
+    return epoch * checkpoint.EPOCH_STEPS + batch
 
 
 @dataclass
