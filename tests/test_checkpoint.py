@@ -57,7 +57,7 @@ def save(directory, epoch, training, extra=None, keep=3):
 
 
 def epochs(directory):
-    return [int(p.stem.split("-")[1]) for p in ck.list_checkpoints(directory)]
+    return [ck.checkpoint_number(p.name) for p in ck.list_checkpoints(directory)]
 
 
 def assert_same_state(a, b):
@@ -143,7 +143,7 @@ def test_pruning_keeps_exactly_the_last_k(tmp_path):
         save(tmp_path, epoch, training, keep=3)
     assert epochs(tmp_path) == [4, 5, 6]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        f"step-{e:06d}.{s}" for e in (4, 5, 6) for s in ("json", "safetensors")
+        f"epoch-0000-step-{e:06d}.{s}" for e in (4, 5, 6) for s in ("json", "safetensors")
     )
     with pytest.raises(RaekitError, match="keep must be at least 1"):
         save(tmp_path, 7, training, keep=0)
@@ -153,7 +153,9 @@ def test_pruning_skips_damaged_and_large_epoch_numbers_sort_numerically(tmp_path
     training = make_training()
     for epoch in (999_999, 1_000_000):
         save(tmp_path, epoch, training, keep=2)
-    (tmp_path / "step-1000000.json").write_text("{")  # damaged: must not count as one of the kept
+    (tmp_path / "epoch-0001-step-000000.json").write_text(
+        "{"
+    )  # damaged: must not count as one of the kept
     save(tmp_path, 2_000_001, training, keep=2)
     assert epochs(tmp_path) == [999_999, 2_000_001]
 
@@ -183,19 +185,19 @@ def test_damaged_newest_falls_back_with_a_warning(tmp_path, damage, suffix):
     good = {k: v.clone() for k, v in model.state_dict().items()}
     train_step(model, optimizer)
     save(tmp_path, 2, (model, optimizer, scheduler))
-    damage(tmp_path / f"step-000002.{suffix}")
+    damage(tmp_path / f"epoch-0000-step-000002.{suffix}")
     fresh = make_training(1)
-    with pytest.warns(UserWarning, match=f"step-000002.{suffix}"):
+    with pytest.warns(UserWarning, match=f"epoch-0000-step-000002.{suffix}"):
         assert ck.load_checkpoint(tmp_path, *fresh)["step"] == 1
     assert all(torch.equal(fresh[0].state_dict()[k], v) for k, v in good.items())
-    assert ck.latest_checkpoint(tmp_path).name == "step-000001.json"
+    assert ck.latest_checkpoint(tmp_path).name == "epoch-0000-step-000001.json"
 
 
 def test_all_damaged_or_none_is_a_clear_error(tmp_path):
     with pytest.raises(RaekitError, match="no checkpoint in .* to resume from"):
         ck.load_checkpoint(tmp_path / "missing", make_model())
     save(tmp_path, 1, make_training())
-    _truncate(tmp_path / "step-000001.safetensors")
+    _truncate(tmp_path / "epoch-0000-step-000001.safetensors")
     with (
         pytest.warns(UserWarning),
         pytest.raises(RaekitError, match=r"no valid checkpoint .* \(1 damaged"),
@@ -207,14 +209,17 @@ def test_all_damaged_or_none_is_a_clear_error(tmp_path):
 def test_leftovers_of_a_killed_write_are_ignored_and_cleaned(tmp_path):
     training = make_training()
     save(tmp_path, 2, training)
-    (tmp_path / ".step-000003.safetensors.x1y2.tmp").write_bytes(b"half a file")
-    (tmp_path / "step-000003.safetensors").write_bytes(
-        (tmp_path / "step-000002.safetensors").read_bytes()
+    (tmp_path / ".epoch-0000-step-000003.safetensors.x1y2.tmp").write_bytes(b"half a file")
+    (tmp_path / "epoch-0000-step-000003.safetensors").write_bytes(
+        (tmp_path / "epoch-0000-step-000002.safetensors").read_bytes()
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # an uncommitted write is not damage: no warning either
         assert ck.load_checkpoint(tmp_path, make_model(1))["step"] == 2
-    assert epochs(tmp_path) == [2] and ck.latest_checkpoint(tmp_path).name == "step-000002.json"
+    assert (
+        epochs(tmp_path) == [2]
+        and ck.latest_checkpoint(tmp_path).name == "epoch-0000-step-000002.json"
+    )
     save(tmp_path, 3, training)
     assert not list(tmp_path.glob(".*.tmp"))
 
@@ -285,7 +290,7 @@ class _Payload:
 @pytest.mark.parametrize("kind", ["payload", "torch.save"])
 def test_pickles_are_refused_and_never_run(tmp_path, kind):
     marker = tmp_path / "pwned"
-    stem = tmp_path / "ck" / "step-000001"
+    stem = tmp_path / "ck" / "epoch-0000-step-000001"
     stem.parent.mkdir()
     if kind == "payload":
         stem.with_suffix(".safetensors").write_bytes(pickle.dumps(_Payload(marker), protocol=4))

@@ -115,3 +115,57 @@ def test_help_starts_without_torch_or_numpy(argv):
     )
     assert result.stdout.splitlines()[-1] == "loaded:", result.stdout[-300:] + result.stderr
     assert "usage: raekit" in result.stdout
+
+
+def test_config_file_then_set_then_options(capsys, tmp_path, one_thread):
+    """--config gives the values, --set and --epochs replace them; a run's own config.yaml given
+    back trains the same config."""
+    import yaml
+
+    (tmp_path / "my.yaml").write_text(
+        "dataset: digits\nmodel: vae\npreset: tiny\nepochs: 3\nbeta: 0.5\ntrain_limit: 200\n"
+        "lambda: 0.002\n"
+    )
+    first = str(tmp_path / "first")
+    argv = ["train", "--config", str(tmp_path / "my.yaml"), "--out", first]
+    code, out, err = run_cli(capsys, *argv, "--set", "beta=0.25", "--epochs", "1")
+    assert code == 0, err
+    config = yaml.safe_load((tmp_path / "first" / "config.yaml").read_text())
+    assert (config["dataset"], config["model"], config["preset"]) == ("digits", "vae", "tiny")
+    assert (config["beta"], config["epochs"], config["train_limit"]) == (0.25, 1, 200)
+    assert config["lam"] == 0.002
+    again = str(tmp_path / "again")
+    code, _, err = run_cli(
+        capsys, "train", "--config", str(tmp_path / "first" / "config.yaml"), "--out", again
+    )
+    assert code == 0, err
+    assert (tmp_path / "again" / "config.yaml").read_text() == (
+        tmp_path / "first" / "config.yaml"
+    ).read_text()
+    # An option on the command line wins over the file's value.
+    code, _, err = run_cli(
+        capsys, "train", "--config", str(tmp_path / "my.yaml"), "--model", "ae", "--epochs", "1",
+        "--out", str(tmp_path / "ae"),
+    )  # fmt: skip
+    assert (
+        code == 0 and yaml.safe_load((tmp_path / "ae" / "config.yaml").read_text())["model"] == "ae"
+    )
+
+
+def test_reproduce_reads_a_config_file(tmp_path, monkeypatch):
+    from raekit.commands import evaluate
+
+    seen = {}
+
+    def fake(dataset, preset, out, models, **kwargs):
+        seen.update(dataset=dataset, preset=preset, models=models, **kwargs)
+        raise SystemExit(0)
+
+    monkeypatch.setattr("raekit.paper.reproduce.reproduce", fake)
+    (tmp_path / "my.yaml").write_text("dataset: digits\npreset: tiny\nepochs: 2\nbeta: 0.5\n")
+    with pytest.raises(SystemExit):
+        main(["reproduce", "--config", str(tmp_path / "my.yaml"), "--out", str(tmp_path / "r"),
+              "--models", "ae,vae", "--set", "epochs=1"])  # fmt: skip
+    assert (seen["dataset"], seen["preset"], seen["models"]) == ("digits", "tiny", ["ae", "vae"])
+    assert seen["overrides"] == {"epochs": "1", "beta": 0.5}
+    assert evaluate.REPRODUCE_EPILOG.startswith("examples:")

@@ -131,7 +131,7 @@ def test_kept_epochs_hold_what_a_shorter_run_ends_with(tmp_path):
     assert kept.keys() == ended.keys() and all(torch.equal(kept[k], ended[k]) for k in kept)
     assert kept_weights(long, 3).is_file() and not kept_weights(long, 4).is_file()
     names = sorted(p.name for p in (long / "checkpoints").glob("*.json"))
-    assert names == ["step-2000000.json", "step-3000000.json", "step-4000000.json"]
+    assert names == [f"epoch-{e:04d}-step-000000.json" for e in (2, 3, 4)]
 
 
 def test_cpu_converged_preset_and_its_keys():

@@ -394,7 +394,33 @@ def own_data_changed(w, d) -> Setup:
     return Setup(["fit-density", str(run), "--density", "gaussian"], message="have changed")
 
 
+def config_file(text: str, message: str, command: str = "train"):
+    """`COMMAND --config FILE` with FILE holding `text`."""
+
+    def setup(w, d) -> Setup:
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "my.yaml").write_text(text)
+        argv = [command, "--config", str(d / "my.yaml"), "--out", str(d / "run")]
+        return Setup(argv if command == "train" else [*argv, "--models", "ae"], message=message)
+
+    return setup
+
+
 CASES = {
+    # --config FILE.yaml
+    "config-file-missing": lambda w, d: Setup(
+        ["train", "--config", str(d / "none.yaml"), "--out", str(d / "run")],
+        message="none.yaml: no such file",
+    ),
+    "config-file-bad-yaml": config_file("epochs: [1, 2\n", "not valid YAML"),
+    "config-file-not-a-mapping": config_file("- epochs\n- 2\n", "expected a mapping"),
+    "config-file-unknown-key": config_file("dataset: digits\nepoch: 2\n", "did you mean"),
+    "config-file-bad-value": config_file("dataset: digits\nbeta: -1\n", "beta must be"),
+    "config-file-with-resume": lambda w, d: Setup(
+        ["train", "--out", str(w.run), "--resume", "--config", str(w.run / "config.yaml")],
+        message="drop --config",
+    ),
+    "config-file-reproduce-model": config_file("model: vae\n", "'model' has no place", "reproduce"),
     # own images (train --data): each names the file or the problem, and writes nothing
     "own-truncated-png": lambda w, d: own_data(d, lambda f: _damaged_png(f, 60), "2.png"),
     "own-corrupt-png": lambda w, d: own_data(d, lambda f: _damaged_png(f, 0), "2.png"),
@@ -778,7 +804,7 @@ def test_hostile_invocation_gives_one_line_and_keeps_every_file(world, tmp_path,
     assert len(lines) == 1 and lines[0].startswith("raekit: "), result.stderr[-3000:]
     assert setup.message in lines[0]
     assert result.returncode == setup.code, lines
-    if name.startswith("own-"):
+    if name.startswith(("own-", "config-file-")):
         assert not (tmp_path / "run").exists(), "a refused run left its folder"
     after = snapshot(world.base, tmp_path)
     changed = [

@@ -19,7 +19,7 @@ from safetensors.torch import load_file
 import ddp_worker
 from ddp_worker import SRC, launch
 from raekit import runs
-from raekit.runs.checkpoint import list_checkpoints
+from raekit.runs.checkpoint import checkpoint_number, list_checkpoints
 from raekit.runs.tensor_pairs import FORMAT
 
 # VAE (noise RNG in play) on 300 digits: 6 batches an epoch, 3 epochs, a few seconds a run.
@@ -62,7 +62,7 @@ def _ok(result):
 
 
 def _steps(run_dir):
-    return [int(p.stem[len("step-") :]) for p in list_checkpoints(run_dir / runs.CHECKPOINTS)]
+    return [checkpoint_number(p.name) for p in list_checkpoints(run_dir / runs.CHECKPOINTS)]
 
 
 def _assert_same_run(a, b):
@@ -161,7 +161,9 @@ def test_kill_during_a_checkpoint_write_keeps_the_previous_one(clean, tmp_path):
     )
     assert killed.returncode == -signal.SIGKILL
     names = {p.name for p in (out / runs.CHECKPOINTS).iterdir()}
-    assert any(n.startswith(".step-2000000.safetensors.") for n in names)  # the write in flight
+    assert any(
+        n.startswith(".epoch-0002-step-000000.safetensors.") for n in names
+    )  # the write in flight
     assert _steps(out) == [EPOCH]
     _ok(_cli(["train", "--out", str(out), "--resume"]))
     _assert_same_run(clean, out)
@@ -187,9 +189,12 @@ def test_damaged_newest_checkpoint_falls_back_to_the_previous(
 ):
     out = tmp_path / "run"
     shutil.copytree(two_epochs, out)
-    damage(out / runs.CHECKPOINTS / f"step-{2 * EPOCH:06d}{suffix}")
+    damage(out / runs.CHECKPOINTS / f"epoch-0002-step-000000{suffix}")
     resumed = _ok(_cli(["train", "--out", str(out), "--resume", "--epochs", "3"]))
-    assert "skipping damaged checkpoint" in resumed.stderr and "step-2000000" in resumed.stderr
+    assert (
+        "skipping damaged checkpoint" in resumed.stderr
+        and "epoch-0002-step-000000" in resumed.stderr
+    )
     assert resumed.stdout.startswith("epoch 2/3")  # epoch 2 is trained again
     _assert_same_run(clean, out)
 
@@ -209,7 +214,7 @@ def test_a_pickle_planted_as_a_checkpoint_is_refused_and_runs_nothing(two_epochs
     out, marker = tmp_path / "run", tmp_path / "pwned"
     shutil.copytree(two_epochs, out)
     shutil.rmtree(out / runs.CHECKPOINTS)
-    stem = out / runs.CHECKPOINTS / "step-009000000"
+    stem = out / runs.CHECKPOINTS / "step-009000000"  # the name earlier versions wrote
     stem.parent.mkdir()
     stem.with_suffix(".safetensors").write_bytes(pickle.dumps(_Payload(marker), protocol=4))
     digest = hashlib.sha256(stem.with_suffix(".safetensors").read_bytes()).hexdigest()

@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+from raekit import runs
 from raekit.cli import main
 from raekit.errors import RaekitError
 from raekit.paper.reproduce import plan, reproduce
@@ -216,3 +217,25 @@ def test_estimate_counts_the_epochs_left(repro, tmp_path):
 def test_bad_seeds(tmp_path, capsys, seeds):
     assert main(["reproduce", "--out", str(tmp_path), "--seeds", seeds]) == 2
     assert "--seeds" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_estimate_states_its_epochs_and_is_logged_beside_what_happened(tmp_path, capsys):
+    from raekit.paper.estimate import estimate
+
+    rule = {"epochs": 2, "stop_patience": 1}
+    reproduce("digits", "tiny", tmp_path, models=("ae",), n=100, overrides=rule, figures=False)
+    said = capsys.readouterr().out
+    assert "every run to its maximum of 2 epochs" in said and "no run of this reproduction" in said
+    (entry,) = json.loads((tmp_path / "estimates.json").read_text())
+    run = str(tmp_path / "ae" / "seed0")
+    planned, actual = entry["estimate"]["runs"][run], entry["actual"]["runs"][run]
+    trained = len(runs.read_metrics(run))
+    assert planned["epochs_left"] == 2 and actual["epochs_trained"] == trained
+    assert actual["train_seconds"] > 0 and entry["estimate"]["train_seconds_at_max_epochs"] > 0
+    # A second seed: the ended run's epochs are the expected figure.
+    found = estimate(
+        plan("digits", "tiny", tmp_path, ("ae",), (0, 1), rule), "classifier", 100, None, True
+    )
+    assert found["expected_epochs"] == trained and found["runs"][0]["epochs_expected"] == trained
+    assert found["train_expected"] == pytest.approx(found["train"] * trained / 2)

@@ -260,15 +260,9 @@ def test_unfinished_runs_are_marked_and_warned_about(finished, tmp_path, capsys)
     runs.load_run(finished)
     assert "unfinished" not in capsys.readouterr().err
 
-    legacy = _copy(
-        finished, tmp_path / "legacy"
-    )  # runs from before the marker: judged by their metrics
-    (legacy / runs.STATUS_FILE).unlink()
-    assert runs.is_finished(legacy)
-    (legacy / runs.CONFIG_FILE).write_text(
-        (legacy / runs.CONFIG_FILE).read_text().replace("epochs: 1", "epochs: 5")
-    )
-    assert not runs.is_finished(legacy)
+    unmarked = _copy(finished, tmp_path / "unmarked")  # no status.json: not a finished run
+    (unmarked / runs.STATUS_FILE).unlink()
+    assert not runs.is_finished(unmarked)
 
 
 def _offline_fetch(tmp_path):

@@ -13,19 +13,47 @@ from raekit import notices
 from raekit.errors import RaekitError, TrainingInterrupted
 
 
+class Formatter(argparse.HelpFormatter):
+    """Every option's default shown after its help (unless the help names it), and an
+    "examples:" epilog kept line by line as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        shown = action.default not in (None, [], argparse.SUPPRESS) and not isinstance(
+            action.default, bool
+        )
+        if shown and not action.required and "default" not in text and action.option_strings:
+            text += " (default: %(default)s)"
+        return text
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("examples:"):
+            return "\n".join(indent + line for line in text.splitlines())
+        return super()._fill_text(text, width, indent)
+
+
 class Parser(argparse.ArgumentParser):
-    """argparse with raekit's one-line errors (exit 2) instead of a usage block."""
+    """argparse with raekit's one-line errors (exit 2) instead of a usage block, and the
+    defaults and examples shown in --help."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):
         self.exit(2, f"raekit: error: {message} (see `{self.prog} --help`)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from raekit import __version__
     from raekit.commands import COMMAND_MODULES
 
     parser = Parser(
         prog="raekit",
         description="Regularized autoencoders, ex-post density estimation and evaluation",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"raekit {__version__}", help="print the version"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMAND_MODULES:

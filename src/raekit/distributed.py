@@ -110,19 +110,6 @@ def block(n: int, ctx: Context) -> range:
     return range(n * ctx.rank // ctx.world_size, n * (ctx.rank + 1) // ctx.world_size)
 
 
-def gather_blocks(ctx: Context, rows: torch.Tensor, n: int) -> torch.Tensor:
-    """Every rank's `block` of rows, concatenated in rank order, on every rank."""
-    if not ctx.distributed:
-        return rows
-    width = -(-n // ctx.world_size)  # blocks differ by at most one row: pad to the widest
-    padded = rows.new_zeros((width, *rows.shape[1:]), device=_comm_device(ctx))
-    padded[: len(rows)] = rows
-    parts = [torch.empty_like(padded) for _ in range(ctx.world_size)]
-    dist.all_gather(parts, padded)
-    sizes = [len(block(n, Context(r, ctx.world_size))) for r in range(ctx.world_size)]
-    return torch.cat([part[:size] for part, size in zip(parts, sizes)]).to(rows.device)
-
-
 def broadcast(ctx: Context, tensor: torch.Tensor) -> torch.Tensor:
     """Rank 0's value of `tensor` on every rank."""
     if not ctx.distributed:

@@ -157,6 +157,26 @@ def _call_decoder(decode_and_score: Callable, points: np.ndarray):
     return list(items), np.where(valid, scores, np.nan), valid
 
 
+def _held_out(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(test, train) indices: a seeded 10% held out to measure the GP, the rest to fit it."""
+    perm = np.random.default_rng(seed).permutation(n)
+    return perm[: n // 10], perm[n // 10 :]
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _say_iteration(it: int, iterations: int, got, valid, sign: float, spent: float) -> None:
+    """One progress line: valid proposals, the best score (times `sign`), time left."""
+    best = f"{sign * np.nanmin(got):.4g}" if valid.any() else "-"
+    left = spent / (it + 1) * (iterations - it - 1)
+    _say(
+        f"BO iteration {it + 1}/{iterations}: {int(valid.sum())}/{len(valid)} valid, "
+        f"best {best} ({spent:.0f} s so far, ~{left:.0f} s left)"
+    )
+
+
 def bayesian_optimisation(
     codes,
     scores,
@@ -188,26 +208,20 @@ def bayesian_optimisation(
     began = time.perf_counter()
     x, y = codes_and_scores(codes, scores, 10, "BO's 90/10 split")
     fill = float(y.max()) if invalid_score is None else float(invalid_score)
-    perm = np.random.default_rng(seed).permutation(len(x))
-    test, train = perm[: len(x) // 10], perm[len(x) // 10 :]
+    test, train = _held_out(len(x), seed)
     train_x, train_y = x[train], y[train]
     bounds = np.stack([train_x.min(0), train_x.max(0)])
     if progress:
         used = training_size(gp, len(train_x), gp_kwargs.get("max_train"))
-        print(
-            f"BO: fitting the {gp} GP on {used} of {len(train_x)} codes, then {iterations} "
-            f"iterations of {batch} points",
-            file=sys.stderr,
-            flush=True,
+        _say(
+            f"BO: fitting the {gp} GP on {used} of {len(train_x)} codes, then {iterations} x {batch}"
         )
     model = fit_gp(train_x, train_y, kind=gp, seed=seed, **gp_kwargs)
     result = BOResult(gp_metrics=evaluate_gp(model, x[test], y[test]), invalid_score=fill)
     acquired, started = 0, time.perf_counter()
     for it in range(iterations):
-        if it:
-            result.gp_history.append(evaluate_gp(model, x[test], y[test]))
-        else:
-            result.gp_history.append(dict(result.gp_metrics))
+        fitted = evaluate_gp(model, x[test], y[test]) if it else dict(result.gp_metrics)
+        result.gp_history.append(fitted)
         points = propose_batch(model, bounds, q=batch, seed=seed * 1009 + it).numpy()
         items, got, valid = _call_decoder(decode_and_score, points)
         result.rounds.append({"points": points, "items": items, "scores": got, "valid": valid})
@@ -216,15 +230,7 @@ def bayesian_optimisation(
         train_x, train_y = np.concatenate([train_x, points[add]]), np.concatenate([train_y, new_y])
         acquired += int(add.sum())
         if progress:
-            best = f"{sign * np.nanmin(got):.4g}" if valid.any() else "-"
-            spent = time.perf_counter() - started
-            left = spent / (it + 1) * (iterations - it - 1)
-            print(
-                f"BO iteration {it + 1}/{iterations}: {int(valid.sum())}/{batch} valid, "
-                f"best {best} ({spent:.0f} s so far, ~{left:.0f} s left)",
-                file=sys.stderr,
-                flush=True,
-            )
+            _say_iteration(it, iterations, got, valid, sign, time.perf_counter() - started)
         if it + 1 < iterations and add.any():
             model = fit_gp(
                 train_x, train_y, kind=gp, seed=seed + it + 1, keep_last=acquired, **gp_kwargs

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
+from raekit.bo.measures import check_counts, grammarvae_measures
+from raekit.bo.optimise import objective
+from raekit.density import fit_density
 from raekit.errors import RaekitError
+from raekit.generation import encode_images
+from raekit.generation.densities import model_fingerprint
+from raekit.io.jsonio import read_json_object, write_json
+from raekit.runs import load_run
 
 CHECK_FILE = "check.json"
 
@@ -61,14 +68,7 @@ def check_run(
     """The check of one trained expressions/molecules run; written to RUN/check.json. With
     ``reuse``, an earlier check of the same weights, settings and BO proposals is returned.
     ``counts`` sets GrammarVAE's measures (`raekit.bo.measures`; default its own counts)."""
-    from raekit.bo.measures import check_counts, grammarvae_measures
-    from raekit.bo.optimise import objective
-    from raekit.density import fit_density
-    from raekit.generation import encode_images
-    from raekit.generation.densities import model_fingerprint
-    from raekit.grammar.task import decode_strings, load_sequences
-    from raekit.io.jsonio import read_json_object, write_json
-    from raekit.runs import load_run
+    from raekit.grammar.task import decode_strings, load_sequences  # the grammar extra
 
     if n < 1:
         raise RaekitError(f"--n must be at least 1, got {n}")

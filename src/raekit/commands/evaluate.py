@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from raekit.commands import arguments
+from raekit.commands.config_file import add_config_option, apply_to_reproduce
 from raekit.commands.options import add_device_option, add_set_option, add_track_option
 from raekit.io.jsonio import dumps
 from raekit.paper.reported import TABLE1_MODELS
@@ -35,6 +36,18 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+EVALUATE_EPILOG = """examples:
+  raekit evaluate runs/mnist-rae
+  raekit evaluate runs/mine --features inception --n 5000 --device cuda
+  raekit evaluate runs/mnist-rae --densities gaussian,gmm,two-stage --track mlflow"""
+
+REPRODUCE_EPILOG = """examples:
+  raekit reproduce --dataset digits --preset tiny --out repro-digits
+  raekit reproduce --dataset mnist --preset cpu --seeds 0,1,2 --out repro-mnist
+  raekit reproduce --config my.yaml --models ae,vae,rae-l2 --out repro-mine
+  raekit reproduce --dataset mnist --out repro-mnist --only-trained"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     _add_evaluate(sub)
     _add_reproduce(sub)
@@ -44,11 +57,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "evaluate", help="FID and PRD of a run (Table 1 and 2 row) into RUN/eval.json"
+        "evaluate",
+        help="FID and PRD of a run (Table 1 and 2 row) into RUN/eval.json",
+        epilog=EVALUATE_EPILOG,
     )
     p.add_argument("run", help="a trained run directory")
     _eval_args(p)
-    p.add_argument("--seed", type=arguments.seed, default=0)
+    p.add_argument("--seed", type=arguments.seed, default=0, help="seed of the samples and of PRD")
     add_track_option(p)
     add_device_option(p)
     p.set_defaults(handler=run_evaluate)
@@ -61,11 +76,17 @@ def _add_reproduce(sub: argparse._SubParsersAction) -> None:
         description="Train (or reuse) every model of Table 1, fit densities, evaluate and write "
         "table1.md, table2.md, results.json and a self-contained report.html. "
         "Re-running picks up where it stopped.",
+        epilog=REPRODUCE_EPILOG,
     )
-    p.add_argument("--dataset", default="mnist")
-    p.add_argument("--preset", default="cpu")
-    p.add_argument("--out", required=True)
-    p.add_argument("--models", default=",".join(TABLE1_MODELS), help="comma-separated models")
+    p.add_argument("--dataset", help="the dataset of every run (default: mnist)")
+    p.add_argument("--preset", help="the preset of every run (default: cpu)")
+    p.add_argument("--out", required=True, help="the reproduction's folder (created, or resumed)")
+    add_config_option(p)
+    p.add_argument(
+        "--models",
+        default=",".join(TABLE1_MODELS),
+        help="comma-separated models (default: %(default)s)",
+    )
     p.add_argument(
         "--seeds",
         default="0",
@@ -110,15 +131,20 @@ def _add_export_results(sub: argparse._SubParsersAction) -> None:
 
 def _add_reproduce_fig3(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("reproduce-fig3", help="Appendix A: VAE FID against k samples and KL weight")
-    p.add_argument("--dataset", default="mnist")
-    p.add_argument("--preset", default="cpu")
-    p.add_argument("--out", required=True)
+    p.add_argument("--dataset", default="mnist", help="mnist, cifar10 or celeba")
+    p.add_argument("--preset", default="cpu", help="size preset of the VAE runs")
+    p.add_argument("--out", required=True, help="folder of the runs, fig3.md and fig3.html")
     p.add_argument("--ks", default="1,2,5", help="posterior samples per input (left panel)")
     p.add_argument(
         "--kl-weights", default="1e-3,1e-2,1e-1,1,10,100", help="KL weights (right panel)"
     )
     p.add_argument("--epochs", type=int, help="epochs per run (default: the preset's)")
-    p.add_argument("--features", default="classifier", choices=("inception", "classifier"))
+    p.add_argument(
+        "--features",
+        default="classifier",
+        choices=("inception", "classifier"),
+        help="the feature extractor of FID",
+    )
     p.add_argument("--n", type=int, default=2000, help="test images per FID")
     add_device_option(p)
     p.set_defaults(handler=run_fig3)
@@ -159,10 +185,11 @@ def run_reproduce(args) -> int:
     from raekit.paper.claims import claims_markdown
     from raekit.paper.reproduce import reproduce
 
+    file_values = apply_to_reproduce(args)
     models = [get_variant(m.strip()).name for m in args.models.split(",") if m.strip()]
     results = reproduce(
-        args.dataset,
-        args.preset,
+        args.dataset or "mnist",
+        args.preset or "cpu",
         args.out,
         models,
         seeds=parse_seeds(args.seeds),
@@ -171,7 +198,7 @@ def run_reproduce(args) -> int:
         densities=_densities(args.densities),
         train=not args.only_trained,
         estimate=args.estimate,
-        overrides=parse_assignments(args.set),
+        overrides={**file_values, **parse_assignments(args.set)},
         track=args.track,
     )
     for name in ("table1.md", "table2.md"):

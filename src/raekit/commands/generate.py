@@ -32,6 +32,17 @@ def _out_args(p: argparse.ArgumentParser, example: str) -> None:
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
 
 
+FIT_EPILOG = """examples:
+  raekit fit-density runs/mnist-rae
+  raekit fit-density runs/mnist-rae --density gmm --components 20
+  raekit fit-density runs/mine --density two-stage --device cuda"""
+
+SAMPLE_EPILOG = """examples:
+  raekit sample runs/mnist-rae --out grid.png
+  raekit sample runs/mnist-rae --density gmm --n 10000 --out samples.npz
+  raekit sample runs/mine --density gaussian --seed 3 --out mine.png"""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     _add_fit_density(sub)
     _add_sample(sub)
@@ -41,7 +52,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_fit_density(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("fit-density", help="fit an ex-post density on a run's training codes")
+    p = sub.add_parser(
+        "fit-density",
+        help="fit an ex-post density on a run's training codes",
+        epilog=FIT_EPILOG,
+    )
     _run_arg(p)
     _density_args(p)
     p.add_argument(
@@ -59,12 +74,14 @@ def _add_fit_density(sub: argparse._SubParsersAction) -> None:
 
 def _add_sample(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "sample", help="decode samples of a density into a grid (.png) or arrays (.npz)"
+        "sample",
+        help="decode samples of a density into a grid (.png) or arrays (.npz)",
+        epilog=SAMPLE_EPILOG,
     )
     _run_arg(p)
     _density_args(p)
     p.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
-    p.add_argument("--seed", type=arguments.seed, default=0)
+    p.add_argument("--seed", type=arguments.seed, default=0, help="random seed")
     _out_args(
         p,
         "grid.png or samples.npz; strings.txt or strings.json for expression and molecule runs",
@@ -83,7 +100,12 @@ def _add_reconstruct(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("reconstruct", help="validation images (top rows) and their reconstructions")
     _run_arg(p)
     p.add_argument("--n", type=int, default=16, help="images to reconstruct (default 16)")
-    p.add_argument("--split", default="valid", choices=("train", "valid", "test"))
+    p.add_argument(
+        "--split",
+        default="valid",
+        choices=("train", "valid", "test"),
+        help="the split whose images are used",
+    )
     _out_args(p, "recon.png or recon.npz")
     add_device_option(p)
     p.set_defaults(handler=run_reconstruct)
@@ -92,9 +114,14 @@ def _add_reconstruct(sub: argparse._SubParsersAction) -> None:
 def _add_interpolate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("interpolate", help="interpolation strips between random validation pairs")
     _run_arg(p)
-    p.add_argument("--pairs", type=int, default=6)
-    p.add_argument("--steps", type=int, default=8)
-    p.add_argument("--method", default="slerp", choices=INTERPOLATIONS)
+    p.add_argument("--pairs", type=int, default=6, help="pairs of images, one strip each")
+    p.add_argument("--steps", type=int, default=8, help="decodings along each line")
+    p.add_argument(
+        "--method",
+        default="slerp",
+        choices=INTERPOLATIONS,
+        help="spherical (slerp) or straight-line interpolation",
+    )
     p.add_argument(
         "--origin",
         default="zero",
@@ -102,8 +129,13 @@ def _add_interpolate(sub: argparse._SubParsersAction) -> None:
         help="centre of the interpolation: zero (raw codes, as the paper) or the mean of the "
         "validation codes (for models whose codes no prior centres)",
     )
-    p.add_argument("--split", default="valid", choices=("train", "valid", "test"))
-    p.add_argument("--seed", type=arguments.seed, default=0)
+    p.add_argument(
+        "--split",
+        default="valid",
+        choices=("train", "valid", "test"),
+        help="the split whose images are used",
+    )
+    p.add_argument("--seed", type=arguments.seed, default=0, help="random seed")
     _out_args(
         p,
         "strip.png or strip.npz; listing.txt or listing.json (the decodings along each "
@@ -121,7 +153,7 @@ def _add_neighbours(sub: argparse._SubParsersAction) -> None:
     _density_args(p)
     p.add_argument("--n", type=int, default=8, help="samples (default 8)")
     p.add_argument("--k", type=int, default=5, help="neighbours per sample (default 5)")
-    p.add_argument("--seed", type=arguments.seed, default=0)
+    p.add_argument("--seed", type=arguments.seed, default=0, help="random seed")
     _out_args(p, "nn.png")
     add_device_option(p)
     p.set_defaults(handler=run_neighbours)

@@ -22,11 +22,18 @@ def _add_grammar_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "grammar-train", help="train a CVAE, GVAE or GRAE on expressions or molecules"
     )
-    p.add_argument("--task", required=True, choices=("expressions", "molecules"))
-    p.add_argument("--model", required=True, choices=SEQUENCE_MODELS)
-    p.add_argument("--out", required=True)
-    p.add_argument("--preset", default="cpu")
-    p.add_argument("--epochs", type=int)
+    p.add_argument(
+        "--task",
+        required=True,
+        choices=("expressions", "molecules"),
+        help="symbolic expressions or ZINC molecules (SMILES)",
+    )
+    p.add_argument(
+        "--model", required=True, choices=SEQUENCE_MODELS, help="character, grammar or GRAE model"
+    )
+    p.add_argument("--out", required=True, help="run directory to create (or to resume)")
+    p.add_argument("--preset", default="cpu", help="cpu (minutes) or paper (the paper's sizes)")
+    p.add_argument("--epochs", type=int, help="maximum epochs (default: the preset's)")
     p.add_argument(
         "--smiles",
         help="SMILES file (.smi / .csv, optionally .gz; default: MOSES via `raekit fetch moses`)",
@@ -38,7 +45,9 @@ def _add_grammar_train(sub: argparse._SubParsersAction) -> None:
         "synthetic corpus); molecules: as --smiles",
     )
     add_set_option(p, "override any config value, e.g. --set max_rows=5000")
-    p.add_argument("--resume", action="store_true")
+    p.add_argument(
+        "--resume", action="store_true", help="continue from the last checkpoint in --out"
+    )
     add_track_option(p)
     _processes_arg(p)
     add_device_option(p)
@@ -47,7 +56,7 @@ def _add_grammar_train(sub: argparse._SubParsersAction) -> None:
 
 def _add_bo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bo", help="Bayesian optimisation in a sequence model's latent space")
-    p.add_argument("run")
+    p.add_argument("run", help="a trained grammar-train run directory")
     _bo_args(p)
     add_device_option(p)
     p.set_defaults(handler=run_bo)
@@ -59,9 +68,9 @@ def _add_grammar_check(sub: argparse._SubParsersAction) -> None:
         help="reconstruction, Gaussian samples and BO proposals of a sequence model, "
         "against its data (RUN/check.json)",
     )
-    p.add_argument("run")
+    p.add_argument("run", help="a trained grammar-train run directory")
     p.add_argument("--n", type=int, default=500, help="test strings and samples (default 500)")
-    p.add_argument("--seed", type=arguments.seed, default=0)
+    p.add_argument("--seed", type=arguments.seed, default=0, help="random seed")
     _processes_arg(p)
     _measure_args(p)
     add_device_option(p)
@@ -72,10 +81,17 @@ def _add_reproduce_fig2(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "reproduce-fig2", help="train CVAE, GVAE and GRAE, run BO, write Figure 2's table"
     )
-    p.add_argument("--task", required=True, choices=("expressions", "molecules"))
-    p.add_argument("--out", required=True)
-    p.add_argument("--preset", default="cpu")
-    p.add_argument("--models", default=",".join(SEQUENCE_MODELS))
+    p.add_argument(
+        "--task",
+        required=True,
+        choices=("expressions", "molecules"),
+        help="symbolic expressions or ZINC molecules (SMILES)",
+    )
+    p.add_argument("--out", required=True, help="the reproduction's folder (created, or resumed)")
+    p.add_argument("--preset", default="cpu", help="cpu (minutes) or paper (the paper's sizes)")
+    p.add_argument(
+        "--models", default=",".join(SEQUENCE_MODELS), help="comma-separated sequence models"
+    )
     p.add_argument("--smiles", help="SMILES file for molecules (default: MOSES)")
     p.add_argument(
         "--data-root",
@@ -129,9 +145,9 @@ def _counts(args) -> dict:
 
 def _bo_args(p: argparse.ArgumentParser) -> None:
     _processes_arg(p)
-    p.add_argument("--iterations", type=int, default=5)
-    p.add_argument("--batch", type=int, default=50)
-    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--iterations", type=int, default=5, help="BO iterations per seed")
+    p.add_argument("--batch", type=int, default=50, help="points proposed per iteration")
+    p.add_argument("--seeds", type=int, default=5, help="independent BO runs")
     p.add_argument(
         "--draws", type=int, help="decodings per point (default 25 expressions / 500 molecules)"
     )

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from raekit.commands import arguments
+from raekit.commands.config_file import add_config_option, apply_to_train
 from raekit.commands.options import add_device_option, add_set_option, add_track_option
 from raekit.config import SEQUENCE_TASKS, make_config, parse_assignments, replace
 from raekit.config.dataset_specs import IMAGE_DATASETS
@@ -16,6 +17,14 @@ from raekit.errors import RaekitError
 # What names a run; with --resume these may only repeat the run's own values.
 IDENTITY = {"dataset": "mnist", "model": "rae-l2", "preset": "cpu"}
 
+EPILOG = """examples:
+  raekit train --dataset mnist --model rae-l2 --out runs/mnist-rae
+  raekit train --data my_pngs/ --set resolution=64 --out runs/mine
+  raekit train --data images.npy --model vae --epochs 50 --out runs/mine-vae
+  raekit train --config my.yaml --set beta=1e-3 --out runs/from-file
+  raekit train --dataset digits --preset tiny --out runs/tb --track tensorboard,mlflow
+  raekit train --out runs/mnist-rae --resume --epochs 200"""
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -23,6 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="train one model into a run directory",
         description="Train a model. With --resume, continue the run in --out from its last "
         "checkpoint (its config.yaml is used; --epochs may extend it).",
+        epilog=EPILOG,
     )
     p.add_argument(
         "--dataset", help=f"one of {', '.join(IMAGE_DATASETS + SEQUENCE_TASKS)} (default: mnist)"
@@ -33,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "cvae, gvae and grae are for expressions and molecules)",
     )
     p.add_argument("--out", required=True, help="run directory to create (or to resume)")
+    add_config_option(p)
     p.add_argument("--preset", help=f"one of {', '.join(PRESETS)} (default: cpu)")
     p.add_argument("--epochs", type=int, help="maximum epochs (overrides the preset)")
     p.add_argument("--seed", type=arguments.seed, help="random seed (default 0)")
@@ -58,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from raekit.training import train
     from raekit.training.utils import RESUMABLE
 
+    file_values = apply_to_train(args)
     overrides = parse_assignments(args.set)
     options = (
         ("epochs", "epochs"),
@@ -71,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         if key in overrides:  # one value only: neither may silently win
             raise RaekitError(f"--{option} and --set {key}=... both given; give one")
         overrides[key] = getattr(args, key)
+    overrides = {**file_values, **overrides}
     if args.data and args.dataset:
         raise RaekitError(
             "--data trains on your own images and --dataset on one of raekit's; give one of them"

@@ -41,17 +41,12 @@ def decode_grammar_draws(
     sequence i uses uniforms[i, d, t] at step t). Returns strings[i][d] ('' for a derivation
     still open after L steps).
     """
-    if sample and not temperature > 0:
-        raise RaekitError(f"sampling temperature must be positive, got {temperature}")
-    if draws < 1:
-        raise RaekitError(f"draws must be at least 1, got {draws}")
+    _check_draws(sample, temperature, draws)
     n, steps, _ = logits.shape
     device = logits.device
     rhs, rhs_len, _, nothing = _tables(grammar, device)
     table = _Tables(logits, grammar, temperature if sample else 1.0)
-    width = max(1, rhs.shape[1])
-    pushed_rhs = torch.where(rhs >= 0, rhs, nothing).to(torch.int16)
-    offsets = torch.arange(width, device=device)
+    width, pushed_rhs, offsets = _push_tables(rhs, nothing)
     # Working set: flat rows (point, draw). A row whose stack holds more non-terminals than
     # steps are left can never complete: it fails and stops growing, so steps + width slots
     # suffice. Finished rows leave the working set once a quarter of it has finished.
@@ -81,11 +76,7 @@ def decode_grammar_draws(
         if not sample:
             choice = table.best[point, t, symbol]
         else:
-            u = (
-                uniforms.reshape(n * draws, steps)[ids, t].to(torch.float64)
-                if uniforms is not None
-                else torch.rand(len(ids), generator=generator, dtype=torch.float64, device=device)
-            )
+            u = _uniforms(uniforms, ids, t, generator, device)
             choice = table.sample(t, point, symbol, u)
         work[:, t] = choice
         # The production's non-terminals, reversed, above the top; slots past its length get
@@ -94,6 +85,27 @@ def decode_grammar_draws(
         top = top + rhs_len[choice]
     chosen[ids], complete[ids] = work, (top == 0) & ~failed
     return _strings(chosen.view(n, draws, steps), complete.view(n, draws), grammar)
+
+
+def _push_tables(rhs: torch.Tensor, nothing: int):
+    """(width, each production's right-hand side as pushed, the stack offsets of a push)."""
+    width = max(1, rhs.shape[1])
+    pushed = torch.where(rhs >= 0, rhs, nothing).to(torch.int16)
+    return width, pushed, torch.arange(width, device=rhs.device)
+
+
+def _check_draws(sample: bool, temperature: float, draws: int) -> None:
+    if sample and not temperature > 0:
+        raise RaekitError(f"sampling temperature must be positive, got {temperature}")
+    if draws < 1:
+        raise RaekitError(f"draws must be at least 1, got {draws}")
+
+
+def _uniforms(uniforms, ids: torch.Tensor, t: int, generator, device) -> torch.Tensor:
+    """Step t's uniform numbers of the working rows: given ones (N, draws, L), or drawn."""
+    if uniforms is not None:
+        return uniforms.reshape(-1, uniforms.shape[-1])[ids, t].to(torch.float64)
+    return torch.rand(len(ids), generator=generator, dtype=torch.float64, device=device)
 
 
 class _Tables:

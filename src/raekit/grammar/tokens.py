@@ -56,11 +56,6 @@ class CharVocab:
         self.chars, self.pad, self.max_length = pad + chars, pad, int(max_length)
         self.index = {c: i for i, c in enumerate(self.chars)}
 
-    @classmethod
-    def from_strings(cls, strings, max_length: int, pad: str = " ") -> CharVocab:
-        """The sorted set of characters used by `strings`."""
-        return cls("".join(sorted(set("".join(strings)))), max_length, pad)
-
     def __len__(self) -> int:
         return len(self.chars)
 

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
 import numpy as np
 import torch
 
+from raekit import runs
 from raekit.data import config_images
 from raekit.devices import compute_device
 from raekit.generation import decode_codes, encode_images
 from raekit.metrics import get_extractor, prd
 from raekit.models.build import build_from_config
 from raekit.paper import reuse
+from raekit.paper.first_stage import first_stage_of
 from raekit.paper.run_scores import protocol, read_eval
 from raekit.training.utils import to_input
 
@@ -88,6 +91,43 @@ def _clock(seconds: float) -> str:
     return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
 
 
+def expected_epochs(jobs) -> float | None:
+    """Mean epochs of this reproduction's finished runs that had an early-stop rule (None: no
+    such run has ended yet, so only the maximum is known)."""
+    done = [
+        reuse.trained_epochs(j.run_dir)
+        for j in jobs
+        if j.config.stop_patience is not None
+        and (j.run_dir / runs.STATUS_FILE).is_file()
+        and runs.is_finished(j.run_dir)
+        and not first_stage_of(j.run_dir)
+    ]
+    return sum(done) / len(done) if done else None
+
+
+def training_plans(to_train, jobs, data, costs) -> list[dict]:
+    """Per run to train: measured seconds per epoch (steps and validation), the epochs left at
+    most, and the epochs left if it ends after as many epochs as this reproduction's ended runs."""
+    mean = expected_epochs(jobs)
+    plans = []
+    for job in to_train:
+        c, step, fwd = job.config, costs[job.model]["step"], costs[job.model]["valid"]
+        batches = math.ceil(len(data.train[: c.train_limit]) / c.batch_size)
+        valid_batches = math.ceil(len(data.valid[: c.valid_limit]) / c.batch_size)
+        done = reuse.trained_epochs(job.run_dir) if job.exists else 0
+        likely = c.epochs if mean is None or c.stop_patience is None else min(c.epochs, mean)
+        plans.append(
+            {
+                "run": str(job.run_dir),
+                "seconds_per_epoch": batches * step + valid_batches * fwd,
+                "epochs_done": done,
+                "epochs_left": c.epochs - done,
+                "epochs_expected": max(likely - done, 0.0),
+            }
+        )
+    return plans
+
+
 def estimate(
     jobs, features: str, n: int, densities, train: bool, data=None
 ) -> dict[str, float] | None:
@@ -115,13 +155,9 @@ def estimate(
     data = data or config_images(jobs[0].config)
     first = {j.model: j.config for j in reversed(to_train + to_eval)}  # one measurement per model
     costs = {model: model_costs(config, data.train) for model, config in first.items()}
-    training = 0.0
-    for job in to_train:
-        c, step, fwd = job.config, costs[job.model]["step"], costs[job.model]["valid"]
-        batches = math.ceil(len(data.train[: c.train_limit]) / c.batch_size)
-        valid_batches = math.ceil(len(data.valid[: c.valid_limit]) / c.batch_size)
-        epochs = c.epochs - (reuse.trained_epochs(job.run_dir) if job.exists else 0)
-        training += epochs * (batches * step + valid_batches * fwd)
+    plans = training_plans(to_train, jobs, data, costs)
+    training = sum(p["seconds_per_epoch"] * p["epochs_left"] for p in plans)
+    expected = sum(p["seconds_per_epoch"] * p["epochs_expected"] for p in plans)
     evaluation = 0.0
     if to_eval:
         per_image, per_prd = extractor_costs(features, jobs[0].config.dataset, data, n)
@@ -140,6 +176,11 @@ def estimate(
             )
     return {
         "train": training,
+        "train_expected": expected,
+        "expected_epochs": expected_epochs(jobs),
+        "max_epochs": max((j.config.epochs for j in to_train), default=0),
+        "early_stop": any(j.config.stop_patience is not None for j in to_train),
+        "runs": plans,
         "evaluate": evaluation,
         "runs_to_train": len(to_train),
         "runs_to_evaluate": len(to_eval),
@@ -147,7 +188,10 @@ def estimate(
     }
 
 
-def print_estimate(jobs, features: str, n: int, densities, train: bool, data=None) -> None:
+def print_estimate(
+    jobs, features: str, n: int, densities, train: bool, data=None
+) -> dict[str, Any] | None:
+    """Measure, print and return the estimate (None when nothing is left to do)."""
     print(
         "estimate: measuring training steps, feature extraction and PRD on this machine "
         "(the first use of a dataset's classifier trains it)",
@@ -156,10 +200,37 @@ def print_estimate(jobs, features: str, n: int, densities, train: bool, data=Non
     found = estimate(jobs, features, n, densities, train, data)
     if found is None:
         print("estimate: every run is trained and evaluated already", flush=True)
-        return
+        return None
     print(
         f"estimate: {_clock(found['train'] + found['evaluate'])} in all: training {_clock(found['train'])} "
-        f"({found['runs_to_train']} runs), evaluation {_clock(found['evaluate'])} ({found['runs_to_evaluate']} "
-        f"runs; density fits not counted), from step times measured now with {found['threads']} threads",
+        f"({found['runs_to_train']} runs, {assumption(found)}), evaluation {_clock(found['evaluate'])} "
+        f"({found['runs_to_evaluate']} runs; density fits not counted), from step times measured "
+        f"now with {found['threads']} threads",
         flush=True,
+    )
+    if found["early_stop"]:
+        print(f"estimate: {expectation(found)}", flush=True)
+    return found
+
+
+def assumption(found: dict[str, Any]) -> str:
+    """What the training figure assumes about epochs."""
+    if not found["runs"]:
+        return "nothing to train"
+    if found["early_stop"]:
+        return f"every run to its maximum of {found['max_epochs']} epochs; the early-stop rule may end it sooner"
+    return f"{found['max_epochs']} epochs per run"
+
+
+def expectation(found: dict[str, Any]) -> str:
+    """The expected training time under early stopping, or why it is not known yet."""
+    mean = found["expected_epochs"]
+    if mean is None:
+        return (
+            "no run of this reproduction has ended yet, so the epochs the early-stop rule leaves "
+            "are unknown; the training figure is the most it can take"
+        )
+    return (
+        f"training {_clock(found['train_expected'])} if every run ends after {mean:.0f} epochs, "
+        f"the mean of the runs of this reproduction that have ended"
     )

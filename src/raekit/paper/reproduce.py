@@ -9,6 +9,7 @@ machines, then gathered in one folder) and `train=False` tabulates what is alrea
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from raekit.config.dataset_specs import SEQUENCE_TASKS
 from raekit.errors import RaekitError
 from raekit.paper import results_file as results_mod
 from raekit.paper import reuse
+from raekit.paper.estimate_log import EstimateLog
 from raekit.paper.export import paper_column, write_results_files
 from raekit.paper.first_stage import FIRST_STAGE_OF, adopt_first_stage, first_stage_of
 from raekit.paper.orderings import column_orderings
@@ -181,10 +183,7 @@ def reproduce(
     tracked = {"track": track, "experiment": experiment_name(out)} if track else {}
     jobs = plan(dataset, preset, out, models, seeds, overrides)
     out.mkdir(parents=True, exist_ok=True)
-    if estimate:
-        from raekit.paper.estimate import print_estimate
-
-        print_estimate(jobs, features, n, densities, train, data=data)
+    log = _estimate(out, jobs, features, n, densities, train, data) if estimate else None
     request = (dataset, preset, out, models, seeds, features, n, densities, overrides)
     meta = {"dataset": dataset, "preset": preset, "features": features, "n": n, "seeds": seeds}
     meta |= {"overrides": dict(overrides or {}), "command": command_line(*request)}
@@ -198,8 +197,7 @@ def reproduce(
             continue
         print(f"== {job.model} seed {job.seed} on {dataset} ({preset} preset) ==", flush=True)
         notices.under_way()
-        train_job(job, data, **tracked)
-        result = evaluate_job(job, features, n, densities, data, **tracked)
+        result = timed_job(job, log, features, n, densities, data, tracked)
         full.setdefault(job.model, result)
         collected.setdefault(job.model, {})[str(job.seed)] = _entry(job, result, out)
         meta.update({k: result[k] for k in ("extractor", "n_reference")})
@@ -209,6 +207,26 @@ def reproduce(
     if figures:
         _report(out, results, full, data, tracked)
     return results
+
+
+def _estimate(out: Path, jobs, features, n, densities, train, data) -> EstimateLog | None:
+    """Print the time estimate; its log (OUT/estimates.json) records what happens beside it."""
+    from raekit.paper.estimate import print_estimate
+
+    found = print_estimate(jobs, features, n, densities, train, data=data)
+    return EstimateLog(out, found) if found is not None else None
+
+
+def timed_job(job: Job, log, features, n, densities, data, tracked) -> dict[str, Any]:
+    """Train and evaluate a job; `log` (an EstimateLog or None) records the seconds each took."""
+    before = reuse.trained_epochs(job.run_dir) if job.exists else 0
+    started = time.perf_counter()
+    train_job(job, data, **tracked)
+    trained = time.perf_counter()
+    result = evaluate_job(job, features, n, densities, data, **tracked)
+    if log is not None:
+        log.record(job, before, trained - started, time.perf_counter() - trained)
+    return result
 
 
 def _check_request(dataset: str, models: list[str], seeds: list[int]) -> None:

@@ -89,22 +89,8 @@ def build(meta: dict[str, Any], runs: dict[str, dict[str, dict[str, Any]]]) -> d
     return {"format": FORMAT, **meta, "runs": runs, "aggregate": aggregate(runs)}
 
 
-def upgrade(data: dict[str, Any]) -> dict[str, Any]:
-    """Format 2 from an older results.json (model -> one eval result)."""
-    if data.get("format") == FORMAT:
-        return data
-    if not data or not all(isinstance(r, dict) and "fid" in r for r in data.values()):
-        raise RaekitError("results.json is neither a raekit reproduction nor an older one")
-    first = next(iter(data.values()))
-    runs = {model: {str(r.get("seed", 0)): compact(r)} for model, r in data.items()}
-    meta = {k: first.get(k) for k in META_KEYS}
-    return build(
-        {**meta, "seeds": sorted({int(s) for r in runs.values() for s in r}), "command": None}, runs
-    )
-
-
 def read_results(path: str | Path) -> dict[str, Any]:
-    """A results.json (a reproduction folder or the file itself), upgraded to format 2."""
+    """A results.json (a reproduction folder or the file itself) of this format."""
     path = Path(path)
     if path.is_dir():
         path = path / RESULTS_FILE
@@ -114,6 +100,8 @@ def read_results(path: str | Path) -> dict[str, Any]:
         raise RaekitError(f"{path} does not exist; run `raekit reproduce` first") from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise RaekitError(f"{path} is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise RaekitError(f"{path} does not hold a raekit reproduction")
-    return upgrade(data)
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise RaekitError(
+            f"{path} does not hold a raekit reproduction (results.json format {FORMAT})"
+        )
+    return data

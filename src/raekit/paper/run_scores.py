@@ -85,45 +85,16 @@ def evaluate_run(
     data = data or config_images(config)
     features = features or default_features(config)
     densities = densities or [normal_density(model), "gmm"]
-    requested, n = n, min(n, len(data.test))
-    if n < requested:  # FID and PRD compare equal counts: every count follows the reference's
-        notices.note(
-            f"the {config.dataset} test set has {n} images; FID and PRD use {n} samples "
-            f"each instead of {requested}"
-        )
-    extractor = get_extractor(features, dataset=config.dataset, data=data)
-    rng = np.random.default_rng(seed)
+    requested, n = n, _sample_count(config, data, n)
+    engine = {"engine": config.engine} if features == "inception" else {}
+    extractor = get_extractor(features, dataset=config.dataset, data=data, **engine)
     test = data.test[:n]
     notices.under_way()
     say(
         f"evaluating {run_dir}: {features} features, {n} samples per FID against {len(test)} test images"
     )
-    ref_stats, ref_features = _reference(extractor, data_key(config), test)
-
-    def score(images: np.ndarray) -> tuple[float, np.ndarray]:
-
-        feats = extractor(images)
-        return frechet_distance_from_stats(*feature_statistics(feats), *ref_stats), feats
-
-    valid = data.valid[: config.valid_limit]
-    codes = encode_images(model, valid)
-    images = eval_images(config, data)
-    image_codes = codes if config.eval_images == "valid" else encode_images(model, images)
-    fid, prd, loglik = {}, {}, {}
-    say("  FID of reconstructions")
-    fid["rec"], _ = score(
-        _reconstructions(model, config, images[_pick(len(images), n, rng)], run_dir, data, seed)
-    )
-    for kind in densities:
-        say(f"  {kind} density: fit or load, FID and PRD of {n} samples")
-        density = load_run_density(run_dir, kind, data=data)
-        fid[kind], feats = score(decode_codes(model, density.sample(n, seed=seed)))
-        prd[kind] = _prd(feats, ref_features)
-        loglik[kind] = density.score(codes)  # validation codes: which density generalises
-    say("  FID of interpolation midpoints")
-    pairs = _pick(len(images), n, rng, size=(n, 2))
-    mid = midpoints(image_codes[pairs[:, 0]], image_codes[pairs[:, 1]])
-    fid["interp"], _ = score(decode_codes(model, mid))
+    scorer = _Scorer(extractor, *_reference(extractor, data_key(config), test))
+    fid, prd, loglik = _scores(model, config, run_dir, data, scorer, densities, n, seed)
     result = {
         "run": str(run_dir),
         "dataset": config.dataset,
@@ -148,6 +119,51 @@ def evaluate_run(
     if track:
         track_eval(run_dir, result, track, experiment)
     return result
+
+
+def _sample_count(config, data, n: int) -> int:
+    """FID and PRD compare equal counts: at most the test set's size."""
+    if n > len(data.test):
+        notices.note(
+            f"the {config.dataset} test set has {len(data.test)} images; FID and PRD use "
+            f"{len(data.test)} samples each instead of {n}"
+        )
+    return min(n, len(data.test))
+
+
+class _Scorer:
+    """FID against the reference statistics; features kept for PRD."""
+
+    def __init__(self, extractor, ref_stats, ref_features):
+        self.extractor, self.ref_stats, self.ref_features = extractor, ref_stats, ref_features
+
+    def __call__(self, images: np.ndarray) -> tuple[float, np.ndarray]:
+        feats = self.extractor(images)
+        return frechet_distance_from_stats(*feature_statistics(feats), *self.ref_stats), feats
+
+
+def _scores(model, config, run_dir: Path, data, score: _Scorer, densities, n: int, seed: int):
+    """(fid, prd, valid_loglik): reconstructions, each density's samples, interpolations."""
+    rng = np.random.default_rng(seed)
+    codes = encode_images(model, data.valid[: config.valid_limit])
+    images = eval_images(config, data)
+    image_codes = codes if config.eval_images == "valid" else encode_images(model, images)
+    fid, prd, loglik = {}, {}, {}
+    say("  FID of reconstructions")
+    fid["rec"], _ = score(
+        _reconstructions(model, config, images[_pick(len(images), n, rng)], run_dir, data, seed)
+    )
+    for kind in densities:
+        say(f"  {kind} density: fit or load, FID and PRD of {n} samples")
+        density = load_run_density(run_dir, kind, data=data)
+        fid[kind], feats = score(decode_codes(model, density.sample(n, seed=seed)))
+        prd[kind] = _prd(feats, score.ref_features)
+        loglik[kind] = density.score(codes)  # validation codes: which density generalises
+    say("  FID of interpolation midpoints")
+    pairs = _pick(len(images), n, rng, size=(n, 2))
+    mid = midpoints(image_codes[pairs[:, 0]], image_codes[pairs[:, 1]])
+    fid["interp"], _ = score(decode_codes(model, mid))
+    return fid, prd, loglik
 
 
 def default_features(config) -> str:

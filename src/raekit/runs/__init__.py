@@ -103,18 +103,14 @@ def stopped_early(run_dir: str | Path) -> dict[str, Any] | None:
 
 
 def is_finished(run_dir: str | Path) -> bool:
-    """Whether training of the run went through to its end (every configured epoch)."""
+    """Whether training of the run went through to its end, as its status.json records (a run
+    without one never finished)."""
     run_dir = Path(run_dir)
     try:
         status = json.loads((run_dir / STATUS_FILE).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
         status = None
-    if isinstance(status, dict) and isinstance(status.get("finished"), bool):
-        return status["finished"]
-    # Runs trained before the marker existed: every configured epoch logged, best weights saved.
-    return (
-        _epochs_done(run_dir) >= read_config(run_dir).epochs and (run_dir / WEIGHTS_FILE).is_file()
-    )
+    return isinstance(status, dict) and status.get("finished") is True
 
 
 def _epochs_done(run_dir: Path) -> int:

@@ -1,7 +1,10 @@
 """Resumable training checkpoints, in safetensors + JSON, never pickle (best weights: `weights`).
 
-A checkpoint is a pair `step-000012.safetensors` (every tensor) + `step-000012.json` (all other
-state, and the SHA-256 of the safetensors file). The safetensors file is written atomically first
+A checkpoint is a pair `epoch-0003-step-000120.safetensors` (every tensor) +
+`epoch-0003-step-000120.json` (all other state, and the SHA-256 of the safetensors file): taken
+after 3 whole epochs and 120 steps (batches) of the 4th; `epoch-0003-step-000000` ends epoch 3.
+The number that orders them (`step` below) is epoch * EPOCH_STEPS + steps into the next epoch.
+The safetensors file is written atomically first
 and the JSON last: the JSON is the commit marker, so a checkpoint counts only if its JSON parses
 and the hash matches. Loading takes the newest valid one and warns about any newer broken one.
 """
@@ -24,9 +27,32 @@ from raekit.errors import RaekitError
 from raekit.runs.state_codec import InvalidState, decode, encode
 from raekit.runs.tensor_pairs import check_model, read_pair, refuse_non_finite, write_pair
 
-__all__ = ["save_checkpoint", "load_checkpoint", "latest_checkpoint", "list_checkpoints"]
+__all__ = [
+    "save_checkpoint",
+    "load_checkpoint",
+    "latest_checkpoint",
+    "list_checkpoints",
+    "checkpoint_name",
+    "checkpoint_number",
+]
 
-_NAME = re.compile(r"step-(\d+)\.json")
+EPOCH_STEPS = 1_000_000  # checkpoint number = epoch * EPOCH_STEPS + steps into the next epoch
+# epoch-EEEE-step-SSSSSS; step-N is the name of checkpoints written by earlier versions.
+_NAME = re.compile(r"(?:epoch-(\d+)-step-(\d+)|step-(\d+))\.(json|safetensors)")
+
+
+def checkpoint_name(step: int) -> str:
+    """The file stem of checkpoint number `step`: epoch-EEEE-step-SSSSSS."""
+    return f"epoch-{step // EPOCH_STEPS:04d}-step-{step % EPOCH_STEPS:06d}"
+
+
+def checkpoint_number(name: str) -> int | None:
+    """The number of a checkpoint file name (JSON or safetensors), or None for other names."""
+    match = _NAME.fullmatch(name)
+    if match is None:
+        return None
+    epoch, steps, old = match.group(1), match.group(2), match.group(3)
+    return int(old) if old is not None else int(epoch) * EPOCH_STEPS + int(steps)
 
 
 def list_checkpoints(directory: str | Path) -> list[Path]:
@@ -34,7 +60,11 @@ def list_checkpoints(directory: str | Path) -> list[Path]:
     directory = Path(directory)
     if not directory.is_dir():
         return []
-    found = [(int(m.group(1)), p) for p in directory.iterdir() if (m := _NAME.fullmatch(p.name))]
+    found = [
+        (checkpoint_number(p.name), p)
+        for p in directory.iterdir()
+        if p.suffix == ".json" and checkpoint_number(p.name) is not None
+    ]
     return [p for _, p in sorted(found)]
 
 
@@ -56,7 +86,7 @@ def _is_valid(json_path: Path) -> bool:
 
 
 def _step(json_path: Path) -> int:
-    return int(json_path.name[len("step-") : -len(".json")])
+    return checkpoint_number(json_path.name)
 
 
 def latest_checkpoint(directory: str | Path) -> Path | None:
@@ -84,7 +114,7 @@ def save_checkpoint(
         raise RaekitError(f"checkpoint step must be a non-negative integer, got {step!r}")
     if not isinstance(keep, int) or keep < 1:
         raise RaekitError(f"keep must be at least 1 (how many checkpoints to keep), got {keep!r}")
-    stem = Path(directory) / f"step-{step:06d}"
+    stem = Path(directory) / checkpoint_name(step)
     refuse_non_finite(model, stem.with_suffix(".safetensors"))
     tensors: dict[str, torch.Tensor] = {}
     record = {
@@ -113,9 +143,9 @@ def _prune(directory: Path, newest: int, keep: int, pinned: Collection[int] = ()
     kept = {newest} | {_step(p) for p in itertools.islice(older, keep - 1)}
     kept |= {step for step in pinned if step < newest}
     for path in directory.iterdir():
-        match = re.fullmatch(r"step-(\d+)\.(json|safetensors)", path.name)
-        stale_tmp = path.name.startswith(".step-") and path.name.endswith(".tmp")
-        if stale_tmp or (match and int(match.group(1)) not in kept):
+        number = checkpoint_number(path.name)
+        stale_tmp = path.name.startswith((".step-", ".epoch-")) and path.name.endswith(".tmp")
+        if stale_tmp or (number is not None and number not in kept):
             path.unlink(missing_ok=True)
 
 
