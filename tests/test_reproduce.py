@@ -239,3 +239,4 @@ def test_estimate_states_its_epochs_and_is_logged_beside_what_happened(tmp_path,
     )
     assert found["expected_epochs"] == trained and found["runs"][0]["epochs_expected"] == trained
     assert found["train_expected"] == pytest.approx(found["train"] * trained / 2)
+    assert found["runs"][0]["basis"] == ("trained epochs" if trained > 1 else "timed steps")
