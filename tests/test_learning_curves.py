@@ -8,6 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from raekit import runs
@@ -16,11 +17,11 @@ from raekit.paper import learning_curves as lc
 from raekit.paper.reproduce import reproduce
 from raekit.training.stopping import kept_weights
 
-SCRIPT = Path(__file__).resolve().parents[1] / "experiments" / "learning_curves.py"
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 
 
-def _script():
-    spec = importlib.util.spec_from_file_location("learning_curves_script", SCRIPT)
+def _script(name="learning_curves"):
+    spec = importlib.util.spec_from_file_location(f"{name}_script", EXPERIMENTS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -97,3 +98,44 @@ def test_an_epoch_not_kept_is_refused_and_one_not_reached_is_left_out(repro, tmp
     runs.write_metrics(copy, runs.read_metrics(copy)[:1])
     assert lc.weights_as_of(copy, 2) is None and lc.materialize(copy, tmp_path / "x", 2) is None
     assert lc.materialize(copy, tmp_path / "y", None) is None  # nor is it final
+
+
+def _pixels(images):
+    """A second feature space for the test: 4x4 average-pooled pixels."""
+    x = np.asarray(images, dtype=np.float64).reshape(len(images), -1, 8, 4, 8, 4)
+    return x.mean(axis=(3, 5)).reshape(len(images), -1)
+
+
+@pytest.mark.slow
+def test_crosscheck_scores_the_same_images_in_each_feature_space(repro, tmp_path):
+    from raekit.data import load_images
+    from raekit.metrics import get_extractor
+    from raekit.paper.crosscheck import Scorer
+
+    data = load_images("digits")
+    extractors = {"classifier": get_extractor("classifier", dataset="digits", data=data)}
+    extractors["pixels"] = _pixels
+    script, out = _script("inception_crosscheck"), tmp_path / "cross"
+    argv = [
+        str(repro),
+        "--out",
+        str(out),
+        "--n",
+        "60",
+        "--columns",
+        "REC,N,GMM",
+        "--paper",
+        "mnist",
+    ]
+    assert script.main(argv, extractors=extractors) == 0
+    summary = json.loads((out / "crosscheck.json").read_text())
+    got = {(r["model"], r["column"], r["features"]) for r in summary["fid"]}
+    assert ("2svae", "N", "pixels") in got and ("2svae", "GMM", "pixels") not in got  # its VAE's
+    assert len(got) == (3 + 3 + 1) * 2 and all(r["fid"] > 0 for r in summary["fid"])
+    # the floor: real training images against the same test images, in each space
+    floor = Scorer(extractors, data.test[:60])(data.train[:60])
+    assert summary["floor"] == pytest.approx(floor)
+    assert {(r["features"], r["column"]) for r in summary["spearman"]} == {
+        (f, c) for f in ("classifier", "pixels") for c in ("REC", "N", "GMM")
+    }
+    assert script.main([*argv[:-4], "--columns", "FID"], extractors=extractors) == 2

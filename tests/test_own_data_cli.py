@@ -94,3 +94,33 @@ def test_an_npy_array_trains_samples_and_resumes_after_a_move(tmp_path):
     raekit("train", "--out", run, "--resume", "--epochs", "2", "--data", tmp_path / "moved.npy")
     config = yaml.safe_load((run / "config.yaml").read_text())
     assert config["data"] == str(tmp_path / "moved.npy") and config["epochs"] == 2
+
+
+def test_mixed_sizes_and_modes_train_through_the_cli(tmp_path):
+    """CMYK, palette, 16-bit, alpha, greyscale and RGB images of different sizes in one folder:
+    each converted to RGB, centre-cropped and resized; the run says how many it read."""
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    base = _images(12, 48, seed=2)
+    for i, image in enumerate(base):
+        rgb = Image.fromarray(image).resize((40 + 4 * i, 36 + 3 * i))
+        kind = i % 6
+        if kind == 0:
+            rgb.convert("CMYK").save(folder / f"{i}.jpg", quality=95)
+        elif kind == 1:
+            rgb.convert("P").save(folder / f"{i}.png")
+        elif kind == 2:
+            grey = np.asarray(rgb.convert("L")).astype(np.uint16) * 257
+            Image.fromarray(grey).save(folder / f"{i}.png")
+        elif kind == 3:
+            rgb.convert("RGBA").save(folder / f"{i}.png")
+        elif kind == 4:
+            rgb.convert("L").save(folder / f"{i}.png")
+        else:
+            rgb.save(folder / f"{i}.jpg")
+    run = tmp_path / "run"
+    out = raekit("train", "--data", folder, "--preset", "tiny", "--epochs", "1", "--out", run,
+                 "--set", "batch_size=4", "resolution=32", "--device", "cpu")  # fmt: skip
+    assert "on 12 images" in out.stdout and "(3x32x32)" in out.stdout
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    assert (config["resolution"], config["channels"]) == (32, 3)

@@ -72,6 +72,14 @@ _OWN_IMAGES = """
 """
 _OWN = "import numpy as np"
 PRELUDES[("docs/own-images.md", _OWN)] = _OWN_IMAGES
+# `raekit train ... --track mlflow` run in the folder the block then reads MLflow's store from.
+PRELUDES[("docs/tracking.md", "import mlflow")] = """
+    import os
+    import raekit
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    _config = raekit.make_config("digits", "rae-l2", "tiny", epochs=1, train_limit=200)
+    raekit.train(_config, "runs/ml", track="mlflow")
+"""
 _FIVE_EPOCHS = (
     'config = raekit.make_config("mnist", "rae-l2", "cpu", epochs=5)',
     'config = raekit.make_config("digits", "rae-l2", "tiny", epochs=1)',

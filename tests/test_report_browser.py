@@ -4,7 +4,9 @@ hold the numbers of the results file, and the contents link to sections that exi
 import importlib.util
 import json
 import os
+import re
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -35,9 +37,9 @@ def browser():
         instance.close()
 
 
-def open_page(browser, path):
+def open_page(browser, path, width=1400):
     """Load a report; return its console errors, image widths, table cells by table id, and links."""
-    page = browser.new_page()
+    page = browser.new_page(viewport={"width": width, "height": 1000})
     errors = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -48,16 +50,36 @@ def open_page(browser, path):
             [t.id, Array.from(t.querySelectorAll('tbody tr')).map(r => Array.from(r.cells).map(c => c.innerText))])),
         bold: Object.fromEntries(Array.from(document.querySelectorAll('table[id]')).map(t =>
             [t.id, t.querySelectorAll('b').length])),
+        boldHeads: Object.fromEntries(Array.from(document.querySelectorAll('table[id]')).map(t =>
+            [t.id, Array.from(t.querySelectorAll('tbody b')).map(b =>
+                t.querySelectorAll('thead th')[b.closest('td').cellIndex].innerText)])),
         links: Array.from(document.querySelectorAll('nav a')).map(a => a.getAttribute('href')),
-        ids: Array.from(document.querySelectorAll('[id]')).map(e => e.id)})""")
+        ids: Array.from(document.querySelectorAll('[id]')).map(e => e.id),
+        text: document.body.innerText,
+        detailRows: Object.fromEntries(Array.from(document.querySelectorAll('table.detail')).map(t =>
+            [t.id.slice(7), Array.from(t.querySelectorAll('tr')).map(r =>
+                [r.cells[0].innerText, r.cells[1].innerText])])),
+        html: document.documentElement.outerHTML,
+        overflow: document.documentElement.scrollWidth - window.innerWidth})""")
     page.close()
     return errors, info
 
 
-def check_page(info, errors, min_images):
+def check_page(info, errors, min_images, folder=None):
     assert errors == []
     assert len(info["widths"]) >= min_images and all(w > 0 for w in info["widths"])
     assert info["links"] and all(link[1:] in info["ids"] for link in info["links"])
+    # Counts agree with their nouns; no path of the machine that made the page.
+    assert not re.search(r"\b1 (comparisons|models|runs|seeds|claims)\b", info["text"])
+    if folder is not None:
+        for where in {str(folder), str(folder.resolve()), str(Path.home())}:
+            assert where not in info["html"], where
+
+
+def check_narrow(browser, path):
+    """At 800 px the page does not overflow sideways (wide tables scroll inside themselves)."""
+    errors, info = open_page(browser, path, width=800)
+    assert errors == [] and info["overflow"] <= 0, info["overflow"]
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +141,11 @@ def test_reproduction_report(browser, reproduction):
     results = json.loads((tmp_path / "results.json").read_text())
     errors, info = open_page(browser, tmp_path / "report.html")
     # Per model: 4 grid cells + 7 detail figures; 2 comparison plots.
-    check_page(info, errors, 2 * 11 + 2)
+    check_page(info, errors, 2 * 11 + 2, tmp_path)
+    check_narrow(browser, tmp_path / "report.html")
+    # Log-likelihoods of different latent spaces: never a "best" across models.
+    assert info["boldHeads"]["densities-table"]
+    assert not [h for h in info["boldHeads"]["densities-table"] if "log-lik" in h]
     table1 = {row[0]: row[2:] for row in info["tables"]["table1-table"]}  # model, seeds, numbers
     table2 = {row[0]: row[2:] for row in info["tables"]["table2-table"]}
     assert set(table1) == set(table2) == set(results["aggregate"]) == {"ae", "vae"}
@@ -134,6 +160,20 @@ def test_reproduction_report(browser, reproduction):
     grid = {row[0]: row for row in info["tables"]["fig4-grid"]}
     assert set(grid) == set(results["aggregate"])
     assert "claims" in info["ids"] and "#claims" in info["links"]
+
+
+def test_fig4_cells_are_large_and_enlarge_on_a_click(browser, reproduction):
+    out, _ = reproduction
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto((out / "report.html").resolve().as_uri(), wait_until="load")
+    cell = page.locator("#fig4-grid img").first
+    before = cell.bounding_box()["width"]
+    assert before >= 250  # 190 px before: 17 px a digit
+    cell.click()
+    assert cell.bounding_box()["width"] >= 900  # min(96vw, 96vh) of a 1400 x 1000 window
+    page.mouse.click(5, 5)  # anywhere else: back in its cell
+    assert cell.bounding_box()["width"] == pytest.approx(before)
+    page.close()
 
 
 def test_fig3_page(browser, tmp_path):
@@ -160,7 +200,8 @@ def test_fig3_page(browser, tmp_path):
     )
     write_fig3_report(tmp_path, result, table)
     errors, info = open_page(browser, tmp_path / "fig3.html")
-    check_page(info, errors, 1)
+    check_page(info, errors, 1, tmp_path)
+    check_narrow(browser, tmp_path / "fig3.html")
     saved = json.loads((tmp_path / "fig3.json").read_text())
     assert info["tables"]["kl-table"] == [
         [f"{float(w):g}", f"{v['rec']:.2f}", f"{v['sample']:.2f}"]
@@ -180,6 +221,9 @@ def test_fig2_page(browser, tmp_path):
             "fraction_valid": 0.75,
             "mean_score": -4.5,
             "std_score": 0.5,
+            "gp_noise": 0.9992000000000001,
+            "note": None,
+            "run": str(tmp_path / "grae" / "seed0"),
             "top": [["CCO", -1.25], ["c1ccccc1", -2.0], ["CC(=O)O", -3.5]],
         },
         "cvae": {
@@ -193,7 +237,13 @@ def test_fig2_page(browser, tmp_path):
     (tmp_path / "fig2.json").write_text(json.dumps(rows))
     write_fig2_report(tmp_path, "molecules", figure2_table("molecules", rows), rows)
     errors, info = open_page(browser, tmp_path / "fig2.html")
-    check_page(info, errors, 5)  # one drawing per top molecule
+    check_page(info, errors, 5, tmp_path)  # one drawing per top molecule
+    check_narrow(browser, tmp_path / "fig2.html")
+    # Each model's detail: a table of rounded numbers, no Python reprs.
+    detail = dict(tuple(row) for row in json.loads(json.dumps(info["detailRows"]["grae"])))
+    assert detail["fraction_valid"] == "0.75" and detail["std_score"] == "0.5"
+    assert detail["gp_noise"] == "0.9992" and detail["note"] == "–"
+    assert detail["run"] == os.path.join("grae", "seed0")
     saved = json.loads((tmp_path / "fig2.json").read_text())
     table = {row[0]: row for row in info["tables"]["fig2-table"]}
     for model, r in saved.items():

@@ -208,3 +208,12 @@ def test_a_results_page_headed_results_gets_new_blocks_at_its_end(tmp_path):
     assert text.index("Old text.") < text.index("<!-- results mnist-cpu:")
     assert text.rstrip().endswith("<!-- /results mnist-cpu -->")
     assert_readme_matches(results, parse_readme_tables(text, "mnist-cpu"))
+
+
+def test_committed_reports_name_no_folder_of_the_machine_that_made_them():
+    results = ROOT / "results"
+    pages = [*results.rglob("*.html"), *results.rglob("*.md")]
+    assert pages
+    for page in pages:
+        found = re.search(r"(?<![\w.])/(work|home|tmp|root|Users)/[\w.-]+", page.read_text())
+        assert found is None, f"{page}: {found.group(0)}"

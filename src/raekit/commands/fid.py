@@ -50,6 +50,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of a run's samples and of PRD")
     p.add_argument("--weights", help="Inception weights file (default: the fetched one)")
     p.add_argument("--batch-size", type=int, default=50, help="images per Inception batch")
+    p.add_argument(
+        "--engine",
+        choices=("fast", "eager"),
+        default="fast",
+        help="fast: compiled Inception on a CPU for 2000+ images (default); eager: plain PyTorch",
+    )
     add_device_option(p)
     p.set_defaults(handler=run_fid)
 
@@ -79,7 +85,7 @@ def run_fid(args) -> int:
     from raekit.paper.fid_inputs import SampleOptions, fid_side, save_statistics
 
     _check(args)
-    extractor = _lazy_extractor(args.weights, args.batch_size)
+    extractor = _lazy_extractor(args.weights, args.batch_size, args.engine)
     sampling = SampleOptions(args.n, args.density, args.seed)
     a = fid_side(args.a, extractor, args.resolution, sampling, args.prd)
     if args.save_stats is not None:
@@ -100,7 +106,7 @@ def run_fid(args) -> int:
     return 0
 
 
-def _lazy_extractor(weights: str | None, batch_size: int):
+def _lazy_extractor(weights: str | None, batch_size: int, engine: str = "fast"):
     """The Inception extractor, loaded on first use (statistics files need none)."""
     made = []
 
@@ -108,7 +114,7 @@ def _lazy_extractor(weights: str | None, batch_size: int):
         if not made:
             from raekit.metrics.features import InceptionExtractor
 
-            made.append(InceptionExtractor(weights=weights, batch_size=batch_size))
+            made.append(InceptionExtractor(weights=weights, batch_size=batch_size, engine=engine))
         return made[0]
 
     return get

@@ -78,6 +78,7 @@ class RunConfig:
     stop_after_cuts: int = 0
     skip_nonfinite: int = 0  # bad (NaN/Inf) batches that may be skipped before stopping
     device: str = "auto"  # torch device: auto (CUDA, then MPS, else CPU), cpu, cuda, cuda:N, mps
+    engine: str = "fast"  # "fast": compiled CPU training steps (raekit.training.fast); "eager"
     # Ex-post densities (defaults of `raekit fit-density` and `evaluate` for this run).
     gmm_components: int = 10  # the "GMM" column's components (paper: 10)
     gmm_max_iter: int = 100  # EM iterations at most (paper: 100)

@@ -122,6 +122,7 @@ RULES: dict[str, Rule] = {
     "stop_after_cuts": at_least(0),
     "skip_nonfinite": at_least(0),
     "device": Rule(is_device_name, "auto, cpu, cuda, cuda:N, mps or xpu"),
+    "engine": one_of("fast", "eager"),
     # ex-post densities
     "gmm_components": at_least(1),
     "gmm_max_iter": at_least(1),

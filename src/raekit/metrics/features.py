@@ -61,21 +61,43 @@ class TorchExtractor:
 
 
 class InceptionExtractor(TorchExtractor):
-    """TF-FID Inception-v3 pool_3 features (2048-d); channels_last fp32 for CPU speed."""
+    """TF-FID Inception-v3 pool_3 features (2048-d), channels_last fp32. `engine="fast"` (the
+    default) compiles the network for sets of `MIN_IMAGES` or more on a CPU
+    (raekit.metrics.inception_fast); "eager" never does."""
 
     name = "inception"
 
-    def __init__(self, weights=None, batch_size: int = 50, device: torch.device | None = None):
+    def __init__(
+        self,
+        weights=None,
+        batch_size: int = 50,
+        device: torch.device | None = None,
+        engine: str = "fast",
+    ):
         from raekit.metrics.inception import FEATURE_DIM, preprocess
+        from raekit.metrics.inception_fast import ENGINES, FrozenInception
         from raekit.metrics.inception_weights import WEIGHTS_SHA256, load_inception
 
+        if engine not in ENGINES:
+            raise unknown("engine", engine, ENGINES)
         device = device or compute_device()
         net = load_inception(weights).to(device, memory_format=torch.channels_last)
 
-        def embed(batch):
+        def eager(batch):
             return net(preprocess(batch).contiguous(memory_format=torch.channels_last))
 
-        super().__init__(embed, FEATURE_DIM, batch_size, f"inception-{WEIGHTS_SHA256[:12]}", device)
+        super().__init__(eager, FEATURE_DIM, batch_size, f"inception-{WEIGHTS_SHA256[:12]}", device)
+        self.eager = eager
+        self.frozen = None
+        if engine == "fast" and self.device.type == "cpu":
+            self.frozen = FrozenInception(net, preprocess, batch_size)
+
+    def __call__(self, images) -> np.ndarray:
+        from raekit.metrics.inception_fast import MIN_IMAGES
+
+        frozen = self.frozen if self.frozen is not None and len(images) >= MIN_IMAGES else None
+        self.embed = self.eager if frozen is None else (lambda b: frozen(b, self.eager))
+        return super().__call__(images)
 
 
 class ClassifierExtractor(TorchExtractor):
@@ -111,8 +133,10 @@ def _classifier_extractor(dataset: str | None, data=None, batch_size: int = 256,
     return ClassifierExtractor(classifier_for(dataset or data.name, data, **train_kw), batch_size)
 
 
-def _inception_extractor(dataset: str | None = None, data=None, weights=None, batch_size: int = 50):
-    return InceptionExtractor(weights=weights, batch_size=batch_size)
+def _inception_extractor(
+    dataset: str | None = None, data=None, weights=None, batch_size: int = 50, engine: str = "fast"
+):
+    return InceptionExtractor(weights=weights, batch_size=batch_size, engine=engine)
 
 
 EXTRACTORS = {"inception": _inception_extractor, "classifier": _classifier_extractor}

@@ -178,11 +178,12 @@ class FIDInceptionV3(nn.Module):
 
 
 def preprocess(images: torch.Tensor) -> torch.Tensor:
-    """[0, 1] images (N, 1 or 3, H, W) -> (N, 3, 299, 299) in TF scale (x*255 - 128) / 128."""
-    if images.shape[1] == 1:
-        images = images.expand(-1, 3, -1, -1)
+    """[0, 1] images (N, 1 or 3, H, W) -> (N, 3, 299, 299) in TF scale (x*255 - 128) / 128.
+    Grey images are resized once and then repeated over the three channels (the same numbers as
+    resizing three equal channels, at a third of the cost)."""
     if images.shape[-2:] != (INPUT_SIZE, INPUT_SIZE):
         images = F.interpolate(
             images, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False
         )
-    return (images - 0.5) * 2.0
+    images = (images - 0.5) * 2.0
+    return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images

@@ -11,6 +11,11 @@ PRD_ORDER = "F_8 (recall) / F_1/8 (precision)"
 PRD_SHORT = "F_8 / F_1/8"
 
 
+def plural(n: int, noun: str) -> str:
+    """'1 comparison', '2 comparisons': a count with its noun in agreement."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def run_protocols(results: dict[str, Any]) -> list[dict[str, Any]]:
     """The distinct protocols of a results.json's runs (a run without one is reported as unknown)."""
     seen: list[dict[str, Any]] = []

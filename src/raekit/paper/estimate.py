@@ -10,6 +10,7 @@ GMM, longer for the two-stage VAE) are not counted.
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from typing import Any
 
@@ -105,21 +106,36 @@ def expected_epochs(jobs) -> float | None:
     return sum(done) / len(done) if done else None
 
 
+def observed_epoch_seconds(jobs) -> dict[str, float]:
+    """Median training seconds per epoch (validation excluded) of each model's epochs already
+    trained in this reproduction, past each run's first epoch (which may include a compile)."""
+    found: dict[str, list[float]] = {}
+    for job in jobs:
+        if job.exists and not first_stage_of(job.run_dir):
+            rows = runs.read_metrics(job.run_dir)[1:]
+            found.setdefault(job.model, []).extend(float(r["seconds"]) for r in rows)
+    return {model: statistics.median(v) for model, v in found.items() if v}
+
+
 def training_plans(to_train, jobs, data, costs) -> list[dict]:
-    """Per run to train: measured seconds per epoch (steps and validation), the epochs left at
-    most, and the epochs left if it ends after as many epochs as this reproduction's ended runs."""
-    mean = expected_epochs(jobs)
+    """Per run to train: seconds per epoch (training from the model's epochs trained here if any,
+    else from timed eager steps; validation from timed batches), the epochs left at most, and the
+    epochs left if it ends after as many epochs as this reproduction's ended runs."""
+    mean, seen = expected_epochs(jobs), observed_epoch_seconds(jobs)
     plans = []
     for job in to_train:
         c, step, fwd = job.config, costs[job.model]["step"], costs[job.model]["valid"]
         batches = math.ceil(len(data.train[: c.train_limit]) / c.batch_size)
         valid_batches = math.ceil(len(data.valid[: c.valid_limit]) / c.batch_size)
+        # Epochs already trained by this model here (any seed) measure the engine really used.
+        per_epoch = seen.get(job.model, batches * step) + valid_batches * fwd
         done = reuse.trained_epochs(job.run_dir) if job.exists else 0
         likely = c.epochs if mean is None or c.stop_patience is None else min(c.epochs, mean)
         plans.append(
             {
                 "run": str(job.run_dir),
-                "seconds_per_epoch": batches * step + valid_batches * fwd,
+                "seconds_per_epoch": per_epoch,
+                "basis": "trained epochs" if job.model in seen else "timed steps",
                 "epochs_done": done,
                 "epochs_left": c.epochs - done,
                 "epochs_expected": max(likely - done, 0.0),

@@ -141,7 +141,8 @@ def fig2_block(
     bo_time = "not recorded" if None in bo else duration(sum(bo))
     lines = [
         f"<!-- results {name}: written by `raekit export-results` from results/{name}/{FIG2_FILE} -->",
-        f"#### Figure 2, {task}, `{preset}` preset, {per_type}{first['seeds']} seeds of "
+        f"#### Figure 2, {task}, `{preset}` preset, {per_type}{first['seeds']} "
+        f"{'BO seed' if first['seeds'] == 1 else 'seeds'} of "
         f"{first['iterations']} x {first['batch']} proposals, {first['gp']} GP",
         "",
         f"Wall time on 2 shared CPU cores: training {duration(sum(training.values()))} "

@@ -16,6 +16,7 @@ from raekit.errors import RaekitError
 from raekit.io.atomic import atomic_write_text
 from raekit.io.jsonio import write_json
 from raekit.paper import reuse
+from raekit.paper.captions import plural
 from raekit.paper.claims import claims_html, claims_markdown
 from raekit.paper.figure2_claims import check_figure2_claims, learning, not_tested_reasons
 from raekit.paper.figure2_seeds import combine_rows, combined_learning, run_name
@@ -85,22 +86,38 @@ def _best_grid(task: str, rows: dict[str, dict]) -> str:
     )
 
 
-def _detail(rows: dict[str, dict]) -> list[Section]:
-    return [
-        Section(
-            f"model-{model}",
-            model,
-            "<ul>"
-            + "".join(
-                f"<li>{html.escape(str(k))}: {html.escape(str(v))}</li>"
-                for k, v in r.items()
-                if not isinstance(v, (list, dict))
-            )
-            + "</ul>",
-            3,
+def _detail(rows: dict[str, dict], out: Path | None = None) -> list[Section]:
+    """Each model's BO settings and single numbers as a two-column table, numbers rounded."""
+    sections = []
+    for model, r in rows.items():
+        cells = "".join(
+            f"<tr><th scope='row'>{html.escape(str(k))}</th><td>{html.escape(_cell(v, out))}</td></tr>"
+            for k, v in r.items()
+            if not isinstance(v, (list, dict))
         )
-        for model, r in rows.items()
-    ]
+        table = (
+            f"<table class='detail' id='detail-{html.escape(model)}'><tbody>{cells}</tbody></table>"
+        )
+        sections.append(Section(f"model-{model}", model, table, 3))
+    return sections
+
+
+def _cell(value, out: Path | None) -> str:
+    """A setting as the report shows it: 4 significant digits, '–' for none, paths relative."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    text = str(value)
+    if isinstance(value, str) and Path(text).is_absolute():
+        base = out.resolve() if out is not None else None
+        try:
+            return str(Path(text).resolve().relative_to(base)) if base else Path(text).name
+        except ValueError:
+            return Path(text).name
+    return text
 
 
 def _tables(task: str, rows: dict[str, dict], checks: dict[str, dict] | None) -> list[Table]:
@@ -139,7 +156,7 @@ def write_fig2_report(
     sections += [
         Section("best", "Best proposals side by side", _best_grid(task, rows)),
         Section("models", "Per-model detail", ""),
-        *_detail(rows),
+        *_detail(rows, out),
     ]
     path = out / "fig2.html"
     atomic_write_text(
@@ -147,7 +164,9 @@ def write_fig2_report(
         page(
             f"raekit: Figure 2 ({task})",
             sections,
-            html.escape(f"{len(rows)} models, Bayesian optimisation in their latent spaces."),
+            html.escape(
+                f"{plural(len(rows), 'model')}, Bayesian optimisation in their latent spaces."
+            ),
         ),
     )
     return path

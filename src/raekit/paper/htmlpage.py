@@ -8,15 +8,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 STYLE = (
-    "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;padding:0 1em;color:#222}"
+    "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1400px;padding:0 1em;color:#222;"
+    "overflow-wrap:anywhere}"
     "nav{background:#f6f6f6;padding:.5em 1.5em;border-radius:6px}nav ol{margin:.3em 0}"
-    "table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
+    "table{border-collapse:collapse;margin:.6em 0;display:block;max-width:100%;overflow-x:auto}"
+    "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right;overflow-wrap:normal}"
     "th{background:#f0f0f0}td:first-child,th:first-child{text-align:left}"
     "p.note{color:#555;font-size:.9em;max-width:60em;margin-top:0}"
-    "table.grid td{text-align:center;vertical-align:middle}table.grid img{width:190px}"
-    "figure{display:inline-block;margin:6px;vertical-align:top;text-align:center;font-size:.85em}"
-    "img{max-width:100%;image-rendering:pixelated}img.plot{image-rendering:auto;max-width:900px}"
-    "figure img{max-width:440px}table.grid th{text-align:center}"
+    # Fig. 4: the columns share the page's width; a click (or Tab) on a cell enlarges it.
+    "table.grid{display:table;width:100%;table-layout:fixed}table.grid th:first-child{width:5.5em}"
+    "table.grid td{text-align:center;vertical-align:middle;padding:2px}"
+    "table.grid img{width:100%;max-width:340px;cursor:zoom-in}"
+    "img.zoom:focus{position:fixed;inset:0;margin:auto;width:min(96vw,96vh);max-width:none;"
+    "height:auto;z-index:10;cursor:zoom-out;box-shadow:0 0 0 100vmax rgba(0,0,0,.6);outline:none}"
+    "figure{display:inline-block;margin:6px;vertical-align:top;text-align:center;font-size:.85em;"
+    "max-width:100%}"
+    "img{max-width:100%;image-rendering:pixelated}img.plot{image-rendering:auto;max-width:min(900px,100%)}"
+    "figure img{max-width:min(440px,100%)}table.grid th{text-align:center}"
     "section{margin-bottom:2em}"
 )
 
@@ -29,12 +37,15 @@ class Section:
     level: int = 2  # h2 sections are numbered in the contents, h3 ones nest under them
 
 
-def embed_png(source: str | Path | bytes, alt: str, css: str = "") -> str:
-    """An <img> whose PNG travels inside the page."""
+def embed_png(source: str | Path | bytes, alt: str, css: str = "", zoom: bool = False) -> str:
+    """An <img> whose PNG travels inside the page; `zoom`: a click enlarges it to the window
+    (it takes the focus; a click elsewhere or Tab shrinks it back), no script needed."""
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
     encoded = base64.b64encode(data).decode("ascii")
-    klass = f' class="{css}"' if css else ""
-    return f'<img{klass} src="data:image/png;base64,{encoded}" alt="{html.escape(alt)}">'
+    classes = " ".join(c for c in (css, "zoom" if zoom else "") if c)
+    klass = f' class="{classes}"' if classes else ""
+    focus = ' tabindex="0" title="click to enlarge"' if zoom else ""
+    return f'<img{klass}{focus} src="data:image/png;base64,{encoded}" alt="{html.escape(alt)}">'
 
 
 def figure(img_html: str, caption: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from raekit.paper.captions import plural
 from raekit.paper.claims import results_cells
 from raekit.paper.reported import TABLE1
 from raekit.paper.stats import average_ranks, spearman
@@ -71,7 +72,7 @@ def describe(ordering: dict[str, Any]) -> str:
     if ordering["spearman"] is None:
         return f"{label}: fewer than two models to rank."
     n = len(ordering["models"])
-    return f"{label}: Spearman rho {ordering['spearman']:.2f} over {n} models; {differences(ordering)}."
+    return f"{label}: Spearman rho {ordering['spearman']:.2f} over {plural(n, 'model')}; {differences(ordering)}."
 
 
 def orderings_markdown(orderings: list[dict[str, Any]]) -> str:

@@ -15,7 +15,7 @@ from raekit.errors import RaekitError
 from raekit.generation import interpolate_images, load_run_density, reconstruct, sample_images
 from raekit.generation.neighbours import nearest_neighbours
 from raekit.io.atomic import atomic_path, atomic_write_text
-from raekit.paper.captions import PRD_ORDER
+from raekit.paper.captions import PRD_ORDER, plural
 from raekit.paper.htmlpage import Section, embed_png, figure, page
 from raekit.paper.tables import annotate, describe_features
 from raekit.plots import pyplot
@@ -171,7 +171,7 @@ def comparison_grid(figures: dict[str, dict[str, Path]]) -> str:
     rows = []
     for model, paths in figures.items():
         cells = "".join(
-            f"<td>{embed_png(paths[key], f'{model} {name}') if key in paths else '–'}</td>"
+            f"<td>{embed_png(paths[key], f'{model} {name}', zoom=True) if key in paths else '–'}</td>"
             for name, key in GRID_COLUMNS
         )
         rows.append(
@@ -181,7 +181,7 @@ def comparison_grid(figures: dict[str, dict[str, Path]]) -> str:
         "Each row one model. REC: test images (top) and their reconstructions; N and GMM: 64 decoded "
         "samples of each density; Interp.: slerp interpolations between test pairs (one pair a row). "
         "As in the paper (Appendix D) the figures show test images; the FIDs' images are said under "
-        "Table 1."
+        "Table 1. Click a cell to enlarge it (click again elsewhere to close)."
     )
     return (
         f"<table class='grid' id='fig4-grid'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
@@ -189,13 +189,15 @@ def comparison_grid(figures: dict[str, dict[str, Path]]) -> str:
     )
 
 
-def _model_detail(model: str, result: dict[str, Any], paths: dict[str, Path]) -> str:
+def _model_detail(
+    model: str, result: dict[str, Any], paths: dict[str, Path], out: Path | None = None
+) -> str:
     fid = ", ".join(f"{k} {v:.2f}" for k, v in result["fid"].items())
     prd = ", ".join(
         f"{k} {v['f8']:.2f} / {v['f1_8']:.2f}" for k, v in result.get("prd", {}).items()
     )
     facts = (
-        f"<p>Run <code>{html.escape(str(result['run']))}</code>. FID: {html.escape(fid)}. "
+        f"<p>Run <code>{html.escape(relative(result['run'], out))}</code>. FID: {html.escape(fid)}. "
         f"PRD {PRD_ORDER}: {html.escape(prd)}.</p>"
     )
     return (
@@ -203,12 +205,27 @@ def _model_detail(model: str, result: dict[str, Any], paths: dict[str, Path]) ->
         + "<div>"
         + "".join(
             figure(
-                embed_png(p, f"{model} {name}", "plot" if name in ("curves", "prd") else ""), name
+                embed_png(
+                    p,
+                    f"{model} {name}",
+                    "plot" if name in ("curves", "prd") else "",
+                    zoom=name not in ("curves", "prd"),
+                ),
+                name,
             )
             for name, p in paths.items()
         )
         + "</div>"
     )
+
+
+def relative(path, out: Path | None) -> str:
+    """`path` as the report names it: relative to the report's folder, never absolute."""
+    import os
+
+    if out is None or not Path(path).is_absolute():
+        return str(path)
+    return os.path.relpath(Path(path).resolve(), Path(out).resolve())
 
 
 def _distinct(items: list) -> list:
@@ -294,11 +311,13 @@ def write_report(
         )
     sections += _comparison_sections(out / "figures", results, figures)
     sections += [
-        Section(f"model-{model}", model, _model_detail(model, results[model], figures[model]), 3)
+        Section(
+            f"model-{model}", model, _model_detail(model, results[model], figures[model], out), 3
+        )
         for model in results
     ]
     intro = html.escape(
-        f"{len(results)} models on {first['dataset']} ({first['preset']} preset), evaluated with "
+        f"{plural(len(results), 'model')} on {first['dataset']} ({first['preset']} preset), evaluated with "
         f"{describe_features(first)} on {first['n']} samples. Paper: Ghosh et al., From "
         "Variational to Deterministic Autoencoders (ICLR 2020)."
     )

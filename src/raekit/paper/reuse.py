@@ -13,7 +13,7 @@ from raekit.errors import RaekitError
 from raekit.io.transfer import digest
 
 # Settings that change where or how a run is computed, never what it computes.
-OPERATIONAL = ("data_root", "device", "keep_checkpoints", "keep_epochs")
+OPERATIONAL = ("data_root", "device", "engine", "keep_checkpoints", "keep_epochs")
 # Settings of the evaluation only: a trained run is reused under another protocol and evaluated
 # again (see align_protocol).
 EVALUATION = ("eval_images", "rec_sampled", "rec_second_stage")

@@ -86,7 +86,8 @@ def evaluate_run(
     features = features or default_features(config)
     densities = densities or [normal_density(model), "gmm"]
     requested, n = n, _sample_count(config, data, n)
-    extractor = get_extractor(features, dataset=config.dataset, data=data)
+    engine = {"engine": config.engine} if features == "inception" else {}
+    extractor = get_extractor(features, dataset=config.dataset, data=data, **engine)
     test = data.test[:n]
     notices.under_way()
     say(

@@ -11,6 +11,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from raekit.paper.captions import plural
+
 HOLDS, FAILS, UNRESOLVED = "holds", "does not hold", "not resolved at this scale"
 
 
@@ -69,7 +71,10 @@ def explain(status: str, comps: list[dict[str, Any]]) -> str:
     if not comps:
         return "the models it compares were not evaluated"
     counts = {o: sum(c["outcome"] == o for c in comps) for o in (HOLDS, FAILS, UNRESOLVED)}
-    summary = f"{len(comps)} comparisons: {counts[HOLDS]} hold, {counts[FAILS]} do not, {counts[UNRESOLVED]} unresolved"
+    summary = (
+        f"{plural(len(comps), 'comparison')}: {counts[HOLDS]} {'holds' if counts[HOLDS] == 1 else 'hold'}, "
+        f"{counts[FAILS]} {'does' if counts[FAILS] == 1 else 'do'} not, {counts[UNRESOLVED]} unresolved"
+    )
     if status == HOLDS:
         return summary
     worst = [c for c in comps if c["outcome"] == (FAILS if status == FAILS else UNRESOLVED)]

@@ -236,11 +236,14 @@ def annotate(
             f"shown as printed, beside the same quantities. {FIRST_STAGE_NOTE}"
         )
     else:
-        goals = [None if h == "model" else "max" if "log-lik" in h else "min" for h in table.header]
+        # Log-likelihoods are densities over each model's own latent space: no best across models.
+        goals = [None if h == "model" or "log-lik" in h else "min" for h in table.header]
         note = (
-            "FID of each density's decoded samples (lower is better), and the mean log-likelihood of the "
-            "validation codes under each density fitted on the training codes (higher is better: the "
-            f"density generalises). {n} samples, {features}."
+            "FID of each density's decoded samples (lower is better; bold: the best of each FID "
+            "column), and the mean log-likelihood of the validation codes under each density fitted "
+            "on the training codes (higher is better within a row: the density generalises). The "
+            "log-likelihoods of different models are over different latent spaces and not "
+            f"comparable down a column, so none is bold. {n} samples, {features}."
         )
     table.goals, table.note, table.key = goals, note, key
     return table

@@ -20,7 +20,7 @@ from raekit.config import RunConfig
 from raekit.errors import RaekitError, TrainingInterrupted
 from raekit.io.atomic import atomic_write_bytes
 from raekit.runs import checkpoint, weights
-from raekit.training import tracking
+from raekit.training import fast, tracking
 from raekit.training.stopping import kept_epochs, kept_weights, rule_text, should_stop
 from raekit.training.utils import (
     SignalCatcher,
@@ -88,6 +88,8 @@ class EpochLoop:
         # A last partial batch is kept unless too small to split over ranks with 2 images each
         # (BatchNorm needs two).
         batches = len(train_x) // size + int(len(train_x) % size >= 2 * ctx.world_size)
+        steps_left = (config.epochs - state.epoch) * batches - state.batch
+        self.net = fast.training_net(self.net, self.model, config, ctx, steps_left)
         while state.epoch < config.epochs and state.stopped is None:
             started = time.perf_counter()
             order = epoch_order(len(train_x), config.seed, state.epoch)

@@ -23,6 +23,7 @@ from raekit.runs.state_codec import decode
 RESUMABLE = {
     "epochs",
     "device",
+    "engine",
     "skip_nonfinite",
     "keep_checkpoints",
     "keep_epochs",
