@@ -19,7 +19,7 @@ from raekit.errors import RaekitError, unknown
 from raekit.generation import encode_images
 from raekit.generation.densities import model_fingerprint
 from raekit.io.jsonio import read_json_object, write_json
-from raekit.runs import load_run
+from raekit.runs import Run
 
 DRAWS = {"expressions": 25, "molecules": 500}  # decodings per proposed point (GrammarVAE)
 # Where GrammarVAE's get_final_results.py takes the worst score it leaves out of averages.
@@ -175,11 +175,9 @@ class StartingPoints:
     task: str
 
 
-def _starting_points(model, config, max_codes: int | None, standardise: str) -> StartingPoints:
+def _starting_points(run: Run, max_codes: int | None, standardise: str) -> StartingPoints:
     """The task's sequences (at most max_codes), encoded and scored."""
-    from raekit.grammar.task import load_sequences
-
-    data = load_sequences(config)
+    model, config, data = run.model, run.config, run.data
     indices = np.concatenate([data.train, data.valid, data.test])
     strings = data.strings["train"] + data.strings["valid"] + data.strings["test"]
     if max_codes:
@@ -248,7 +246,7 @@ def _protocol(task, model, iterations, batch, draws, gp, max_codes, invalid, sta
 
 
 def run_bo(
-    run_dir: str | Path,
+    run: Run,
     iterations: int = 5,
     batch: int = 50,
     seeds: int = 5,
@@ -258,19 +256,22 @@ def run_bo(
     invalid: str = "worst",
     standardise: str = "zinc250k",
 ) -> dict:
-    """BO with several seeds on a trained run; returns the Figure 2 row (and writes RUN/bo.json).
-    Seeds finished by an earlier call with the same settings and weights are reused."""
+    """BO with several seeds on a trained run (a Run, or a run directory made one with Run.of);
+    returns the Figure 2 row (and writes RUN/bo.json). Seeds finished by an earlier call with
+    the same settings and weights are reused."""
     from raekit.bo.bayesian import bayesian_optimisation
 
     check_bo_options(
         iterations=iterations, batch=batch, seeds=seeds, draws=draws, gp=gp, max_codes=max_codes
     )
-    model, config = load_run(run_dir)
+    run = Run.of(run)
+    run_dir, config = run.directory, run.config
     if config.image_shape is not None:
         raise RaekitError(
             f"{run_dir} is an image model; BO runs on expressions or molecules models"
         )
-    start = _starting_points(model, config, max_codes, standardise)
+    model = run.model
+    start = _starting_points(run, max_codes, standardise)
     task = config.dataset
     protocol = _protocol(task, model, iterations, batch, draws, gp, max_codes, invalid, standardise)
 

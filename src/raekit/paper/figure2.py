@@ -32,6 +32,7 @@ from raekit.paper.figure2_tables import (
 )
 from raekit.paper.htmlpage import Section, embed_png, page
 from raekit.paper.tables import Table
+from raekit.runs import Run
 from raekit.training import train
 
 __all__ = ["PAPER_FIG2", "check_table", "figure2_table", "reproduce_fig2", "write_fig2_outputs"]
@@ -244,8 +245,9 @@ def _one_model(task, out, model, preset, seed, overrides, bo_options, counts):
     run_dir = _train_or_reuse(config, out / run_name(model, seed))
     cached = _read_bo(run_dir / "bo.json")
     same = cached and _same_protocol(cached, bo_options, task)
-    row = cached if same else run_bo(run_dir, **bo_options)
-    return row, check_run(run_dir, reuse=True, counts=counts)
+    run = Run.of(run_dir)  # one model load for BO and the check
+    row = cached if same else run_bo(run, **bo_options)
+    return row, check_run(run, reuse=True, counts=counts)
 
 
 def reproduce_fig2(

@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 
 from raekit import plots, runs
-from raekit.data import config_images
 from raekit.errors import RaekitError
 from raekit.generation import interpolate_images, load_run_density, reconstruct, sample_images
 from raekit.generation.neighbours import nearest_neighbours
@@ -32,18 +31,16 @@ FIGURES = (
 )
 
 
-def model_figures(run_dir: Path, result: dict[str, Any], data, seed: int = 0) -> dict[str, Path]:
+def model_figures(run: Run, result: dict[str, Any], seed: int = 0) -> dict[str, Path]:
     """Write a run's figures into RUN/figures/ and return their paths (Figures 1, 4-6; PRD; curves)."""
-
-    rows = runs.read_metrics(run_dir)
+    rows = runs.read_metrics(run.directory)
     if not rows:  # checked before any figure is drawn
         raise RaekitError(
-            f"{Path(run_dir) / runs.METRICS_FILE} holds no epochs, so there are no training "
+            f"{run.directory / runs.METRICS_FILE} holds no epochs, so there are no training "
             f"curves to plot; train the run again into a new --out"
         )
-    run = Run.of(run_dir)
-    model, config = run.model, run.config
-    out = Path(run_dir) / "figures"
+    model, config, data = run.model, run.config, run.data
+    out = run.directory / "figures"
     out.mkdir(exist_ok=True)
     rng = np.random.default_rng(seed)
     images = data.test  # Appendix D: the figures show test images, whatever the FIDs used
@@ -58,9 +55,7 @@ def model_figures(run_dir: Path, result: dict[str, Any], data, seed: int = 0) ->
     for column in ("N", "GMM"):
         kind = result["columns"].get(column)
         if kind:
-            samples[column] = sample_images(
-                model, load_run_density(run_dir, kind, data=data), 64, seed
-            )
+            samples[column] = sample_images(model, load_run_density(run, kind), 64, seed)
             plots.samples_figure(samples[column], paths[f"samples-{column}"])
     pairs = rng.choice(len(images), (5, 2), replace=len(images) < 10)
     plots.interpolation_figure(
@@ -283,19 +278,19 @@ def write_report(
     results: dict[str, Any],
     tables,
     paper_dataset: str | None,
-    data=None,
+    loaded: dict[str, Run] | None = None,
     claims: list[dict[str, Any]] | None = None,
     orderings: list[dict[str, Any]] | None = None,
 ) -> Path:
     """report.html in `out`: contents, the tables, the paper's claims checked, the models side by
-    side, then each model's detail (`results`: model -> one run's eval result), all in one file."""
-
-    out = Path(out)
-    figures = {}
+    side, then each model's detail (`results`: model -> one run's eval result; `loaded`: model ->
+    its Run where one is loaded already), all in one file."""
+    out, loaded = Path(out), loaded or {}
+    figures, data = {}, None
     for model, result in results.items():
-        config = runs.read_config(result["run"])
-        data = data or config_images(config)
-        figures[model] = model_figures(Path(result["run"]), result, data)
+        run = loaded.get(model) or Run.of(result["run"], data=data)
+        data = run.data  # read once, shared by the runs after it
+        figures[model] = model_figures(run, result)
     first = next(iter(results.values()))
     sections = _table_sections(tables, results, paper_dataset)
     if claims is not None:
