@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 
 from raekit.bo.measures import check_counts, grammarvae_measures
-from raekit.bo.optimise import objective
+from raekit.bo.optimise import SEED_DIR
 from raekit.density import fit_density
 from raekit.errors import RaekitError
 from raekit.generation import encode_images
 from raekit.generation.densities import model_fingerprint
+from raekit.grammar.sequence_task import sequence_task
 from raekit.grammar.task import decode_strings
 from raekit.io.jsonio import read_json_object, write_json
 from raekit.runs import Run
@@ -38,8 +39,6 @@ def mahalanobis(codes: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 def bo_proposals(run_dir: Path) -> tuple[np.ndarray, list[str | None]]:
     """Every proposal of the run's BO seeds: points (N, d) and decoded items (None: invalid)."""
-    from raekit.bo.optimise import SEED_DIR
-    from raekit.io.jsonio import read_json_object
 
     points, items = [], []
     for path in sorted((run_dir / SEED_DIR).glob("seed*.json")):
@@ -85,7 +84,7 @@ def check_run(
     if earlier and earlier.get("settings") == settings:
         return earlier
     data = run.data
-    valid = objective(config.dataset, data.strings["train"]).valid
+    valid = sequence_task(config.dataset).objective(data.strings["train"]).valid
     train = encode_images(model, data.train, desc=None)
     test = encode_images(model, data.test[:n], desc=None)
     truth = data.strings["test"][:n]

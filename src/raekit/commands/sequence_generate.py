@@ -16,6 +16,7 @@ import numpy as np
 from raekit.errors import RaekitError
 from raekit.generation import encode_images, load_run_density
 from raekit.generation.interpolate import interpolation_path
+from raekit.grammar.sequence_task import sequence_task
 from raekit.grammar.task import decode_strings
 from raekit.io.atomic import atomic_write_text
 from raekit.runs import Run
@@ -32,18 +33,6 @@ def _out(path: str) -> Path:
     return out
 
 
-def _validity(config):
-    from raekit.bo.optimise import objective
-
-    return objective(config.dataset, []).valid if config.dataset == "expressions" else _molecule
-
-
-def _molecule(smiles: str) -> bool:
-    from raekit.grammar.scores import is_valid_molecule
-
-    return is_valid_molecule(smiles)
-
-
 def _write(out: Path, text: str) -> None:
     atomic_write_text(out, text)
     print(out)
@@ -55,8 +44,7 @@ def sample_strings(args, run: Run) -> int:
     density = load_run_density(run, kind, args.components)
     codes = np.asarray(density.sample(args.n, seed=args.seed), dtype=np.float32)
     strings = decode_strings(run.model, codes, sample=args.decode == "sample", seed=args.seed)
-    valid = _validity(run.config)
-    flags = [bool(s) and bool(valid(s)) for s in strings]
+    flags = [sequence_task(run.config.dataset).valid(s) for s in strings]
     if out.suffix == ".json":
         text = json.dumps([{"string": s, "valid": v} for s, v in zip(strings, flags)], indent=1)
     else:
