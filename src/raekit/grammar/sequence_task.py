@@ -80,6 +80,8 @@ def _molecule_png(smiles: str) -> bytes:
 
 @dataclass(frozen=True)
 class SequenceTask:
+    """The facts of one sequence task (a row of `SEQUENCE_TASKS`)."""
+
     name: str
     item: str  # what one string is, in prose
     grammar: Grammar
