@@ -15,6 +15,9 @@ from raekit.config.dataset_specs import SEQUENCE_TASKS
 from raekit.config.variants import get_variant
 from raekit.errors import RaekitError
 from raekit.grammar.cfg import get_grammar
+from raekit.grammar.decode import decode_chars, decode_grammar
+from raekit.grammar.draws import decode_grammar_draws
+from raekit.grammar.encode import encode_productions
 from raekit.grammar.sequence_task import sequence_task
 from raekit.grammar.tokens import CharVocab
 
@@ -66,8 +69,6 @@ def encode_strings(
     """(indices, strings kept): out-of-grammar or too-long strings are dropped and reported
     (with their file `lines` when given)."""
     if uses_grammar(model):
-        from raekit.grammar.encode import encode_productions
-
         encoded = encode_productions(strings, get_grammar(task), lines=lines)
         if encoded.failures:
             print(f"raekit: {encoded.report()}")
@@ -107,8 +108,6 @@ def load_sequences(config) -> SequenceSplits:
 @torch.no_grad()
 def decode_strings(model, codes, sample: bool = False, seed: int = 0) -> list[str]:
     """Strings decoded from codes (masked grammar decoding, or characters for the CVAE)."""
-    from raekit.grammar.decode import decode_chars, decode_grammar
-
     model.eval()
     device = next(model.parameters()).device
     logits = model.decode(torch.as_tensor(np.asarray(codes), dtype=torch.float32, device=device))
@@ -124,9 +123,6 @@ def decode_draws(model, codes, draws: int, seed: int = 0, chunk: int = 50_000) -
     """``draws`` sampled decodings of each code: strings[i][d]. The decoder runs once per code;
     grammar models then sample every draw at once (`decode_grammar_draws`), the character
     model per position in chunks of about ``chunk`` sequences."""
-    from raekit.grammar.decode import decode_chars
-    from raekit.grammar.draws import decode_grammar_draws
-
     model.eval()
     device = next(model.parameters()).device
     logits = model.decode(torch.as_tensor(np.asarray(codes), dtype=torch.float32, device=device))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from raekit.bo.acquisition import ACQUISITION
 from raekit.bo.check import check_run
+from raekit.bo.measures import check_counts as checked_counts
 from raekit.bo.optimise import check_bo_options, run_bo
 from raekit.config import make_config
 from raekit.errors import RaekitError
@@ -24,6 +25,7 @@ from raekit.paper.figure2_tables import (
     PAPER_FIG2,
     best_so_far_png,
     check_table,
+    distinct_top,
     figure2_table,
     gp_table,
     measures_table,
@@ -63,8 +65,6 @@ def _table_note(name: str, rows: dict[str, dict]) -> str:
 
 
 def _best_grid(task: str, rows: dict[str, dict]) -> str:
-    from raekit.paper.figure2_tables import distinct_top
-
     tops = {model: distinct_top(task, r["top"]) for model, r in rows.items()}
     width = max((len(t) for t in tops.values()), default=0)
     head = "<tr><th>model</th>" + "".join(f"<th>top {i + 1}</th>" for i in range(width)) + "</tr>"
@@ -261,8 +261,6 @@ def reproduce_fig2(
     `run_name`), run BO over seeds on each, check what each learned (GrammarVAE's measures with
     ``check_counts``), write fig2.md / fig2.json / fig2.html with one row per model type
     (`combine_rows`). ``epochs`` overrides the preset's."""
-    from raekit.bo.measures import check_counts as checked_counts
-
     check_bo_options(**bo_options)
     if train_seeds < 1 or (epochs is not None and epochs < 1):
         raise RaekitError("--train-seeds and --epochs must be at least 1")

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import io
+
 from raekit.grammar.sequence_task import sequence_task
 from raekit.paper.figure2_claims import MIN_VALID
 from raekit.paper.tables import Table
@@ -211,8 +213,6 @@ def progress_table(rows: dict[str, dict]) -> Table:
 def best_so_far_png(rows: dict[str, dict], lower: bool) -> bytes | None:
     """A plot of every model's best-so-far curves (one line per seed), PNG bytes; None when no
     row recorded them."""
-    import io
-
     import matplotlib
 
     matplotlib.use("Agg")

@@ -4,6 +4,7 @@ PRD and training curves of all models in one plot each, then each model's figure
 from __future__ import annotations
 
 import html
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,9 @@ from raekit.generation import interpolate_images, load_run_density, reconstruct,
 from raekit.generation.neighbours import nearest_neighbours
 from raekit.io.atomic import atomic_path, atomic_write_text
 from raekit.paper.captions import PRD_ORDER, plural
+from raekit.paper.claims import claims_html
 from raekit.paper.htmlpage import Section, embed_png, figure, page
+from raekit.paper.orderings import orderings_html
 from raekit.paper.tables import annotate, describe_features
 from raekit.plots import pyplot
 from raekit.runs import Run
@@ -216,8 +219,6 @@ def _model_detail(
 
 def relative(path, out: Path | None) -> str:
     """`path` as the report names it: relative to the report's folder, never absolute."""
-    import os
-
     if out is None or not Path(path).is_absolute():
         return str(path)
     return os.path.relpath(Path(path).resolve(), Path(out).resolve())
@@ -294,13 +295,9 @@ def write_report(
     first = next(iter(results.values()))
     sections = _table_sections(tables, results, paper_dataset)
     if claims is not None:
-        from raekit.paper.claims import claims_html
-
         body = claims_html(claims, heading=False)  # the section brings its own heading
         sections.append(Section("claims", "The paper's claims at this scale", body))
     if orderings:
-        from raekit.paper.orderings import orderings_html
-
         sections.append(
             Section("orderings", "Orderings against the paper's", orderings_html(orderings))
         )

@@ -20,10 +20,12 @@ from raekit.config.dataset_specs import SEQUENCE_TASKS
 from raekit.errors import RaekitError
 from raekit.paper import results_file as results_mod
 from raekit.paper import reuse
+from raekit.paper.estimate import print_estimate
 from raekit.paper.estimate_log import EstimateLog
 from raekit.paper.export import paper_column, write_results_files
 from raekit.paper.first_stage import FIRST_STAGE_OF, adopt_first_stage, first_stage_of
 from raekit.paper.orderings import column_orderings
+from raekit.paper.report import write_report
 from raekit.paper.reported import TABLE1, TABLE1_MODELS
 from raekit.paper.run_scores import evaluate_run, protocol, read_eval
 from raekit.paper.tables import density_table, table1, table2
@@ -217,8 +219,6 @@ def reproduce(
 
 def _estimate(out: Path, jobs, features, n, densities, train, data) -> EstimateLog | None:
     """Print the time estimate; its log (OUT/estimates.json) records what happens beside it."""
-    from raekit.paper.estimate import print_estimate
-
     found = print_estimate(jobs, features, n, densities, train, data=data)
     return EstimateLog(out, found) if found is not None else None
 
@@ -271,8 +271,6 @@ def _entry(job, result: dict[str, Any], out: Path) -> dict[str, Any]:
 
 def _report(out: Path, results, full, loaded: dict[str, Run], tracked: dict[str, Any]) -> None:
     """report.html and its figures; with tracking, the figures go to each run's log too."""
-    from raekit.paper.report import write_report
-
     tables = make_tables(results)
     orderings = (
         column_orderings(results, results["dataset"]) if results["dataset"] in TABLE1 else None
