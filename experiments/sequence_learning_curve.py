@@ -11,8 +11,9 @@ held-out items against training updates, from a run trained one epoch at a time 
 
 OUT/learning_curve.csv has one row per epoch: updates so far, wall seconds so far (training
 only, from metrics.csv), the training and validation losses, and the check's greedy exact
-reconstruction and validity; OUT/learning_curve.png plots exact reconstruction and validation
-loss against updates.
+reconstruction, per-symbol accuracy and correct prefix (`raekit.bo.symbols`; empty for reports
+that predate them) and validity; OUT/learning_curve.png plots them (%) and the validation
+reconstruction loss against updates.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ FIELDS = (
     "train_loss",
     "valid_rec",
     "exact",
+    "symbol_accuracy",
+    "correct_prefix",
     "valid_decodings",
     "held_out",
 )
@@ -70,6 +73,8 @@ def curve_rows(run: Path, checks: Path) -> list[dict]:
                 "train_loss": float(metrics[epoch]["train_loss"]),
                 "valid_rec": float(metrics[epoch]["valid_rec"]),
                 "exact": report["reconstruction"]["exact"],
+                "symbol_accuracy": report["reconstruction"].get("symbol_accuracy"),
+                "correct_prefix": report["reconstruction"].get("correct_prefix"),
                 "valid_decodings": report["reconstruction"]["fraction_valid"],
                 "held_out": report["reconstruction"]["n"],
             }
@@ -85,9 +90,18 @@ def plot(rows: list[dict], path: Path, title: str) -> None:
 
     updates = [r["updates"] for r in rows]
     fig, left = plt.subplots(figsize=(5.5, 3.5))
-    left.plot(updates, [100 * r["exact"] for r in rows], "o-", color="C0")
+    left.plot(updates, [100 * r["exact"] for r in rows], "o-", color="C0", label="exact")
+    measured = [r for r in rows if r["symbol_accuracy"] is not None]
+    for key, mark, label in (
+        ("symbol_accuracy", "^:", "per symbol"),
+        ("correct_prefix", "v:", "prefix"),
+    ):
+        left.plot(
+            [r["updates"] for r in measured], [100 * r[key] for r in measured], mark, label=label
+        )
     left.set_xlabel("training updates")
-    left.set_ylabel("held-out exact reconstruction (%)", color="C0")
+    left.set_ylabel("held-out reconstruction (%)", color="C0")
+    left.legend(loc="center left", fontsize=7)
     right = left.twinx()
     right.plot(updates, [r["valid_rec"] for r in rows], "s--", color="C1")
     right.set_ylabel("validation reconstruction loss", color="C1")

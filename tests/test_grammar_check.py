@@ -44,6 +44,9 @@ def test_check_of_a_tiny_run_with_bo_seeds(tmp_path):
     assert report == json.loads((run / "check.json").read_text())
     assert report["reconstruction"]["n"] == report["gaussian_samples"]["n"] == 20
     assert 0 <= report["reconstruction"]["exact"] <= report["reconstruction"]["fraction_valid"] <= 1
+    rec = report["reconstruction"]
+    assert rec["exact"] <= rec["correct_prefix"] <= 1 and 0 <= rec["symbol_accuracy"] <= 1
+    assert "per-symbol accuracy" in summary_line(report)
     assert report["distance"]["bo_proposals"] == pytest.approx(report["distance"]["test_codes"])
     assert report["bo_proposals"] == {
         "n": 20,

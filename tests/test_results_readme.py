@@ -112,6 +112,7 @@ def test_export_keeps_weights_and_writes_results_afresh(tmp_path, capsys):
         run.mkdir(parents=True)
         for name in ("config.yaml", "metrics.csv", "eval.json", "status.json"):
             (run / name).write_text("{}" if name.endswith(".json") else name)
+    (repro / "ae" / "seed0" / "eval.json").write_text(json.dumps({"run": "/machine/runs/ae/seed0"}))
     for name in ("model.safetensors", "model.json"):
         (repro / "ae" / "seed0" / name).write_text("{}" if name.endswith(".json") else name)
     runs = {m: {"0": {**make_runs()[m]["0"], "run": f"{m}/seed0"}} for m in ("ae", "vae")}
@@ -138,6 +139,7 @@ def test_export_keeps_weights_and_writes_results_afresh(tmp_path, capsys):
         "weights/ae/seed0/status.json",
     ]
     assert "1 of 2 runs have no model.safetensors" in capsys.readouterr().err
+    assert json.loads((dest / "ae" / "seed0" / "eval.json").read_text()) == {"run": "ae/seed0"}
     written = json.loads((dest / "results.json").read_text())
     assert written["claims"][0]["quote"] and (dest / "table1.md").read_text().startswith("Table 1")
     (tmp_path / "other").mkdir()
@@ -212,7 +214,7 @@ def test_a_results_page_headed_results_gets_new_blocks_at_its_end(tmp_path):
 
 def test_committed_reports_name_no_folder_of_the_machine_that_made_them():
     results = ROOT / "results"
-    pages = [*results.rglob("*.html"), *results.rglob("*.md")]
+    pages = [*results.rglob("*.html"), *results.rglob("*.md"), *results.rglob("eval.json")]
     assert pages
     for page in pages:
         found = re.search(r"(?<![\w.])/(work|home|tmp|root|Users)/[\w.-]+", page.read_text())

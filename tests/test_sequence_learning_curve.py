@@ -32,10 +32,10 @@ def test_curve_rows_follow_metrics_and_checks(tmp_path):
         ],
     )
     for epoch, exact in ((1, 0.0), (3, 0.25)):
-        report = {
-            "data": {"n": 1001},
-            "reconstruction": {"n": 500, "exact": exact, "fraction_valid": 0.5},
-        }
+        rec = {"n": 500, "exact": exact, "fraction_valid": 0.5}
+        if epoch == 3:  # epoch 1's report predates the per-step measures
+            rec |= {"symbol_accuracy": 0.9, "correct_prefix": 0.6}
+        report = {"data": {"n": 1001}, "reconstruction": rec}
         (checks / f"epoch{epoch}.json").write_text(json.dumps(report))
     out = tmp_path / "out"
     assert _load().main([str(run), str(checks), "--out", str(out)]) == 0
@@ -45,4 +45,6 @@ def test_curve_rows_follow_metrics_and_checks(tmp_path):
     assert [int(r["updates"]) for r in rows] == [3, 9]  # ceil(1001 / 500) = 3 per epoch
     assert [float(r["train_seconds"]) for r in rows] == [100.0, 600.0]
     assert float(rows[1]["exact"]) == 0.25
+    assert rows[0]["symbol_accuracy"] == "" and float(rows[1]["symbol_accuracy"]) == 0.9
+    assert float(rows[1]["correct_prefix"]) == 0.6
     assert (out / "learning_curve.png").stat().st_size > 0

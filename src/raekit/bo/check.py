@@ -11,6 +11,7 @@ import numpy as np
 
 from raekit.bo.measures import check_counts, grammarvae_measures
 from raekit.bo.optimise import objective
+from raekit.bo.symbols import symbol_measures
 from raekit.density import fit_density
 from raekit.errors import RaekitError
 from raekit.generation import encode_images
@@ -103,6 +104,7 @@ def check_run(
         "reconstruction": {
             "exact": float(np.mean([a == b for a, b in zip(rebuilt, truth)])),
             **_strings_summary(rebuilt, valid),
+            **symbol_measures(model, data.test[:n], test),
         },
         "gaussian_samples": _strings_summary(decode_strings(model, draws), valid),
         "distance": {"test_codes": float(np.median(distance(test)))},
@@ -119,9 +121,12 @@ def check_run(
 def summary_line(report: dict) -> str:
     """One line for the terminal."""
     rec, dist = report["reconstruction"], report["distance"]
+    symbols = rec.get("symbol_accuracy")
     line = (
         f"{report['model']} on {report['task']}: greedy reconstruction {rec['exact']:.3f} exact, "
-        f"{rec['fraction_valid']:.3f} valid; Gaussian samples "
+        f"{rec['fraction_valid']:.3f} valid"
+        + ("" if symbols is None else f", per-symbol accuracy {symbols:.3f}")
+        + "; Gaussian samples "
         f"{report['gaussian_samples']['fraction_valid']:.3f} valid; median Mahalanobis distance "
         f"from the training codes: test codes {dist['test_codes']:.1f}"
     )

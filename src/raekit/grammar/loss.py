@@ -54,3 +54,15 @@ def masked_sequence_nll(
         logits = _allowed(logits, target, masks)
     log_probs = F.log_softmax(logits, dim=-1)
     return -log_probs.gather(-1, target.unsqueeze(-1)).squeeze(-1).sum(-1)
+
+
+def symbol_hits(
+    logits: torch.Tensor, target: torch.Tensor, masks: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Where the decoder's most likely symbol is the target's, each step judged on its own:
+    (N, L) bool. logits (N, L, S), target (N, L) indices; with ``masks`` the choice runs over
+    the target's left-hand side only, as masked greedy decoding chooses while it follows the
+    target's derivation (so a sequence is decoded exactly when every counted step is a hit)."""
+    if masks is not None:
+        logits = _allowed(logits, target, masks)
+    return logits.argmax(-1) == target

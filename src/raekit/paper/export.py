@@ -10,7 +10,7 @@ from typing import Any
 
 from raekit import notices
 from raekit.io.atomic import atomic_write_text
-from raekit.io.jsonio import write_json
+from raekit.io.jsonio import read_json_object, write_json
 from raekit.paper.captions import protocol_words, run_protocols
 from raekit.paper.claims import (
     RULE_WORDS,
@@ -68,11 +68,23 @@ def export_results(repro: str | Path, dest: str | Path, readme: str | Path | Non
         real, text, mode = readme_update(readme, dest.name, readme_block(results, dest.name))
         update = (real, with_paper_claims(text), mode)
     copy_export(repro, dest, RESULTS_FILE, TOP_FILES, run_files)
+    name_runs_by_folder(dest, run_dirs)
     copy_weights(repro, dest, run_dirs)
     write_results_files(dest, results)
     if update is not None:
         write_readme(*update)
     return dest
+
+
+def name_runs_by_folder(dest: Path, run_dirs: list[str]) -> None:
+    """Each exported eval.json names its run by its folder inside the export, not by the path on
+    the machine that evaluated it (committed files carry no machine's folders)."""
+    for run in run_dirs:
+        path = dest / run / "eval.json"
+        if path.is_file():
+            scores = read_json_object(path)
+            if scores is not None and scores.get("run", run) != run:
+                write_json(path, {**scores, "run": run})
 
 
 def copy_weights(repro: Path, dest: Path, run_dirs: list[str]) -> None:
