@@ -1,6 +1,7 @@
 """evaluate, reproduce and the generation commands end to end on digits with the tiny preset."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -52,6 +53,30 @@ def test_evaluate_writes_the_table_rows(run_dir):
     assert set(result["valid_loglik"]) == {"gaussian", "gmm"} and all(
         np.isfinite(list(result["valid_loglik"].values()))
     )
+
+
+def test_one_evaluate_command_loads_the_model_once(run_dir, tmp_path, monkeypatch, capsys):
+    import raekit.runs
+
+    calls = {"build": 0, "weights": 0}
+
+    def counted(name, real):
+        def call(*args, **kwargs):
+            calls[name] += 1
+            return real(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(
+        raekit.runs, "build_from_config", counted("build", raekit.runs.build_from_config)
+    )
+    monkeypatch.setattr(raekit.runs, "load_weights", counted("weights", raekit.runs.load_weights))
+    run = shutil.copytree(run_dir, tmp_path / "run", ignore=shutil.ignore_patterns("densities"))
+    argv = ["evaluate", str(run), "--n", "40", "--densities", "gaussian,gmm"]
+    assert main(argv) == 0  # fits both densities, then samples and scores them
+    assert calls == {"build": 1, "weights": 1}
+    fitted = sorted(p.name for p in (run / "densities").glob("*.json"))
+    assert fitted == ["gaussian.json", "gmm.json"]
 
 
 def test_normal_column_is_the_prior_for_vae_and_wae():

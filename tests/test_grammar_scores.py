@@ -173,15 +173,16 @@ def test_zinc250k_standardisation_of_benzoic_acid_by_hand():
 
 
 def test_molecule_objective_standardises_with_zinc250k_by_default():
-    from raekit.bo.optimise import objective
+    from raekit.grammar.sequence_task import sequence_task
 
-    default, own = objective("molecules", SMILES), objective("molecules", SMILES, "data")
+    molecules = sequence_task("molecules").objective
+    default, own = molecules(SMILES), molecules(SMILES, "data")
     assert default.stats == ZINC250K_STATS.to_dict() and default.invalid_score is None
     assert own.stats == score_statistics(SMILES).to_dict()
     assert default.score(SMILES[0]) == pytest.approx(-penalized_logp(SMILES[0]))
     assert own.score(SMILES[0]) == pytest.approx(
         -penalized_logp(SMILES[0], score_statistics(SMILES))
     )
-    expressions = objective("expressions", [])
+    expressions = sequence_task("expressions").objective([])
     assert expressions.invalid_score == INVALID_EXPRESSION_SCORE and expressions.valid("x*2")
     assert not expressions.valid("x*")

@@ -12,7 +12,7 @@ from raekit.density import make_density
 from raekit.errors import RaekitError
 from raekit.generation import encode_images, reconstruct, run_density_options
 from raekit.paper.run_scores import eval_images, evaluate_run
-from raekit.runs import load_run
+from raekit.runs import Run, load_run
 from raekit.training import train
 
 
@@ -38,9 +38,9 @@ def test_evaluate_reconstructs_and_interpolates_the_protocols_images(tmp_path, m
     seen = {}
     real = ev._reconstructions
 
-    def capture(model, config, images, *rest):
+    def capture(run, images, *rest):
         seen["rec"] = images
-        return real(model, config, images, *rest)
+        return real(run, images, *rest)
 
     def capture_slerp(z0, z1, t):
         seen["pairs"] = (z0, z1)
@@ -51,7 +51,7 @@ def test_evaluate_reconstructs_and_interpolates_the_protocols_images(tmp_path, m
     real_slerp = raekit.generation.interpolate.slerp
     monkeypatch.setattr(ev, "_reconstructions", capture)
     monkeypatch.setattr(raekit.generation.interpolate, "slerp", capture_slerp)
-    result = evaluate_run(run, n=40, data=data)
+    result = evaluate_run(Run.of(run, data), n=40)
     images = data.test if split == "test" else data.valid
     rows = {row.tobytes() for row in images}
     assert seen["rec"].shape[0] == 40 and all(row.tobytes() in rows for row in seen["rec"])

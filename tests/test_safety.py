@@ -254,9 +254,9 @@ def test_unfinished_runs_are_marked_and_warned_about(finished, tmp_path, capsys)
     assert "--resume" in warning[0]
     assert {k: v for k, v in _hashes(run).items() if not k.startswith("densities")} == before
 
-    runs.load_run(run)
-    runs.load_run(run)
-    assert capsys.readouterr().err.count("is unfinished") == 1  # once per run and process
+    loaded = runs.Run.of(run)
+    assert loaded.model is loaded.model
+    assert capsys.readouterr().err.count("is unfinished") == 1  # once per Run: one load
     runs.load_run(finished)
     assert "unfinished" not in capsys.readouterr().err
 
@@ -557,5 +557,5 @@ def test_a_run_without_epochs_is_named_before_any_figure_is_drawn(finished, tmp_
     run = _copy(finished, tmp_path)
     (run / runs.METRICS_FILE).write_text("")
     with pytest.raises(RaekitError, match=f"{run / runs.METRICS_FILE} holds no epochs"):
-        model_figures(run, {}, data=None)
+        model_figures(runs.Run.of(run), {})
     assert not (run / "figures").exists()

@@ -83,7 +83,7 @@ def test_reconstruction_accuracy_counts_every_decoding(monkeypatch):
     def draws(model, codes, decodings, seed=0):
         return [["a" if d % 2 == 0 else "b" for d in range(decodings)] for _ in codes]
 
-    monkeypatch.setattr("raekit.grammar.task.decode_draws", draws)
+    monkeypatch.setattr(measures, "decode_draws", draws)
 
     class Model:
         noise_std = 0.01

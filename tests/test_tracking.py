@@ -14,7 +14,9 @@ from tests.helpers import tiny_digits
 from raekit import runs
 from raekit.config import make_config
 from raekit.errors import RaekitError
+from raekit.runs import Run
 from raekit.training import tracking, tracking_backends, train
+from raekit.training.tracking import track_eval
 
 pytest.importorskip("tensorboard")
 mlflow = pytest.importorskip("mlflow")
@@ -130,9 +132,8 @@ def test_evaluation_is_added_to_the_same_run(tmp_path, mlflow_store, one_thread)
 
     data = tiny_digits()
     run_dir = train(_config(epochs=1), tmp_path / "run", data=data, track="mlflow,tensorboard")
-    result = evaluate_run(
-        run_dir, features="classifier", n=40, data=data, track="tensorboard,mlflow"
-    )
+    result = evaluate_run(Run.of(run_dir, data), features="classifier", n=40)
+    track_eval("tensorboard,mlflow", run_dir, result)
     client = mlflow.MlflowClient(mlflow_store)
     run_id = json.loads((run_dir / tracking_backends.STATE_FILE).read_text())["mlflow_run_id"]
     assert len(client.search_runs([client.get_run(run_id).info.experiment_id])) == 1
@@ -259,7 +260,8 @@ def test_wandb_logs_offline_into_the_run(tmp_path, monkeypatch, one_thread):
     # Evaluation continues the same W&B run (same id), logging at the last epoch.
     from raekit.paper.run_scores import evaluate_run
 
-    result = evaluate_run(run_dir, features="classifier", n=40, data=data, track="wandb")
+    result = evaluate_run(Run.of(run_dir, data), features="classifier", n=40)
+    track_eval("wandb", run_dir, result)
     assert json.loads((run_dir / tracking_backends.STATE_FILE).read_text()) == state
     evals = [h for h in _wandb_history(run_dir) if "eval/fid_rec" in h]
     assert evals and evals[-1]["eval/fid_rec"] == pytest.approx(result["fid"]["rec"])

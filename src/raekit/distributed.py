@@ -14,6 +14,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from raekit.devices import compute_device
 from raekit.errors import RaekitError
 
 
@@ -49,8 +50,6 @@ def setup(device: str = "auto") -> Context:
 
 def check_device(device: str) -> torch.device:
     """The torch device named `device` (auto: the best available), refused clearly when missing."""
-    from raekit.devices import compute_device
-
     return compute_device(device)
 
 

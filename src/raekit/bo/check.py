@@ -10,14 +10,16 @@ from pathlib import Path
 import numpy as np
 
 from raekit.bo.measures import check_counts, grammarvae_measures
-from raekit.bo.optimise import objective
+from raekit.bo.optimise import SEED_DIR
 from raekit.bo.symbols import symbol_measures
 from raekit.density import fit_density
 from raekit.errors import RaekitError
 from raekit.generation import encode_images
 from raekit.generation.densities import model_fingerprint
+from raekit.grammar.sequence_task import sequence_task
+from raekit.grammar.task import decode_strings
 from raekit.io.jsonio import read_json_object, write_json
-from raekit.runs import load_run
+from raekit.runs import Run
 
 CHECK_FILE = "check.json"
 
@@ -38,8 +40,6 @@ def mahalanobis(codes: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 def bo_proposals(run_dir: Path) -> tuple[np.ndarray, list[str | None]]:
     """Every proposal of the run's BO seeds: points (N, d) and decoded items (None: invalid)."""
-    from raekit.bo.optimise import SEED_DIR
-    from raekit.io.jsonio import read_json_object
 
     points, items = [], []
     for path in sorted((run_dir / SEED_DIR).glob("seed*.json")):
@@ -60,7 +60,7 @@ def _strings_summary(strings: list[str | None], valid) -> dict:
 
 
 def check_run(
-    run_dir: str | Path,
+    run: Run,
     n: int = 500,
     seed: int = 0,
     reuse: bool = False,
@@ -68,15 +68,15 @@ def check_run(
 ) -> dict:
     """The check of one trained expressions/molecules run; written to RUN/check.json. With
     ``reuse``, an earlier check of the same weights, settings and BO proposals is returned.
-    ``counts`` sets GrammarVAE's measures (`raekit.bo.measures`; default its own counts)."""
-    from raekit.grammar.task import decode_strings, load_sequences  # the grammar extra
-
+    ``counts`` sets GrammarVAE's measures (`raekit.bo.measures`; default its own counts).
+    `run`: a Run, or a run directory made one with Run.of."""
     if n < 1:
         raise RaekitError(f"--n must be at least 1, got {n}")
-    run_dir = Path(run_dir)
-    model, config = load_run(run_dir)
+    run = Run.of(run)
+    run_dir, config = run.directory, run.config
     if config.image_shape is not None:
         raise RaekitError(f"{run_dir} is an image model; the check is for sequence models")
+    model = run.model
     points, items = bo_proposals(run_dir)
     counts = check_counts(counts or {})
     settings = {"weights": model_fingerprint(model), "n": n, "seed": seed, "proposals": len(items)}
@@ -84,8 +84,8 @@ def check_run(
     earlier = read_json_object(run_dir / CHECK_FILE) if reuse else None
     if earlier and earlier.get("settings") == settings:
         return earlier
-    data = load_sequences(config)
-    valid = objective(config.dataset, data.strings["train"]).valid
+    data = run.data
+    valid = sequence_task(config.dataset).objective(data.strings["train"]).valid
     train = encode_images(model, data.train, desc=None)
     test = encode_images(model, data.test[:n], desc=None)
     truth = data.strings["test"][:n]

@@ -13,7 +13,9 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from raekit.density import fit_density
 from raekit.errors import RaekitError
+from raekit.grammar.task import decode_draws
 
 GRAMMARVAE_COUNTS = {
     "encodings": 10,
@@ -38,8 +40,6 @@ def check_counts(counts: dict[str, int]) -> dict[str, int]:
 
 def _decoded(model, codes: np.ndarray, decodings: int, seed: int):
     """Yield (rows of ``codes``, their ``decodings`` sampled strings) in memory-sized chunks."""
-    from raekit.grammar.task import decode_draws
-
     per_chunk = max(1, CHUNK // max(1, decodings))
     for start in range(0, len(codes), per_chunk):
         rows = slice(start, start + per_chunk)
@@ -71,7 +71,6 @@ def prior_codes(
     if model.variant.encoder == "gaussian":
         rng = np.random.default_rng(seed)
         return rng.standard_normal((draws, train_codes.shape[1])).astype(np.float32), "N(0, I)"
-    from raekit.density import fit_density
 
     gmm, _ = fit_density(train_codes, "gmm")
     return np.asarray(gmm.sample(draws, seed=seed), dtype=np.float32), "GMM on training codes"

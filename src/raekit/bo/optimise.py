@@ -15,26 +15,18 @@ from pathlib import Path
 import numpy as np
 
 from raekit.bo.acquisition import ACQUISITION
-from raekit.errors import RaekitError, unknown
+from raekit.bo.bayesian import bayesian_optimisation, most_frequent_valid, result_from_dict
+from raekit.bo.gp import describe_training
+from raekit.bo.summary import summarise_runs
+from raekit.errors import RaekitError
 from raekit.generation import encode_images
 from raekit.generation.densities import model_fingerprint
+from raekit.grammar.sequence_task import Objective, sequence_task
+from raekit.grammar.task import decode_draws
 from raekit.io.jsonio import read_json_object, write_json
-from raekit.runs import load_run
+from raekit.runs import Run
 
-DRAWS = {"expressions": 25, "molecules": 500}  # decodings per proposed point (GrammarVAE)
-# Where GrammarVAE's get_final_results.py takes the worst score it leaves out of averages.
-WORST_OVER = {"expressions": "all", "molecules": "run"}
-STANDARDISATIONS = ("zinc250k", "data")
 SEED_DIR = "bo-seeds"  # one finished BO seed per file
-VALIDITY = {
-    "expressions": "grammarvae (derives from the grammar and evaluates at x = 0)",
-    "molecules": "rdkit parses it into a molecule",
-}
-
-
-def average_rule(task: str) -> str:
-    """How a task's Figure 2 average is taken, as bo.json records it (part of its protocol)."""
-    return f"grammarvae (worst over {WORST_OVER[task]})"
 
 
 def _total_seconds(runs) -> float | None:
@@ -47,47 +39,8 @@ def _signed(value: float | None, sign: float) -> float | None:
     return None if value is None else sign * value
 
 
-@dataclass
-class Objective:
-    """A task's score to minimise, its validity test, and the sign shown to users."""
-
-    score: Callable[[str], float]
-    valid: Callable[[str], bool]
-    sign: float  # multiply a minimised score by this for display
-    stats: dict | None = None
-    invalid_score: float | None = None  # what an invalid proposal scores (None: the data's worst)
-
-
-def objective(task: str, strings: list[str], standardise: str = "zinc250k") -> Objective:
-    """Expressions: log(1 + MSE), valid (GrammarVAE's rule) when the decoding derives from the
-    grammar and evaluates at x = 0, invalid ones score log(1 + 1000). Molecules: negated
-    penalised logP standardised with GrammarVAE's ZINC250k constants
-    (``standardise="zinc250k"``) or on ``strings`` (``"data"``)."""
-    from raekit.grammar import scores
-
-    if task == "expressions":
-        return Objective(
-            scores.expression_score,
-            scores.is_valid_expression,
-            1.0,
-            invalid_score=scores.INVALID_EXPRESSION_SCORE,
-        )
-    if standardise not in STANDARDISATIONS:
-        raise unknown("standardisation", standardise, STANDARDISATIONS)
-    stats = scores.ZINC250K_STATS if standardise == "zinc250k" else scores.score_statistics(strings)
-
-    def score(smiles: str) -> float:
-        value = scores.penalized_logp(smiles, stats)
-        return float("inf") if value is None else -value
-
-    return Objective(score, scores.is_valid_molecule, -1.0, stats=stats.to_dict())
-
-
 def decoder_for(model, task: str, objective_: Objective, draws: int, seed: int):
     """decode_and_score(points) -> (items, scores, valid) for the BO loop."""
-    from raekit.bo.bayesian import most_frequent_valid
-    from raekit.grammar.task import decode_draws
-
     calls = iter(range(1 << 30))  # each BO iteration samples with fresh random numbers
 
     def decode_and_score(points: np.ndarray):
@@ -142,8 +95,6 @@ def check_bo_options(
 def _seed_run(run_dir: Path, seed: int, protocol: dict, run: Callable):
     """One seed's BO, kept in RUN/bo-seeds/seed<k>.json as soon as it finishes: a later call
     with the same protocol and weights reuses it, so a long BO can be completed in parts."""
-    from raekit.bo.bayesian import result_from_dict
-
     path = run_dir / SEED_DIR / f"seed{seed}.json"
     cached = read_json_object(path)
     if cached is not None and cached.get("protocol") == protocol:
@@ -175,16 +126,14 @@ class StartingPoints:
     task: str
 
 
-def _starting_points(model, config, max_codes: int | None, standardise: str) -> StartingPoints:
+def _starting_points(run: Run, max_codes: int | None, standardise: str) -> StartingPoints:
     """The task's sequences (at most max_codes), encoded and scored."""
-    from raekit.grammar.task import load_sequences
-
-    data = load_sequences(config)
+    model, config, data = run.model, run.config, run.data
     indices = np.concatenate([data.train, data.valid, data.test])
     strings = data.strings["train"] + data.strings["valid"] + data.strings["test"]
     if max_codes:
         indices, strings = indices[:max_codes], strings[:max_codes]
-    target = objective(config.dataset, strings, standardise)
+    target = sequence_task(config.dataset).objective(strings, standardise)
     codes = encode_images(model, indices)
     values = np.array([target.score(s) for s in strings])
     finite = np.isfinite(values)
@@ -195,14 +144,9 @@ def _starting_points(model, config, max_codes: int | None, standardise: str) -> 
 
 def _figure2_row(runs, start: StartingPoints, protocol: dict) -> dict:
     """bo.json's Figure 2 row of finished seeds (scores with the paper's sign)."""
-    from raekit.bo.gp import describe_training
-    from raekit.bo.summary import summarise_runs
-    from raekit.grammar.sameness import item_key, molecule_key
-
-    task, sign, gp = start.task, start.target.sign, protocol["gp"]
-    summary = summarise_runs(runs, worst_over=WORST_OVER[task], same=item_key(task))
-    known_key = molecule_key if task == "molecules" else str
-    known = {known_key(s) for s in start.train_strings}
+    task, sign, gp = sequence_task(start.task), start.target.sign, protocol["gp"]
+    summary = summarise_runs(runs, worst_over=task.worst_over, same=task.same)
+    known = {task.known(s) for s in start.train_strings}
     finite = len(start.values)
     return {
         "iterations": protocol["iterations"],
@@ -211,16 +155,16 @@ def _figure2_row(runs, start: StartingPoints, protocol: dict) -> dict:
         "gp_training": describe_training(gp, finite - finite // 10),
         "acquisition": ACQUISITION,
         "invalid": protocol["invalid"],
-        "validity": VALIDITY[task],
+        "validity": task.validity,
         **{k: summary[k] for k in ("fraction_valid", "fraction_valid_std", "fraction_valid_se")},
         "mean_score": _signed(summary["mean_score"], sign),
         **{k: summary[k] for k in ("std_score", "se_score", "score_seeds", "seeds_without_score")},
-        "average": average_rule(task),
+        "average": task.average_rule,
         "mean_valid_score": _signed(summary["mean_valid_score"], sign),
         "top": [[item, sign * score] for item, score in summary["top"]],
         "top_rule": "grammarvae (best of each seed, distinct items and scores)",
         "best_so_far": [[_signed(v, sign) for v in c] for c in summary["best_so_far"]],
-        "novel_fraction": novel_fraction(runs, known, known_key),
+        "novel_fraction": novel_fraction(runs, known, task.known),
         "data_scores": data_scores(start.all_values, sign),
         "gp_metrics": [r.gp_metrics for r in runs],
         "gp_history": [r.gp_history for r in runs],
@@ -230,25 +174,26 @@ def _figure2_row(runs, start: StartingPoints, protocol: dict) -> dict:
     }
 
 
-def _protocol(task, model, iterations, batch, draws, gp, max_codes, invalid, standardise) -> dict:
+def _protocol(name, model, iterations, batch, draws, gp, max_codes, invalid, standardise) -> dict:
     """What a BO seed's result depends on: a finished seed is reused only under the same."""
+    task = sequence_task(name)
     return {
         "iterations": iterations,
         "batch": batch,
-        "draws": draws or DRAWS[task],
+        "draws": draws or task.draws,
         "gp": gp,
         "acquisition": ACQUISITION,
         "max_codes": max_codes,
         "invalid": invalid,
-        "validity": VALIDITY[task],
+        "validity": task.validity,
         "exact_gp_keeps_best": gp == "exact",  # the subsample holds the best-scoring codes
-        "standardisation": standardise if task == "molecules" else None,
+        "standardisation": standardise if task.standardised else None,
         "model": model_fingerprint(model),
     }
 
 
 def run_bo(
-    run_dir: str | Path,
+    run: Run,
     iterations: int = 5,
     batch: int = 50,
     seeds: int = 5,
@@ -258,19 +203,20 @@ def run_bo(
     invalid: str = "worst",
     standardise: str = "zinc250k",
 ) -> dict:
-    """BO with several seeds on a trained run; returns the Figure 2 row (and writes RUN/bo.json).
-    Seeds finished by an earlier call with the same settings and weights are reused."""
-    from raekit.bo.bayesian import bayesian_optimisation
-
+    """BO with several seeds on a trained run (a Run, or a run directory made one with Run.of);
+    returns the Figure 2 row (and writes RUN/bo.json). Seeds finished by an earlier call with
+    the same settings and weights are reused."""
     check_bo_options(
         iterations=iterations, batch=batch, seeds=seeds, draws=draws, gp=gp, max_codes=max_codes
     )
-    model, config = load_run(run_dir)
+    run = Run.of(run)
+    run_dir, config = run.directory, run.config
     if config.image_shape is not None:
         raise RaekitError(
             f"{run_dir} is an image model; BO runs on expressions or molecules models"
         )
-    start = _starting_points(model, config, max_codes, standardise)
+    model = run.model
+    start = _starting_points(run, max_codes, standardise)
     task = config.dataset
     protocol = _protocol(task, model, iterations, batch, draws, gp, max_codes, invalid, standardise)
 

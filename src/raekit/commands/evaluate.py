@@ -152,15 +152,16 @@ def _add_reproduce_fig3(sub: argparse._SubParsersAction) -> None:
 
 def run_evaluate(args) -> int:
     from raekit.paper.run_scores import evaluate_run
+    from raekit.runs import Run
+    from raekit.training.tracking import parse_backends, track_eval
 
+    parse_backends(args.track)  # an unknown tracker is refused before any work
+    run = Run.of(args.run)
     result = evaluate_run(
-        args.run,
-        features=args.features,
-        n=args.n,
-        densities=_densities(args.densities),
-        seed=args.seed,
-        track=args.track,
+        run, features=args.features, n=args.n, densities=_densities(args.densities), seed=args.seed
     )
+    if args.track:
+        track_eval(args.track, run.directory, result)
     summary = {k: result[k] for k in ("model", "dataset", "extractor", "n", "fid")}
     summary["prd"] = {k: {"f8": v["f8"], "f1_8": v["f1_8"]} for k, v in result["prd"].items()}
     print(dumps(summary))

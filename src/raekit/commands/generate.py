@@ -174,6 +174,7 @@ def _components(args) -> int | None:
 
 def run_fit(args) -> int:
     from raekit.generation import fit_run_density, fit_run_density_streaming
+    from raekit.runs import Run
 
     components = _components(args)
     options = {} if components is None else {"components": components}
@@ -181,23 +182,13 @@ def run_fit(args) -> int:
         if args.density != "gmm":
             raise RaekitError(f"--stream fits the gmm density only, not {args.density!r}")
         _, report = fit_run_density_streaming(
-            args.run, chunk=_positive("chunk", args.chunk), **options
+            Run.of(args.run), chunk=_positive("chunk", args.chunk), **options
         )
     else:
-        _, report = fit_run_density(args.run, kind=args.density, **options)
+        _, report = fit_run_density(Run.of(args.run), kind=args.density, **options)
     if report.get("path"):  # rank 0 (the only process that saves) reports
         print(dumps(report, default=str))
     return 0
-
-
-def _sequence(args) -> bool:
-    """An expressions or molecules run (strings out); an unreadable run is left to Run.of."""
-    from raekit.commands.sequence_generate import is_sequence_run
-
-    try:
-        return is_sequence_run(args.run)
-    except RaekitError:
-        return False
 
 
 def _check_request(args, *counts: str) -> None:
@@ -211,14 +202,6 @@ def _check_request(args, *counts: str) -> None:
         raise RaekitError(f"--out {args.out} is a folder; name a .png or .npz file")
     if (out.exists() or out.is_symlink()) and not args.force:
         raise RaekitError(f"--out {args.out} exists; add --force to replace it")
-
-
-def _split(args):
-    from raekit.data import config_images
-    from raekit.runs import read_config
-
-    config = read_config(args.run)
-    return getattr(config_images(config), args.split)
 
 
 def _write_images(images: np.ndarray, out: str, figure) -> None:
@@ -243,15 +226,15 @@ def run_sample(args) -> int:
     from raekit.runs import Run
 
     _positive("n", args.n)
-    if _sequence(args):
+    run = Run.of(args.run)
+    if run.config.image_shape is None:
         from raekit.commands.sequence_generate import sample_strings
 
         _components(args)
-        return sample_strings(args)
+        return sample_strings(args, run)
     _check_request(args, "n")
-    model = Run.of(args.run).model
-    density = load_run_density(args.run, args.density, _components(args))
-    images = sample_images(model, density, args.n, args.seed)
+    density = load_run_density(run, args.density, _components(args))
+    images = sample_images(run.model, density, args.n, args.seed)
     _write_images(images, args.out, lambda path: samples_figure(images, path))
     return 0
 
@@ -262,9 +245,9 @@ def run_reconstruct(args) -> int:
     from raekit.runs import Run
 
     _check_request(args, "n")
-    model = Run.of(args.run).model
-    originals = _split(args)[: args.n]
-    recons = reconstruct(model, originals)
+    run = Run.of(args.run)
+    originals = getattr(run.data, args.split)[: args.n]
+    recons = reconstruct(run.model, originals)
     _write_images(
         recons, args.out, lambda path: reconstruction_figure(originals / 255.0, recons, path)
     )
@@ -274,24 +257,22 @@ def run_reconstruct(args) -> int:
 def run_interpolate(args) -> int:
     import numpy as np
 
-    from raekit.data import config_images
     from raekit.generation import encode_images, interpolate_images
     from raekit.plots import interpolation_figure
     from raekit.runs import Run
 
-    if _sequence(args):
+    run = Run.of(args.run)
+    if run.config.image_shape is None:
         from raekit.commands.sequence_generate import interpolate_strings
 
         _positive("pairs", args.pairs)
         _positive("steps", args.steps)
-        return interpolate_strings(args)
+        return interpolate_strings(args, run)
     _check_request(args, "pairs", "steps")
-    run = Run.of(args.run)
-    data = config_images(run.config)
-    images = getattr(data, args.split)
+    images = getattr(run.data, args.split)
     origin = None
     if args.origin == "mean":
-        origin = encode_images(run.model, data.valid[: run.config.valid_limit]).mean(0)
+        origin = encode_images(run.model, run.data.valid[: run.config.valid_limit]).mean(0)
     pick = np.random.default_rng(args.seed).choice(len(images), size=(args.pairs, 2))
     strips = interpolate_images(
         run.model, images[pick[:, 0]], images[pick[:, 1]], args.steps, args.method, origin
@@ -303,7 +284,6 @@ def run_interpolate(args) -> int:
 def run_neighbours(args) -> int:
     import numpy as np
 
-    from raekit.data import config_images
     from raekit.generation import load_run_density, sample_images
     from raekit.generation.neighbours import nearest_neighbours
     from raekit.plots import neighbours_figure
@@ -311,11 +291,9 @@ def run_neighbours(args) -> int:
 
     _check_request(args, "n", "k")
     run = Run.of(args.run)
-    model, config = run.model, run.config
-    density = load_run_density(args.run, args.density, _components(args))
-    samples = sample_images(model, density, args.n, args.seed)
-    train = config_images(config).train[: config.train_limit]
-    reference = train.astype(np.float32) / 255.0
+    density = load_run_density(run, args.density, _components(args))
+    samples = sample_images(run.model, density, args.n, args.seed)
+    reference = run.data.train[: run.config.train_limit].astype(np.float32) / 255.0
     index, _ = nearest_neighbours(samples, reference, k=args.k)
     neighbours = reference[index]
     _write_images(neighbours, args.out, lambda path: neighbours_figure(samples, neighbours, path))

@@ -14,15 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from raekit.errors import RaekitError
+from raekit.generation import encode_images, load_run_density
+from raekit.generation.interpolate import interpolation_path
+from raekit.grammar.sequence_task import sequence_task
+from raekit.grammar.task import decode_strings
+from raekit.io.atomic import atomic_write_text
+from raekit.runs import Run
 
 SUFFIXES = (".txt", ".json")
-
-
-def is_sequence_run(run_dir: str) -> bool:
-    """Whether a run directory holds an expressions or molecules model."""
-    from raekit.runs import read_config
-
-    return read_config(run_dir).image_shape is None
 
 
 def _out(path: str) -> Path:
@@ -34,38 +33,18 @@ def _out(path: str) -> Path:
     return out
 
 
-def _validity(config):
-    from raekit.bo.optimise import objective
-
-    return objective(config.dataset, []).valid if config.dataset == "expressions" else _molecule
-
-
-def _molecule(smiles: str) -> bool:
-    from raekit.grammar.scores import is_valid_molecule
-
-    return is_valid_molecule(smiles)
-
-
 def _write(out: Path, text: str) -> None:
-    from raekit.io.atomic import atomic_write_text
-
     atomic_write_text(out, text)
     print(out)
 
 
-def sample_strings(args) -> int:
-    from raekit.generation import load_run_density
-    from raekit.grammar.task import decode_strings
-    from raekit.runs import Run
-
+def sample_strings(args, run: Run) -> int:
     out = _out(args.out)
-    run = Run.of(args.run)
     kind = args.density
-    density = load_run_density(args.run, kind, args.components)
+    density = load_run_density(run, kind, args.components)
     codes = np.asarray(density.sample(args.n, seed=args.seed), dtype=np.float32)
     strings = decode_strings(run.model, codes, sample=args.decode == "sample", seed=args.seed)
-    valid = _validity(run.config)
-    flags = [bool(s) and bool(valid(s)) for s in strings]
+    flags = [sequence_task(run.config.dataset).valid(s) for s in strings]
     if out.suffix == ".json":
         text = json.dumps([{"string": s, "valid": v} for s, v in zip(strings, flags)], indent=1)
     else:
@@ -75,15 +54,9 @@ def sample_strings(args) -> int:
     return 0
 
 
-def interpolate_strings(args) -> int:
-    from raekit.generation import encode_images
-    from raekit.generation.interpolate import interpolation_path
-    from raekit.grammar.task import decode_strings, load_sequences
-    from raekit.runs import Run
-
+def interpolate_strings(args, run: Run) -> int:
     out = _out(args.out)
-    run = Run.of(args.run)
-    data = load_sequences(run.config)
+    data = run.data
     items, strings = getattr(data, args.split), data.strings[args.split]
     if len(items) < 2:
         raise RaekitError(f"the {args.split} split has fewer than two strings to interpolate")

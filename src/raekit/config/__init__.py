@@ -14,6 +14,7 @@ from raekit.config import rules as config_rules
 from raekit.config.dataset_specs import DATASET_SPECS, OWN_DATA, SEQUENCE_TASKS, paper_dataset_for
 from raekit.config.loss_weights import converted_weights
 from raekit.config.presets import IMAGE_PRESETS, PRESET_BY_DATASET, PRESET_BY_MODEL, PRESETS
+from raekit.config.variants import get_variant
 from raekit.errors import RaekitError, unknown
 
 # Views of the dataset table.
@@ -25,36 +26,39 @@ _FAMILY = {name: spec.family for name, spec in DATASET_SPECS.items() if spec.is_
 
 @dataclass(frozen=True)
 class RunConfig:
+    """Every setting of a run, flat (config.yaml and `--set key=value` use these names), in
+    five groups: data, model, training, ex-post densities, evaluation protocol."""
+
+    # Data.
     dataset: str = "digits"  # dataset name (see raekit.data.DATASETS)
     model: str = "rae-l2"  # variant name (see raekit.models.VARIANTS)
     preset: str = "tiny"  # preset the defaults came from: paper, cpu, tiny or official
-    data_root: str | None = (
-        None  # folder of the dataset's files; None: raekit's cache / system paths
-    )
+    # folder of the dataset's files; None: raekit's cache / system paths
+    data_root: str | None = None
     # Own images (dataset: custom): where they are, their fingerprint, size and split.
     data: str | None = None  # absolute path of the image folder, path list or .npy/.npz array
     data_sha256: str | None = None  # fingerprint of the images read there (later reads must match)
     resolution: int | None = None  # side of the square images: 32, 64 or 128
     channels: int | None = None  # 1 (greyscale) or 3 (RGB)
     data_seed: int = 0  # seed of the train / validation / test split (10% / 10% held out)
+    # Model.
     latent_dim: int = 16  # size of z (paper: 16 MNIST, 128 CIFAR-10, 64 CelebA)
     width: float = 1.0  # channel multiplier of the Appendix C nets (1.0 = the paper)
     filters: int = 128  # first encoder conv's filters (x2, x4, x8 after; decoder mirrors them)
     net: str = "paper"  # "paper": Appendix C; "official": the official Keras layers (raekit.config.official)
     scale_input: bool = False  # the encoder sees 2x - 1 (official MNIST / CIFAR-10 nets)
-    input_noise: float = (
-        0.0  # s: training inputs + clip(N(0, s^2), -s, s) (official CelebA WAE: 0.01)
-    )
+    # s: training inputs + clip(N(0, s^2), -s, s) (official CelebA WAE: 0.01)
+    input_noise: float = 0.0
     beta: float = 0.0  # weight of the latent term: KL, MMD or 1/2 ||z||^2
     lam: float = 0.0  # weight of the decoder regulariser: L2 or gradient penalty
     l2_layers: str = "all"  # RAE-L2's weights: "all" decoder conv/linear or "transposed" convs only
     cv_sigma: float = 0.7  # CV-VAE's fixed encoder noise (standard deviation)
-    gp_estimator: str = (
-        "official"  # "official": grad of sum D(z)^2 (Table 1's penalty); "projection": ||J||_F^2
-    )
+    # "official": grad of sum D(z)^2 (Table 1's penalty); "projection": ||J||_F^2
+    gp_estimator: str = "official"
     gp_projections: int = 1  # random projections per step for the "projection" estimator
     sn_all_layers: bool = False  # RAE-SN: also normalise the encoder (official code does)
     mc_samples: int = 1  # VAE / CV-VAE: posterior draws per input for the reconstruction
+    # Training.
     epochs: int = 100  # maximum epochs (paper: 100; CelebA 70)
     batch_size: int = 100  # mini-batch size (paper: 100)
     lr: float = 1e-3  # Adam's starting learning rate
@@ -64,9 +68,8 @@ class RunConfig:
     train_limit: int | None = None  # use only the first N training images (None: all)
     valid_limit: int | None = None  # use only the first N validation images (None: all)
     max_rows: int | None = None  # sequence tasks: strings read or generated (None: all / 100k)
-    sequence_recipe: str = (
-        "raekit"  # sequence tasks: "grammarvae" (make_config's default) or "raekit"
-    )
+    # sequence tasks: "grammarvae" (make_config's default) or "raekit"
+    sequence_recipe: str = "raekit"
     seed: int = 0  # seeds weights, shuffling and noise
     keep_checkpoints: int = 3  # how many recent checkpoints to keep
     # epoch-end checkpoints kept beside the recent ones, with the best weights as of each such
@@ -87,18 +90,16 @@ class RunConfig:
     two_stage_epochs: int = 30  # its epochs, batch size and Adam learning rate
     two_stage_batch: int = 128
     two_stage_lr: float = 1e-3
-    two_stage_schedule: str = (
-        "cosine"  # "cosine" decay, or "plateau": halve after 3 epochs without gain
-    )
+    # "cosine" decay, or "plateau": halve after 3 epochs without gain
+    two_stage_schedule: str = "cosine"
     two_stage_sample_noise: bool = True  # samples add the decoder noise (False: the decoder mean)
     # Evaluation protocol (Table 1).
     # REC and Interp. images: "valid" (Appendix D: validation images against the test set) or
     # "test" (Table 1's caption shorthand: the reference images themselves, a paired comparison)
     eval_images: str = "valid"
     rec_sampled: bool = False  # VAE / CV-VAE reconstructions decode a sampled z, not the mean
-    rec_second_stage: bool = (
-        False  # the 2-stage VAE's reconstructions pass through its second stage
-    )
+    # the 2-stage VAE's reconstructions pass through its second stage
+    rec_second_stage: bool = False
 
     def __post_init__(self):
         validate(self)
@@ -128,8 +129,6 @@ def make_config(
     """Resolve a preset for a dataset and model, then apply `overrides` (field name -> value)."""
     _check_value("dataset", dataset)
     _check_value("preset", preset)
-    from raekit.config.variants import get_variant  # models import this module
-
     variant = get_variant(_check_type("model", model))
     model = variant.name
     _check_pair(dataset, model)
@@ -243,8 +242,6 @@ def _from_text(key: str, text: str, kind: type, declared: str) -> Any:
 
 
 def _check_pair(dataset: str, model: str) -> None:
-    from raekit.config.variants import get_variant  # models import this module
-
     variant = get_variant(model)
     if (dataset in SEQUENCE_TASKS) != (variant.data != "image"):
         kind = "a sequence task" if dataset in SEQUENCE_TASKS else "an image dataset"
@@ -264,8 +261,6 @@ def replace(config: RunConfig, **overrides: Any) -> RunConfig:
             raise unknown("config key", key, names)
         clean[key] = value
     if isinstance(clean.get("model"), str):
-        from raekit.config.variants import get_variant
-
         clean["model"] = get_variant(clean["model"]).name
     return dataclasses.replace(config, **clean)
 

@@ -11,9 +11,8 @@ from pathlib import Path
 class DatasetSpec:
     name: str
     latent_dim: int
-    shape: tuple[int, int, int] | None = (
-        None  # (C, H, W) of an image dataset; None: a sequence task
-    )
+    # (C, H, W) of an image dataset; None: a sequence task
+    shape: tuple[int, int, int] | None = None
     family: str | None = None  # official code's dataset for weights and presets (MNIST-like: mnist)
     two_stage_kl_weight: float | None = None  # official code's second-stage KL weight
     system_path: Path | None = None  # where a system package installs the files

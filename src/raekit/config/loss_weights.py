@@ -4,6 +4,7 @@ units (per-image sums over H*W*C, Eq. 8 and 11)."""
 from __future__ import annotations
 
 from raekit.config.dataset_specs import DATASET_SPECS
+from raekit.config.variants import get_variant
 
 # Sequence models: VAEs use the ELBO's unit KL weight; GRAE uses MNIST RAE-L2's weights in raekit's
 # units (1.28e-2, 1.024e-4), rounded: both reconstructions are per-sample sums of similar size.
@@ -44,8 +45,6 @@ def converted_weights(
     """
     if model in SEQUENCE_WEIGHTS:
         return SEQUENCE_WEIGHTS[model]
-    from raekit.config.variants import get_variant  # models import this module
-
     variant, family = get_variant(model), DATASET_SPECS[dataset].family
     beta, lam = OFFICIAL_WEIGHTS[variant.name][family]
     c, h, w = shape or DATASET_SPECS[dataset].shape

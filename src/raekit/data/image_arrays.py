@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from raekit.data.image_files import crop_and_resize
 from raekit.errors import RaekitError
 
 _RANGE_SLACK = 1e-4  # float pixels may overshoot [0, 1] by rounding; more is a mistake
@@ -81,8 +82,6 @@ def _as_uint8(array: np.ndarray, source: str) -> np.ndarray:
 def resize_array(images: np.ndarray, resolution: int) -> np.ndarray:
     """uint8 (N, C, H, W) centre-cropped and resized to (N, C, resolution, resolution)."""
     from PIL import Image
-
-    from raekit.data.image_files import crop_and_resize
 
     if images.shape[2] == images.shape[3] == resolution:
         return images

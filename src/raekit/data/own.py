@@ -20,6 +20,8 @@ from raekit.data.image_arrays import load_array_file, resize_array, to_nchw_uint
 from raekit.data.image_files import folder_images, image_size, listed_images, read_image
 from raekit.data.splits import ImageSplits
 from raekit.errors import RaekitError
+from raekit.io.atomic import atomic_path
+from raekit.io.cache import cache_dir, read_cached
 from raekit.io.progress import progress
 
 RESOLUTIONS = (32, 64, 128)
@@ -135,15 +137,12 @@ def read_own_images(
 
 
 def _decoded_path(digest: str, resolution: int | None, channels: int | None) -> Path:
-    from raekit.io.cache import cache_dir
-
     return cache_dir() / "own-images" / f"{digest[:32]}-{resolution}-{channels}.npy"
 
 
 def _decoded(digest: str, resolution: int | None, channels: int | None) -> np.ndarray | None:
     """A run's images decoded earlier (the files' fingerprint was just checked): decoding a
     folder of photos costs far more than hashing it."""
-    from raekit.io.cache import read_cached
 
     def read(path: Path) -> np.ndarray:
         images = np.load(path, allow_pickle=False)
@@ -164,8 +163,6 @@ def _decoded(digest: str, resolution: int | None, channels: int | None) -> np.nd
 
 
 def _keep_decoded(images: np.ndarray, digest: str) -> None:
-    from raekit.io.atomic import atomic_path
-
     path = _decoded_path(digest, images.shape[2], images.shape[1])
     try:
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:

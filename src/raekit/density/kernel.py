@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from raekit.density.base import Density, as_codes
@@ -80,8 +82,6 @@ class BayesGMMDensity(GMMDensity):
     kind = "bayes-gmm"
 
     def _fit(self, codes):
-        import warnings
-
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.mixture import BayesianGaussianMixture
 

@@ -19,7 +19,7 @@ from raekit.distributed import Context
 from raekit.errors import RaekitError
 from raekit.io.atomic import commit
 from raekit.io.progress import progress
-from raekit.training import load_data
+from raekit.runs import Run
 
 
 def _device(model) -> torch.device:
@@ -88,10 +88,9 @@ def _to_float(images: np.ndarray, device: torch.device) -> torch.Tensor:
     return tensor.to(device).float()
 
 
-def code_images(config, data=None) -> tuple[np.ndarray, np.ndarray]:
+def code_images(run: Run) -> tuple[np.ndarray, np.ndarray]:
     """(training, validation) images whose codes densities are fitted and checked on (limits applied)."""
-    if data is None:
-        data = load_data(config)
+    data, config = run.data, run.config
     return data.train[: config.train_limit], data.valid[: config.valid_limit]
 
 

@@ -36,71 +36,77 @@ def density_stem(run_dir: Path, kind: str, components: int | None = None) -> Pat
     return Path(run_dir) / DENSITY_DIR / f"{kind}{suffix}"
 
 
-@locking("model_or_run", "run")
+def _codes(run: Run) -> tuple:
+    """Codes of the (training, validation) images densities are fitted and checked on."""
+    return tuple(encode_images(run.model, images) for images in code_images(run))
+
+
+@locking("run", "run")
 def fit_run_density(
-    model_or_run, data=None, kind: str = "gmm", save: bool = True, **options: Any
+    run: Run, kind: str = "gmm", save: bool = True, **options: Any
 ) -> tuple[Any, dict]:
-    """Fit a density of `kind` on training codes; report train and validation log-likelihood.
+    """Fit a density of `kind` on a run's training codes; report train and validation
+    log-likelihood. `run`: a Run (a run directory or model object is made one with Run.of).
 
     With a run directory (and save=True) the density is written to RUN/densities/ as
-    safetensors + JSON, tagged with the model's fingerprint.
+    safetensors + JSON, tagged with the model's fingerprint; the Run keeps it for later use.
     """
-    run = Run.of(model_or_run)
-    model, config, run_dir = run.model, run.config, run.directory
-    train_codes, valid_codes = (
-        encode_images(model, images) for images in code_images(config, data)
-    )
-    options = run_density_options(config, kind, options)
+    run = Run.of(run)
+    train_codes, valid_codes = _codes(run)
+    options = run_density_options(run.config, kind, options)
     density, report = fit(train_codes, kind, valid_codes=valid_codes, **options)
-    if save and run_dir is not None:
-        stem = density_stem(run_dir, kind, options.get("components"))
-        save_density(density, stem, meta=_density_meta(model))
+    if save and run.directory is not None:
+        stem = density_stem(run.directory, kind, options.get("components"))
+        save_density(density, stem, meta=_density_meta(run.model))
         report["path"] = str(stem)
+    run.densities[(kind, options.get("components"))] = density
     return density, report
 
 
-@locking("run_dir", "run")
-def fit_run_density_streaming(
-    run_dir: str | Path, data=None, chunk: int = 8192, **options: Any
-) -> tuple[Any, dict]:
+@locking("run", "run")
+def fit_run_density_streaming(run: Run, chunk: int = 8192, **options: Any) -> tuple[Any, dict]:
     """The GMM of a run for datasets too large for one process: the codes are encoded by every
     rank torchrun started (or this process alone) into RUN/codes/{train,valid}.npy, and EM reads
     them chunk by chunk with its statistics all-reduced. Rank 0 saves the density."""
-    run = Run.of(run_dir)
-    model, config, run_dir = run.model, run.config, run.directory
-    if run_dir is None:
+    run = Run.of(run)
+    if run.directory is None:
         raise RaekitError(
             "streaming density fits need a run directory (the codes are written inside it)"
         )
-    options = run_density_options(config, "gmm", options)
-    ctx = distributed.setup(config.device)
+    options = run_density_options(run.config, "gmm", options)
+    ctx = distributed.setup(run.config.device)
     try:
-        model.to(ctx.device)
-        files = {
-            split: encode_to_file(model, images, run_dir / "codes" / f"{split}.npy", ctx)
-            for split, images in zip(("train", "valid"), code_images(config, data))
-        }
-        density = fit_gmm_streaming(files["train"], ctx, chunk, **options)
-        report = {
-            "kind": "gmm",
-            "options": density.options,
-            "world_size": ctx.world_size,
-            "n_iter": density.n_iter_,
-            "converged": density.converged_,
-        }
-        if ctx.is_main:  # rank 0 alone scores, saves and reports
-            for split, path in files.items():
-                codes = open_codes(path)
-                report[f"n_{split}"], report[f"{split}_loglik"] = (
-                    len(codes),
-                    mean_log_likelihood(density, codes, chunk),
-                )
-            stem = density_stem(run_dir, "gmm", density.options["components"])
-            save_density(density, stem, meta=_density_meta(model.cpu()))
-            report["path"] = str(stem)
+        density, report = _streaming_fit(run, ctx, chunk, options)
         distributed.barrier(ctx)
     finally:
         distributed.teardown(ctx)
+    return density, report
+
+
+def _streaming_fit(run: Run, ctx, chunk: int, options: dict[str, Any]) -> tuple[Any, dict]:
+    model = run.model.to(ctx.device)
+    files = {
+        split: encode_to_file(model, images, run.directory / "codes" / f"{split}.npy", ctx)
+        for split, images in zip(("train", "valid"), code_images(run))
+    }
+    density = fit_gmm_streaming(files["train"], ctx, chunk, **options)
+    report = {
+        "kind": "gmm",
+        "options": density.options,
+        "world_size": ctx.world_size,
+        "n_iter": density.n_iter_,
+        "converged": density.converged_,
+    }
+    if ctx.is_main:  # rank 0 alone scores, saves and reports
+        for split, path in files.items():
+            codes = open_codes(path)
+            report[f"n_{split}"], report[f"{split}_loglik"] = (
+                len(codes),
+                mean_log_likelihood(density, codes, chunk),
+            )
+        stem = density_stem(run.directory, "gmm", density.options["components"])
+        save_density(density, stem, meta=_density_meta(model.cpu()))
+        report["path"] = str(stem)
     return density, report
 
 
@@ -109,21 +115,28 @@ def _density_meta(model) -> dict:
 
 
 def load_run_density(
-    model_or_run, kind: str, components: int | None = None, fit_if_missing: bool = True, data=None
+    run: Run, kind: str, components: int | None = None, fit_if_missing: bool = True
 ):
-    """The saved density of a run (checked against the model), fitted first if missing."""
-    run = Run.of(model_or_run)
-    model, config, run_dir = run.model, run.config, run.directory
-    options = run_density_options(config, kind, {"components": components} if components else {})
-    if run_dir is not None:
-        stem = density_stem(run_dir, kind, options.get("components"))
+    """The density of a run: kept by the Run, else read from RUN/densities/ (checked against the
+    model), else fitted (and saved) when `fit_if_missing`."""
+    run = Run.of(run)
+    options = run_density_options(
+        run.config, kind, {"components": components} if components else {}
+    )
+    key = (kind, options.get("components"))
+    if key in run.densities:
+        return run.densities[key]
+    if run.directory is not None:
+        stem = density_stem(run.directory, kind, options.get("components"))
         if stem.with_suffix(".json").exists():
-            return load_density(stem, expect_meta=_density_meta(model))
+            run.densities[key] = load_density(stem, expect_meta=_density_meta(run.model))
+            return run.densities[key]
     if not fit_if_missing:
         raise RaekitError(
-            f"no {kind} density fitted for {run_dir}; run `raekit fit-density {run_dir} --density {kind}`"
+            f"no {kind} density fitted for {run.directory}; "
+            f"run `raekit fit-density {run.directory} --density {kind}`"
         )
-    return fit_run_density(model if run_dir is None else run_dir, data, kind, **options)[0]
+    return fit_run_density(run, kind, **options)[0]
 
 
 def run_density_options(config, kind: str, options: dict[str, Any]) -> dict[str, Any]:

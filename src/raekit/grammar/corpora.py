@@ -12,6 +12,9 @@ from pathlib import Path
 
 from raekit.errors import RaekitError
 from raekit.grammar.cfg import EXPRESSION_GRAMMAR, Grammar
+from raekit.grammar.parsers import ExpressionParser
+from raekit.grammar.scores import is_valid_molecule
+from raekit.grammar.tokens import tokenize
 from raekit.io.cache import cache_dir
 from raekit.io.transfer import extract_from_wheel
 
@@ -44,9 +47,6 @@ def expression_corpus(
     Expressions whose derivation needs more than the grammar's `max_length` (15) productions,
     and repeats, are drawn again.
     """
-    from raekit.grammar.parsers import ExpressionParser
-    from raekit.grammar.tokens import tokenize
-
     if n < 1:
         raise RaekitError(f"expression corpus size must be positive, got {n}")
     rng = random.Random(seed)  # ~10x faster than numpy for single draws
@@ -135,8 +135,6 @@ def _line_rows(text: str):
 
 
 def _rdkit_valid(smiles: str) -> bool:
-    from raekit.grammar.scores import is_valid_molecule
-
     return is_valid_molecule(smiles)
 
 

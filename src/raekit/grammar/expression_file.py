@@ -13,6 +13,7 @@ import numpy as np
 
 from raekit import notices
 from raekit.errors import RaekitError
+from raekit.grammar.corpora import expression_corpus
 from raekit.io.cache import cache_dir
 from raekit.io.transfer import copy_verified, download
 
@@ -81,8 +82,6 @@ def read_expressions(path: str | Path, max_rows: int | None = None, seed: int = 
 
 def expression_strings(data_root: str | Path | None, max_rows: int | None, seed: int) -> list[str]:
     """GrammarVAE's expressions when available, else raekit's synthetic corpus (and says so)."""
-    from raekit.grammar.corpora import expression_corpus
-
     path = expressions_path(data_root)
     if path is not None:
         notices.note(f"expressions from {path}")

@@ -3,9 +3,11 @@ equal values at the task's points (`x+1+sin(4)` and `1+x+sin(2+2)` are one funct
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 
 import numpy as np
+
+from raekit.grammar.scores import evaluate_expression
 
 
 def molecule_key(smiles: str) -> str:
@@ -20,16 +22,9 @@ def molecule_key(smiles: str) -> str:
 def expression_key(expression: str) -> Hashable:
     """The expression's values at the task's 1000 points, to 10 significant digits (float
     rounding of `x*1` and `1*x` does not separate them); the string when it does not parse."""
-    from raekit.grammar.scores import evaluate_expression
-
     values = evaluate_expression(expression)
     if values is None:
         return expression
     with np.errstate(all="ignore"):
         rounded = np.array([float(f"{v:.10g}") for v in values])
     return rounded.tobytes()
-
-
-def item_key(task: str) -> Callable[[str], Hashable]:
-    """The sameness key of a task's items."""
-    return expression_key if task == "expressions" else molecule_key

@@ -7,7 +7,6 @@ character indices. Both are int arrays (N, max_length) split 80/10/10 with a see
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -16,7 +15,11 @@ from raekit.config.dataset_specs import SEQUENCE_TASKS
 from raekit.config.variants import get_variant
 from raekit.errors import RaekitError
 from raekit.grammar.cfg import get_grammar
-from raekit.grammar.tokens import CHAR_MAX_LENGTH, CharVocab
+from raekit.grammar.decode import decode_chars, decode_grammar
+from raekit.grammar.draws import decode_grammar_draws
+from raekit.grammar.encode import encode_productions
+from raekit.grammar.sequence_task import sequence_task
+from raekit.grammar.tokens import CharVocab
 
 TASKS = SEQUENCE_TASKS
 
@@ -38,7 +41,7 @@ def char_vocab(task: str) -> CharVocab:
     chars = sorted(
         {c for p in grammar.productions for s in p.rhs() if isinstance(s, str) for c in s}
     )
-    return CharVocab("".join(chars), CHAR_MAX_LENGTH[task])
+    return CharVocab("".join(chars), sequence_task(task).char_max_length)
 
 
 def uses_grammar(model: str) -> bool:
@@ -50,21 +53,14 @@ def num_symbols(task: str, model: str) -> int:
 
 
 def max_length(task: str, model: str) -> int:
-    return get_grammar(task).max_length if uses_grammar(model) else CHAR_MAX_LENGTH[task]
+    if uses_grammar(model):
+        return get_grammar(task).max_length
+    return sequence_task(task).char_max_length
 
 
 def task_strings(config) -> tuple[list[str], list[int] | None]:
-    """The raw strings of a task and their file lines: GrammarVAE's expressions (`config.data_root`:
-    the file or its folder; default: the cached copy, else the synthetic corpus; no lines), or a
-    SMILES file's molecules."""
-    from raekit.grammar.corpora import fetch_moses, read_smiles_file
-    from raekit.grammar.expression_file import expression_strings
-
-    if config.dataset == "expressions":
-        return expression_strings(config.data_root, config.max_rows, config.seed), None
-    path = Path(config.data_root) if config.data_root else fetch_moses()
-    rows = read_smiles_file(path, max_rows=config.max_rows)
-    return rows.values, rows.lines
+    """The raw strings of a config's task and their file lines (None where the file has none)."""
+    return sequence_task(config.dataset).read_strings(config)
 
 
 def encode_strings(
@@ -73,8 +69,6 @@ def encode_strings(
     """(indices, strings kept): out-of-grammar or too-long strings are dropped and reported
     (with their file `lines` when given)."""
     if uses_grammar(model):
-        from raekit.grammar.encode import encode_productions
-
         encoded = encode_productions(strings, get_grammar(task), lines=lines)
         if encoded.failures:
             print(f"raekit: {encoded.report()}")
@@ -114,8 +108,6 @@ def load_sequences(config) -> SequenceSplits:
 @torch.no_grad()
 def decode_strings(model, codes, sample: bool = False, seed: int = 0) -> list[str]:
     """Strings decoded from codes (masked grammar decoding, or characters for the CVAE)."""
-    from raekit.grammar.decode import decode_chars, decode_grammar
-
     model.eval()
     device = next(model.parameters()).device
     logits = model.decode(torch.as_tensor(np.asarray(codes), dtype=torch.float32, device=device))
@@ -131,9 +123,6 @@ def decode_draws(model, codes, draws: int, seed: int = 0, chunk: int = 50_000) -
     """``draws`` sampled decodings of each code: strings[i][d]. The decoder runs once per code;
     grammar models then sample every draw at once (`decode_grammar_draws`), the character
     model per position in chunks of about ``chunk`` sequences."""
-    from raekit.grammar.decode import decode_chars
-    from raekit.grammar.draws import decode_grammar_draws
-
     model.eval()
     device = next(model.parameters()).device
     logits = model.decode(torch.as_tensor(np.asarray(codes), dtype=torch.float32, device=device))

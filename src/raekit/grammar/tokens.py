@@ -41,10 +41,6 @@ def tokenize(text: str, grammar: Grammar) -> list[str]:
     return tokens
 
 
-# Character-model sequence lengths of GrammarVAE's data scripts (CVAE baselines).
-CHAR_MAX_LENGTH = {"expressions": 19, "molecules": 120}
-
-
 class CharVocab:
     """Characters of a character-level model; index 0 is the padding character."""
 

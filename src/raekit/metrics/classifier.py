@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
 from torch import nn
 
 from raekit.devices import compute_device
@@ -141,16 +142,12 @@ def _digest(arrays, config: ClassifierConfig) -> str:
 
 def save_classifier(model: Classifier, folder: Path, meta: dict) -> None:
     """Weights first, JSON last: the JSON marks a complete entry."""
-    from safetensors.torch import save_file
-
     with atomic_path(folder / "model.safetensors") as tmp:
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, tmp)
     write_json(folder / "classifier.json", meta)
 
 
 def load_classifier(folder: Path) -> Classifier:
-    from safetensors.torch import load_file
-
     meta = json.loads((folder / "classifier.json").read_text())
     config = ClassifierConfig(**{**meta["config"], "widths": tuple(meta["config"]["widths"])})
     model = Classifier(meta["in_channels"], meta["n_classes"], config)

@@ -14,6 +14,9 @@ from raekit.errors import RaekitError, unknown
 from raekit.io.progress import progress
 from raekit.metrics.classifier import classifier_for, feature_dim
 from raekit.metrics.images import as_image_tensor, batches
+from raekit.metrics.inception import FEATURE_DIM, preprocess
+from raekit.metrics.inception_fast import ENGINES, MIN_IMAGES, FrozenInception
+from raekit.metrics.inception_weights import WEIGHTS_SHA256, load_inception
 
 
 @runtime_checkable
@@ -74,10 +77,6 @@ class InceptionExtractor(TorchExtractor):
         device: torch.device | None = None,
         engine: str = "fast",
     ):
-        from raekit.metrics.inception import FEATURE_DIM, preprocess
-        from raekit.metrics.inception_fast import ENGINES, FrozenInception
-        from raekit.metrics.inception_weights import WEIGHTS_SHA256, load_inception
-
         if engine not in ENGINES:
             raise unknown("engine", engine, ENGINES)
         device = device or compute_device()
@@ -93,8 +92,6 @@ class InceptionExtractor(TorchExtractor):
             self.frozen = FrozenInception(net, preprocess, batch_size)
 
     def __call__(self, images) -> np.ndarray:
-        from raekit.metrics.inception_fast import MIN_IMAGES
-
         frozen = self.frozen if self.frozen is not None and len(images) >= MIN_IMAGES else None
         self.embed = self.eager if frozen is None else (lambda b: frozen(b, self.eager))
         return super().__call__(images)

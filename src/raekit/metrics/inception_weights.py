@@ -18,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file, save_file
 
 from raekit.errors import RaekitError
 from raekit.io.atomic import atomic_path
@@ -51,8 +52,6 @@ def sha256_of(path: Path) -> str:
 
 def load_inception(path: str | Path | None = None) -> FIDInceptionV3:
     """The FIDInceptionV3 module with checked weights, in eval mode."""
-    from safetensors.torch import load_file
-
     path = Path(path) if path is not None else default_weights_path()
     if not path.is_file():
         raise RaekitError(
@@ -211,8 +210,6 @@ def fetch_inception(
     dest: str | Path | None = None, source_file: str | Path | None = None, online: bool = True
 ) -> Path:
     """Write the checked FIDInceptionV3 safetensors into folder `dest` (default: the cache)."""
-    from safetensors.torch import save_file
-
     target = Path(dest) / WEIGHTS_NAME if dest is not None else default_weights_path()
     if source_file is None and target.is_file() and sha256_of(target) == WEIGHTS_SHA256:
         return target

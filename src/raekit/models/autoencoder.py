@@ -152,17 +152,40 @@ class Autoencoder(nn.Module):
         return torch.stack([self.reconstruction(d, x) for d in draws]).mean()
 
     def _latent_term(self, mu, z, logvar) -> torch.Tensor:
-        kind = self.variant.latent_term
-        if kind == "kl":
-            kl = losses.gaussian_kl(mu, logvar)
-            return kl / mu.shape[1] if self.kl_mean else kl
-        if kind == "mmd":
-            return losses.mmd_imq(z, torch.randn_like(z))
-        return losses.latent_l2(mu)  # RAE's 1/2 ||z||^2; the CV-VAE's KL up to a constant
+        return LATENT_TERMS[self.variant.latent_term](self, mu, z, logvar)
 
     def _decoder_term(self, x_hat, z) -> torch.Tensor:
-        if self.variant.decoder_term == "dec_l2":
-            return losses.decoder_weight_l2(self.decoder, self.l2_layers)
-        if self.gp_estimator == "official":
-            return losses.output_gradient_penalty(x_hat, z)
-        return losses.decoder_jacobian_penalty(x_hat, z, self.gp_projections)
+        return DECODER_TERMS[self.variant.decoder_term](self, x_hat, z)
+
+
+def _kl(model: Autoencoder, mu, z, logvar) -> torch.Tensor:
+    kl = losses.gaussian_kl(mu, logvar)
+    return kl / mu.shape[1] if model.kl_mean else kl
+
+
+def _mmd(model: Autoencoder, mu, z, logvar) -> torch.Tensor:
+    return losses.mmd_imq(z, torch.randn_like(z))
+
+
+def _z_l2(model: Autoencoder, mu, z, logvar) -> torch.Tensor:
+    return losses.latent_l2(mu)  # RAE's 1/2 ||z||^2; the CV-VAE's KL up to a constant
+
+
+def _dec_l2(model: Autoencoder, x_hat, z) -> torch.Tensor:
+    return losses.decoder_weight_l2(model.decoder, model.l2_layers)
+
+
+def _gradient_penalty(model: Autoencoder, x_hat, z) -> torch.Tensor:
+    return GP_ESTIMATORS[model.gp_estimator](model, x_hat, z)
+
+
+# Variant.latent_term and Variant.decoder_term name a row of these tables: (model, ...) -> the
+# unweighted term.
+LATENT_TERMS = {"z_l2": _z_l2, "kl": _kl, "mmd": _mmd}
+DECODER_TERMS = {"dec_l2": _dec_l2, "gp": _gradient_penalty}
+GP_ESTIMATORS = {
+    "official": lambda model, x_hat, z: losses.output_gradient_penalty(x_hat, z),
+    "projection": lambda model, x_hat, z: losses.decoder_jacobian_penalty(
+        x_hat, z, model.gp_projections
+    ),
+}

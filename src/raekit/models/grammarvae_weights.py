@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from raekit.errors import RaekitError
+from raekit.models.build import build_model
 from raekit.nets.keras_gru import GATES, KerasGRU
 
 
@@ -116,8 +117,6 @@ def _decoder(decoder, w: dict[str, dict[str, np.ndarray]]) -> None:
 def grammarvae_expression_model(path: str | Path):
     """raekit's expression GVAE (`paper` preset, GrammarVAE's layout: latent 25, GRU 100) with
     GrammarVAE's trained weights from ``path``, in evaluation mode."""
-    from raekit.models.build import build_model
-
     path = Path(path)
     if not path.is_file():
         raise RaekitError(f"{path} does not exist")

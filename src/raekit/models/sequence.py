@@ -10,6 +10,7 @@ from torch import nn
 from raekit.errors import unknown
 from raekit.grammar.cfg import Grammar, get_grammar
 from raekit.grammar.loss import KERAS_EPS, grammarvae_bce, masked_sequence_nll
+from raekit.grammar.sequence_task import sequence_task
 from raekit.grammar.task import max_length, num_symbols, uses_grammar
 from raekit.nets.sequence import sequence_nets
 
@@ -74,14 +75,14 @@ def sequence_parts(config, encoder_outputs: int):
     task, model, recipe = config.dataset, config.model, config.sequence_recipe
     if recipe not in RECIPES:
         raise unknown("sequence recipe", recipe, RECIPES)
-    grammarvae = recipe == "grammarvae"
-    net = task + ("-cpu" if task == "molecules" and config.preset != "paper" else "")
+    grammarvae, spec = recipe == "grammarvae", sequence_task(task)
+    net = task + ("-cpu" if spec.cpu_net and config.preset != "paper" else "")
     encoder, decoder = sequence_nets(
         net,
         num_symbols(task, model),
         max_length(task, model),
         encoder_outputs,
-        batch_norm=grammarvae and task == "expressions",
+        batch_norm=grammarvae and spec.grammarvae_batch_norm,
     )
     grammar = get_grammar(task) if uses_grammar(model) else None
     options = {

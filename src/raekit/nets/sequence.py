@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from raekit.errors import RaekitError, unknown
+from raekit.nets.keras_gru import KerasGRU
 
 # Sizes from GrammarVAE's models (expressions: model_eq; molecules: model_zinc).
 SEQUENCE_NETS = {
@@ -107,8 +108,6 @@ class SequenceDecoder(nn.Module):
         if gru not in GRU_KINDS:
             raise unknown("GRU kind", gru, GRU_KINDS)
         if gru == "keras":  # Keras 1's gates, to run GrammarVAE's own trained weights
-            from raekit.nets.keras_gru import KerasGRU
-
             self.gru = KerasGRU(latent_dim, hidden, gru_layers)
         else:
             self.gru = nn.GRU(latent_dim, hidden, num_layers=gru_layers, batch_first=True)

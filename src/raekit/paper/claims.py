@@ -14,6 +14,7 @@ stage's, the VAE's: they are no part of any claim.
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from raekit.paper.claim_rules import CLAIMS, OBSERVATIONS, Cells, Claim
@@ -246,8 +247,6 @@ RULE_WORDS = (
 
 
 def claims_html(claims: list[dict[str, Any]], heading: bool = True) -> str:
-    import html
-
     if claims and "quote" not in claims[0]:
         return spread_claims_html(claims, heading)
 

@@ -39,12 +39,11 @@ class Scorer:
         }
 
 
-def column_images(run_dir: Path, column: str, n: int, seed: int, data) -> np.ndarray:
+def column_images(run: Run, column: str, n: int, seed: int) -> np.ndarray:
     """The n images a Table 1 column scores: reconstructions and interpolation midpoints of
     validation images (Appendix D), or samples of the run's N density or GMM."""
-    run = Run.of(Path(run_dir))
     model, rng = run.model, np.random.default_rng(seed)
-    valid = data.valid[: run.config.valid_limit]
+    valid = run.data.valid[: run.config.valid_limit]
     if column == "REC":
         return reconstruct(model, valid[rng.choice(len(valid), n, replace=n > len(valid))])
     if column == "Interp":
@@ -52,7 +51,7 @@ def column_images(run_dir: Path, column: str, n: int, seed: int, data) -> np.nda
         pairs = rng.integers(0, len(valid), size=(n, 2))
         return decode_codes(model, midpoints(codes[pairs[:, 0]], codes[pairs[:, 1]]))
     kind = model.variant.n_density if column == "N" else "gmm"
-    density = load_run_density(run.directory, kind, data=data)
+    density = load_run_density(run, kind)
     return decode_codes(model, density.sample(n, seed=seed))
 
 
@@ -63,10 +62,11 @@ def score_runs(
     (the 2-stage VAE's, which are its VAE's) are left out."""
     rows = []
     for model, run_dir in run_dirs.items():
+        run = Run.of(run_dir, data)  # one load per model, for all its columns
         for column in columns:
             if column in FIRST_STAGE_COLUMNS.get(model, ()):
                 continue
-            fids = scorer(column_images(run_dir, column, n, seed, data))
+            fids = scorer(column_images(run, column, n, seed))
             say(f"{model} {column}: " + ", ".join(f"{k} {v:.2f}" for k, v in fids.items()))
             rows += [
                 {"model": model, "column": column, "features": k, "fid": v} for k, v in fids.items()

@@ -12,6 +12,7 @@ from typing import Any
 
 from raekit import runs
 from raekit.bo.check import CHECK_FILE
+from raekit.config import make_config
 from raekit.errors import RaekitError
 from raekit.io.jsonio import read_json_object
 from raekit.paper.claims import claims_markdown
@@ -110,8 +111,6 @@ def _training_seconds(repro: Path, names: list[str]) -> dict[str, float]:
 def _command_options(first: dict, config) -> str:
     """reproduce-fig2's options for a row's protocol (training seeds and epochs where they are
     not the defaults)."""
-    from raekit.config import make_config
-
     options = (
         f"--gp {first['gp']} --iterations {first['iterations']} --batch {first['batch']} "
         f"--seeds {first['seeds']}"

@@ -12,8 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
+from raekit.data.own import read_own_images
 from raekit.errors import RaekitError
+from raekit.generation import load_run_density, sample_images
+from raekit.io.atomic import atomic_path
 from raekit.metrics.fid import feature_statistics
+from raekit.paper.run_scores import check_density_names, normal_density
+from raekit.runs import CONFIG_FILE, Run
 
 STATS_KEYS = ("mu", "sigma")
 
@@ -60,25 +65,18 @@ def read_statistics(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
 def side_images(what: str, resolution: int | None, sampling: SampleOptions) -> np.ndarray:
     """The images one side names, uint8 or float (N, C, H, W)."""
     path = Path(what)
-    if (path / "config.yaml").is_file():
-        return run_samples(path, sampling)
-    from raekit.data.own import read_own_images
-
+    if (path / CONFIG_FILE).is_file():
+        return run_samples(Run.of(path), sampling)
     return read_own_images(path, resolution, any_size=True).images
 
 
-def run_samples(run_dir: Path, sampling: SampleOptions) -> np.ndarray:
+def run_samples(run: Run, sampling: SampleOptions) -> np.ndarray:
     """`sampling.n` images decoded from samples of a run's density."""
-    from raekit.generation import load_run_density, sample_images
-    from raekit.paper.run_scores import check_density_names, normal_density
-    from raekit.runs import Run
-
-    run = Run.of(run_dir)
     if run.config.image_shape is None:
-        raise RaekitError(f"{run_dir} is a sequence model; FID compares images")
+        raise RaekitError(f"{run.directory} is a sequence model; FID compares images")
     kind = sampling.density or normal_density(run.model)
     check_density_names([kind])
-    density = load_run_density(run_dir, kind)
+    density = load_run_density(run, kind)
     return sample_images(run.model, density, sampling.n, sampling.seed)
 
 
@@ -99,8 +97,6 @@ def fid_side(
 
 def save_statistics(side: FidSide, out: Path) -> Path:
     """pytorch-fid's statistics file: mu and sigma in float64."""
-    from raekit.io.atomic import atomic_path
-
     with atomic_path(out) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, mu=side.mu, sigma=side.sigma)
     return out

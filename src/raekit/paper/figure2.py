@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import html
-import io
 import json
 import sys
 from pathlib import Path
 
 from raekit.bo.acquisition import ACQUISITION
 from raekit.bo.check import check_run
-from raekit.bo.optimise import VALIDITY, average_rule, check_bo_options, run_bo
+from raekit.bo.measures import check_counts as checked_counts
+from raekit.bo.optimise import check_bo_options, run_bo
 from raekit.config import make_config
 from raekit.errors import RaekitError
+from raekit.grammar.sequence_task import sequence_task
 from raekit.io.atomic import atomic_write_text
 from raekit.io.jsonio import write_json
 from raekit.paper import reuse
@@ -24,6 +25,7 @@ from raekit.paper.figure2_tables import (
     PAPER_FIG2,
     best_so_far_png,
     check_table,
+    distinct_top,
     figure2_table,
     gp_table,
     measures_table,
@@ -32,44 +34,37 @@ from raekit.paper.figure2_tables import (
 )
 from raekit.paper.htmlpage import Section, embed_png, page
 from raekit.paper.tables import Table
+from raekit.runs import Run
 from raekit.training import train
 
 __all__ = ["PAPER_FIG2", "check_table", "figure2_table", "reproduce_fig2", "write_fig2_outputs"]
 
 
-def _molecule_png(smiles: str) -> bytes:
-    from rdkit import Chem
-    from rdkit.Chem import Draw
-
-    buffer = io.BytesIO()
-    Draw.MolToImage(Chem.MolFromSmiles(smiles), size=(220, 180)).save(buffer, format="PNG")
-    return buffer.getvalue()
+WORST_OVER_WORDS = {"all": "over all runs", "run": "of that run"}
 
 
 def _best_cell(task: str, item: str, value: float) -> str:
     text = f"<br><code>{html.escape(item)}</code><br>score {value:.2f}"
-    return (embed_png(_molecule_png(item), item) if task == "molecules" else "") + text
+    picture = sequence_task(task).picture
+    return (embed_png(picture(item), item) if picture else "") + text
 
 
-def _table_note(task: str, rows: dict[str, dict]) -> str:
-    lower = task == "expressions"
+def _table_note(name: str, rows: dict[str, dict]) -> str:
+    task = sequence_task(name)
     first = next(iter(rows.values()), {})
     keys = ("training_seeds", "seeds", "iterations", "batch", "gp")
     protocol = ", ".join(f"{k.replace('_', ' ')} {first[k]}" for k in keys if k in first)
     return (
         f"Latent-space Bayesian optimisation{f' ({protocol})' if protocol else ''}: frac. valid is "
-        f"the fraction of proposals that decode to a valid {'expression' if lower else 'molecule'}; "
+        f"the fraction of proposals that decode to a valid {task.item}; "
         "avg. score the mean over seeds of each run's average score, GrammarVAE's way: valid "
-        f"scores as bad as the worst one ({'over all runs' if lower else 'of that run'}) left out; "
-        f"{score_note(rows)} Score = "
-        f"{'log(1 + MSE) against the target, lower is better' if lower else 'penalised logP, higher is better'}; "
+        f"scores as bad as the worst one ({WORST_OVER_WORDS[task.worst_over]}) left out; "
+        f"{score_note(rows)} Score = {task.score_sense}; "
         "bold: the best of each column. Paper: Ghosh et al. (ICLR 2020), Figure 2."
     )
 
 
 def _best_grid(task: str, rows: dict[str, dict]) -> str:
-    from raekit.paper.figure2_tables import distinct_top
-
     tops = {model: distinct_top(task, r["top"]) for model, r in rows.items()}
     width = max((len(t) for t in tops.values()), default=0)
     head = "<tr><th>model</th>" + "".join(f"<th>top {i + 1}</th>" for i in range(width)) + "</tr>"
@@ -138,7 +133,7 @@ def write_fig2_report(
     (what the models learned, the GP, BO's progress), BO's best-so-far curves, the best
     proposals of every model side by side (molecule drawings for molecules), then each model's
     BO settings."""
-    lower = task == "expressions"
+    lower = sequence_task(task).lower_is_better
     table.goals = [None, "max", "min" if lower else "max", None, None, "max"]
     table.goals.append("min" if lower else "max")
     table.key = "fig2"
@@ -217,10 +212,12 @@ def _same_protocol(cached: dict, options: dict, task: str) -> bool:
         "seeds": options.get("seeds", 5),
         "gp": options.get("gp", "sparse"),
         "invalid": options.get("invalid", "worst"),
-        "average": average_rule(task),
+        "average": sequence_task(task).average_rule,
         "acquisition": ACQUISITION,
-        "validity": VALIDITY[task],
-        "standardisation": options.get("standardise", "zinc250k") if task == "molecules" else None,
+        "validity": sequence_task(task).validity,
+        "standardisation": options.get("standardise", "zinc250k")
+        if sequence_task(task).standardised
+        else None,
     }
     return all(cached.get(k) == v for k, v in wanted.items())
 
@@ -244,8 +241,9 @@ def _one_model(task, out, model, preset, seed, overrides, bo_options, counts):
     run_dir = _train_or_reuse(config, out / run_name(model, seed))
     cached = _read_bo(run_dir / "bo.json")
     same = cached and _same_protocol(cached, bo_options, task)
-    row = cached if same else run_bo(run_dir, **bo_options)
-    return row, check_run(run_dir, reuse=True, counts=counts)
+    run = Run.of(run_dir)  # one model load for BO and the check
+    row = cached if same else run_bo(run, **bo_options)
+    return row, check_run(run, reuse=True, counts=counts)
 
 
 def reproduce_fig2(
@@ -263,8 +261,6 @@ def reproduce_fig2(
     `run_name`), run BO over seeds on each, check what each learned (GrammarVAE's measures with
     ``check_counts``), write fig2.md / fig2.json / fig2.html with one row per model type
     (`combine_rows`). ``epochs`` overrides the preset's."""
-    from raekit.bo.measures import check_counts as checked_counts
-
     check_bo_options(**bo_options)
     if train_seeds < 1 or (epochs is not None and epochs < 1):
         raise RaekitError("--train-seeds and --epochs must be at least 1")

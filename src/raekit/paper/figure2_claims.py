@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from raekit.grammar.sequence_task import sequence_task
 from raekit.paper.claims import HOLDS, UNRESOLVED, all_of, compare, explain
 
 NOT_TESTED = "not tested"
@@ -27,7 +28,6 @@ FIG2_CLAIMS = {
     2: "GRAE's average score is no worse than GVAE's",
 }
 NEEDS = {1: ("grae", "gvae", "cvae"), 2: ("grae", "gvae")}  # the models each claim compares
-LOWER_IS_BETTER = {"expressions": True, "molecules": False}  # scores as fig2.json shows them
 
 
 def learning(check: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -99,7 +99,7 @@ def _compare(rows, a: str, b: str, key: str, higher: bool, ties_hold: bool) -> l
 def check_figure2_claims(task: str, rows: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """Both claims for ``task``'s rows, in `claims.check_claims`' format (claims_markdown and
     claims_html show them); "not tested" with the reasons where the models did not learn."""
-    higher = not LOWER_IS_BETTER[task]
+    higher = not sequence_task(task).lower_is_better
     untested = "; ".join(not_tested_reasons(rows))
     parts = {
         1: _compare(rows, "grae", "gvae", "fraction_valid", True, True)

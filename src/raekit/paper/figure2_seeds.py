@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 
 from raekit.errors import RaekitError
+from raekit.grammar.sequence_task import sequence_task
+from raekit.paper.figure2_tables import distinct_top
 
 # Row fields that are the same for every trained model of a type (BO's protocol, the data).
 SHARED = (
@@ -57,10 +59,8 @@ def _mean(values: list[float | None]) -> float | None:
 def combined_top(task: str, rows: list[dict], k: int = 3) -> list[list]:
     """GrammarVAE's top ``k`` over every trained model's BO: the best proposal of each BO run
     (each row's top lists its runs' bests), distinct items and scores, best first."""
-    from raekit.paper.figure2_tables import distinct_top
-
     pooled = [pair for r in rows for pair in r.get("top") or []]
-    pooled.sort(key=lambda p: p[1], reverse=task == "molecules")
+    pooled.sort(key=lambda p: p[1], reverse=not sequence_task(task).lower_is_better)
     return distinct_top(task, pooled)[:k]
 
 

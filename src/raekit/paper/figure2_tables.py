@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import io
+
+from raekit.grammar.sequence_task import sequence_task
 from raekit.paper.figure2_claims import MIN_VALID
 from raekit.paper.tables import Table
 
@@ -38,9 +41,7 @@ def _seeds_cell(r: dict) -> str:
 def distinct_top(task: str, top: list) -> list:
     """A top list with repeats of one item removed (one canonical molecule, one function) and
     equal scores dropped, as GrammarVAE's top 3: for rows written before BO did so itself."""
-    from raekit.grammar.sameness import item_key
-
-    key, seen, out = item_key(task), set(), []
+    key, seen, out = sequence_task(task).same, set(), []
     for item, value in top:
         mark = (key(item), round(value, 12))
         if mark[0] in seen or mark[1] in seen:
@@ -74,11 +75,7 @@ def figure2_table(task: str, rows: dict[str, dict]) -> Table:
                 *("–" if v is None else f"{v:.2f}" for v in paper),
             ]
         )
-    sense = (
-        "log(1 + MSE), lower is better"
-        if task == "expressions"
-        else "penalised logP, higher is better"
-    )
+    sense = sequence_task(task).score_sense
     return Table(f"Figure 2 ({task}): BO proposals; score = {sense}", header, body)
 
 
@@ -216,8 +213,6 @@ def progress_table(rows: dict[str, dict]) -> Table:
 def best_so_far_png(rows: dict[str, dict], lower: bool) -> bytes | None:
     """A plot of every model's best-so-far curves (one line per seed), PNG bytes; None when no
     row recorded them."""
-    import io
-
     import matplotlib
 
     matplotlib.use("Agg")

@@ -33,10 +33,9 @@ DEFAULT_KS = (1, 2, 5)
 DEFAULT_WEIGHTS = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)
 
 
-def _fids(run_dir: Path, data, extractor, n: int, samples: bool) -> dict[str, float]:
-
-    model = Run.of(run_dir).model
-    test = data.test[:n]
+def _fids(run: Run, extractor, n: int, samples: bool) -> dict[str, float]:
+    model = run.model
+    test = run.data.test[:n]
     reference = extractor(test)
     out = {"rec": frechet_distance(extractor(reconstruct(model, test)), reference)}
     if samples:
@@ -124,13 +123,13 @@ def reproduce_fig3(
             out / f"k{k}",
             epochs,
             data,
-            lambda run_dir: _fids(run_dir, data, extractor, n, samples=False)["rec"],
+            lambda run_dir: _fids(Run.of(run_dir, data), extractor, n, samples=False)["rec"],
         )
     sweep = {}
     for weight in weights:
         run_dir = out / f"kl{weight:g}"
         _train_to(replace(base, beta=float(weight)), run_dir, epochs, data)
-        sweep[float(weight)] = _fids(run_dir, data, extractor, n, samples=True)
+        sweep[float(weight)] = _fids(Run.of(run_dir, data), extractor, n, samples=True)
     result = {
         "dataset": dataset,
         "preset": preset,

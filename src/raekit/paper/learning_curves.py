@@ -27,7 +27,9 @@ from raekit.paper import reuse
 from raekit.paper.claims import results_cells
 from raekit.paper.first_stage import FIRST_STAGE_OF
 from raekit.paper.orderings import COLUMNS, column_orderings
+from raekit.paper.reproduce import reproduce
 from raekit.paper.results_file import read_results
+from raekit.plots import pyplot
 from raekit.training.stopping import kept_weights
 
 FINAL = "final"
@@ -122,8 +124,6 @@ def evaluate_point(
     repro: Path, out: Path, seed: int, epoch: int | None, features: str, n: int, models
 ) -> dict[str, Any] | None:
     """Evaluate one point with `raekit reproduce --only-trained`; None when no run reached it."""
-    from raekit.paper.reproduce import reproduce
-
     source = read_results(repro)
     made, sources = make_point(repro, out, seed, epoch, models)
     if not sources:
@@ -187,8 +187,6 @@ def csv_text(rows: list[dict[str, Any]]) -> str:
 
 def plot_column(rows: list[dict[str, Any]], column: str, path: Path, title: str) -> Path:
     """FID of `column` against epoch, one line per model."""
-    from raekit.plots import pyplot
-
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     for model in sorted({r["model"] for r in rows}):

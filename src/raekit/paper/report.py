@@ -4,19 +4,21 @@ PRD and training curves of all models in one plot each, then each model's figure
 from __future__ import annotations
 
 import html
+import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from raekit import plots, runs
-from raekit.data import config_images
 from raekit.errors import RaekitError
 from raekit.generation import interpolate_images, load_run_density, reconstruct, sample_images
 from raekit.generation.neighbours import nearest_neighbours
 from raekit.io.atomic import atomic_path, atomic_write_text
 from raekit.paper.captions import PRD_ORDER, plural
+from raekit.paper.claims import claims_html
 from raekit.paper.htmlpage import Section, embed_png, figure, page
+from raekit.paper.orderings import orderings_html
 from raekit.paper.tables import annotate, describe_features
 from raekit.plots import pyplot
 from raekit.runs import Run
@@ -32,18 +34,16 @@ FIGURES = (
 )
 
 
-def model_figures(run_dir: Path, result: dict[str, Any], data, seed: int = 0) -> dict[str, Path]:
+def model_figures(run: Run, result: dict[str, Any], seed: int = 0) -> dict[str, Path]:
     """Write a run's figures into RUN/figures/ and return their paths (Figures 1, 4-6; PRD; curves)."""
-
-    rows = runs.read_metrics(run_dir)
+    rows = runs.read_metrics(run.directory)
     if not rows:  # checked before any figure is drawn
         raise RaekitError(
-            f"{Path(run_dir) / runs.METRICS_FILE} holds no epochs, so there are no training "
+            f"{run.directory / runs.METRICS_FILE} holds no epochs, so there are no training "
             f"curves to plot; train the run again into a new --out"
         )
-    run = Run.of(run_dir)
-    model, config = run.model, run.config
-    out = Path(run_dir) / "figures"
+    model, config, data = run.model, run.config, run.data
+    out = run.directory / "figures"
     out.mkdir(exist_ok=True)
     rng = np.random.default_rng(seed)
     images = data.test  # Appendix D: the figures show test images, whatever the FIDs used
@@ -58,9 +58,7 @@ def model_figures(run_dir: Path, result: dict[str, Any], data, seed: int = 0) ->
     for column in ("N", "GMM"):
         kind = result["columns"].get(column)
         if kind:
-            samples[column] = sample_images(
-                model, load_run_density(run_dir, kind, data=data), 64, seed
-            )
+            samples[column] = sample_images(model, load_run_density(run, kind), 64, seed)
             plots.samples_figure(samples[column], paths[f"samples-{column}"])
     pairs = rng.choice(len(images), (5, 2), replace=len(images) < 10)
     plots.interpolation_figure(
@@ -221,8 +219,6 @@ def _model_detail(
 
 def relative(path, out: Path | None) -> str:
     """`path` as the report names it: relative to the report's folder, never absolute."""
-    import os
-
     if out is None or not Path(path).is_absolute():
         return str(path)
     return os.path.relpath(Path(path).resolve(), Path(out).resolve())
@@ -283,29 +279,25 @@ def write_report(
     results: dict[str, Any],
     tables,
     paper_dataset: str | None,
-    data=None,
+    loaded: dict[str, Run] | None = None,
     claims: list[dict[str, Any]] | None = None,
     orderings: list[dict[str, Any]] | None = None,
 ) -> Path:
     """report.html in `out`: contents, the tables, the paper's claims checked, the models side by
-    side, then each model's detail (`results`: model -> one run's eval result), all in one file."""
-
-    out = Path(out)
-    figures = {}
+    side, then each model's detail (`results`: model -> one run's eval result; `loaded`: model ->
+    its Run where one is loaded already), all in one file."""
+    out, loaded = Path(out), loaded or {}
+    figures, data = {}, None
     for model, result in results.items():
-        config = runs.read_config(result["run"])
-        data = data or config_images(config)
-        figures[model] = model_figures(Path(result["run"]), result, data)
+        run = loaded.get(model) or Run.of(result["run"], data=data)
+        data = run.data  # read once, shared by the runs after it
+        figures[model] = model_figures(run, result)
     first = next(iter(results.values()))
     sections = _table_sections(tables, results, paper_dataset)
     if claims is not None:
-        from raekit.paper.claims import claims_html
-
         body = claims_html(claims, heading=False)  # the section brings its own heading
         sections.append(Section("claims", "The paper's claims at this scale", body))
     if orderings:
-        from raekit.paper.orderings import orderings_html
-
         sections.append(
             Section("orderings", "Orderings against the paper's", orderings_html(orderings))
         )

@@ -20,16 +20,19 @@ from raekit.config.dataset_specs import SEQUENCE_TASKS
 from raekit.errors import RaekitError
 from raekit.paper import results_file as results_mod
 from raekit.paper import reuse
+from raekit.paper.estimate import print_estimate
 from raekit.paper.estimate_log import EstimateLog
 from raekit.paper.export import paper_column, write_results_files
 from raekit.paper.first_stage import FIRST_STAGE_OF, adopt_first_stage, first_stage_of
 from raekit.paper.orderings import column_orderings
+from raekit.paper.report import write_report
 from raekit.paper.reported import TABLE1, TABLE1_MODELS
 from raekit.paper.run_scores import evaluate_run, protocol, read_eval
 from raekit.paper.tables import density_table, table1, table2
+from raekit.runs import Run
 from raekit.runs.locks import locking
 from raekit.training import train
-from raekit.training.tracking import parse_backends
+from raekit.training.tracking import log_files, parse_backends, track_eval
 
 
 @dataclass
@@ -111,8 +114,10 @@ def train_job(job: Job, data=None, **track) -> None:
 
 
 def evaluate_job(
-    job: Job, features: str, n: int, densities: list[str] | None, data=None, **track
+    job: Job, run: Run, features: str, n: int, densities: list[str] | None, **track
 ) -> dict[str, Any]:
+    """A job's evaluation: its eval.json when that matches the request, else a new one (logged
+    to the run's trackers with `track`: track / experiment arguments)."""
 
     reuse.align_protocol(job.run_dir, job.config)
     previous = read_eval(job.run_dir)
@@ -129,9 +134,10 @@ def evaluate_job(
         print(f"reusing {job.run_dir / 'eval.json'}", flush=True)
         return {**previous, "run": str(job.run_dir)}  # the folder may have moved since
     print(f"evaluating {job.run_dir} ({features} features, {n} samples)", flush=True)
-    return evaluate_run(
-        job.run_dir, features=features, n=n, densities=densities, seed=job.seed, data=data, **track
-    )
+    result = evaluate_run(run, features=features, n=n, densities=densities, seed=job.seed)
+    if track:
+        track_eval(track["track"], job.run_dir, result, track["experiment"])
+    return result
 
 
 def command_line(
@@ -189,6 +195,7 @@ def reproduce(
     meta |= {"overrides": dict(overrides or {}), "command": command_line(*request)}
     collected: dict[str, dict[str, dict[str, Any]]] = {}
     full: dict[str, dict[str, Any]] = {}  # first seed's full result per model, for the report
+    loaded: dict[str, Run] = {}  # and its Run (the report draws with the model evaluated)
     results = None
     for job in jobs:
         adopt_if_ready(job, out)
@@ -197,36 +204,37 @@ def reproduce(
             continue
         print(f"== {job.model} seed {job.seed} on {dataset} ({preset} preset) ==", flush=True)
         notices.under_way()
-        result = timed_job(job, log, features, n, densities, data, tracked)
+        result, run = timed_job(job, log, features, n, densities, data, tracked)
         full.setdefault(job.model, result)
+        loaded.setdefault(job.model, run)
         collected.setdefault(job.model, {})[str(job.seed)] = _entry(job, result, out)
         meta.update({k: result[k] for k in ("extractor", "n_reference")})
         results = write_results(out, meta, collected)
     if results is None:  # only with train=False: every job was skipped as untrained
         raise RaekitError(f"nothing is trained yet in {out}; run without --only-trained to train")
     if figures:
-        _report(out, results, full, data, tracked)
+        _report(out, results, full, loaded, tracked)
     return results
 
 
 def _estimate(out: Path, jobs, features, n, densities, train, data) -> EstimateLog | None:
     """Print the time estimate; its log (OUT/estimates.json) records what happens beside it."""
-    from raekit.paper.estimate import print_estimate
-
     found = print_estimate(jobs, features, n, densities, train, data=data)
     return EstimateLog(out, found) if found is not None else None
 
 
-def timed_job(job: Job, log, features, n, densities, data, tracked) -> dict[str, Any]:
-    """Train and evaluate a job; `log` (an EstimateLog or None) records the seconds each took."""
+def timed_job(job: Job, log, features, n, densities, data, tracked) -> tuple[dict[str, Any], Run]:
+    """Train and evaluate a job; its evaluation and Run. `log` (an EstimateLog or None) records
+    the seconds each took."""
     before = reuse.trained_epochs(job.run_dir) if job.exists else 0
     started = time.perf_counter()
     train_job(job, data, **tracked)
     trained = time.perf_counter()
-    result = evaluate_job(job, features, n, densities, data, **tracked)
+    run = Run.of(job.run_dir, data=data)
+    result = evaluate_job(job, run, features, n, densities, **tracked)
     if log is not None:
         log.record(job, before, trained - started, time.perf_counter() - trained)
-    return result
+    return result, run
 
 
 def _check_request(dataset: str, models: list[str], seeds: list[int]) -> None:
@@ -261,10 +269,8 @@ def _entry(job, result: dict[str, Any], out: Path) -> dict[str, Any]:
     return entry
 
 
-def _report(out: Path, results, full, data, tracked: dict[str, Any]) -> None:
+def _report(out: Path, results, full, loaded: dict[str, Run], tracked: dict[str, Any]) -> None:
     """report.html and its figures; with tracking, the figures go to each run's log too."""
-    from raekit.paper.report import write_report
-
     tables = make_tables(results)
     orderings = (
         column_orderings(results, results["dataset"]) if results["dataset"] in TABLE1 else None
@@ -274,14 +280,12 @@ def _report(out: Path, results, full, data, tracked: dict[str, Any]) -> None:
         full,
         tables,
         paper_column(results),
-        data=data,
+        loaded,
         claims=results["claims"],
         orderings=orderings,
     )
     print(f"report: {path}")
     if tracked:  # the figures exist only now: add them to each run's log
-        from raekit.training.tracking import log_files
-
         for result in full.values():
             run_dir = Path(result["run"])
             figures = sorted((run_dir / "figures").glob("*.png"))

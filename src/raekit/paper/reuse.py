@@ -10,6 +10,7 @@ from typing import Any
 from raekit import runs
 from raekit.config import RunConfig
 from raekit.errors import RaekitError
+from raekit.generation.densities import density_stem, run_density_options
 from raekit.io.transfer import digest
 
 # Settings that change where or how a run is computed, never what it computes.
@@ -72,8 +73,6 @@ def is_finished(run_dir: Path, config: RunConfig) -> bool:
 def fingerprints(run_dir: Path, config: RunConfig, densities) -> dict[str, Any]:
     """SHA-256 of the weights file and of each density's files: what an evaluation was computed
     from. Recorded in eval.json; an evaluation is reused only while every one still matches."""
-    from raekit.generation.densities import density_stem, run_density_options
-
     run_dir = Path(run_dir)
     found = {}
     for kind in densities:

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from safetensors.numpy import load_file, save_file
 
-from raekit import notices, runs
+from raekit import notices
 from raekit.config.dataset_specs import OWN_DATA
-from raekit.data import config_images
 from raekit.density import DENSITIES
 from raekit.errors import RaekitError, unknown
 from raekit.generation import decode_codes, encode_images, load_run_density, reconstruct
@@ -41,7 +41,6 @@ from raekit.metrics import (
 from raekit.paper.reuse import fingerprints
 from raekit.runs import Run
 from raekit.runs.locks import locking
-from raekit.training.tracking import open_tracker, parse_backends
 
 EVAL_FILE = "eval.json"
 
@@ -58,45 +57,39 @@ def _pick(n_available: int, n: int, rng: np.random.Generator, size=None) -> np.n
     )
 
 
-@locking("run_dir", "run")
+@locking("run", "run")
 def evaluate_run(
-    run_dir: str | Path,
+    run: Run,
     features: str | None = None,
     n: int = 10_000,
     densities: list[str] | None = None,
     seed: int = 0,
-    data=None,
     write: bool = True,
-    track=None,
-    experiment: str | None = None,
 ) -> dict[str, Any]:
-    """Evaluate a trained run; writes RUN/eval.json and returns its content. `track` adds the FIDs
-    and PRD values to the run's TensorBoard / MLflow logs (see raekit.training.tracking).
-    `features`: "classifier" or "inception"; None: the classifier for the paper's datasets,
-    Inception for own images (they have no labels)."""
-
+    """Evaluate a trained run (a Run; a run directory is made one with Run.of); writes
+    RUN/eval.json and returns its content. `features`: "classifier" or "inception"; None: the
+    classifier for the paper's datasets, Inception for own images (they have no labels)."""
     if n < 2:
         raise RaekitError(f"--n must be at least 2, got {n}")
     check_density_names(densities)
     started = time.perf_counter()
-    parse_backends(track)
-    run = Run.of(Path(run_dir))
-    model, config, run_dir = run.model, run.config, run.directory
-    data = data or config_images(config)
+    run = Run.of(run)
+    config, data = run.config, run.data
     features = features or default_features(config)
-    densities = densities or [normal_density(model), "gmm"]
+    densities = densities or [normal_density(run.model), "gmm"]
     requested, n = n, _sample_count(config, data, n)
     engine = {"engine": config.engine} if features == "inception" else {}
     extractor = get_extractor(features, dataset=config.dataset, data=data, **engine)
     test = data.test[:n]
     notices.under_way()
     say(
-        f"evaluating {run_dir}: {features} features, {n} samples per FID against {len(test)} test images"
+        f"evaluating {run.directory}: {features} features, {n} samples per FID against "
+        f"{len(test)} test images"
     )
     scorer = _Scorer(extractor, *_reference(extractor, data_key(config), test))
-    fid, prd, loglik = _scores(model, config, run_dir, data, scorer, densities, n, seed)
+    fid, prd, loglik = _scores(run, scorer, densities, n, seed)
     result = {
-        "run": str(run_dir),
+        "run": str(run.directory),
         "dataset": config.dataset,
         "model": config.model,
         "preset": config.preset,
@@ -107,7 +100,7 @@ def evaluate_run(
         "n_reference": len(test),
         "seed": seed,
         "protocol": protocol(config),
-        "fingerprints": fingerprints(run_dir, config, densities),
+        "fingerprints": fingerprints(run.directory, config, densities),
         "columns": {"N": densities[0], "GMM": "gmm" if "gmm" in densities else None},
         "fid": fid,
         "prd": prd,
@@ -115,9 +108,7 @@ def evaluate_run(
         "seconds": round(time.perf_counter() - started, 1),
     }
     if write:
-        write_json(run_dir / EVAL_FILE, result)
-    if track:
-        track_eval(run_dir, result, track, experiment)
+        write_json(run.directory / EVAL_FILE, result)
     return result
 
 
@@ -142,20 +133,18 @@ class _Scorer:
         return frechet_distance_from_stats(*feature_statistics(feats), *self.ref_stats), feats
 
 
-def _scores(model, config, run_dir: Path, data, score: _Scorer, densities, n: int, seed: int):
+def _scores(run: Run, score: _Scorer, densities, n: int, seed: int):
     """(fid, prd, valid_loglik): reconstructions, each density's samples, interpolations."""
-    rng = np.random.default_rng(seed)
-    codes = encode_images(model, data.valid[: config.valid_limit])
-    images = eval_images(config, data)
+    model, config, rng = run.model, run.config, np.random.default_rng(seed)
+    codes = encode_images(model, run.data.valid[: config.valid_limit])
+    images = eval_images(config, run.data)
     image_codes = codes if config.eval_images == "valid" else encode_images(model, images)
     fid, prd, loglik = {}, {}, {}
     say("  FID of reconstructions")
-    fid["rec"], _ = score(
-        _reconstructions(model, config, images[_pick(len(images), n, rng)], run_dir, data, seed)
-    )
+    fid["rec"], _ = score(_reconstructions(run, images[_pick(len(images), n, rng)], seed))
     for kind in densities:
         say(f"  {kind} density: fit or load, FID and PRD of {n} samples")
-        density = load_run_density(run_dir, kind, data=data)
+        density = load_run_density(run, kind)
         fid[kind], feats = score(decode_codes(model, density.sample(n, seed=seed)))
         prd[kind] = _prd(feats, score.ref_features)
         loglik[kind] = density.score(codes)  # validation codes: which density generalises
@@ -186,16 +175,6 @@ def check_density_names(densities: list[str] | None) -> None:
             raise unknown("density", kind, DENSITIES)
 
 
-def track_eval(run_dir: Path, result: dict[str, Any], track, experiment: str | None = None) -> None:
-    """Log an evaluation at the run's last epoch, with eval.json and any figures already drawn."""
-
-    tracker = open_tracker(track, run_dir, runs.read_config(run_dir), experiment=experiment)
-    rows = runs.read_metrics(run_dir)
-    step = int(rows[-1]["epoch"]) if rows else 0
-    tracker.log_eval(result, step, sorted((Path(run_dir) / "figures").glob("*.png")))
-    tracker.finish()
-
-
 def say(message: str) -> None:
     """A step announcement on stderr (stdout stays for results), silenced with the progress bars."""
 
@@ -218,11 +197,11 @@ def eval_images(config, data) -> np.ndarray:
     return data.test if config.eval_images == "test" else data.valid[: config.valid_limit]
 
 
-def _reconstructions(model, config, images: np.ndarray, run, data, seed: int) -> np.ndarray:
+def _reconstructions(run: Run, images: np.ndarray, seed: int) -> np.ndarray:
     """REC's images; the 2-stage VAE's pass through its second stage when `rec_second_stage`."""
-
+    model, config = run.model, run.config
     if config.rec_second_stage and normal_density(model) == "two-stage":
-        stage_two = load_run_density(run, "two-stage", data=data)
+        stage_two = load_run_density(run, "two-stage")
         return decode_codes(model, stage_two.reconstruct(encode_images(model, images), seed=seed))
     return reconstruct(model, images, sampled=config.rec_sampled, seed=seed)
 
@@ -230,8 +209,6 @@ def _reconstructions(model, config, images: np.ndarray, run, data, seed: int) ->
 def _reference(extractor, dataset: str, test: np.ndarray):
     """Test-set statistics and features, cached per dataset, split, extractor and count (the
     features too: PRD needs them, and Inception features of 10k images take minutes on a CPU)."""
-    from safetensors.numpy import load_file, save_file
-
     key = f"{dataset}-test-{getattr(extractor, 'fingerprint', extractor.name)}-{len(test)}"
     path = cache_dir() / "reference" / f"{key}.safetensors"
 

@@ -15,8 +15,14 @@ from torch import nn
 
 from raekit import notices
 from raekit.config import RunConfig, replace
+from raekit.data import config_images
+from raekit.devices import compute_device
 from raekit.errors import RaekitError
+from raekit.grammar.task import load_sequences
 from raekit.io.atomic import atomic_write_text
+from raekit.models.build import build_from_config
+from raekit.runs.checkpoint import list_checkpoints
+from raekit.runs.weights import load_weights
 
 CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE, CHECKPOINTS = (
     "config.yaml",
@@ -26,7 +32,6 @@ CONFIG_FILE, WEIGHTS_FILE, METRICS_FILE, CHECKPOINTS = (
 )
 # {"finished": bool, "epochs": N[, "stopped_early": {"epoch", "rule"}]}: the completion marker
 STATUS_FILE = "status.json"
-_warned: set[Path] = set()
 
 
 def write_config(run_dir: Path, config: RunConfig) -> None:
@@ -122,12 +127,10 @@ def _epochs_done(run_dir: Path) -> int:
 
 
 def warn_if_unfinished(run_dir: str | Path) -> None:
-    """One line on stderr (once per run and process, rank 0 only) when a run stopped before its end."""
+    """One line on stderr (rank 0 only) when a run stopped before its end."""
     run_dir = Path(run_dir)
-    key = run_dir.resolve()
-    if key in _warned or os.environ.get("RANK", "0") != "0" or is_finished(run_dir):
+    if os.environ.get("RANK", "0") != "0" or is_finished(run_dir):
         return
-    _warned.add(key)
     how = (
         f"finish it with `raekit train --out {run_dir} --resume`"
         if (run_dir / CHECKPOINTS).is_dir()
@@ -144,10 +147,6 @@ def load_run(
 ) -> tuple[nn.Module, RunConfig]:
     """The trained model (best validation weights, eval mode, on the device `--device` or
     raekit.devices.use_device chose, else the best available) and its config."""
-    from raekit.devices import compute_device
-    from raekit.models.build import build_from_config
-    from raekit.runs.weights import load_weights
-
     run_dir = Path(run_dir)
     config = read_config(run_dir)
     weights = run_dir / WEIGHTS_FILE
@@ -163,8 +162,6 @@ def load_run(
 
 def _missing_weights_advice(run_dir: Path, config: RunConfig) -> str:
     """Resuming helps only an unfinished run with a checkpoint; a finished run lost its weights."""
-    from raekit.runs.checkpoint import list_checkpoints
-
     history = read_metrics(run_dir)
     finished = bool(history) and history[-1].get("epoch", 0) >= config.epochs
     if list_checkpoints(run_dir / CHECKPOINTS) and not finished:
@@ -172,21 +169,64 @@ def _missing_weights_advice(run_dir: Path, config: RunConfig) -> str:
     return "its weights were removed and cannot be rebuilt from what is left; train it again into a new --out"
 
 
-@dataclasses.dataclass(frozen=True)
-class Run:
-    """A trained model with the config it was built from and, when loaded from disk, its run
-    directory (where densities, codes and evaluations are kept)."""
+def load_data(config: RunConfig):
+    """The splits a config trains on: images, or a sequence task's encoded strings."""
+    if config.image_shape is None:
+        return load_sequences(config)
+    return config_images(config)
 
-    model: nn.Module
-    config: RunConfig | None
-    directory: Path | None = None
+
+class Run:
+    """A run: its directory (where densities, codes and evaluations are kept), its config, and
+    the model, data and densities it loads on first use and then keeps, so that one command
+    loads each once. A Run of a model object has no directory (nothing is saved)."""
+
+    def __init__(
+        self,
+        directory: str | Path | None = None,
+        *,
+        model: nn.Module | None = None,
+        config: RunConfig | None = None,
+        data=None,
+    ):
+        if directory is None and model is None:
+            raise ValueError("a Run needs a run directory or a model")
+        self.directory = None if directory is None else Path(directory)
+        self._model, self._config, self._data = model, config, data
+        self.densities: dict[tuple[str, int | None], Any] = {}  # (kind, components) -> density
+        if self._config is None and self.directory is not None:
+            self._config = read_config(self.directory)  # a folder that is no run fails here
 
     @classmethod
-    def of(cls, model_or_run) -> Run:
-        """The Run of a run directory (loaded, in eval mode) or of a model object."""
-        if isinstance(model_or_run, Run):
-            return model_or_run
+    def of(cls, model_or_run, data=None) -> Run:
+        """The Run of a run directory (loaded lazily), of a model object, or the Run itself;
+        `data`: the splits to use instead of the config's (e.g. tiny test data)."""
+        run = model_or_run
         if isinstance(model_or_run, (str, Path)):
-            model, config = load_run(model_or_run)
-            return cls(model, config, Path(model_or_run))
-        return cls(model_or_run.eval(), model_or_run.config)
+            run = cls(model_or_run)
+        elif not isinstance(model_or_run, Run):
+            run = cls(model=model_or_run.eval(), config=model_or_run.config)
+        if data is not None:
+            run._data = data
+        return run
+
+    @property
+    def config(self) -> RunConfig | None:
+        return self._config
+
+    @property
+    def model(self) -> nn.Module:
+        """The trained model (best weights, eval mode), loaded on first use."""
+        if self._model is None:
+            self._model, self._config = load_run(self.directory)
+        return self._model
+
+    @property
+    def data(self):
+        """The run's train / valid / test splits, read on first use."""
+        if self._data is None:
+            self._data = load_data(self.config)
+        return self._data
+
+    def __repr__(self) -> str:
+        return f"Run({self.directory or self._model.__class__.__name__})"

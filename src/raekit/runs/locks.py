@@ -75,8 +75,9 @@ def hold(folder: str | os.PathLike, what: str = "folder") -> Iterator[Path]:
 
 
 def locking(param: str, what: str) -> Callable:
-    """Decorator: hold the lock of the folder passed as argument `param` while the function runs.
-    Values that are not paths (a model object instead of a run directory) take no lock."""
+    """Decorator: hold the lock of the folder passed as argument `param` (a path, or an object
+    with a `directory`, such as a Run) while the function runs. Values without a folder (a
+    model object) take no lock."""
 
     def wrap(function: Callable) -> Callable:
         signature = inspect.signature(function)
@@ -84,6 +85,7 @@ def locking(param: str, what: str) -> Callable:
         @functools.wraps(function)
         def locked(*args, **kwargs):
             value = signature.bind(*args, **kwargs).arguments.get(param)
+            value = getattr(value, "directory", value)
             if not isinstance(value, (str, os.PathLike)):
                 return function(*args, **kwargs)
             with hold(value, what):

@@ -6,8 +6,8 @@ import numpy as np
 import torch
 
 from raekit.config import RunConfig
-from raekit.data import config_images
 from raekit.errors import RaekitError
+from raekit.runs import load_data
 
 
 def training_arrays(config: RunConfig, data) -> tuple[torch.Tensor, torch.Tensor]:
@@ -23,12 +23,3 @@ def training_arrays(config: RunConfig, data) -> tuple[torch.Tensor, torch.Tensor
     return torch.from_numpy(np.ascontiguousarray(train_x)), torch.from_numpy(
         np.ascontiguousarray(valid_x)
     )
-
-
-def load_data(config: RunConfig):
-    """The splits a config trains on: images, or a sequence task's encoded strings."""
-    if config.image_shape is None:
-        from raekit.grammar.task import load_sequences
-
-        return load_sequences(config)
-    return config_images(config)

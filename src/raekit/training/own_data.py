@@ -4,6 +4,7 @@ records about them (config.yaml's data keys, RUN/data.json, RUN/data.npy for in-
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from raekit.data.own import (
 )
 from raekit.data.splits import ImageSplits
 from raekit.errors import RaekitError
+from raekit.io.atomic import atomic_write_bytes
 from raekit.io.jsonio import write_json
 
 DATA_RECORD = "data.json"  # what the run was trained on: source, fingerprint, split sizes
@@ -99,8 +101,6 @@ def record_own_data(run_dir: Path, training: OwnTraining) -> None:
     """RUN/data.json (and RUN/data.npy for in-memory images), before config.yaml names them."""
     config, splits = training.config, training.splits
     if training.memory_copy is not None:
-        from raekit.io.atomic import atomic_write_bytes
-
         atomic_write_bytes(Path(run_dir) / MEMORY_COPY, training.memory_copy)
     write_json(
         Path(run_dir) / DATA_RECORD,
@@ -126,6 +126,4 @@ def _npy_bytes(images: np.ndarray) -> bytes:
 
 
 def _sha256(data: bytes) -> str:
-    import hashlib
-
     return hashlib.sha256(data).hexdigest()

@@ -154,6 +154,19 @@ def log_files(
     tracker.finish()
 
 
+def track_eval(
+    track, run_dir: str | Path, result: dict[str, Any], experiment: str | None = None
+) -> None:
+    """Log an evaluation (eval.json's content) at the run's last epoch, with any figures already
+    drawn, to the run's TensorBoard / MLflow / W&B logs."""
+    run_dir = Path(run_dir)
+    tracker = open_tracker(track, run_dir, runs.read_config(run_dir), experiment=experiment)
+    rows = runs.read_metrics(run_dir)
+    step = int(rows[-1]["epoch"]) if rows else 0
+    tracker.log_eval(result, step, sorted((run_dir / "figures").glob("*.png")))
+    tracker.finish()
+
+
 def epoch_grid(model, images, n: int = 8, seed: int = 0) -> np.ndarray:
     """uint8 RGB grid of four rows: n inputs, their reconstructions, N(0, I) samples and samples
     of a Gaussian fitted to the codes of all `images` (uint8 NCHW). Eval mode, no gradients, and

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -91,8 +93,6 @@ class MLflowBackend:
     def prepare() -> None:
         """Import mlflow and, for a local store, create it now, outside the time limit that
         guards calls to a server (a new sqlite store takes seconds to set up its tables)."""
-        import logging
-
         import mlflow
 
         uri = mlflow.get_tracking_uri()
@@ -136,8 +136,6 @@ class MLflowBackend:
         self.client.update_run(self.run_id, status="RUNNING")
 
     def _metrics(self, step: int, metrics: dict[str, float]) -> None:
-        import time
-
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
