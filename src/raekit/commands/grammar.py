@@ -178,6 +178,7 @@ def _bo_args(p: argparse.ArgumentParser) -> None:
 
 
 def run_train(args) -> int:
+    # imported on use: `raekit --help` loads none of this
     from raekit.commands.train import run as train_run
     from raekit.grammar.encode import parallel_parsing
 
@@ -204,6 +205,7 @@ def _bo_options(args) -> dict:
 
 
 def run_bo(args) -> int:
+    # imported on use: `raekit --help` loads none of this
     from raekit.bo.optimise import run_bo as bo
     from raekit.grammar.encode import parallel_parsing
 
@@ -214,6 +216,7 @@ def run_bo(args) -> int:
 
 
 def run_check(args) -> int:
+    # imported on use: `raekit --help` loads none of this
     from raekit.bo.check import check_run, summary_line
     from raekit.grammar.encode import parallel_parsing
 
@@ -224,6 +227,7 @@ def run_check(args) -> int:
 
 
 def run_fig2(args) -> int:
+    # imported on use: `raekit --help` loads none of this
     from raekit.grammar.encode import parallel_parsing
     from raekit.paper.figure2 import reproduce_fig2
 
