@@ -92,19 +92,26 @@ def plot(rows: list[dict], path: Path, title: str) -> None:
     fig, left = plt.subplots(figsize=(5.5, 3.5))
     left.plot(updates, [100 * r["exact"] for r in rows], "o-", color="C0", label="exact")
     measured = [r for r in rows if r["symbol_accuracy"] is not None]
-    for key, mark, label in (
-        ("symbol_accuracy", "^:", "per symbol"),
-        ("correct_prefix", "v:", "prefix"),
+    for key, style, colour, label in (
+        ("symbol_accuracy", "^:", "C2", "per symbol"),
+        ("correct_prefix", "v:", "C3", "correct prefix"),
     ):
         left.plot(
-            [r["updates"] for r in measured], [100 * r[key] for r in measured], mark, label=label
+            [r["updates"] for r in measured],
+            [100 * r[key] for r in measured],
+            style,
+            color=colour,
+            label=label,
         )
     left.set_xlabel("training updates")
-    left.set_ylabel("held-out reconstruction (%)", color="C0")
-    left.legend(loc="center left", fontsize=7)
+    left.set_ylabel("held-out reconstruction (%)")
+    left.set_ylim(-3, 103)
     right = left.twinx()
-    right.plot(updates, [r["valid_rec"] for r in rows], "s--", color="C1")
+    right.plot(updates, [r["valid_rec"] for r in rows], "s--", color="C1", label="valid. loss")
     right.set_ylabel("validation reconstruction loss", color="C1")
+    handles = left.get_legend_handles_labels()
+    more = right.get_legend_handles_labels()
+    left.legend(handles[0] + more[0], handles[1] + more[1], loc="center left", fontsize=7)
     left.set_title(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
