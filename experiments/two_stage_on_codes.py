@@ -18,7 +18,7 @@ import numpy as np
 from repro_fids import over_runs
 
 from raekit.generation import decode_codes, load_run_density
-from raekit.runs import load_run
+from raekit.runs import Run
 
 DENSITIES = ("gaussian", "two-stage")
 
@@ -38,10 +38,10 @@ def summary(results: dict) -> dict:
     }
 
 
-def run_fids(run: Path, data, fid, n: int, seed: int) -> dict:
-    model = load_run(run)[0]
+def run_fids(run_dir: Path, data, fid, n: int, seed: int) -> dict:
+    run = Run.of(run_dir, data)  # one model load for both densities
     return {
-        kind: fid(decode_codes(model, load_run_density(run, kind, data=data).sample(n, seed=seed)))
+        kind: fid(decode_codes(run.model, load_run_density(run, kind).sample(n, seed=seed)))
         for kind in DENSITIES
     }
 

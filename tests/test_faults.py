@@ -214,7 +214,7 @@ def test_a_pickle_planted_as_a_checkpoint_is_refused_and_runs_nothing(two_epochs
     out, marker = tmp_path / "run", tmp_path / "pwned"
     shutil.copytree(two_epochs, out)
     shutil.rmtree(out / runs.CHECKPOINTS)
-    stem = out / runs.CHECKPOINTS / "step-009000000"  # the name earlier versions wrote
+    stem = out / runs.CHECKPOINTS / "epoch-0009-step-000000"
     stem.parent.mkdir()
     stem.with_suffix(".safetensors").write_bytes(pickle.dumps(_Payload(marker), protocol=4))
     digest = hashlib.sha256(stem.with_suffix(".safetensors").read_bytes()).hexdigest()

@@ -4,6 +4,7 @@
 model = raekit.build_model("rae-l2", dataset="mnist", preset="paper")
 run_dir = raekit.train(raekit.make_config("mnist", "rae-l2", "cpu"), "runs/rae-l2")
 model, config = raekit.load_run(run_dir)
+run = raekit.Run.of(run_dir)  # model, data and densities loaded on first use, then kept
 run_dir = raekit.train(raekit.make_config(model="rae-l2", preset="tiny"), "runs/mine", data="pngs/")
 ```
 
@@ -20,6 +21,7 @@ __version__ = "0.1.0"
 # public name -> (module, name there)
 _EXPORTS = {
     "RaekitError": ("raekit.errors", "RaekitError"),
+    "Run": ("raekit.runs", "Run"),
     "RunConfig": ("raekit.config", "RunConfig"),
     "make_config": ("raekit.config", "make_config"),
     "VARIANTS": ("raekit.config.variants", "VARIANTS"),
@@ -30,6 +32,7 @@ _EXPORTS = {
 }
 __all__ = [
     "RaekitError",
+    "Run",
     "RunConfig",
     "VARIANTS",
     "build_model",
@@ -45,7 +48,7 @@ if TYPE_CHECKING:
     from raekit.data.own import read_own_images as read_images
     from raekit.errors import RaekitError
     from raekit.models import build_model
-    from raekit.runs import load_run
+    from raekit.runs import Run, load_run
     from raekit.training import train
 
 

@@ -45,6 +45,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # imported on use: `raekit --help` loads none of this
     from raekit import __version__
     from raekit.commands import COMMAND_MODULES
 

@@ -13,9 +13,11 @@ from raekit.io.atomic import atomic_path
 
 def pyplot():
     """matplotlib.pyplot on the Agg backend: raekit draws to files, never to a screen."""
+    # slow to import; only this path needs it
     import matplotlib
 
     matplotlib.use("Agg")
+    # slow to import; only this path needs it
     import matplotlib.pyplot as plt
 
     return plt

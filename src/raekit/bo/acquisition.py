@@ -43,6 +43,7 @@ class LinearPosterior:
 
     @classmethod
     def of(cls, model) -> LinearPosterior:
+        # the grammar extra
         from botorch.models.approximate_gp import ApproximateGPyTorchModel
 
         with torch.no_grad():
@@ -97,6 +98,7 @@ class LinearPosterior:
 
 def _log_ei(mean: torch.Tensor, variance: torch.Tensor, best: float) -> torch.Tensor:
     """log E[max(best - f, 0)] for f ~ N(mean, variance): minimisation."""
+    # the grammar extra
     from botorch.acquisition.analytic import _log_ei_helper
 
     sd = variance.clamp_min(_MIN_VARIANCE).sqrt()

@@ -27,6 +27,7 @@ CHECK_FILE = "check.json"
 def code_distance(codes: np.ndarray):
     """points -> each point's distance from the codes' mean, in the metric of their covariance
     (fitted once, measured for any number of point sets)."""
+    # slow to import; only this path needs it
     from sklearn.covariance import EmpiricalCovariance
 
     fitted = EmpiricalCovariance().fit(codes)

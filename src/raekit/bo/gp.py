@@ -23,6 +23,7 @@ def as_tensor(a: Any) -> torch.Tensor:
 
 
 def exact_solves():
+    # the grammar extra
     import gpytorch
 
     return gpytorch.settings.max_cholesky_size(_CHOLESKY_UP_TO)
@@ -113,6 +114,7 @@ def fit_gp(
     Inputs are min/max normalised and scores standardised inside the model (Normalize /
     Standardize transforms); predictions come back in score units.
     """
+    # the grammar extra
     from botorch.models.transforms import Normalize, Standardize
 
     if kind not in GP_KINDS:
@@ -139,6 +141,7 @@ def fit_gp(
 
 
 def _fit_exact(X, Y, transforms, maxiter: int):
+    # the grammar extra
     from botorch.fit import fit_gpytorch_mll
     from botorch.models import SingleTaskGP
     from gpytorch.mlls import ExactMarginalLogLikelihood
@@ -150,6 +153,7 @@ def _fit_exact(X, Y, transforms, maxiter: int):
 
 
 def _fit_sparse(X, Y, transforms, inducing: int, maxiter: int, minibatch: int, epochs: int):
+    # the grammar extra
     from botorch.fit import fit_gpytorch_mll
     from botorch.models.approximate_gp import SingleTaskVariationalGP
     from botorch.optim.fit import fit_gpytorch_mll_scipy

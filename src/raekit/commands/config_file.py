@@ -25,6 +25,7 @@ def add_config_option(p: argparse.ArgumentParser) -> None:
 
 def read_config_file(path: str | Path) -> dict[str, Any]:
     """The file's mapping, or one line naming what is wrong with it."""
+    # imported on use: `raekit --help` loads none of this
     import yaml
 
     path = Path(path)

@@ -34,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported on use: `raekit --help` loads none of this
     from raekit.commands.evaluate import parse_seeds
     from raekit.paper.demo import run_demo
 

@@ -14,6 +14,7 @@ from raekit.paper.reported import TABLE1_MODELS
 
 def _densities(text: str | None) -> list[str] | None:
     """The --densities list, checked before any work starts."""
+    # imported on use: `raekit --help` loads none of this
     from raekit.paper.run_scores import check_density_names
 
     names = [d.strip() for d in text.split(",") if d.strip()] if text else None
@@ -151,6 +152,7 @@ def _add_reproduce_fig3(sub: argparse._SubParsersAction) -> None:
 
 
 def run_evaluate(args) -> int:
+    # imported on use: `raekit --help` loads none of this
     from raekit.paper.run_scores import evaluate_run
     from raekit.runs import Run
     from raekit.training.tracking import parse_backends, track_eval
@@ -169,6 +171,7 @@ def run_evaluate(args) -> int:
 
 
 def parse_seeds(text: str) -> list[int]:
+    # imported on use: `raekit --help` loads none of this
     from raekit.errors import RaekitError
 
     try:
@@ -181,6 +184,7 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def run_reproduce(args) -> int:
+    # imported on use: `raekit --help` loads none of this
     from raekit.config import parse_assignments
     from raekit.models import get_variant
     from raekit.paper.claims import claims_markdown
@@ -209,6 +213,7 @@ def run_reproduce(args) -> int:
 
 
 def run_export(args) -> int:
+    # imported on use: `raekit --help` loads none of this
     from raekit.paper.export import export_results
     from raekit.paper.export_fig2 import export_fig2, is_fig2
 
@@ -218,6 +223,7 @@ def run_export(args) -> int:
 
 
 def run_fig3(args) -> int:
+    # imported on use: `raekit --help` loads none of this
     from raekit.errors import RaekitError
     from raekit.paper.figure3 import reproduce_fig3
 

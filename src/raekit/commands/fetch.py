@@ -7,24 +7,28 @@ from pathlib import Path
 
 
 def _fetch_dataset(name: str, dest: Path | None, source: str | None) -> Path:
+    # imported on use: `raekit --help` loads none of this
     from raekit.data.download import fetch
 
     return fetch(name, dest=dest, source_file=source)
 
 
 def _fetch_inception(name: str, dest: Path | None, source: str | None) -> Path:
+    # imported on use: `raekit --help` loads none of this
     from raekit.metrics.inception_weights import fetch_inception
 
     return fetch_inception(dest=dest, source_file=source)
 
 
 def _fetch_moses(name: str, dest: Path | None, source: str | None) -> Path:
+    # imported on use: `raekit --help` loads none of this
     from raekit.grammar.corpora import fetch_moses
 
     return fetch_moses(dest=dest)
 
 
 def _fetch_expressions(name: str, dest: Path | None, source: str | None) -> Path:
+    # imported on use: `raekit --help` loads none of this
     from raekit.grammar.expression_file import fetch_expressions
 
     return fetch_expressions(dest=dest, source=source)

@@ -76,12 +76,14 @@ def _check(args) -> None:
     for name in ("n", "batch_size"):
         if getattr(args, name) < 1:
             raise RaekitError(f"--{name.replace('_', '-')} must be at least 1")
+    # imported on use: `raekit --help` loads none of this
     from raekit.data.own import check_resolution
 
     check_resolution(args.resolution)
 
 
 def run_fid(args) -> int:
+    # imported on use: `raekit --help` loads none of this
     from raekit.paper.fid_inputs import SampleOptions, fid_side, save_statistics
 
     _check(args)
@@ -92,6 +94,7 @@ def run_fid(args) -> int:
         print(save_statistics(a, Path(args.save_stats)))
         return 0
     b = fid_side(args.b, extractor, args.resolution, sampling, args.prd)
+    # imported on use: `raekit --help` loads none of this
     from raekit.metrics import frechet_distance_from_stats
 
     if a.mu.shape != b.mu.shape:
@@ -112,6 +115,7 @@ def _lazy_extractor(weights: str | None, batch_size: int, engine: str = "fast"):
 
     def get():
         if not made:
+            # imported on use: `raekit --help` loads none of this
             from raekit.metrics.features import InceptionExtractor
 
             made.append(InceptionExtractor(weights=weights, batch_size=batch_size, engine=engine))
@@ -122,6 +126,7 @@ def _lazy_extractor(weights: str | None, batch_size: int, engine: str = "fast"):
 
 def _prd(first, second, seed: int) -> tuple[float, float]:
     """PRD of the second set against the first (the reference), on equal counts."""
+    # imported on use: `raekit --help` loads none of this
     import numpy as np
 
     from raekit.metrics import prd, prd_f_beta

@@ -166,6 +166,7 @@ def _positive(name: str, value: int) -> int:
 
 
 def _components(args) -> int | None:
+    # imported on use: `raekit --help` loads none of this
     from raekit.paper.run_scores import check_density_names
 
     check_density_names([args.density])
@@ -173,6 +174,7 @@ def _components(args) -> int | None:
 
 
 def run_fit(args) -> int:
+    # imported on use: `raekit --help` loads none of this
     from raekit.generation import fit_run_density, fit_run_density_streaming
     from raekit.runs import Run
 
@@ -207,6 +209,7 @@ def _check_request(args, *counts: str) -> None:
 def _write_images(images: np.ndarray, out: str, figure) -> None:
     path = Path(out)
     if path.suffix == ".npz":
+        # imported on use: `raekit --help` loads none of this
         import numpy as np
 
         from raekit.io.atomic import atomic_path
@@ -221,6 +224,7 @@ def _write_images(images: np.ndarray, out: str, figure) -> None:
 
 
 def run_sample(args) -> int:
+    # imported on use: `raekit --help` loads none of this
     from raekit.generation import load_run_density, sample_images
     from raekit.plots import samples_figure
     from raekit.runs import Run
@@ -228,6 +232,7 @@ def run_sample(args) -> int:
     _positive("n", args.n)
     run = Run.of(args.run)
     if run.config.image_shape is None:
+        # imported on use: `raekit --help` loads none of this
         from raekit.commands.sequence_generate import sample_strings
 
         _components(args)
@@ -240,6 +245,7 @@ def run_sample(args) -> int:
 
 
 def run_reconstruct(args) -> int:
+    # imported on use: `raekit --help` loads none of this
     from raekit.generation import reconstruct
     from raekit.plots import reconstruction_figure
     from raekit.runs import Run
@@ -255,6 +261,7 @@ def run_reconstruct(args) -> int:
 
 
 def run_interpolate(args) -> int:
+    # imported on use: `raekit --help` loads none of this
     import numpy as np
 
     from raekit.generation import encode_images, interpolate_images
@@ -263,6 +270,7 @@ def run_interpolate(args) -> int:
 
     run = Run.of(args.run)
     if run.config.image_shape is None:
+        # imported on use: `raekit --help` loads none of this
         from raekit.commands.sequence_generate import interpolate_strings
 
         _positive("pairs", args.pairs)
@@ -282,6 +290,7 @@ def run_interpolate(args) -> int:
 
 
 def run_neighbours(args) -> int:
+    # imported on use: `raekit --help` loads none of this
     import numpy as np
 
     from raekit.generation import load_run_density, sample_images

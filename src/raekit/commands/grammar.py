@@ -178,6 +178,7 @@ def _bo_args(p: argparse.ArgumentParser) -> None:
 
 
 def run_train(args) -> int:
+    # imported on use: `raekit --help` loads none of this
     from raekit.commands.train import run as train_run
     from raekit.grammar.encode import parallel_parsing
 
@@ -204,26 +205,31 @@ def _bo_options(args) -> dict:
 
 
 def run_bo(args) -> int:
+    # imported on use: `raekit --help` loads none of this
     from raekit.bo.optimise import run_bo as bo
     from raekit.grammar.encode import parallel_parsing
+    from raekit.runs import Run
 
     with parallel_parsing(args.processes):
-        row = bo(args.run, **_bo_options(args))
+        row = bo(Run.of(args.run), **_bo_options(args))
     print(dumps(row))
     return 0
 
 
 def run_check(args) -> int:
+    # imported on use: `raekit --help` loads none of this
     from raekit.bo.check import check_run, summary_line
     from raekit.grammar.encode import parallel_parsing
+    from raekit.runs import Run
 
     with parallel_parsing(args.processes):
-        report = check_run(args.run, n=args.n, seed=args.seed, counts=_counts(args))
+        report = check_run(Run.of(args.run), n=args.n, seed=args.seed, counts=_counts(args))
     print(summary_line(report))
     return 0
 
 
 def run_fig2(args) -> int:
+    # imported on use: `raekit --help` loads none of this
     from raekit.grammar.encode import parallel_parsing
     from raekit.paper.figure2 import reproduce_fig2
 

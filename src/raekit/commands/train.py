@@ -65,6 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported on use: `raekit --help` loads none of this
     from raekit import runs
     from raekit.training import train
     from raekit.training.utils import RESUMABLE
@@ -111,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _train_own(args: argparse.Namespace, overrides: dict) -> int:
     """Read and check the images before anything is written, then train on them."""
+    # imported on use: `raekit --help` loads none of this
     from raekit.data.own import OWN_DATASET, read_own_images
     from raekit.training import train
 

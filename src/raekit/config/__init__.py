@@ -26,13 +26,12 @@ _FAMILY = {name: spec.family for name, spec in DATASET_SPECS.items() if spec.is_
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Every setting of a run, flat (config.yaml and `--set key=value` use these names), in
-    five groups: data, model, training, ex-post densities, evaluation protocol."""
+    """Every setting of a run, in five sections (`SECTIONS`): data, model, training, ex-post
+    densities, evaluation protocol. Names are flat: `config.epochs`, `--set epochs=5`, and
+    config.yaml's keys (written under one comment line per section)."""
 
-    # Data.
+    # data: the dataset, its files and how much of it is used
     dataset: str = "digits"  # dataset name (see raekit.data.DATASETS)
-    model: str = "rae-l2"  # variant name (see raekit.models.VARIANTS)
-    preset: str = "tiny"  # preset the defaults came from: paper, cpu, tiny or official
     # folder of the dataset's files; None: raekit's cache / system paths
     data_root: str | None = None
     # Own images (dataset: custom): where they are, their fingerprint, size and split.
@@ -41,7 +40,12 @@ class RunConfig:
     resolution: int | None = None  # side of the square images: 32, 64 or 128
     channels: int | None = None  # 1 (greyscale) or 3 (RGB)
     data_seed: int = 0  # seed of the train / validation / test split (10% / 10% held out)
-    # Model.
+    train_limit: int | None = None  # use only the first N training images (None: all)
+    valid_limit: int | None = None  # use only the first N validation images (None: all)
+    max_rows: int | None = None  # sequence tasks: strings read or generated (None: all / 100k)
+    # model: the variant, its nets and its loss
+    model: str = "rae-l2"  # variant name (see raekit.models.VARIANTS)
+    preset: str = "tiny"  # preset the defaults came from: paper, cpu, tiny or official
     latent_dim: int = 16  # size of z (paper: 16 MNIST, 128 CIFAR-10, 64 CelebA)
     width: float = 1.0  # channel multiplier of the Appendix C nets (1.0 = the paper)
     filters: int = 128  # first encoder conv's filters (x2, x4, x8 after; decoder mirrors them)
@@ -58,18 +62,15 @@ class RunConfig:
     gp_projections: int = 1  # random projections per step for the "projection" estimator
     sn_all_layers: bool = False  # RAE-SN: also normalise the encoder (official code does)
     mc_samples: int = 1  # VAE / CV-VAE: posterior draws per input for the reconstruction
-    # Training.
+    # sequence tasks: "grammarvae" (make_config's default) or "raekit"
+    sequence_recipe: str = "raekit"
+    # training: the optimiser, its schedule, checkpoints and where it runs
     epochs: int = 100  # maximum epochs (paper: 100; CelebA 70)
     batch_size: int = 100  # mini-batch size (paper: 100)
     lr: float = 1e-3  # Adam's starting learning rate
     lr_factor: float = 0.5  # learning rate multiplier on a validation plateau
     lr_patience: int = 5  # epochs without validation improvement before that cut
     min_lr: float = 0.0  # the plateau cuts stop here (GrammarVAE: 1e-4)
-    train_limit: int | None = None  # use only the first N training images (None: all)
-    valid_limit: int | None = None  # use only the first N validation images (None: all)
-    max_rows: int | None = None  # sequence tasks: strings read or generated (None: all / 100k)
-    # sequence tasks: "grammarvae" (make_config's default) or "raekit"
-    sequence_recipe: str = "raekit"
     seed: int = 0  # seeds weights, shuffling and noise
     keep_checkpoints: int = 3  # how many recent checkpoints to keep
     # epoch-end checkpoints kept beside the recent ones, with the best weights as of each such
@@ -82,7 +83,7 @@ class RunConfig:
     skip_nonfinite: int = 0  # bad (NaN/Inf) batches that may be skipped before stopping
     device: str = "auto"  # torch device: auto (CUDA, then MPS, else CPU), cpu, cuda, cuda:N, mps
     engine: str = "fast"  # "fast": compiled CPU training steps (raekit.training.fast); "eager"
-    # Ex-post densities (defaults of `raekit fit-density` and `evaluate` for this run).
+    # density: ex-post densities (defaults of `raekit fit-density` and `evaluate` for this run)
     gmm_components: int = 10  # the "GMM" column's components (paper: 10)
     gmm_max_iter: int = 100  # EM iterations at most (paper: 100)
     two_stage_hidden: int = 256  # second-stage VAE: MLP width ...
@@ -93,7 +94,7 @@ class RunConfig:
     # "cosine" decay, or "plateau": halve after 3 epochs without gain
     two_stage_schedule: str = "cosine"
     two_stage_sample_noise: bool = True  # samples add the decoder noise (False: the decoder mean)
-    # Evaluation protocol (Table 1).
+    # evaluation: the protocol of Table 1
     # REC and Interp. images: "valid" (Appendix D: validation images against the test set) or
     # "test" (Table 1's caption shorthand: the reference images themselves, a paired comparison)
     eval_images: str = "valid"
@@ -121,6 +122,36 @@ class RunConfig:
 
 
 _FIELD_TYPES = {f.name: f.type for f in fields(RunConfig)}
+# section -> its first field; each section runs up to the next one's first field.
+_SECTION_STARTS = {
+    "data": "dataset",
+    "model": "model",
+    "training": "epochs",
+    "density": "gmm_components",
+    "evaluation": "eval_images",
+}
+
+
+def _sections() -> dict[str, tuple[str, ...]]:
+    names = list(_FIELD_TYPES)
+    starts = [names.index(first) for first in _SECTION_STARTS.values()]
+    ends = [*starts[1:], len(names)]
+    return {
+        section: tuple(names[start:end])
+        for section, start, end in zip(_SECTION_STARTS, starts, ends)
+    }
+
+
+# RunConfig's fields by section, in order.
+SECTIONS: dict[str, tuple[str, ...]] = _sections()
+
+
+def config_sections(config: RunConfig) -> dict[str, dict[str, Any]]:
+    """A config's values by section: {"data": {"dataset": ..., ...}, "model": {...}, ...}."""
+    return {
+        section: {name: getattr(config, name) for name in names}
+        for section, names in SECTIONS.items()
+    }
 
 
 def make_config(

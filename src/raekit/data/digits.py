@@ -12,6 +12,7 @@ N_VALID = N_TEST = 270
 
 def read_digits(seed: int = 0) -> ImageSplits:
     """Values 0..16 scaled to 0..255, bilinear 8x8 -> 32x32; a seeded split of 1,257/270/270."""
+    # slow to import; only this path needs it
     from sklearn.datasets import load_digits
 
     bunch = load_digits()

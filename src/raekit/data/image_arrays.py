@@ -81,6 +81,7 @@ def _as_uint8(array: np.ndarray, source: str) -> np.ndarray:
 
 def resize_array(images: np.ndarray, resolution: int) -> np.ndarray:
     """uint8 (N, C, H, W) centre-cropped and resized to (N, C, resolution, resolution)."""
+    # slow to import; only this path needs it
     from PIL import Image
 
     if images.shape[2] == images.shape[3] == resolution:
@@ -98,6 +99,7 @@ def from_python(data, source: str = "data") -> np.ndarray:
 
     Tensors and Dataset items are taken as torch lays images out, (C, H, W); a Dataset item may
     be an (image, label) pair, whose label is ignored."""
+    # slow to import; only this path needs it
     import torch
 
     if isinstance(data, np.ndarray):
@@ -120,6 +122,7 @@ def _tensor_images(tensor, source: str) -> np.ndarray:
 
 
 def _dataset_images(dataset, source: str) -> np.ndarray:
+    # slow to import; only this path needs it
     import torch
 
     try:

@@ -66,6 +66,7 @@ def listed_images(list_file: Path) -> list[Path]:
 
 def image_size(path: Path) -> tuple[int, int, bool]:
     """(height, width, has colour) read from the file's header, without decoding its pixels."""
+    # slow to import; only this path needs it
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -79,6 +80,7 @@ def image_size(path: Path) -> tuple[int, int, bool]:
 def read_image(path: Path, colour: bool, resolution: int | None) -> np.ndarray:
     """The image at `path` as uint8 (H, W, 1 or 3); centre-cropped to a square and resized to
     `resolution` when one is given."""
+    # slow to import; only this path needs it
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -97,6 +99,7 @@ def read_image(path: Path, colour: bool, resolution: int | None) -> np.ndarray:
 def to_8bit(image, path: Path):
     """An image in a mode PIL converts to L or RGB faithfully: 16-bit and 32-bit greyscale are
     scaled down (PIL's own conversion clips them), palette images are expanded."""
+    # slow to import; only this path needs it
     from PIL import Image
 
     if image.mode in _WIDE_GREY_MODES:
@@ -119,6 +122,7 @@ def to_8bit(image, path: Path):
 
 def crop_and_resize(image, resolution: int):
     """The largest centred square of `image`, resized (Lanczos) to resolution x resolution."""
+    # slow to import; only this path needs it
     from PIL import Image
 
     width, height = image.size

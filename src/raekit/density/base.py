@@ -72,6 +72,7 @@ class Density:
 
 def gaussian_logpdf(x: np.ndarray, mean: np.ndarray, cov_cholesky: np.ndarray) -> np.ndarray:
     """log N(x; mean, L L^T) for each row of x."""
+    # slow to import; only this path needs it
     from scipy.linalg import solve_triangular
 
     d = x.shape[1]
@@ -86,6 +87,7 @@ def torch_threads(n: int | None) -> Iterator[None]:
     Small MLPs trained on small batches are latency-bound: extra threads only add synchronisation,
     and on a shared machine they can make a fit tens of times slower.
     """
+    # slow to import; only this path needs it
     import torch
 
     previous = torch.get_num_threads()

@@ -113,6 +113,7 @@ class GMMDensity(Density):
 
     def _labels(self, codes: np.ndarray) -> np.ndarray:
         """Hard assignments from scikit-learn's k-means (or k-means++ seeds), -1 for unassigned codes."""
+        # slow to import; only this path needs it
         from sklearn.cluster import KMeans, kmeans_plusplus
 
         k, seed = self.options["components"], np.random.RandomState(self.options["seed"])

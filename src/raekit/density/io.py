@@ -82,6 +82,7 @@ def _check_record(stem: Path, record) -> dict:
 def _restore(stem: Path, record: dict, arrays: dict):
     """Rebuild the density, then draw and score two samples: missing, swapped or non-finite arrays
     show up here as a clear error instead of wrong samples later."""
+    # the package imports this module
     from raekit.density import make_density
 
     d = record["d"]

@@ -45,6 +45,7 @@ class KDEDensity(Density):
         self.codes_ = codes
 
     def _loglik(self, reference, codes, bandwidth):
+        # slow to import; only this path needs it
         from sklearn.neighbors import KernelDensity
 
         kde = KernelDensity(bandwidth=bandwidth).fit((reference - self.shift_) / self.scale_)
@@ -82,6 +83,7 @@ class BayesGMMDensity(GMMDensity):
     kind = "bayes-gmm"
 
     def _fit(self, codes):
+        # slow to import; only this path needs it
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.mixture import BayesianGaussianMixture
 

@@ -12,6 +12,7 @@ from raekit.grammar.scores import evaluate_expression
 
 def molecule_key(smiles: str) -> str:
     """rdkit's canonical SMILES (the string itself when rdkit cannot read it)."""
+    # the grammar extra
     from rdkit import Chem, RDLogger
 
     RDLogger.DisableLog("rdApp.*")

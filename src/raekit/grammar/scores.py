@@ -161,6 +161,7 @@ ZINC250K_STATS = ScoreStats(
 
 @lru_cache(maxsize=1)
 def _sascorer():
+    # the grammar extra
     from rdkit import RDConfig
 
     path = os.path.join(RDConfig.RDContribDir, "SA_Score", "sascorer.py")
@@ -173,6 +174,7 @@ def _sascorer():
 
 
 def _molecule(smiles: str):
+    # the grammar extra
     from rdkit import Chem, RDLogger
 
     RDLogger.DisableLog("rdApp.*")  # invalid decodings are expected; rdkit would print each
@@ -190,6 +192,7 @@ def molecule_terms(smiles: str) -> tuple[float, float, float] | None:
     mol = _molecule(smiles)
     if mol is None:
         return None
+    # the grammar extra
     from rdkit.Chem import Descriptors
 
     return Descriptors.MolLogP(mol), -_sascorer().calculateScore(mol), -float(ring_penalty(mol))
@@ -198,6 +201,7 @@ def molecule_terms(smiles: str) -> tuple[float, float, float] | None:
 def ring_penalty(mol) -> int:
     """max(0, largest cycle - 6) over `networkx.cycle_basis` of the molecule's graph, as
     GrammarVAE computes it (a cycle basis, not RDKit's SSSR: they differ on bridged rings)."""
+    # the grammar extra
     import networkx as nx
     from rdkit.Chem import rdmolops
 

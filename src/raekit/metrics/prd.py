@@ -35,6 +35,7 @@ def cluster_histograms(
     ev: np.ndarray, ref: np.ndarray, num_clusters: int, seed: int | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cluster the union with MiniBatchKMeans; return both sets' normalised cluster histograms."""
+    # slow to import; only this path needs it
     from sklearn.cluster import MiniBatchKMeans
 
     kmeans = MiniBatchKMeans(n_clusters=num_clusters, n_init=10, random_state=seed)

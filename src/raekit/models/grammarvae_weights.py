@@ -27,6 +27,7 @@ from raekit.nets.keras_gru import GATES, KerasGRU
 def _weights(path: Path) -> dict[str, dict[str, np.ndarray]]:
     """layer -> {short weight name (W, b, gamma, W_z, ...): array} from a Keras 1 HDF5 file."""
     try:
+        # an optional package (GrammarVAE's .h5 weights)
         import h5py
     except ImportError:
         raise RaekitError("reading Keras weights needs h5py: pip install h5py") from None

@@ -213,9 +213,11 @@ def progress_table(rows: dict[str, dict]) -> Table:
 def best_so_far_png(rows: dict[str, dict], lower: bool) -> bytes | None:
     """A plot of every model's best-so-far curves (one line per seed), PNG bytes; None when no
     row recorded them."""
+    # slow to import; only this path needs it
     import matplotlib
 
     matplotlib.use("Agg")
+    # slow to import; only this path needs it
     import matplotlib.pyplot as plt
 
     if not any(r.get("best_so_far") for r in rows.values()):

@@ -205,6 +205,7 @@ def reproduce(
         print(f"== {job.model} seed {job.seed} on {dataset} ({preset} preset) ==", flush=True)
         notices.under_way()
         result, run = timed_job(job, log, features, n, densities, data, tracked)
+        data = run.data  # read once: every job and the report share the dataset's splits
         full.setdefault(job.model, result)
         loaded.setdefault(job.model, run)
         collected.setdefault(job.model, {})[str(job.seed)] = _entry(job, result, out)

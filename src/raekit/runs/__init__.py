@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import json
 import os
@@ -14,7 +13,7 @@ import yaml
 from torch import nn
 
 from raekit import notices
-from raekit.config import RunConfig, replace
+from raekit.config import RunConfig, config_sections, replace
 from raekit.data import config_images
 from raekit.devices import compute_device
 from raekit.errors import RaekitError
@@ -35,7 +34,11 @@ STATUS_FILE = "status.json"
 
 
 def write_config(run_dir: Path, config: RunConfig) -> None:
-    text = yaml.safe_dump(dataclasses.asdict(config), sort_keys=False)
+    """config.yaml: flat keys (as `--set` names them), under one comment line per section."""
+    text = "".join(
+        f"# {section}\n" + yaml.safe_dump(values, sort_keys=False)
+        for section, values in config_sections(config).items()
+    )
     atomic_write_text(Path(run_dir) / CONFIG_FILE, text)
 
 

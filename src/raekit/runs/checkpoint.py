@@ -37,8 +37,7 @@ __all__ = [
 ]
 
 EPOCH_STEPS = 1_000_000  # checkpoint number = epoch * EPOCH_STEPS + steps into the next epoch
-# epoch-EEEE-step-SSSSSS; step-N is the name of checkpoints written by earlier versions.
-_NAME = re.compile(r"(?:epoch-(\d+)-step-(\d+)|step-(\d+))\.(json|safetensors)")
+_NAME = re.compile(r"epoch-(\d+)-step-(\d+)\.(json|safetensors)")
 
 
 def checkpoint_name(step: int) -> str:
@@ -51,8 +50,7 @@ def checkpoint_number(name: str) -> int | None:
     match = _NAME.fullmatch(name)
     if match is None:
         return None
-    epoch, steps, old = match.group(1), match.group(2), match.group(3)
-    return int(old) if old is not None else int(epoch) * EPOCH_STEPS + int(steps)
+    return int(match.group(1)) * EPOCH_STEPS + int(match.group(2))
 
 
 def list_checkpoints(directory: str | Path) -> list[Path]:
@@ -144,7 +142,7 @@ def _prune(directory: Path, newest: int, keep: int, pinned: Collection[int] = ()
     kept |= {step for step in pinned if step < newest}
     for path in directory.iterdir():
         number = checkpoint_number(path.name)
-        stale_tmp = path.name.startswith((".step-", ".epoch-")) and path.name.endswith(".tmp")
+        stale_tmp = path.name.startswith(".epoch-") and path.name.endswith(".tmp")
         if stale_tmp or (number is not None and number not in kept):
             path.unlink(missing_ok=True)
 

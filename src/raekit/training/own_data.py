@@ -40,6 +40,7 @@ class OwnTraining:
 
 def is_own_data(data) -> bool:
     """Whether `data` is something `read_images` / own-data training takes (not ImageSplits)."""
+    # slow to import; only this path needs it
     import torch
 
     kinds = (str, Path, OwnImages, np.ndarray, torch.Tensor, torch.utils.data.Dataset)

@@ -32,6 +32,7 @@ class TensorBoardBackend:
         import torch.utils.tensorboard  # noqa: F401
 
     def __init__(self, run_dir: Path, config, experiment):
+        # the track extra (tensorboard)
         from torch.utils.tensorboard import SummaryWriter
 
         log_dir = Path(run_dir) / TB_DIR / run_name(run_dir)
@@ -42,6 +43,7 @@ class TensorBoardBackend:
 
     def _describe(self, config) -> None:
         """The run's hyperparameters (HParams tab) and its config.yaml (Text tab), once."""
+        # the track extra (tensorboard)
         import yaml
         from torch.utils.tensorboard.summary import hparams
 
@@ -70,6 +72,7 @@ class TensorBoardBackend:
         self.log_figures(step, figures)
 
     def log_figures(self, step: int, figures: list[Path]) -> None:
+        # slow to import; only this path needs it
         from PIL import Image
 
         for path in figures:
@@ -93,6 +96,7 @@ class MLflowBackend:
     def prepare() -> None:
         """Import mlflow and, for a local store, create it now, outside the time limit that
         guards calls to a server (a new sqlite store takes seconds to set up its tables)."""
+        # the track extra
         import mlflow
 
         uri = mlflow.get_tracking_uri()
@@ -106,6 +110,7 @@ class MLflowBackend:
                 quiet.setLevel(level)
 
     def __init__(self, run_dir: Path, config, experiment):
+        # the track extra
         import mlflow
 
         self.run_dir = run_dir
@@ -136,6 +141,7 @@ class MLflowBackend:
         self.client.update_run(self.run_id, status="RUNNING")
 
     def _metrics(self, step: int, metrics: dict[str, float]) -> None:
+        # the track extra
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
@@ -146,6 +152,7 @@ class MLflowBackend:
     def log_epoch(self, epoch: int, metrics: dict[str, float], grid) -> None:
         self._metrics(epoch, metrics)
         if grid is not None:
+            # slow to import; only this path needs it
             from PIL import Image
 
             self.client.log_image(

@@ -27,6 +27,7 @@ class WandbBackend:
         import wandb  # noqa: F401
 
     def __init__(self, run_dir: Path, config, experiment):
+        # the track extra
         import wandb
 
         self.run_dir = Path(run_dir)
@@ -49,6 +50,7 @@ class WandbBackend:
             write_state(self.run_dir, {"wandb_run_id": run_id})
 
     def log_epoch(self, epoch: int, metrics: dict[str, float], grid) -> None:
+        # the track extra
         import wandb
 
         values = {"epoch": epoch, **metrics}
@@ -63,6 +65,7 @@ class WandbBackend:
         self.log_figures(step, figures)
 
     def log_figures(self, step: int, figures: list[Path]) -> None:
+        # the track extra
         import wandb
 
         if figures:
