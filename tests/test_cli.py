@@ -117,6 +117,26 @@ def test_help_starts_without_torch_or_numpy(argv):
     assert "usage: raekit" in result.stdout
 
 
+_EXTRAS = ("nltk", "rdkit", "botorch", "gpytorch", "mlflow", "wandb", "tensorboard")
+_IMAGE_PATH_IMPORTS = f"""
+import sys
+import raekit, raekit.cli, raekit.models, raekit.runs, raekit.generation, raekit.metrics
+import raekit.paper.demo, raekit.paper.reproduce, raekit.paper.export, raekit.training
+from raekit.commands import demo, evaluate, fetch, fid, generate, train
+raekit.build_model("rae-l2", dataset="digits", preset="tiny")
+print("loaded:", *sorted(m for m in {_EXTRAS!r} if m in sys.modules))
+"""
+
+
+def test_image_models_import_no_optional_extra():
+    """The base install (no grammar or track extra) trains, evaluates and runs the demo: nothing
+    on the image path imports nltk, rdkit, botorch or a tracker at module level."""
+    result = subprocess.run(
+        [sys.executable, "-c", _IMAGE_PATH_IMPORTS], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.splitlines()[-1] == "loaded:", result.stdout[-300:] + result.stderr
+
+
 def test_config_file_then_set_then_options(capsys, tmp_path, one_thread):
     """--config gives the values, --set and --epochs replace them; a run's own config.yaml given
     back trains the same config."""

@@ -12,7 +12,6 @@ from raekit.config import RunConfig, make_config
 from raekit.config.variants import get_variant
 from raekit.errors import RaekitError
 from raekit.models.autoencoder import Autoencoder
-from raekit.models.sequence import sequence_parts
 from raekit.nets.image import image_nets
 
 _SN_LAYERS = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d, nn.Conv1d)
@@ -48,6 +47,9 @@ def build_from_config(
                 scale_input=config.scale_input,
             )
         else:
+            # why here: sequence models need the `grammar` extra (nltk); image models must not
+            from raekit.models.sequence import sequence_parts
+
             encoder, decoder, sequence_options = sequence_parts(config, outputs)
     if variant.spectral_norm:
         apply_spectral_norm(decoder)

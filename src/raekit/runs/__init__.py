@@ -17,7 +17,6 @@ from raekit.config import RunConfig, config_sections, replace
 from raekit.data import config_images
 from raekit.devices import compute_device
 from raekit.errors import RaekitError
-from raekit.grammar.task import load_sequences
 from raekit.io.atomic import atomic_write_text
 from raekit.models.build import build_from_config
 from raekit.runs.checkpoint import list_checkpoints
@@ -175,6 +174,9 @@ def _missing_weights_advice(run_dir: Path, config: RunConfig) -> str:
 def load_data(config: RunConfig):
     """The splits a config trains on: images, or a sequence task's encoded strings."""
     if config.image_shape is None:
+        # why here: sequence data needs the `grammar` extra (nltk); image runs must not
+        from raekit.grammar.task import load_sequences
+
         return load_sequences(config)
     return config_images(config)
 
