@@ -106,7 +106,7 @@ def test_bo_runs_end_to_end_on_a_trained_grae(trained):
 
 @pytest.mark.slow
 def test_bo_keeps_each_finished_seed_and_reuses_it(trained, monkeypatch, capsys):
-    from raekit.bo import bayesian
+    from raekit.bo import optimise
     from raekit.bo.optimise import run_bo
 
     options = dict(iterations=1, batch=3, seeds=2, draws=3, max_codes=200, gp="exact")
@@ -114,9 +114,9 @@ def test_bo_keeps_each_finished_seed_and_reuses_it(trained, monkeypatch, capsys)
     seeds = sorted(p.name for p in (trained["gvae"] / "bo-seeds").iterdir())
     assert seeds == ["seed0.json", "seed1.json"]
     calls = []
-    real = bayesian.bayesian_optimisation
+    real = optimise.bayesian_optimisation  # patched where run_bo looks it up
     monkeypatch.setattr(
-        bayesian, "bayesian_optimisation", lambda *a, **k: calls.append(k) or real(*a, **k)
+        optimise, "bayesian_optimisation", lambda *a, **k: calls.append(k) or real(*a, **k)
     )
     again = run_bo(trained["gvae"], **options)
     assert calls == [] and "reusing seed 1" in capsys.readouterr().err
