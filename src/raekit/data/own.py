@@ -9,6 +9,7 @@ against it, so evaluation, densities and resume see exactly the images training 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 from dataclasses import dataclass
@@ -164,11 +165,13 @@ def _decoded(digest: str, resolution: int | None, channels: int | None) -> np.nd
 
 def _keep_decoded(images: np.ndarray, digest: str) -> None:
     path = _decoded_path(digest, images.shape[2], images.shape[1])
-    try:
-        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-            np.save(handle, images, allow_pickle=False)
-    except (RaekitError, OSError):  # only a cache: the images were read; next time decodes again
-        pass
+    # only a cache: the images were read; if it cannot be written, the next run decodes again
+    with (
+        contextlib.suppress(RaekitError, OSError),
+        atomic_path(path) as tmp,
+        open(tmp, "wb") as handle,
+    ):
+        np.save(handle, images, allow_pickle=False)
 
 
 def own_splits(config) -> ImageSplits:
