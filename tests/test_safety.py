@@ -552,7 +552,7 @@ def test_an_unanswering_tracking_server_does_not_stall_training(tmp_path):
 
 def test_a_run_without_epochs_is_named_before_any_figure_is_drawn(finished, tmp_path):
     from raekit.errors import RaekitError
-    from raekit.paper.report import model_figures
+    from raekit.paper.report_figures import model_figures
 
     run = _copy(finished, tmp_path)
     (run / runs.METRICS_FILE).write_text("")
