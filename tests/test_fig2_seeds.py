@@ -9,7 +9,7 @@ import pytest
 
 from raekit import runs
 from raekit.cli import main
-from raekit.config import make_config
+from raekit.config import make_config, replace
 from raekit.paper.figure2_claims import check_figure2_claims, learning
 from raekit.paper.figure2_seeds import combine_rows, combined_learning, combined_top, run_name
 
@@ -165,12 +165,36 @@ def test_export_copies_every_trained_model_and_regenerates_the_row(tmp_path, rep
     assert again["grae"]["mean_score"] == pytest.approx(exported["grae"]["mean_score"])
 
 
-def test_reproduce_refuses_zero_training_seeds(tmp_path, capsys):
+@pytest.mark.parametrize(
+    "bad, said",
+    [
+        (["--train-seeds", "0"], "--train-seeds"),
+        (["--set", "seed=3"], "--train-seeds"),
+        (["--set", "epochs=3"], "--epochs"),
+        (["--set", "max_rows=many"], "max_rows"),
+        (["--set", "no_such_key=1"], "no_such_key"),
+        (["--models", "gvae,rae"], "rae"),
+    ],
+)
+def test_reproduce_refuses_bad_settings_before_making_a_folder(tmp_path, capsys, bad, said):
     argv = ["reproduce-fig2", "--task", "expressions", "--out", str(tmp_path / "o")]
-    assert main(argv + ["--train-seeds", "0"]) == 2
+    assert main(argv + bad) == 2
     err = capsys.readouterr().err
-    assert "--train-seeds" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert said in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_export_names_the_settings_that_differ_from_the_preset(tmp_path, repro):
+    folder, _ = repro
+    for run in folder.iterdir():
+        if run.is_dir():
+            config = runs.read_config(run)
+            runs.write_config(run, replace(config, max_rows=1234, lr_patience=3))
+    readme = tmp_path / "results.md"
+    readme.write_text("# x\n\n## Results\n\n## Benchmarks\n")
+    dest = tmp_path / "results" / "fig2-s"
+    assert main(["export-results", str(folder), "--dest", str(dest), "--readme", str(readme)]) == 0
+    assert "--epochs 6 --set max_rows=1234 lr_patience=3" in readme.read_text()
 
 
 @pytest.mark.slow
@@ -179,6 +203,7 @@ def test_reproduce_trains_each_model_per_seed_then_reuses_them(tmp_path, capsys)
     argv += ["--models", "gvae,grae", "--train-seeds", "2", "--epochs", "1", "--iterations", "1"]
     argv += ["--batch", "2", "--seeds", "1", "--draws", "2", "--max-codes", "100", "--gp", "exact"]
     argv += ["--encodings", "1", "--decodings", "2", "--prior-draws", "2", "--prior-decodings", "2"]
+    argv += ["--set", "max_rows=400"]
     assert main(argv) == 0
     rows = json.loads((tmp_path / "fig2.json").read_text())
     for model in ("gvae", "grae"):
@@ -186,7 +211,7 @@ def test_reproduce_trains_each_model_per_seed_then_reuses_them(tmp_path, capsys)
         assert rows[model]["training_seeds"] == 2 and len(rows[model]["best_so_far"]) == 2
         for seed, name in enumerate(rows[model]["runs"]):
             config = runs.read_config(tmp_path / name)
-            assert (config.seed, config.epochs) == (seed, 1)
+            assert (config.seed, config.epochs, config.max_rows) == (seed, 1, 400)
             assert (tmp_path / name / "bo.json").is_file()
             assert (tmp_path / name / "check.json").is_file()
     text = (tmp_path / "fig2.md").read_text()

@@ -6,6 +6,7 @@ import argparse
 
 from raekit.commands import arguments
 from raekit.commands.options import add_device_option, add_set_option, add_track_option
+from raekit.config import parse_assignments
 from raekit.config.variants import SEQUENCE_MODELS
 from raekit.errors import RaekitError
 from raekit.io.jsonio import dumps
@@ -107,6 +108,9 @@ def _add_reproduce_fig2(sub: argparse._SubParsersAction) -> None:
         "(default 1)",
     )
     p.add_argument("--epochs", type=int, help="training epochs (default: the preset's)")
+    add_set_option(
+        p, "other training settings of every model, e.g. max_rows=125000 (see raekit train)"
+    )
     _bo_args(p)
     _measure_args(p)
     add_device_option(p)
@@ -246,6 +250,7 @@ def run_fig2(args) -> int:
             check_counts=_counts(args),
             train_seeds=args.train_seeds,
             epochs=args.epochs,
+            overrides=parse_assignments(args.set),
             **_bo_options(args),
         )
     print((path.parent / "fig2.md").read_text())

@@ -6,6 +6,7 @@ what fig2.json says."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from raekit.paper.figure2_tables import (
     measures_table,
     progress_table,
 )
+from raekit.paper.reuse import EVALUATION, OPERATIONAL
 
 FIG2_FILE = "fig2.json"
 TOP_FILES = ("fig2.md", FIG2_FILE, "fig2.html")
@@ -117,9 +119,19 @@ def _command_options(first: dict, config) -> str:
     )
     if first.get("training_seeds", 1) > 1:
         options += f" --train-seeds {first['training_seeds']}"
-    if config.epochs != make_config(config.dataset, config.model, config.preset).epochs:
+    default = make_config(config.dataset, config.model, config.preset)
+    if config.epochs != default.epochs:
         options += f" --epochs {config.epochs}"
-    return options
+    settings = [
+        f"{key}={value}"
+        for key, value in dataclasses.asdict(config).items()
+        if key not in _NOT_SET and value != getattr(default, key)
+    ]
+    return options + (f" --set {' '.join(settings)}" if settings else "")
+
+
+# What reproduce-fig2 sets by its own options, or what does not change a trained model.
+_NOT_SET = ("seed", "epochs", "data_root", *OPERATIONAL, *EVALUATION)
 
 
 def fig2_block(

@@ -204,6 +204,15 @@ def _train_or_reuse(config, run_dir: Path) -> Path:
     return train(config, run_dir, resume=exists)
 
 
+def _training_overrides(overrides: dict, data_root: str | None, epochs: int | None) -> dict:
+    """--set values with --data-root and --epochs; seeds come from --train-seeds only."""
+    for key, option in (("seed", "--train-seeds"), ("epochs", "--epochs")):
+        if key in overrides:
+            raise RaekitError(f"--set {key}=... is not accepted here: use {option}")
+    extra = {"data_root": data_root, "epochs": epochs}
+    return {**overrides, **{k: v for k, v in extra.items() if v is not None}}
+
+
 def _same_protocol(cached: dict, options: dict, task: str) -> bool:
     """A bo.json answers these options (defaults as run_bo's) when every protocol field agrees."""
     wanted = {
@@ -255,21 +264,23 @@ def reproduce_fig2(
     check_counts: dict | None = None,
     train_seeds: int = 1,
     epochs: int | None = None,
+    overrides: dict | None = None,
     **bo_options,
 ) -> Path:
     """Train (or reuse) each model ``train_seeds`` times (training seeds 0, 1, ...; folders
     `run_name`), run BO over seeds on each, check what each learned (GrammarVAE's measures with
     ``check_counts``), write fig2.md / fig2.json / fig2.html with one row per model type
-    (`combine_rows`). ``epochs`` overrides the preset's."""
+    (`combine_rows`). ``epochs`` and ``overrides`` (config key -> value, the CLI's --set)
+    replace the preset's training settings."""
     check_bo_options(**bo_options)
     if train_seeds < 1 or (epochs is not None and epochs < 1):
         raise RaekitError("--train-seeds and --epochs must be at least 1")
+    overrides = _training_overrides(overrides or {}, data_root, epochs)
+    for model in models:  # a bad model or setting stops before any folder is made
+        make_config(task, model, preset, **overrides)
     counts = checked_counts(check_counts or {})
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    overrides = {"data_root": data_root} if data_root else {}
-    if epochs is not None:
-        overrides["epochs"] = epochs
     rows, checks = {}, {}
     for model in models:
         names = [run_name(model, seed) for seed in range(train_seeds)]
