@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 
+from ddp_worker import SRC
 from raekit.data import ImageSplits
 
 
@@ -42,4 +47,21 @@ def encode_smiles_file(path, grammar, max_rows=None, **encode_options):
         rows=lines[encoded.rows],
         failures=sorted(text.skipped + [(int(lines[r]), why) for r, why in encoded.failures]),
         total=len(text.values) + len(text.skipped),
+    )
+
+
+def cli_env(**extra) -> dict:
+    """The environment of a fresh raekit process: this checkout's source, one thread."""
+    return {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1", **extra}
+
+
+def run_cli(args, timeout=180, **env) -> subprocess.CompletedProcess:
+    """`raekit ARGS` in a fresh `python -m raekit` process (stdout and stderr captured)."""
+    return subprocess.run(
+        [sys.executable, "-m", "raekit", *args],
+        env=cli_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )

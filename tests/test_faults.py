@@ -4,7 +4,6 @@ checkpoints, determinism; and a scan of src/ for loaders that can run code."""
 import ast
 import hashlib
 import json
-import os
 import pathlib
 import pickle
 import shutil
@@ -18,6 +17,7 @@ from safetensors.torch import load_file
 
 import ddp_worker
 from ddp_worker import SRC, launch
+from helpers import cli_env, run_cli
 from raekit import runs
 from raekit.runs.checkpoint import checkpoint_number, list_checkpoints
 from raekit.runs.tensor_pairs import FORMAT
@@ -38,22 +38,6 @@ TRAIN = [
 ]
 EPOCH = 1_000_000  # checkpoint step = epoch * EPOCH + batch
 WORKER = ddp_worker.__file__
-
-
-def _env(**extra):
-    return {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1", **extra}
-
-
-def _cli(args, timeout=120, **env):
-    """`raekit ARGS` in a fresh `python -m raekit` process."""
-    return subprocess.run(
-        [sys.executable, "-m", "raekit", *args],
-        env=_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def _ok(result):
@@ -87,7 +71,7 @@ def _assert_same_run(a, b):
 def clean(tmp_path_factory):
     """An uninterrupted 3-epoch run."""
     out = tmp_path_factory.mktemp("clean") / "run"
-    _ok(_cli([*TRAIN, "--epochs", "3", "--out", str(out)]))
+    _ok(run_cli([*TRAIN, "--epochs", "3", "--out", str(out)]))
     return out
 
 
@@ -95,14 +79,14 @@ def clean(tmp_path_factory):
 def two_epochs(tmp_path_factory):
     """The same run stopped after 2 of 3 epochs (checkpoints at the ends of epochs 1 and 2)."""
     out = tmp_path_factory.mktemp("two") / "run"
-    _ok(_cli([*TRAIN, "--epochs", "2", "--out", str(out)]))
+    _ok(run_cli([*TRAIN, "--epochs", "2", "--out", str(out)]))
     assert _steps(out) == [EPOCH, 2 * EPOCH]
     return out
 
 
 @pytest.mark.slow
 def test_same_seed_gives_bitwise_equal_runs(clean, tmp_path):
-    _ok(_cli([*TRAIN, "--epochs", "3", "--out", str(tmp_path / "again")]))
+    _ok(run_cli([*TRAIN, "--epochs", "3", "--out", str(tmp_path / "again")]))
     _assert_same_run(clean, tmp_path / "again")
 
 
@@ -117,7 +101,7 @@ def test_sigkill_mid_epoch_then_resume_is_bit_identical(clean, tmp_path, kill, s
     killed = launch(["cli", *TRAIN, "--epochs", "3", "--out", str(out)], RAEKIT_WORKER_KILL=kill)
     assert killed.returncode == -signal.SIGKILL
     assert _steps(out) == steps_left  # nothing was saved after the last epoch end
-    resumed = _ok(_cli(["train", "--out", str(out), "--resume"]))
+    resumed = _ok(run_cli(["train", "--out", str(out), "--resume"]))
     assert ("no checkpoint yet" in resumed.stderr) == (not steps_left)
     _assert_same_run(clean, out)
 
@@ -132,7 +116,7 @@ def test_signal_checkpoints_exits_and_resumes_identically(clean, tmp_path, sig, 
         # Epochs 2 and 3 crawl (0.5 s a step), so the signal lands inside them, never after.
         child = subprocess.Popen(
             [sys.executable, WORKER, "cli", *TRAIN, "--epochs", "3", "--out", str(out)],
-            env=_env(RAEKIT_WORKER_STEP_DELAY="1:0.5"),
+            env=cli_env(RAEKIT_WORKER_STEP_DELAY="1:0.5"),
             stdout=subprocess.PIPE,
             stderr=err,
             text=True,
@@ -149,7 +133,7 @@ def test_signal_checkpoints_exits_and_resumes_identically(clean, tmp_path, sig, 
     assert f"interrupted by {sig.name}" in log.read_text()
     newest = _steps(out)[-1]  # the stop is noticed after a step, and checkpointed there
     assert EPOCH < newest < 3 * EPOCH and newest % EPOCH != 0
-    _ok(_cli(["train", "--out", str(out), "--resume", "--epochs", "3"]))
+    _ok(run_cli(["train", "--out", str(out), "--resume", "--epochs", "3"]))
     _assert_same_run(clean, out)
 
 
@@ -165,7 +149,7 @@ def test_kill_during_a_checkpoint_write_keeps_the_previous_one(clean, tmp_path):
         n.startswith(".epoch-0002-step-000000.safetensors.") for n in names
     )  # the write in flight
     assert _steps(out) == [EPOCH]
-    _ok(_cli(["train", "--out", str(out), "--resume"]))
+    _ok(run_cli(["train", "--out", str(out), "--resume"]))
     _assert_same_run(clean, out)
     assert not [p for p in (out / runs.CHECKPOINTS).iterdir() if p.name.endswith(".tmp")]
 
@@ -190,7 +174,7 @@ def test_damaged_newest_checkpoint_falls_back_to_the_previous(
     out = tmp_path / "run"
     shutil.copytree(two_epochs, out)
     damage(out / runs.CHECKPOINTS / f"epoch-0002-step-000000{suffix}")
-    resumed = _ok(_cli(["train", "--out", str(out), "--resume", "--epochs", "3"]))
+    resumed = _ok(run_cli(["train", "--out", str(out), "--resume", "--epochs", "3"]))
     assert (
         "skipping damaged checkpoint" in resumed.stderr
         and "epoch-0002-step-000000" in resumed.stderr
@@ -222,7 +206,7 @@ def test_a_pickle_planted_as_a_checkpoint_is_refused_and_runs_nothing(two_epochs
         json.dumps({"format": FORMAT, "sha256": digest})
     )  # vouches for it
     before = {p.name: p.stat().st_mtime_ns for p in out.rglob("*")}
-    result = _cli(["train", "--out", str(out), "--resume"])
+    result = run_cli(["train", "--out", str(out), "--resume"])
     assert result.returncode == 2 and "pickle" in result.stderr and "Traceback" not in result.stderr
     assert not marker.exists() and not result.stdout  # no code ran, no epoch was trained
     assert {p.name: p.stat().st_mtime_ns for p in out.rglob("*")} == before

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from ddp_worker import SRC
+from helpers import cli_env, run_cli
 from raekit import runs
 from raekit.runs import locks
 from raekit.runs.locks import LOCK_FILE
@@ -31,21 +32,6 @@ TRAIN = [
     "batch_size=50",
 ]
 WORKER = os.path.join(os.path.dirname(__file__), "ddp_worker.py")
-
-
-def _env(**extra):
-    return {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1", **extra}
-
-
-def _cli(args, timeout=180, **env):
-    return subprocess.run(
-        [sys.executable, "-m", "raekit", *args],
-        env=_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def _refused(result, *words):
@@ -68,7 +54,7 @@ def _hashes(folder):
 def finished(tmp_path_factory):
     """A finished one-epoch run."""
     out = tmp_path_factory.mktemp("finished") / "run"
-    result = _cli([*TRAIN, "--epochs", "1", "--out", str(out)])
+    result = run_cli([*TRAIN, "--epochs", "1", "--out", str(out)])
     assert result.returncode == 0, result.stderr[-3000:]
     assert runs.is_finished(out) and not (out / LOCK_FILE).exists()
     return out
@@ -83,7 +69,7 @@ def test_finished_run_without_checkpoints_is_never_retrained(finished, tmp_path)
     run = _copy(finished, tmp_path)
     shutil.rmtree(run / runs.CHECKPOINTS)
     before = _hashes(run)
-    _refused(_cli(["train", "--out", str(run), "--resume"]), "no checkpoint", "new --out")
+    _refused(run_cli(["train", "--out", str(run), "--resume"]), "no checkpoint", "new --out")
     assert _hashes(run) == before and set(before) >= {runs.WEIGHTS_FILE, runs.METRICS_FILE}
 
 
@@ -93,18 +79,20 @@ def test_resume_refuses_what_contradicts_the_checkpoint(finished, tmp_path):
     assert "dataset: digits" in original
     (run / runs.CONFIG_FILE).write_text(original.replace("dataset: digits", "dataset: mnist"))
     before = _hashes(run)
-    _refused(_cli(["train", "--out", str(run), "--resume"]), "contradicts", "'mnist'", "'digits'")
+    _refused(
+        run_cli(["train", "--out", str(run), "--resume"]), "contradicts", "'mnist'", "'digits'"
+    )
     assert _hashes(run) == before
 
     (run / runs.CONFIG_FILE).write_text(original)
     before = _hashes(run)
     _refused(
-        _cli(["train", "--out", str(run), "--resume", "--model", "vae", "--preset", "tiny"]),
+        run_cli(["train", "--out", str(run), "--resume", "--model", "vae", "--preset", "tiny"]),
         "--model vae (the run has rae-l2)",
     )
     assert _hashes(run) == before
     # Repeating the run's own names is fine; a finished run resumed trains nothing and changes nothing.
-    again = _cli(
+    again = run_cli(
         ["train", "--out", str(run), "--resume", "--dataset", "digits", "--model", "rae-l2"]
     )
     assert again.returncode == 0, again.stderr[-3000:]
@@ -115,7 +103,7 @@ def test_two_trains_into_one_run_and_a_stale_lock(tmp_path):
     run = tmp_path / "run"
     first = subprocess.Popen(
         [sys.executable, "-m", "raekit", *TRAIN, "--epochs", "40", "--out", str(run)],
-        env=_env(),
+        env=cli_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -126,7 +114,7 @@ def test_two_trains_into_one_run_and_a_stale_lock(tmp_path):
         assert (run / LOCK_FILE).read_text().strip() == str(first.pid) and locks.holder(
             run
         ) == first.pid
-        second = _cli(
+        second = run_cli(
             [
                 "train",
                 "--dataset",
@@ -145,12 +133,12 @@ def test_two_trains_into_one_run_and_a_stale_lock(tmp_path):
         )
         _refused(second, f"in use by process {first.pid}")
         assert "model: rae-l2" in (run / runs.CONFIG_FILE).read_text()
-        _refused(_cli(["train", "--out", str(run), "--resume"]), f"process {first.pid}")
+        _refused(run_cli(["train", "--out", str(run), "--resume"]), f"process {first.pid}")
     finally:
         first.kill()  # SIGKILL: the lock file stays behind, naming a dead process
         first.wait()
     assert (run / LOCK_FILE).read_text().strip() == str(first.pid) and locks.holder(run) is None
-    resumed = _cli(["train", "--out", str(run), "--resume"])  # the rest of its 40 epochs
+    resumed = run_cli(["train", "--out", str(run), "--resume"])  # the rest of its 40 epochs
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert not (run / LOCK_FILE).exists() and runs.is_finished(run)
 
@@ -175,7 +163,7 @@ def test_lock_helper(tmp_path):
         "with locks.hold(sys.argv[1]):\n    print('held', flush=True); time.sleep(120)"
     )
     holder = subprocess.Popen(
-        [sys.executable, "-c", code, str(folder)], env=_env(), stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", code, str(folder)], env=cli_env(), stdout=subprocess.PIPE, text=True
     )
     try:
         assert holder.stdout.readline() == "held\n"
@@ -245,7 +233,7 @@ def test_unfinished_runs_are_marked_and_warned_about(finished, tmp_path, capsys)
     run = _interrupt_after_epoch_one(tmp_path)
     assert not runs.is_finished(run) and (run / runs.WEIGHTS_FILE).exists()
     before = _hashes(run)
-    sampled = _cli(
+    sampled = run_cli(
         ["sample", str(run), "--density", "gaussian", "--n", "4", "--out", str(tmp_path / "s.npz")]
     )
     assert sampled.returncode == 0, sampled.stderr[-3000:]
@@ -280,7 +268,7 @@ def _offline_fetch(tmp_path):
     )
     temp = tmp_path / "tmp"
     temp.mkdir()
-    env = _env(
+    env = cli_env(
         PYTHONPATH=f"{tmp_path / 'fakepip'}{os.pathsep}{SRC}",
         TMPDIR=str(temp),
         FAKE_PIP_STARTED=str(tmp_path / "pip.pid"),
@@ -323,7 +311,7 @@ def test_sigterm_during_evaluate_cleans_up(finished, tmp_path):
     before, cache = _hashes(run), tmp_path / "cache"
     child = subprocess.Popen(
         [sys.executable, "-m", "raekit", "evaluate", str(run), "--n", "200"],
-        env=_env(RAEKIT_CACHE=str(cache)),
+        env=cli_env(RAEKIT_CACHE=str(cache)),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -503,12 +491,12 @@ def test_non_finite_weights_are_never_written(tmp_path):
 
 def test_resume_never_shrinks_a_run(finished, tmp_path):
     run = _copy(finished, tmp_path)
-    extended = _cli(["train", "--out", str(run), "--resume", "--epochs", "2"])
+    extended = run_cli(["train", "--out", str(run), "--resume", "--epochs", "2"])
     assert extended.returncode == 0, extended.stderr[-3000:]
     assert [r["epoch"] for r in runs.read_metrics(run)] == [1, 2]
     before = _hashes(run)
     _refused(
-        _cli(["train", "--out", str(run), "--resume", "--epochs", "1"]),
+        run_cli(["train", "--out", str(run), "--resume", "--epochs", "1"]),
         "--epochs 1 would shrink",
         "2-epoch run, 2 trained",
     )
@@ -520,7 +508,7 @@ def test_equal_runs_write_byte_equal_weights(finished, tmp_path):
     """Same seed, same settings, two processes: model.safetensors and model.json are the same
     bytes (safetensors alone writes its metadata in a per-process order)."""
     again = tmp_path / "again"
-    result = _cli([*TRAIN, "--epochs", "1", "--out", str(again)])
+    result = run_cli([*TRAIN, "--epochs", "1", "--out", str(again)])
     assert result.returncode == 0, result.stderr[-3000:]
     for name in (runs.WEIGHTS_FILE, "model.json"):
         assert (again / name).read_bytes() == (finished / name).read_bytes(), name
@@ -536,7 +524,7 @@ def test_an_unanswering_tracking_server_does_not_stall_training(tmp_path):
     silent.bind(("127.0.0.1", 0))
     silent.listen(64)  # the kernel accepts connections; nobody ever reads or answers
     try:
-        result = _cli(
+        result = run_cli(
             [*TRAIN, "--epochs", "1", "--out", str(tmp_path / "run"), "--track", "mlflow"],
             timeout=150,  # unbounded, MLflow's client retries for minutes
             MLFLOW_TRACKING_URI=f"http://127.0.0.1:{silent.getsockname()[1]}",
