@@ -59,3 +59,12 @@ def test_bad_files(tmp_path, content, message):
 def test_moses_checksum_is_recorded():
     assert len(MOSES_SHA256) == 64 and int(MOSES_SHA256, 16) > 0
     assert np.unique(list(MOSES_SHA256)).size > 8
+
+
+def test_csv_smiles_with_bare_carriage_returns_or_huge_fields_never_raise_a_traceback(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_bytes(b"smiles\rCCO\rc1ccccc1\n")  # old Mac line ends: csv splits them itself
+    assert read_smiles_file(path).values == ["CCO", "c1ccccc1"]
+    path.write_text("smiles\n" + "C" * 200_000 + "\n")  # beyond csv's field size limit
+    with pytest.raises(RaekitError, match="not a readable CSV file"):
+        read_smiles_file(path)

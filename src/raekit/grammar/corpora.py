@@ -119,13 +119,18 @@ def _is_csv(path: Path, text: str) -> bool:
 
 
 def _csv_rows(text: str, path: Path):
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader)
-    column = next((i for i, h in enumerate(header) if h.strip() in _SMILES_COLUMNS), None)
-    if column is None:
-        raise RaekitError(f"{path} has no SMILES column (columns: {', '.join(header)})")
-    for line, row in enumerate(reader, start=2):
-        yield line, row[column].strip() if column < len(row) else ""
+    reader = csv.reader(io.StringIO(text, newline=""))  # csv splits \r, \n and \r\n itself
+    try:
+        header = next(reader)
+        column = next((i for i, h in enumerate(header) if h.strip() in _SMILES_COLUMNS), None)
+        if column is None:
+            raise RaekitError(f"{path} has no SMILES column (columns: {', '.join(header)})")
+        for line, row in enumerate(reader, start=2):
+            yield line, row[column].strip() if column < len(row) else ""
+    except csv.Error as err:
+        raise RaekitError(
+            f"{path} is not a readable CSV file (line {reader.line_num}: {err})"
+        ) from None
 
 
 def _line_rows(text: str):
