@@ -1,5 +1,6 @@
-"""Committing a Figure 2: `raekit export-results` on a reproduce-fig2 folder copies no weights,
-and README's block shows exactly what fig2.json says (also for the committed results)."""
+"""Committing a Figure 2: `raekit export-results` on a reproduce-fig2 folder copies each model's
+results and its weights (a complete run folder under weights/), and README's block shows exactly
+what fig2.json says (also for the committed results)."""
 
 import json
 from pathlib import Path
@@ -60,7 +61,9 @@ def repro(tmp_path):
     return folder, rows
 
 
-def test_export_copies_no_weights_and_writes_readme_from_fig2_json(tmp_path, repro, capsys):
+def test_export_copies_results_and_weights_and_writes_readme_from_fig2_json(
+    tmp_path, repro, capsys
+):
     folder, rows = repro
     dest = tmp_path / "results" / "fig2-x"
     readme = tmp_path / "README.md"
@@ -73,7 +76,13 @@ def test_export_copies_no_weights_and_writes_readme_from_fig2_json(tmp_path, rep
     assert files == sorted(
         ["fig2.html", "fig2.json", "fig2.md", "grae/check.json"]
         + [f"{m}/{f}" for m in rows for f in ("bo.json", "config.yaml", "metrics.csv")]
+        + [
+            f"weights/{m}/{f}"
+            for m in rows
+            for f in ("model.safetensors", "config.yaml", "metrics.csv")
+        ]
     )
+    assert (dest / "weights" / "gvae" / "model.safetensors").read_bytes() == b"weights"
     text = readme.read_text()
     assert text.count("<!-- /results fig2-x -->") == 1
     assert text.index("Intro.") < text.index("fig2-x") < text.index("## Benchmarks")
@@ -85,6 +94,20 @@ def test_export_copies_no_weights_and_writes_readme_from_fig2_json(tmp_path, rep
         "raekit reproduce-fig2 --task expressions --preset cpu --out runs/fig2-x --gp exact "
         "--iterations 5 --batch 50 --seeds 3" in text
     )
+
+
+def test_export_of_an_export_keeps_its_weights(tmp_path, repro, capsys):
+    folder, _ = repro
+    dest = tmp_path / "results" / "fig2-x"
+    assert main(["export-results", str(folder), "--dest", str(dest)]) == 0
+    capsys.readouterr()
+    assert main(["export-results", str(dest), "--dest", str(dest)]) == 0  # bring reports up to date
+    assert "weights are not exported" not in capsys.readouterr().err
+    assert (dest / "weights" / "grae" / "model.safetensors").read_bytes() == b"weights"
+    again = tmp_path / "results" / "fig2-y"  # an export copied on, weights with it
+    assert main(["export-results", str(dest), "--dest", str(again)]) == 0
+    assert (again / "weights" / "cvae" / "model.safetensors").read_bytes() == b"weights"
+    assert not (again / "cvae" / "model.safetensors").exists()
 
 
 def _check(exact: float, distance: float) -> dict:

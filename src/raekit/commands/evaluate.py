@@ -117,10 +117,11 @@ def _add_export_results(sub: argparse._SubParsersAction) -> None:
         "export-results",
         help="copy a reproduction into results/NAME; update its results page",
         description="Copy table1.md, table2.md, results.json, report.html and each run's "
-        "config.yaml, metrics.csv and eval.json (never weights) into --dest, and "
-        "with --readme rewrite that reproduction's block of the page's Results section. "
-        "A reproduce-fig2 folder gives fig2.md, fig2.json, fig2.html and each model's "
-        "bo.json, config.yaml and metrics.csv.",
+        "config.yaml, metrics.csv and eval.json into --dest, its trained weights into "
+        "--dest/weights/ (run folders raekit loads as they are), and with --readme rewrite "
+        "that reproduction's block of the page's Results section. A reproduce-fig2 folder "
+        "gives fig2.md, fig2.json, fig2.html, each model's bo.json, config.yaml, metrics.csv "
+        "and check.json, and its weights the same way.",
     )
     p.add_argument("repro", help="a reproduction folder (raekit reproduce or reproduce-fig2 --out)")
     p.add_argument("--dest", required=True, help="e.g. results/mnist-cpu")

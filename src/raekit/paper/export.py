@@ -88,15 +88,19 @@ def name_runs_by_folder(dest: Path, run_dirs: list[str]) -> None:
 
 
 def copy_weights(repro: Path, dest: Path, run_dirs: list[str]) -> None:
-    """Each run's weights and what loading them needs into dest/weights/<run>/; runs without
-    weights (trained before raekit kept them) are counted in one line on stderr."""
+    """Each run's weights and what loading them needs into dest/weights/<run>/ (from repro/<run>,
+    or from repro/weights/<run> when repro is itself an export); runs without weights (trained
+    before raekit kept them) are counted in one line on stderr."""
     missing, pairs = [], []
     for run in run_dirs:
-        if not (repro / run / WEIGHT_FILES[0]).is_file():
+        held = [f"{where}{run}" for where in ("", f"{WEIGHTS_DIR}/")]
+        source = next((s for s in held if (repro / s / WEIGHT_FILES[0]).is_file()), None)
+        if source is None:
             missing.append(run)
             continue
         for name in WEIGHT_FILES:
-            src, dst = inside(repro, dest / WEIGHTS_DIR, f"{run}/{name}")
+            src, _ = inside(repro, dest, f"{source}/{name}")
+            _, dst = inside(repro, dest / WEIGHTS_DIR, f"{run}/{name}")
             if src.is_file():
                 pairs.append((src, dst))
     copy_files(pairs)

@@ -1,5 +1,7 @@
 """Commit a Figure 2 reproduction: copy each model's bo.json, config.yaml, metrics.csv and
-`raekit grammar-check`'s check.json (never weights) into results/<name>/, write fig2.md,
+`raekit grammar-check`'s check.json into results/<name>/ and its trained weights into
+results/<name>/weights/<model>/ (a run folder `raekit bo` and `raekit grammar-check` accept),
+write fig2.md,
 fig2.json and fig2.html there afresh from those files (so an export of committed results brings
 them up to date), and write its README block from the new fig2.json, so README always shows
 what fig2.json says."""
@@ -17,7 +19,7 @@ from raekit.config import make_config
 from raekit.errors import RaekitError
 from raekit.io.jsonio import read_json_object
 from raekit.paper.claims import claims_markdown
-from raekit.paper.export import duration
+from raekit.paper.export import copy_weights, duration
 from raekit.paper.export_files import copy_export, inside, readme_update, update_readme
 from raekit.paper.figure2 import write_fig2_outputs
 from raekit.paper.figure2_claims import check_figure2_claims, not_tested_reasons
@@ -63,7 +65,8 @@ def _names(rows: dict[str, dict]) -> dict[str, list[str]]:
 
 
 def export_fig2(repro: str | Path, dest: str | Path, readme: str | Path | None = None) -> Path:
-    """Copy a Figure 2 reproduction (no weights) into ``dest``; update README's block if asked."""
+    """Copy a Figure 2 reproduction, weights included, into ``dest``; update README's block if
+    asked."""
     repro, dest = Path(repro), Path(dest)
     rows = read_fig2(repro)
     names = _names(rows)
@@ -74,6 +77,7 @@ def export_fig2(repro: str | Path, dest: str | Path, readme: str | Path | None =
         readme_update(readme, dest.name, "")
     run_files = [f"{name}/{file}" for name in every for file in RUN_FILES]
     copy_export(repro, dest, FIG2_FILE, (), run_files)
+    copy_weights(repro, dest, every)
     checks = {n: read_json_object(repro / n / CHECK_FILE) for n in every}
     task = next(iter(rows.values()))["task"]
     rows = {m: _combined(task, names[m], repro, rows[m]) for m in rows}
