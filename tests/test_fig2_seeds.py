@@ -150,7 +150,8 @@ def test_export_copies_every_trained_model_and_regenerates_the_row(tmp_path, rep
     files = {str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file()}
     for name in ("gvae", "gvae-seed1", "cvae-seed1", "grae-seed1"):
         assert {f"{name}/bo.json", f"{name}/check.json", f"{name}/config.yaml"} <= files
-    assert not any(f.endswith(".safetensors") for f in files)
+        assert f"weights/{name}/model.safetensors" in files  # each trained model's weights
+    assert not (dest / "gvae" / "model.safetensors").exists()
     exported = json.loads((dest / "fig2.json").read_text())
     assert exported["gvae"]["fraction_valid"] == pytest.approx(rows["gvae"]["fraction_valid"])
     assert exported["gvae"]["learning"]["reconstruction_exact"] == pytest.approx(0.2)
