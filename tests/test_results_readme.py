@@ -212,6 +212,18 @@ def test_a_results_page_headed_results_gets_new_blocks_at_its_end(tmp_path):
     assert_readme_matches(results, parse_readme_tables(text, "mnist-cpu"))
 
 
+def test_a_comment_in_a_code_block_does_not_end_the_results_section(tmp_path):
+    results = build(META, make_runs())
+    page = tmp_path / "results.md"
+    fence = "```bash\n# 1. train\nraekit train\n```\n"
+    page.write_text(f"# Results\n\n## Plan\n\n{fence}\nAfter the code.\n\n# Other\n\nx\n")
+    update_readme(page, "mnist-cpu", readme_block(results, "mnist-cpu"))
+    text = page.read_text()
+    assert fence in text  # the block went after the code block, not into it
+    assert text.index("After the code.") < text.index("<!-- results mnist-cpu:")
+    assert text.index("<!-- /results mnist-cpu -->") < text.index("# Other")
+
+
 def test_committed_reports_name_no_folder_of_the_machine_that_made_them():
     results = ROOT / "results"
     pages = [*results.rglob("*.html"), *results.rglob("*.md"), *results.rglob("eval.json")]

@@ -22,7 +22,7 @@ from raekit.paper.claims import claims_markdown
 from raekit.paper.export import copy_weights, duration
 from raekit.paper.export_files import copy_export, inside, readme_update, update_readme
 from raekit.paper.figure2 import write_fig2_outputs
-from raekit.paper.figure2_claims import check_figure2_claims, not_tested_reasons
+from raekit.paper.figure2_claims import check_figure2_claims
 from raekit.paper.figure2_seeds import combine_rows
 from raekit.paper.figure2_tables import (
     check_table,
@@ -173,9 +173,6 @@ def fig2_block(
         "",
         claims_markdown(check_figure2_claims(task, rows)),
     ]
-    reasons = not_tested_reasons(rows)
-    if reasons:
-        lines += [f"Not tested: {'; '.join(reasons)}.", ""]
     measured = measures_table(task, checks or {})
     tables = [check_table(checks)] if checks else []
     tables += ([measured] if measured else []) + [gp_table(rows), progress_table(rows)]

@@ -81,12 +81,24 @@ def readme_update(readme: str | Path, name: str, block: str) -> tuple[Path, str,
     heading = re.search(r"(?:^|\n)(#{1,2}) Results\r?\n", text)
     if heading is None:
         raise RaekitError(f"{readme} has no '## Results' section to add {name}'s results to")
-    level = len(heading.group(1))  # the section ends at the next heading of its level or above
-    following = re.compile(rf"\n#{{1,{level}}} ").search(text, heading.end())
-    end = len(text) if following is None else following.start()
+    end = _section_end(text, heading.end(), len(heading.group(1)))
     end -= text[end - 1 : end] == "\r"  # a CRLF line: its \r belongs to the next part
     eol = line_ending(text)
     return real, text[:end].rstrip("\r\n") + eol * 2 + block + eol + text[end:], mode
+
+
+def _section_end(text: str, start: int, level: int) -> int:
+    """Where the section whose body starts at ``start`` ends: the newline before the next heading
+    of ``level`` or above, outside fenced code (a shell comment is no heading), else the end."""
+    heading = re.compile(rf"#{{1,{level}}} ")
+    fenced, offset = False, start
+    for line in text[start:].splitlines(keepends=True):
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        elif not fenced and heading.match(line):
+            return offset - 1
+        offset += len(line)
+    return len(text)
 
 
 def line_ending(text: str) -> str:
