@@ -93,7 +93,7 @@ def copy_weights(repro: Path, dest: Path, run_dirs: list[str]) -> None:
     before raekit kept them) are counted in one line on stderr."""
     missing, pairs = [], []
     for run in run_dirs:
-        held = [f"{where}{run}" for where in ("", f"{WEIGHTS_DIR}/")]
+        held = (run, f"{WEIGHTS_DIR}/{run}")
         source = next((s for s in held if (repro / s / WEIGHT_FILES[0]).is_file()), None)
         if source is None:
             missing.append(run)

@@ -1,10 +1,9 @@
 """Commit a Figure 2 reproduction: copy each model's bo.json, config.yaml, metrics.csv and
 `raekit grammar-check`'s check.json into results/<name>/ and its trained weights into
 results/<name>/weights/<model>/ (a run folder `raekit bo` and `raekit grammar-check` accept),
-write fig2.md,
-fig2.json and fig2.html there afresh from those files (so an export of committed results brings
-them up to date), and write its README block from the new fig2.json, so README always shows
-what fig2.json says."""
+write fig2.md, fig2.json and fig2.html there afresh from those files (so an export of committed
+results brings them up to date), and write its README block from the new fig2.json, so README
+always shows what fig2.json says."""
 
 from __future__ import annotations
 

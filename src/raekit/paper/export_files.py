@@ -92,12 +92,12 @@ def _section_end(text: str, start: int, level: int) -> int:
     of ``level`` or above, outside fenced code (a shell comment is no heading), else the end."""
     heading = re.compile(rf"#{{1,{level}}} ")
     fenced, offset = False, start
-    for line in text[start:].splitlines(keepends=True):
+    for line in text[start:].split("\n"):
         if line.lstrip().startswith(("```", "~~~")):
             fenced = not fenced
         elif not fenced and heading.match(line):
             return offset - 1
-        offset += len(line)
+        offset += len(line) + 1
     return len(text)
 
 
