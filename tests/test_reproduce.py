@@ -242,3 +242,35 @@ def test_estimate_states_its_epochs_and_is_logged_beside_what_happened(tmp_path,
     assert found["expected_epochs"] == trained and found["runs"][0]["epochs_expected"] == trained
     assert found["train_expected"] == pytest.approx(found["train"] * trained / 2)
     assert found["runs"][0]["basis"] == ("trained epochs" if trained > 1 else "timed steps")
+
+
+def test_estimate_vs_actual_pairs_each_finished_run_with_its_own_estimate():
+    from raekit.paper.estimate_log import estimate_vs_actual
+
+    def plan(per_epoch, epochs):
+        return {"seconds_per_epoch": per_epoch, "epochs_expected": epochs}
+
+    entries = [
+        {  # stopped before its run ended: nothing to compare
+            "started_utc": "2026-01-01T00:00:00Z",
+            "estimate": {"runs": {"/r/mnist/vae/seed0": plan(50.0, 100)}},
+            "actual": {"runs": {}},
+        },
+        {
+            "started_utc": "2026-01-02T00:00:00Z",
+            "estimate": {
+                "runs": {"/r/mnist/vae/seed0": plan(40.0, 60), "/r/x/ae/seed1": plan(1, 1)}
+            },
+            "actual": {
+                "runs": {
+                    "/r/mnist/vae/seed0": {"epochs_trained": 45, "train_seconds": 3000.0},
+                    "/r/x/ae/seed1": {"epochs_trained": 0, "train_seconds": 0.5},  # reused
+                }
+            },
+        },
+    ]
+    (row,) = estimate_vs_actual(entries)
+    assert row["run"] == "vae/seed0" and row["started_utc"] == "2026-01-02T00:00:00Z"
+    assert (row["epochs_estimated"], row["epochs_trained"]) == (60, 45)
+    assert (row["seconds_estimated"], row["seconds_trained"]) == (2400, 3000)
+    assert row["ratio"] == 1.25  # 3000 / (40 x 60)

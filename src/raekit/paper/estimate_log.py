@@ -58,3 +58,33 @@ class EstimateLog:
         }
         self.entry["actual"]["wall_seconds"] = round(time.perf_counter() - self.started, 1)
         write_json(self.path, self.entries)
+
+
+def read_log(folder: Path) -> list[dict[str, Any]]:
+    """The entries of FOLDER/estimates.json (none if it is missing or unreadable)."""
+    return _read(Path(folder) / LOG_FILE)
+
+
+def estimate_vs_actual(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per run a call finished: the epochs and training seconds the call estimated for
+    it beside those it took (wall time, validation and checkpoints included), and their ratio."""
+    rows = []
+    for entry in entries:
+        planned = entry["estimate"]["runs"]
+        for run, actual in entry["actual"]["runs"].items():
+            plan = planned.get(run)
+            if plan is None or not actual["epochs_trained"]:
+                continue
+            estimate = plan["seconds_per_epoch"] * plan["epochs_expected"]
+            rows.append(
+                {
+                    "run": "/".join(Path(run).parts[-2:]),
+                    "started_utc": entry["started_utc"],
+                    "epochs_estimated": plan["epochs_expected"],
+                    "epochs_trained": actual["epochs_trained"],
+                    "seconds_estimated": round(estimate),
+                    "seconds_trained": round(actual["train_seconds"]),
+                    "ratio": round(actual["train_seconds"] / estimate, 2),
+                }
+            )
+    return rows
