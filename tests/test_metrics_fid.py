@@ -11,6 +11,7 @@ from raekit.metrics import (
     frechet_distance,
     frechet_distance_from_stats,
 )
+from raekit.metrics.fid import trace_sqrt_product
 
 
 def _random_spd(rng, d):
@@ -64,18 +65,46 @@ def test_identical_sets_give_zero(rng):
     assert abs(frechet_distance(a, a.copy())) < 1e-8
 
 
-def test_singular_product_is_regularised():
-    # Rank-deficient covariances: the product has no stable sqrt without the eps * I offset.
+def test_singular_covariances_need_no_offset():
+    # Rank-deficient covariances: tr (S1 S2)^{1/2} = sqrt(1 x 4) exactly, so the distance is 1.
     value = frechet_distance_from_stats(
         np.zeros(2), np.diag([1.0, 0.0]), np.zeros(2), np.diag([4.0, 0.0])
     )
-    assert value == pytest.approx(1.0, abs=1e-4)
+    assert value == pytest.approx(1.0, rel=1e-12)
 
 
-def test_large_imaginary_component_is_an_error():
-    # diag(1, -1) is not a covariance: sqrt of its product with I has an imaginary diagonal entry 1.
-    with pytest.raises(RaekitError, match="imaginary"):
-        frechet_distance_from_stats(np.zeros(2), np.diag([1.0, -1.0]), np.zeros(2), np.eye(2))
+def test_equals_pytorch_fids_general_matrix_square_root(rng):
+    """pytorch-fid's procedure (scipy's sqrtm of the product, the real part of its trace) on
+    covariances of 300 samples in 64 dimensions, one of them far from the other."""
+    from scipy import linalg
+
+    a = rng.normal(size=(300, 64)) @ rng.normal(size=(64, 64))
+    b = rng.normal(size=(300, 64)) * rng.uniform(0.1, 3, 64) + 0.3
+    (mu1, s1), (mu2, s2) = feature_statistics(a), feature_statistics(b)
+    covmean = linalg.sqrtm(s1 @ s2).real
+    expected = np.sum((mu1 - mu2) ** 2) + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean)
+    assert frechet_distance_from_stats(mu1, s1, mu2, s2) == pytest.approx(expected, rel=1e-9)
+
+
+def test_trace_of_the_root_is_the_nuclear_norm_of_cholesky_factors(rng):
+    # S = L L^T: S1 S2 has the eigenvalues of (L1^T L2)(L1^T L2)^T, so tr (S1 S2)^{1/2} = ||L1^T L2||_*.
+    s1, s2 = _random_spd(rng, 7), _random_spd(rng, 7)
+    l1, l2 = np.linalg.cholesky(s1), np.linalg.cholesky(s2)
+    expected = np.linalg.svd(l1.T @ l2, compute_uv=False).sum()
+    assert trace_sqrt_product(s1, s2) == pytest.approx(expected, rel=1e-10)
+
+
+@pytest.mark.parametrize(
+    "sigma1, sigma2, match",
+    [
+        (np.diag([1.0, -1.0]), np.eye(2), "first covariance is not positive semi-definite"),
+        (np.eye(2), np.diag([1.0, -1.0]), "product is not positive semi-definite"),
+        (np.array([[1.0, 0.5], [0.0, 1.0]]), np.eye(2), "first covariance is not symmetric"),
+    ],
+)
+def test_matrices_that_are_not_covariances_are_errors(sigma1, sigma2, match):
+    with pytest.raises(RaekitError, match=match):
+        frechet_distance_from_stats(np.zeros(2), sigma1, np.zeros(2), sigma2)
 
 
 def test_fewer_samples_than_dimensions_warns(rng):

@@ -1,7 +1,14 @@
 """Fréchet distance between Gaussians fitted to two feature sets (Heusel et al. 2017).
 
 FID = ||mu1 - mu2||^2 + tr(S1 + S2 - 2 (S1 S2)^{1/2}); everything runs in float64 because the
-matrix square root of a 2048 x 2048 product loses digits fast in float32.
+square root of a 2048 x 2048 product loses digits fast in float32.
+
+The trace term is computed from two symmetric eigen-decompositions instead of the general matrix
+square root (scipy.linalg.sqrtm) that pytorch-fid uses: with S1 = V W V^T and B = V W^{1/2},
+S1 S2 has the eigenvalues of the symmetric B^T S2 B, so tr (S1 S2)^{1/2} is the sum of their
+square roots. The value is the same (to about 1e-12 relative on 10,000 samples; see
+benchmarks/fid_distance.py), several times faster, never complex, and singular covariances
+(fewer samples than dimensions) need no offset.
 """
 
 from __future__ import annotations
@@ -9,14 +16,12 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy import linalg
 
 from raekit.errors import RaekitError
 
-# Largest |imag| tolerated on the diagonal of sqrtm(S1 S2): rounding noise, not a real mismatch.
-IMAG_TOLERANCE = 1e-3
-# Offset added to both covariances when their product is (near-)singular.
-EPS = 1e-6
+# Negative eigenvalues down to this fraction of the largest one are rounding noise; below it the
+# matrix is not a covariance (or the statistics are too ill-conditioned to trust).
+NEGATIVE_TOLERANCE = 1e-6
 
 
 def _check_features(features, what: str) -> np.ndarray:
@@ -64,49 +69,38 @@ def _check_stats(mu1, sigma1, mu2, sigma2):
     for name, x in (("mu1", mu1), ("sigma1", sigma1), ("mu2", mu2), ("sigma2", sigma2)):
         if not np.isfinite(x).all():
             raise RaekitError(f"statistic {name} contains NaN or Inf values")
+    for name, s in (("first", sigma1), ("second", sigma2)):
+        if not np.allclose(s, s.T, rtol=1e-6, atol=1e-12 * np.abs(s).max()):
+            raise RaekitError(f"the {name} covariance is not symmetric")
     return mu1, sigma1, mu2, sigma2
 
 
-def _sqrtm_checked(matrix: np.ndarray) -> np.ndarray | None:
-    """sqrtm, or None when scipy flags the matrix as singular or returns non-finite values."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", linalg.LinAlgWarning)
-        try:
-            root = linalg.sqrtm(matrix)
-        except linalg.LinAlgWarning:
-            return None
-    return root if np.isfinite(root).all() else None
-
-
-def _sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray) -> np.ndarray:
-    """(S1 S2)^{1/2}; a (near-)singular product is first regularised with eps * I on both factors."""
-    root = _sqrtm_checked(sigma1 @ sigma2)
-    if root is None:
-        offset = np.eye(sigma1.shape[0]) * EPS
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", linalg.LinAlgWarning)
-            root = linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
-    if not np.isfinite(root).all():
+def _nonnegative(eigenvalues: np.ndarray, what: str) -> np.ndarray:
+    """Eigenvalues of a PSD matrix with their rounding noise below zero clipped to zero."""
+    floor = -NEGATIVE_TOLERANCE * max(float(np.abs(eigenvalues).max()), np.finfo(float).tiny)
+    if eigenvalues.min() < floor:
         raise RaekitError(
-            "the covariance product has no finite square root even after regularisation"
+            f"{what} is not positive semi-definite (eigenvalue {eigenvalues.min():.3g}, largest "
+            f"{eigenvalues.max():.3g}); the statistics are not covariances or are ill-conditioned"
         )
-    return root
+    return np.clip(eigenvalues, 0.0, None)
+
+
+def trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
+    """tr (S1 S2)^{1/2} for covariances S1, S2, from symmetric eigen-decompositions."""
+    w, v = np.linalg.eigh(sigma1)
+    half = v * np.sqrt(_nonnegative(w, "the first covariance"))  # B, with B B^T = S1
+    inner = half.T @ sigma2 @ half
+    product = np.linalg.eigvalsh((inner + inner.T) / 2)  # symmetrised against rounding
+    return float(np.sqrt(_nonnegative(product, "the covariance product")).sum())
 
 
 def frechet_distance_from_stats(mu1, sigma1, mu2, sigma2) -> float:
     """Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2)."""
     mu1, sigma1, mu2, sigma2 = _check_stats(mu1, sigma1, mu2, sigma2)
     diff = mu1 - mu2
-    covmean = _sqrt_product(sigma1, sigma2)
-    if np.iscomplexobj(covmean):
-        worst = np.max(np.abs(np.diagonal(covmean).imag))
-        if worst > IMAG_TOLERANCE:
-            raise RaekitError(
-                f"the covariance square root has an imaginary component of {worst:.3g} "
-                f"(tolerance {IMAG_TOLERANCE}); the statistics are ill-conditioned, use more samples"
-            )
-        covmean = covmean.real
-    value = diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * np.trace(covmean)
+    trace_root = trace_sqrt_product(sigma1, sigma2)
+    value = diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * trace_root
     return float(value)
 
 
