@@ -4,8 +4,17 @@ import numpy as np
 import pytest
 import torch
 
-# Tests use 2 threads at most and a private cache, so they never touch the user's.
-torch.set_num_threads(min(2, os.cpu_count() or 1))
+MAX_WORKERS = 8  # each worker imports torch and trains small models: ~1 GB of memory apiece
+
+
+def pytest_xdist_auto_num_workers(config):
+    return max(1, min(MAX_WORKERS, os.cpu_count() or 1))
+
+
+# The cores are shared among the workers (small models gain nothing from more threads, and two
+# threads per worker on shared cores lose a lot); the cache is private, never the user's.
+_workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+torch.set_num_threads(max(1, min(2, (os.cpu_count() or 1) // _workers)))
 
 
 @pytest.fixture(autouse=True, scope="session")
