@@ -9,7 +9,9 @@ images against the n test images) and Spearman's rho against the paper per featu
 
 --columns N,GMM (the default) covers the ex-post densities; REC,N,GMM,Interp doubles the cost.
 Writes OUT/crosscheck.csv (model, column, features, fid), OUT/floor.csv, OUT/spearman.csv and
-OUT/crosscheck.json with the command.
+OUT/crosscheck.json with the command. Resumable: OUT/cache/ keeps the reference and floor
+statistics and each finished column's FIDs, so running it again (after a stop, or once more runs
+have finished) computes only what is missing.
 """
 
 from __future__ import annotations
@@ -68,10 +70,11 @@ def main(argv=None, extractors=None) -> int:
     if extractors is None:
         names = [f for f in args.features.split(",") if f]
         extractors = {f: get_extractor(f, dataset=dataset, data=data) for f in names}
-    scorer = cc.Scorer(extractors, data.test[:n])
+    scorer = cc.Scorer(extractors, data.test[:n], cache=args.out / "cache")
     floor = cc.floor(scorer, data.train[:n])
     print("real-vs-real floor: " + ", ".join(f"{k} {v:.2f}" for k, v in floor.items()), flush=True)
-    rows = cc.score_runs(run_dirs, scorer, columns, n, args.seed, data)
+    cache = cc.ScoreCache(args.out / "cache" / "scores.json")
+    rows = cc.score_runs(run_dirs, scorer, columns, n, args.seed, data, cache=cache)
     rhos = cc.orderings(rows, paper)
     args.out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.out / "crosscheck.csv", csv_text(rows))

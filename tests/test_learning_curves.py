@@ -138,4 +138,10 @@ def test_crosscheck_scores_the_same_images_in_each_feature_space(repro, tmp_path
     assert {(r["features"], r["column"]) for r in summary["spearman"]} == {
         (f, c) for f in ("classifier", "pixels") for c in ("REC", "N", "GMM")
     }
+    # Run again (as after a stop): every statistic and FID comes from OUT/cache, no feature is
+    # computed, and the summary is the same.
+    calls = []
+    counted = {k: (lambda x, f=f, k=k: calls.append(k) or f(x)) for k, f in extractors.items()}
+    assert script.main(argv, extractors=counted) == 0
+    assert calls == [] and json.loads((out / "crosscheck.json").read_text()) == summary
     assert script.main([*argv[:-4], "--columns", "FID"], extractors=extractors) == 2
