@@ -25,6 +25,7 @@ from raekit.data import load_images
 from raekit.io.atomic import atomic_write_text
 from raekit.io.jsonio import write_json
 from raekit.metrics import get_extractor
+from raekit.metrics.classifier import CLASSIFIER_DIR
 from raekit.paper import crosscheck as cc
 from raekit.paper.learning_curves import csv_text
 from raekit.paper.reported import TABLE1, TABLE1_MODELS
@@ -69,7 +70,12 @@ def main(argv=None, extractors=None) -> int:
     n = min(args.n, len(data.test), len(data.train))
     if extractors is None:
         names = [f for f in args.features.split(",") if f]
-        extractors = {f: get_extractor(f, dataset=dataset, data=data) for f in names}
+        pinned = args.repro / CLASSIFIER_DIR  # the classifier the reproduction was scored with
+        extractors = {
+            f: get_extractor(f, dataset=dataset, data=data, **pin)
+            for f in names
+            for pin in [{"pinned": pinned} if f == "classifier" and pinned.is_dir() else {}]
+        }
     scorer = cc.Scorer(extractors, data.test[:n], cache=args.out / "cache")
     floor = cc.floor(scorer, data.train[:n])
     print("real-vs-real floor: " + ", ".join(f"{k} {v:.2f}" for k, v in floor.items()), flush=True)

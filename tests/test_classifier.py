@@ -1,11 +1,13 @@
 """The classifier feature extractor: accuracy on real digits, caching, features, input checks."""
 
+import hashlib
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
 from sklearn.datasets import load_digits
 
 from raekit.errors import RaekitError
@@ -52,7 +54,8 @@ def test_cached_classifier_is_reused_and_its_features_are_the_penultimate_layer(
     x, y = _digits32(300)
     data = _splits(x, y, 200)
     extractor = get_extractor("classifier", dataset="digits", data=data, epochs=2)
-    folder = cache_dir() / "classifiers" / extractor.fingerprint.removeprefix("classifier-")
+    key = extractor.fingerprint.removeprefix("classifier-").rsplit("-", 1)[0]
+    folder = cache_dir() / "classifiers" / key
     assert (folder / "model.safetensors").is_file() and (folder / "classifier.json").is_file()
     assert folder.name.startswith("digits-")
 
@@ -74,6 +77,36 @@ def test_cached_classifier_is_reused_and_its_features_are_the_penultimate_layer(
     assert feats.shape == (100, 128) and again.dim == 128
     np.testing.assert_allclose(feats, expected, atol=1e-5)
     np.testing.assert_allclose(again(u.numpy()), expected, atol=1e-5)
+
+
+def test_a_pinned_classifier_is_the_folder_s_own_whatever_the_cache_holds(tmp_path, monkeypatch):
+    x, y = _digits32(300)
+    data = _splits(x, y, 200)
+    pinned = tmp_path / "results" / "classifier"
+    first = get_extractor("classifier", dataset="digits", data=data, pinned=pinned, epochs=2)
+    weights = pinned / "model.safetensors"
+    sha = hashlib.sha256(weights.read_bytes()).hexdigest()
+    assert first.fingerprint == clf.pinned_fingerprint(pinned) and first.fingerprint.endswith(
+        "-" + sha[:12]
+    )
+    assert clf.pinned_fingerprint(tmp_path / "nothing") is None
+    expected = first(data.valid)
+
+    # the cache's classifier trained again elsewhere (other weights, same key): the pinned one
+    # is still used, and the cache's names other weights
+    key = first.fingerprint.removeprefix("classifier-").rsplit("-", 1)[0]
+    cached = cache_dir() / "classifiers" / key / "model.safetensors"
+    state = {k: v + 0.01 for k, v in load_file(cached).items()}
+    save_file(state, cached)
+    monkeypatch.setattr(clf, "train_classifier", lambda *a, **k: pytest.fail("retrained"))
+    again = get_extractor("classifier", dataset="digits", data=data, pinned=pinned, epochs=2)
+    np.testing.assert_array_equal(again(data.valid), expected)
+    assert again.fingerprint == first.fingerprint
+    other = get_extractor("classifier", dataset="digits", data=data, epochs=2)
+    assert other.fingerprint != first.fingerprint
+    assert not np.allclose(other(data.valid), expected)
+    with pytest.raises(RaekitError, match="holds the classifier of 'digits', not of 'mnist'"):
+        clf.pinned_classifier(pinned, "mnist", data)
 
 
 def test_changed_data_trains_a_new_classifier():

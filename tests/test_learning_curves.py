@@ -13,6 +13,7 @@ import pytest
 
 from raekit import runs
 from raekit.errors import RaekitError
+from raekit.metrics.classifier import pinned_fingerprint
 from raekit.paper import learning_curves as lc
 from raekit.paper.reproduce import reproduce
 from raekit.training.stopping import kept_weights
@@ -64,6 +65,9 @@ def test_points_are_the_runs_as_of_each_kept_epoch(repro, tmp_path):
             )
             assert runs.read_config(run).epochs == epoch and len(runs.read_metrics(run)) == epoch
         assert (point / "2svae" / "seed0" / "first_stage.json").is_file()  # this point's VAE
+        # every point is scored in the source's feature space (its pinned classifier)
+        used = json.loads((point / "ae" / "seed0" / "eval.json").read_text())
+        assert used["extractor_fingerprint"] == pinned_fingerprint(repro / "classifier")
     with open(out / "learning_curves.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert {(r["point"], r["model"]) for r in rows} == {
@@ -106,6 +110,18 @@ def _pixels(images):
     return x.mean(axis=(3, 5)).reshape(len(images), -1)
 
 
+class _Counted:
+    """An extractor that records its calls, named (fingerprint) as the one it wraps."""
+
+    def __init__(self, name, extractor, calls):
+        self.name, self.extractor, self.calls = name, extractor, calls
+        self.fingerprint = getattr(extractor, "fingerprint", name)
+
+    def __call__(self, images):
+        self.calls.append(self.name)
+        return self.extractor(images)
+
+
 @pytest.mark.slow
 def test_crosscheck_scores_the_same_images_in_each_feature_space(repro, tmp_path):
     from raekit.data import load_images
@@ -141,7 +157,7 @@ def test_crosscheck_scores_the_same_images_in_each_feature_space(repro, tmp_path
     # Run again (as after a stop): every statistic and FID comes from OUT/cache, no feature is
     # computed, and the summary is the same.
     calls = []
-    counted = {k: (lambda x, f=f, k=k: calls.append(k) or f(x)) for k, f in extractors.items()}
+    counted = {k: _Counted(k, f, calls) for k, f in extractors.items()}
     assert script.main(argv, extractors=counted) == 0
     assert calls == [] and json.loads((out / "crosscheck.json").read_text()) == summary
     assert script.main([*argv[:-4], "--columns", "FID"], extractors=extractors) == 2

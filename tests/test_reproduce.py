@@ -2,13 +2,17 @@
 
 import hashlib
 import json
+import shutil
 
 import numpy as np
 import pytest
+from safetensors.torch import load_file, save_file
 
 from raekit import runs
 from raekit.cli import main
 from raekit.errors import RaekitError
+from raekit.metrics import classifier as clf
+from raekit.metrics.classifier import pinned_fingerprint
 from raekit.paper.reproduce import plan, reproduce
 
 FAST = {"epochs": 1}
@@ -130,6 +134,33 @@ def test_only_trained_tabulates_finished_runs_and_reuses_their_evaluations(repro
     assert not (out / "ae" / "seed2").exists() and _hashes(out / "ae") == before
     saved = json.loads((out / "results.json").read_text())
     assert saved["seeds"] == [0, 1, 2] and set(saved["runs"]["ae"]) == {"0", "1"}
+
+
+def test_a_moved_reproduction_keeps_its_classifier_and_its_evaluations(
+    repro, tmp_path, monkeypatch
+):
+    out, _ = repro
+    fingerprint = pinned_fingerprint(out / "classifier")
+    for model in ("ae", "vae"):
+        scores = json.loads((out / model / "seed0" / "eval.json").read_text())
+        assert scores["extractor_fingerprint"] == fingerprint
+    # another machine: the folder copied, an empty cache; nothing is trained or evaluated again
+    moved = tmp_path / "moved"
+    shutil.copytree(out, moved)
+    monkeypatch.setenv("RAEKIT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(clf, "train_classifier", lambda *a, **k: pytest.fail("retrained"))
+    again = dict(models=("ae",), seeds=(0,), n=100, overrides=FAST, train=False, figures=False)
+    before = json.loads((out / "ae" / "seed0" / "eval.json").read_text())
+    results = reproduce("digits", "tiny", moved, estimate=False, **again)
+    assert results["runs"]["ae"]["0"]["fid"] == before["fid"]
+    assert not (tmp_path / "cache" / "classifiers").exists()
+    # the folder's classifier replaced: its scores are computed again, in the new feature space
+    weights = moved / "classifier" / "model.safetensors"
+    save_file({k: v * 1.05 for k, v in load_file(weights).items()}, weights)
+    reproduce("digits", "tiny", moved, estimate=False, **again)
+    after = json.loads((moved / "ae" / "seed0" / "eval.json").read_text())
+    assert after["extractor_fingerprint"] == pinned_fingerprint(moved / "classifier") != fingerprint
+    assert after["fid"]["rec"] != before["fid"]["rec"]
 
 
 def test_a_single_seed_is_marked(repro):

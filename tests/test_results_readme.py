@@ -113,8 +113,12 @@ def test_export_keeps_weights_and_writes_results_afresh(tmp_path, capsys):
         for name in ("config.yaml", "metrics.csv", "eval.json", "status.json"):
             (run / name).write_text("{}" if name.endswith(".json") else name)
     (repro / "ae" / "seed0" / "eval.json").write_text(json.dumps({"run": "/machine/runs/ae/seed0"}))
-    for name in ("model.safetensors", "model.json"):
+    for name in ("model.safetensors", "model.json", "densities/gmm.json", "kept/epoch-0008.json"):
+        (repro / "ae" / "seed0" / name).parent.mkdir(exist_ok=True)
         (repro / "ae" / "seed0" / name).write_text("{}" if name.endswith(".json") else name)
+    (repro / "classifier").mkdir()
+    (repro / "classifier" / "classifier.json").write_text("{}")
+    (repro / "classifier" / "model.safetensors").write_text("w")
     runs = {m: {"0": {**make_runs()[m]["0"], "run": f"{m}/seed0"}} for m in ("ae", "vae")}
     (repro / "results.json").write_text(
         json.dumps({**build({**META, "seeds": [0]}, runs), "claims": ["stale"]})
@@ -126,6 +130,8 @@ def test_export_keeps_weights_and_writes_results_afresh(tmp_path, capsys):
         "ae/seed0/config.yaml",
         "ae/seed0/eval.json",
         "ae/seed0/metrics.csv",
+        "classifier/classifier.json",
+        "classifier/model.safetensors",
         "results.json",
         "table1.md",
         "table2.md",
@@ -133,6 +139,8 @@ def test_export_keeps_weights_and_writes_results_afresh(tmp_path, capsys):
         "vae/seed0/eval.json",
         "vae/seed0/metrics.csv",
         "weights/ae/seed0/config.yaml",
+        "weights/ae/seed0/densities/gmm.json",
+        "weights/ae/seed0/kept/epoch-0008.json",
         "weights/ae/seed0/metrics.csv",
         "weights/ae/seed0/model.json",
         "weights/ae/seed0/model.safetensors",

@@ -2,6 +2,10 @@
 
 Cached under cache_dir()/classifiers/<dataset>-<hash>/ as model.safetensors + classifier.json, the
 hash covering the training data and options, so a changed dataset or option trains a new one.
+Training is deterministic on one machine and thread count, not across them: classifiers trained
+from the same seed on two machines give FIDs that differ by up to ~10%. Scores that are to be
+compared therefore name the classifier's weights (its `fingerprint`), and a folder of results
+keeps the one it used (`pinned_classifier`).
 """
 
 from __future__ import annotations
@@ -24,7 +28,10 @@ from raekit.io.atomic import atomic_path
 from raekit.io.cache import cache_dir, read_cached
 from raekit.io.jsonio import write_json
 from raekit.io.progress import progress
+from raekit.io.transfer import digest
 from raekit.metrics.images import as_image_tensor, batches
+
+CLASSIFIER_DIR = "classifier"  # where a folder of results pins its classifier (OUT/classifier/)
 
 
 @dataclass(frozen=True)
@@ -152,8 +159,47 @@ def load_classifier(folder: Path) -> Classifier:
     config = ClassifierConfig(**{**meta["config"], "widths": tuple(meta["config"]["widths"])})
     model = Classifier(meta["in_channels"], meta["n_classes"], config)
     model.load_state_dict(load_file(folder / "model.safetensors"))
-    model.valid_accuracy, model.cache_key = meta["valid_accuracy"], folder.name
+    model.valid_accuracy, model.cache_key = meta["valid_accuracy"], meta.get("key", folder.name)
+    model.weights_sha256 = digest(folder / "model.safetensors")
     return model.eval()
+
+
+def fingerprint(model: Classifier) -> str:
+    """What names a classifier's feature space: its cache key and the SHA-256 of its weights."""
+    sha = getattr(model, "weights_sha256", None)
+    return f"classifier-{getattr(model, 'cache_key', 'untracked')}-{sha[:12] if sha else 'unsaved'}"
+
+
+def pinned_fingerprint(folder: Path) -> str | None:
+    """The fingerprint of the classifier pinned in `folder`; None when none is."""
+    folder = Path(folder)
+    if not (folder / "classifier.json").is_file():
+        return None
+    meta = json.loads((folder / "classifier.json").read_text())
+    sha = digest(folder / "model.safetensors")
+    return f"classifier-{meta.get('key', folder.name)}-{sha[:12]}"
+
+
+def pinned_classifier(folder: Path, dataset: str, data, **options) -> Classifier:
+    """The classifier kept in `folder` (a results folder's own copy), put there from the cache on
+    first use (trained with `options` if the cache has none): every evaluation that uses `folder`
+    shares one feature space, on any machine that has the folder."""
+    folder = Path(folder)
+    if not (folder / "classifier.json").is_file():
+        model = classifier_for(dataset, data, **options)
+        source = cache_dir() / "classifiers" / model.cache_key
+        with atomic_path(folder / "model.safetensors") as tmp:
+            tmp.write_bytes((source / "model.safetensors").read_bytes())
+        meta = json.loads((source / "classifier.json").read_text())
+        write_json(folder / "classifier.json", {**meta, "key": model.cache_key})
+    model = load_classifier(folder)
+    meta = json.loads((folder / "classifier.json").read_text())
+    if meta.get("dataset") != dataset:
+        raise RaekitError(
+            f"{folder} holds the classifier of {meta.get('dataset')!r}, not of {dataset!r}; "
+            "move it away or use another folder"
+        )
+    return model
 
 
 def classifier_for(dataset: str, data, **options) -> Classifier:
@@ -190,4 +236,5 @@ def classifier_for(dataset: str, data, **options) -> Classifier:
             "valid_accuracy": model.valid_accuracy,
         },
     )
+    model.weights_sha256 = digest(folder / "model.safetensors")
     return model

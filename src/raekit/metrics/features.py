@@ -12,7 +12,12 @@ from raekit.data import load_images
 from raekit.devices import compute_device
 from raekit.errors import RaekitError, unknown
 from raekit.io.progress import progress
-from raekit.metrics.classifier import classifier_for, feature_dim
+from raekit.metrics.classifier import (
+    classifier_for,
+    feature_dim,
+    fingerprint,
+    pinned_classifier,
+)
 from raekit.metrics.images import as_image_tensor, batches
 from raekit.metrics.inception import FEATURE_DIM, preprocess
 from raekit.metrics.inception_fast import ENGINES, MIN_IMAGES, FrozenInception
@@ -110,12 +115,14 @@ class ClassifierExtractor(TorchExtractor):
             classifier.features,
             feature_dim(classifier),
             batch_size,
-            f"classifier-{getattr(classifier, 'cache_key', 'untracked')}",
+            fingerprint(classifier),
             device,
         )
 
 
-def _classifier_extractor(dataset: str | None, data=None, batch_size: int = 256, **train_kw):
+def _classifier_extractor(
+    dataset: str | None, data=None, batch_size: int = 256, pinned=None, **train_kw
+):
     if dataset is None and data is None:
         raise RaekitError(
             "the classifier extractor needs a dataset (its classifier is trained on its labels)"
@@ -127,7 +134,10 @@ def _classifier_extractor(dataset: str | None, data=None, batch_size: int = 256,
             f"the classifier extractor needs labelled images and {dataset or data.name} has no "
             f"labels; use --features inception"
         )
-    return ClassifierExtractor(classifier_for(dataset or data.name, data, **train_kw), batch_size)
+    name = dataset or data.name
+    if pinned is not None:
+        return ClassifierExtractor(pinned_classifier(pinned, name, data, **train_kw), batch_size)
+    return ClassifierExtractor(classifier_for(name, data, **train_kw), batch_size)
 
 
 def _inception_extractor(
@@ -141,7 +151,8 @@ EXTRACTORS = {"inception": _inception_extractor, "classifier": _classifier_extra
 
 def get_extractor(name: str, dataset: str | None = None, **kw) -> TorchExtractor:
     """An extractor by name: "inception" (kw: weights, batch_size) or "classifier" (kw: data,
-    batch_size and train_classifier options; trained once per dataset and cached)."""
+    batch_size and train_classifier options; trained once per dataset and cached; `pinned`: a
+    folder whose classifier is used, see raekit.metrics.classifier.pinned_classifier)."""
     if name not in EXTRACTORS:
         raise unknown("feature extractor", name, EXTRACTORS)
     return EXTRACTORS[name](dataset=dataset, **kw)

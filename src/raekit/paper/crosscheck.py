@@ -39,6 +39,8 @@ class Scorer:
         self, extractors: dict[str, Extractor], test: np.ndarray, cache: Path | None = None
     ):
         self.extractors, self.cache = extractors, cache
+        # what names each feature space in the cache (a classifier's weights, Inception's)
+        self.fingerprints = {k: getattr(e, "fingerprint", k) for k, e in extractors.items()}
         self.reference = {k: self.statistics(k, test, keep=True) for k in extractors}
 
     def statistics(self, name: str, images: np.ndarray, keep: bool = False):
@@ -46,7 +48,7 @@ class Scorer:
         path = None
         if keep and self.cache is not None:
             digest = hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest()[:16]
-            path = self.cache / f"{name}-{len(images)}-{digest}.npz"
+            path = self.cache / f"{self.fingerprints[name]}-{len(images)}-{digest}.npz"
             if path.is_file():
                 with np.load(path) as kept:
                     return kept["mu"], kept["sigma"]
@@ -77,8 +79,9 @@ class ScoreCache:
         self.entries: dict[str, dict[str, float]] = (found or {}).get("fid", {})
 
     @staticmethod
-    def key(run: Run, column: str, n: int, seed: int) -> str:
-        return f"{column} n={n} seed={seed} weights={model_fingerprint(run.model)[:16]}"
+    def key(run: Run, column: str, n: int, seed: int, scorer: Scorer) -> str:
+        spaces = ",".join(sorted(scorer.fingerprints.values()))
+        return f"{column} n={n} seed={seed} weights={model_fingerprint(run.model)[:16]} {spaces}"
 
     def get(self, key: str, spaces) -> dict[str, float] | None:
         fids = self.entries.get(key, {})
@@ -125,7 +128,7 @@ def score_runs(
         for column in columns:
             if column in FIRST_STAGE_COLUMNS.get(model, ()):
                 continue
-            key = ScoreCache.key(run, column, n, seed)
+            key = ScoreCache.key(run, column, n, seed, scorer)
             fids = cache.get(key, scorer.extractors)
             if fids is None:
                 fids = scorer(column_images(run, column, n, seed))

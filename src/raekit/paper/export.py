@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from raekit import notices
+from raekit.generation.densities import DENSITY_DIR
 from raekit.io.atomic import atomic_write_text
 from raekit.io.jsonio import read_json_object, write_json
+from raekit.metrics.classifier import CLASSIFIER_DIR
 from raekit.paper.captions import protocol_words, run_protocols
 from raekit.paper.claims import (
     RULE_WORDS,
@@ -31,6 +33,7 @@ from raekit.paper.orderings import column_orderings, orderings_markdown
 from raekit.paper.reported import TABLE1
 from raekit.paper.results_file import RESULTS_FILE, read_results
 from raekit.paper.tables import FIRST_STAGE_NOTE, density_table, table1, table2
+from raekit.training.stopping import KEPT_DIR
 
 TOP_FILES = ("report.html",)  # results.json and the tables are written afresh
 RUN_FILES = ("config.yaml", "metrics.csv", "eval.json")
@@ -43,7 +46,12 @@ WEIGHT_FILES = (
     "status.json",
     "first_stage.json",  # a 2sVAE whose first stage is the VAE of its seed
 )
+# Folders of a run exported with its weights: its fitted densities (its evaluation is reused only
+# with them) and the weights it kept for learning curves (keep_epochs).
+WEIGHT_FOLDERS = (DENSITY_DIR, KEPT_DIR)
 WEIGHTS_DIR = "weights"
+# The reproduction's pinned classifier: its classifier FIDs are re-evaluated in that feature space.
+CLASSIFIER_FILES = (f"{CLASSIFIER_DIR}/model.safetensors", f"{CLASSIFIER_DIR}/classifier.json")
 PAPER_NOTE = (
     "Ghosh et al. (ICLR 2020), full-width networks, 100 epochs, Inception FID; only the "
     "orderings compare with ours (below), not the values and not their ratios: a ratio does not "
@@ -53,16 +61,16 @@ PAPER_NOTE = (
 
 
 def export_results(repro: str | Path, dest: str | Path, readme: str | Path | None = None) -> Path:
-    """Copy a reproduction's report.html and each run's config.yaml, metrics.csv and eval.json
-    into `dest`, its trained weights into `dest`/weights/<model>/seed<k>/ (a complete run folder),
-    write results.json and the tables afresh (claims of this raekit), and update README's block
-    if asked."""
+    """Copy a reproduction's report.html, its pinned classifier and each run's config.yaml,
+    metrics.csv and eval.json into `dest`, its trained weights into `dest`/weights/<model>/seed<k>/
+    (a complete run folder with its fitted densities and kept weights), write results.json and
+    the tables afresh (claims of this raekit), and update README's block if asked."""
     repro, dest = Path(repro), Path(dest)
     results = with_claims(read_results(repro))
     run_dirs = [entry["run"] for by_seed in results["runs"].values() for entry in by_seed.values()]
     for run in run_dirs:  # every run path stays inside repro and dest, before any work
         inside(repro, dest, run)
-    run_files = [f"{run}/{name}" for run in run_dirs for name in RUN_FILES]
+    run_files = [f"{run}/{name}" for run in run_dirs for name in RUN_FILES] + list(CLASSIFIER_FILES)
     update = None
     if readme is not None:  # README's new text is made (and checked) before anything is written
         real, text, mode = readme_update(readme, dest.name, readme_block(results, dest.name))
@@ -98,7 +106,7 @@ def copy_weights(repro: Path, dest: Path, run_dirs: list[str]) -> None:
         if source is None:
             missing.append(run)
             continue
-        for name in WEIGHT_FILES:
+        for name in (*WEIGHT_FILES, *_folder_files(repro / source)):
             src, _ = inside(repro, dest, f"{source}/{name}")
             _, dst = inside(repro, dest / WEIGHTS_DIR, f"{run}/{name}")
             if src.is_file():
@@ -109,6 +117,17 @@ def copy_weights(repro: Path, dest: Path, run_dirs: list[str]) -> None:
             f"{len(missing)} of {len(run_dirs)} runs have no {WEIGHT_FILES[0]} in {repro}; "
             "their weights are not exported"
         )
+
+
+def _folder_files(run_dir: Path) -> list[str]:
+    """The files of a run's WEIGHT_FOLDERS, relative to the run."""
+    return [
+        f"{folder}/{path.name}"
+        for folder in WEIGHT_FOLDERS
+        if (run_dir / folder).is_dir()
+        for path in sorted((run_dir / folder).iterdir())
+        if path.is_file() and not path.name.startswith(".")
+    ]
 
 
 def with_claims(results: dict[str, Any]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from raekit.errors import RaekitError
 from raekit.io.atomic import atomic_write_bytes, atomic_write_text
 from raekit.io.jsonio import write_json
 from raekit.io.transfer import digest
+from raekit.metrics.classifier import CLASSIFIER_DIR
 from raekit.paper import reuse
 from raekit.paper.claims import results_cells
 from raekit.paper.first_stage import FIRST_STAGE_OF
@@ -104,6 +105,9 @@ def make_point(
     """Materialize every model of `seed` as of `epoch` into OUT/<point>/; returns the models a
     reproduction of that point evaluates and what each run was made from."""
     point = Path(out) / point_name(epoch)
+    pinned = Path(repro) / CLASSIFIER_DIR
+    if pinned.is_dir() and not (point / CLASSIFIER_DIR).is_dir():  # the source's feature space
+        shutil.copytree(pinned, point / CLASSIFIER_DIR)
     made, sources = [], {}
     for model in models:
         run_dir = Path(repro) / model / f"seed{seed}"

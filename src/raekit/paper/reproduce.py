@@ -1,7 +1,9 @@
 """Tables 1 and 2 in one call: train (or reuse) every model for every seed, evaluate, tabulate.
 
 Runs live in OUT/<model>/seed<k>/. A finished run is reused only when its config is the one asked
-for; an unfinished one resumes. Each run's evaluation is kept in its eval.json, and results.json
+for; an unfinished one resumes. Classifier features come from OUT/classifier/, the classifier the
+folder's first evaluation used, so all its scores share one feature space on any machine. Each
+run's evaluation is kept in its eval.json, and results.json
 and the tables are rewritten after every run, so a reproduction can be done in parts (on several
 machines, then gathered in one folder) and `train=False` tabulates what is already trained.
 """
@@ -18,6 +20,7 @@ from raekit import notices, runs
 from raekit.config import RunConfig, make_config
 from raekit.config.dataset_specs import SEQUENCE_TASKS
 from raekit.errors import RaekitError
+from raekit.metrics.classifier import CLASSIFIER_DIR
 from raekit.paper import results_file as results_mod
 from raekit.paper import reuse
 from raekit.paper.estimate import print_estimate
@@ -44,6 +47,11 @@ class Job:
     exists: bool
     finished: bool
     first_stage: Path | None = None  # a VAE run to reuse as this 2sVAE's first stage
+
+    @property
+    def classifier(self) -> Path:
+        """The reproduction's pinned classifier (OUT/classifier/)."""
+        return self.run_dir.parent.parent / CLASSIFIER_DIR
 
 
 def run_dir_for(out: Path, model: str, seed: int) -> Path:
@@ -130,11 +138,14 @@ def evaluate_job(
         protocol(job.config),
         run_dir=job.run_dir,
         config=job.config,
+        classifier=job.classifier,
     ):
         print(f"reusing {job.run_dir / 'eval.json'}", flush=True)
         return {**previous, "run": str(job.run_dir)}  # the folder may have moved since
     print(f"evaluating {job.run_dir} ({features} features, {n} samples)", flush=True)
-    result = evaluate_run(run, features=features, n=n, densities=densities, seed=job.seed)
+    result = evaluate_run(
+        run, features=features, n=n, densities=densities, seed=job.seed, classifier=job.classifier
+    )
     if track:
         track_eval(track["track"], job.run_dir, result, track["experiment"])
     return result

@@ -12,6 +12,7 @@ from raekit.config import RunConfig
 from raekit.errors import RaekitError
 from raekit.generation.densities import density_stem, run_density_options
 from raekit.io.transfer import digest
+from raekit.metrics.classifier import pinned_fingerprint
 
 # Settings that change where or how a run is computed, never what it computes.
 OPERATIONAL = ("data_root", "device", "engine", "keep_checkpoints", "keep_epochs")
@@ -99,10 +100,12 @@ def eval_matches(
     *,
     run_dir: Path,
     config: RunConfig,
+    classifier: Path | None = None,
 ) -> bool:
     """Whether an eval.json answers the evaluation asked for: same extractor, count, seed and
-    densities, the same protocol (which images REC and Interp. use), and computed from the weights
-    and density files the run holds now (a resumed or refitted run is evaluated again)."""
+    densities, the same protocol (which images REC and Interp. use), computed from the weights
+    and density files the run holds now (a resumed or refitted run is evaluated again) and, for
+    classifier features with a pinned `classifier` folder, with that classifier."""
     if not previous or "valid_loglik" not in previous:
         return False
     if protocol is not None and previous.get("protocol") != protocol:
@@ -114,6 +117,9 @@ def eval_matches(
         and previous.get("seed", 0) == seed
         and all(d in previous["fid"] for d in wanted)
     ):
+        return False
+    pinned = features == "classifier" and classifier is not None
+    if pinned and previous.get("extractor_fingerprint") != pinned_fingerprint(classifier):
         return False
     saved = previous.get("fingerprints")
     if not isinstance(saved, dict) or not isinstance(saved.get("densities"), dict):

@@ -65,10 +65,13 @@ def evaluate_run(
     densities: list[str] | None = None,
     seed: int = 0,
     write: bool = True,
+    classifier: str | Path | None = None,
 ) -> dict[str, Any]:
     """Evaluate a trained run (a Run; a run directory is made one with Run.of); writes
     RUN/eval.json and returns its content. `features`: "classifier" or "inception"; None: the
-    classifier for the paper's datasets, Inception for own images (they have no labels)."""
+    classifier for the paper's datasets, Inception for own images (they have no labels).
+    `classifier`: a folder pinning the classifier (a reproduction's OUT/classifier), else the
+    cached one."""
     if n < 2:
         raise RaekitError(f"--n must be at least 2, got {n}")
     check_density_names(densities)
@@ -79,6 +82,8 @@ def evaluate_run(
     densities = densities or [normal_density(run.model), "gmm"]
     requested, n = n, _sample_count(config, data, n)
     engine = {"engine": config.engine} if features == "inception" else {}
+    if features == "classifier" and classifier is not None:
+        engine = {"pinned": Path(classifier)}
     extractor = get_extractor(features, dataset=config.dataset, data=data, **engine)
     test = data.test[:n]
     notices.under_way()
@@ -95,6 +100,7 @@ def evaluate_run(
         "preset": config.preset,
         "features": features,
         "extractor": extractor.name,
+        "extractor_fingerprint": extractor.fingerprint,
         "n": n,
         "n_requested": requested,
         "n_reference": len(test),
