@@ -32,6 +32,12 @@ def parse(argv):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", default="8,25,50", help="comma-separated epochs (kept by the runs)")
     p.add_argument("--no-final", action="store_true", help="leave out the runs as they ended")
+    p.add_argument(
+        "--final-from",
+        type=Path,
+        help="the reproduction whose runs give the final point (default: REPRO), for kept "
+        "epochs that come from a second training of the same config",
+    )
     p.add_argument("--features", help="default: the source reproduction's")
     p.add_argument("--n", type=int, help="samples per FID (default: the source reproduction's)")
     p.add_argument("--paper", help="the paper's table to rank against (default: the dataset's)")
@@ -51,8 +57,9 @@ def main(argv=None) -> int:
     points = []
     for epoch in [*epochs, *([] if args.no_final else [None])]:
         print(f"== {lc.point_name(epoch)} ==", flush=True)
+        from_final = epoch is None and args.final_from is not None
         found = lc.evaluate_point(
-            args.repro,
+            args.final_from if from_final else args.repro,
             args.out,
             args.seed,
             epoch,

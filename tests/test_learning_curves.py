@@ -88,6 +88,17 @@ def test_points_are_the_runs_as_of_each_kept_epoch(repro, tmp_path):
 
 
 @pytest.mark.slow
+def test_the_final_point_may_come_from_another_reproduction(repro, tmp_path):
+    # kept epochs from one training, the runs as they ended from another of the same config
+    other = tmp_path / "other"
+    shutil.copytree(repro, other)
+    args = [str(repro), "--out", str(tmp_path / "c"), "--epochs", "1", "--paper", "mnist"]
+    assert _script().main([*args, "--models", "ae", "--final-from", str(other)]) == 0
+    points = json.loads((tmp_path / "c" / "learning_curves.json").read_text())["points"]
+    kept, final = (p["sources"]["ae"]["source"] for p in points)
+    assert kept.startswith(str(repro / "ae")) and final.startswith(str(other / "ae"))
+
+
 def test_an_epoch_not_kept_is_refused_and_one_not_reached_is_left_out(repro, tmp_path):
     run = repro / "ae" / "seed0"
     assert lc.weights_as_of(run, 3) == run / "model.safetensors"  # the last epoch: as it ended
