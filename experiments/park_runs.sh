@@ -6,10 +6,11 @@
 # checkpoint and the metrics copied belong together.
 #
 #   RUNS=/work/runs experiments/park_runs.sh mnist
+#   experiments/park_runs.sh - RUNS_FOLDER RESULTS_FOLDER  (any other folder of runs)
 set -euo pipefail
 dataset=${1:-mnist}
-out=${RUNS:-/work/runs}/$dataset-converged
-dest=results/$dataset-converged/unfinished
+out=${2:-${RUNS:-/work/runs}/$dataset-converged}
+dest=${3:-results/$dataset-converged}/unfinished
 for run_dir in "$out"/*/seed*; do
   grep -qs '"finished": true' "$run_dir/status.json" && continue
   latest=$(find "$run_dir/checkpoints" -name '*.safetensors' 2>/dev/null | sort | tail -n 1)
