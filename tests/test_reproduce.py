@@ -163,6 +163,18 @@ def test_a_moved_reproduction_keeps_its_classifier_and_its_evaluations(
     assert after["fid"]["rec"] != before["fid"]["rec"]
 
 
+def test_a_folder_without_its_classifier_is_evaluated_again_and_pins_one(repro, tmp_path, capsys):
+    out, _ = repro
+    bare = tmp_path / "bare"
+    shutil.copytree(out, bare)
+    shutil.rmtree(bare / "classifier")  # e.g. scored before raekit pinned classifiers
+    again = dict(models=("ae",), seeds=(0,), n=100, overrides=FAST, train=False, figures=False)
+    reproduce("digits", "tiny", bare, estimate=False, **again)
+    assert "evaluating" in capsys.readouterr().out
+    scores = json.loads((bare / "ae" / "seed0" / "eval.json").read_text())
+    assert scores["extractor_fingerprint"] == pinned_fingerprint(bare / "classifier") is not None
+
+
 def test_a_single_seed_is_marked(repro):
     out, _ = repro
     results = reproduce(

@@ -118,9 +118,10 @@ def eval_matches(
         and all(d in previous["fid"] for d in wanted)
     ):
         return False
-    pinned = features == "classifier" and classifier is not None
-    if pinned and previous.get("extractor_fingerprint") != pinned_fingerprint(classifier):
-        return False
+    if features == "classifier" and classifier is not None:
+        wanted = pinned_fingerprint(classifier)  # None: nothing says which classifier it used
+        if wanted is None or previous.get("extractor_fingerprint") != wanted:
+            return False
     saved = previous.get("fingerprints")
     if not isinstance(saved, dict) or not isinstance(saved.get("densities"), dict):
         return False  # from before fingerprints were recorded: nothing proves it is current
