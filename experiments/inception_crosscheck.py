@@ -71,10 +71,10 @@ def main(argv=None, extractors=None) -> int:
     if extractors is None:
         names = [f for f in args.features.split(",") if f]
         pinned = args.repro / CLASSIFIER_DIR  # the classifier the reproduction was scored with
+        pin = {"pinned": pinned} if pinned.is_dir() else {}
         extractors = {
-            f: get_extractor(f, dataset=dataset, data=data, **pin)
+            f: get_extractor(f, dataset=dataset, data=data, **(pin if f == "classifier" else {}))
             for f in names
-            for pin in [{"pinned": pinned} if f == "classifier" and pinned.is_dir() else {}]
         }
     scorer = cc.Scorer(extractors, data.test[:n], cache=args.out / "cache")
     floor = cc.floor(scorer, data.train[:n])

@@ -164,10 +164,15 @@ def load_classifier(folder: Path) -> Classifier:
     return model.eval()
 
 
+def _fingerprint(key: str, sha: str | None) -> str:
+    return f"classifier-{key}-{sha[:12] if sha else 'unsaved'}"
+
+
 def fingerprint(model: Classifier) -> str:
     """What names a classifier's feature space: its cache key and the SHA-256 of its weights."""
-    sha = getattr(model, "weights_sha256", None)
-    return f"classifier-{getattr(model, 'cache_key', 'untracked')}-{sha[:12] if sha else 'unsaved'}"
+    return _fingerprint(
+        getattr(model, "cache_key", "untracked"), getattr(model, "weights_sha256", None)
+    )
 
 
 def pinned_fingerprint(folder: Path) -> str | None:
@@ -176,8 +181,7 @@ def pinned_fingerprint(folder: Path) -> str | None:
     if not (folder / "classifier.json").is_file():
         return None
     meta = json.loads((folder / "classifier.json").read_text())
-    sha = digest(folder / "model.safetensors")
-    return f"classifier-{meta.get('key', folder.name)}-{sha[:12]}"
+    return _fingerprint(meta.get("key", folder.name), digest(folder / "model.safetensors"))
 
 
 def pinned_classifier(folder: Path, dataset: str, data, **options) -> Classifier:
@@ -188,18 +192,18 @@ def pinned_classifier(folder: Path, dataset: str, data, **options) -> Classifier
     if not (folder / "classifier.json").is_file():
         model = classifier_for(dataset, data, **options)
         source = cache_dir() / "classifiers" / model.cache_key
-        with atomic_path(folder / "model.safetensors") as tmp:
-            tmp.write_bytes((source / "model.safetensors").read_bytes())
-        meta = json.loads((source / "classifier.json").read_text())
-        write_json(folder / "classifier.json", {**meta, "key": model.cache_key})
-    model = load_classifier(folder)
+        save_classifier(
+            model,
+            folder,
+            {**json.loads((source / "classifier.json").read_text()), "key": model.cache_key},
+        )
     meta = json.loads((folder / "classifier.json").read_text())
     if meta.get("dataset") != dataset:
         raise RaekitError(
             f"{folder} holds the classifier of {meta.get('dataset')!r}, not of {dataset!r}; "
             "move it away or use another folder"
         )
-    return model
+    return load_classifier(folder)
 
 
 def classifier_for(dataset: str, data, **options) -> Classifier:

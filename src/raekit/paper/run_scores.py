@@ -81,10 +81,10 @@ def evaluate_run(
     features = features or default_features(config)
     densities = densities or [normal_density(run.model), "gmm"]
     requested, n = n, _sample_count(config, data, n)
-    engine = {"engine": config.engine} if features == "inception" else {}
+    options = {"engine": config.engine} if features == "inception" else {}
     if features == "classifier" and classifier is not None:
-        engine = {"pinned": Path(classifier)}
-    extractor = get_extractor(features, dataset=config.dataset, data=data, **engine)
+        options = {"pinned": Path(classifier)}
+    extractor = get_extractor(features, dataset=config.dataset, data=data, **options)
     test = data.test[:n]
     notices.under_way()
     say(
