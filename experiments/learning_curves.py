@@ -20,6 +20,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from raekit.errors import RaekitError
 from raekit.paper import learning_curves as lc
 from raekit.paper.reported import TABLE1, TABLE1_MODELS
 from raekit.paper.results_file import read_results
@@ -46,8 +47,18 @@ def parse(argv):
 
 
 def main(argv=None) -> int:
+    try:
+        return run(argv)
+    except RaekitError as exc:  # one line, as raekit's commands give
+        print(f"learning_curves: {exc}", file=sys.stderr)
+        return 2
+
+
+def run(argv) -> int:
     args = parse(argv)
     source = read_results(args.repro)
+    if args.final_from is not None:
+        read_results(args.final_from)  # checked before any point is evaluated
     paper = args.paper or source["dataset"]
     if paper not in TABLE1:
         print(f"--paper must be one of {', '.join(TABLE1)}", file=sys.stderr)

@@ -99,6 +99,15 @@ def test_the_final_point_may_come_from_another_reproduction(repro, tmp_path):
     assert kept.startswith(str(repro / "ae")) and final.startswith(str(other / "ae"))
 
 
+def test_a_missing_final_from_is_one_line_before_any_work(repro, tmp_path, capsys):
+    out = tmp_path / "c"
+    argv = [str(repro), "--out", str(out), "--final-from", str(tmp_path / "none")]
+    assert _script().main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "none" in err and "does not exist" in err
+    assert not out.exists()
+
+
 def test_an_epoch_not_kept_is_refused_and_one_not_reached_is_left_out(repro, tmp_path):
     run = repro / "ae" / "seed0"
     assert lc.weights_as_of(run, 3) == run / "model.safetensors"  # the last epoch: as it ended
