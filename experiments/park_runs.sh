@@ -13,7 +13,8 @@ out=${2:-${RUNS:-/work/runs}/$dataset-converged}
 dest=${3:-results/$dataset-converged}/unfinished
 for run_dir in "$out"/*/seed*; do
   grep -qs '"finished": true' "$run_dir/status.json" && continue
-  latest=$(find "$run_dir/checkpoints" -name '*.safetensors' 2>/dev/null | sort | tail -n 1)
+  [ -d "$run_dir/checkpoints" ] || continue  # just started: nothing to resume from yet
+  latest=$(find "$run_dir/checkpoints" -name '*.safetensors' | sort | tail -n 1)
   [ -n "$latest" ] || continue
   run=${run_dir#"$out"/}
   new=$dest/$run.new

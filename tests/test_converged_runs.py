@@ -70,6 +70,7 @@ def test_an_unfinished_run_is_parked_at_its_latest_checkpoint_and_comes_back(tmp
                 (run / "checkpoints" / f"epoch-000{epoch}-step-000000{suffix}").write_text(
                     f"{model} {epoch}"
                 )
+    (runs / "rae" / "seed1").mkdir(parents=True)  # just started: no checkpoint yet
     printed = _script("park_runs.sh", ["digits"], project, runs.parent, tmp_path / "cache")
     assert printed.strip() == "parked vae/seed1 at epoch-0002-step-000000"
     parked = project / "results" / "digits-converged" / "unfinished"
